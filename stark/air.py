@@ -1,0 +1,176 @@
+"""The AIR interface: how a statement declares its trace, constraints and public inputs.
+
+An AIR is declared once. `evaluate_transition` is written with ordinary arithmetic operators and
+runs unchanged on two kinds of `Frame`:
+  * in the prover, every entry is a whole column over the constraint-evaluation domain
+    (base-field arrays for main columns, extension arrays for auxiliary columns);
+  * in the verifier, every entry is a single extension-field value at the out-of-domain point.
+
+A transition constraint C(row, next_row) = 0 must hold for rows 0..n-2 (or, when declared with
+`all_rows=True`, also from row n-1 to row 0: the trace is then read cyclically). A boundary
+constraint says one column equals a public value at one row.
+
+Write constants in constraints as field elements, `GF(c)`: galois refuses to mix its arrays
+with Python integers, and the verifier's values accept either.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from stark.field import GF, ExtArray
+from stark.params import AirShape, is_power_of_two
+
+
+@dataclass(frozen=True)
+class TransitionConstraint:
+    """The declared total degree of one transition constraint in the trace and periodic
+    columns; `all_rows` extends it across the wrap from the last row to the first."""
+
+    degree: int
+    all_rows: bool = False
+
+
+@dataclass(frozen=True)
+class BoundaryConstraint:
+    """column `column` of the main (or, with aux=True, the auxiliary) segment equals `value`
+    at row `row`. Values are public base-field integers."""
+
+    column: int
+    row: int
+    value: int
+    aux: bool = False
+
+
+@dataclass
+class Frame:
+    """The values a transition constraint may read: the current and the next row of each
+    segment, the periodic columns at the current row, and the auxiliary challenges.
+
+    main, main_next: indexable by main column.
+    aux, aux_next: indexable by auxiliary column (None without an auxiliary segment).
+    periodic: one value per periodic column.
+    challenges: the auxiliary-segment challenges, an extension array of shape (m,).
+    """
+
+    main: Any
+    main_next: Any
+    aux: Any = None
+    aux_next: Any = None
+    periodic: Any = ()
+    challenges: ExtArray | None = None
+
+
+class Air(ABC):
+    """Subclasses set `name` and implement the abstract members; `trace_len` is n."""
+
+    name: str = "air"
+    main_width: int = 1
+    aux_width: int = 0
+    num_aux_challenges: int = 0
+
+    def __init__(self, trace_len: int):
+        if not is_power_of_two(trace_len):
+            raise ValueError("trace length must be a power of two")
+        self.trace_len = trace_len
+
+    # -- to implement -----------------------------------------------------------------------
+    @abstractmethod
+    def transition_constraints(self) -> list[TransitionConstraint]:
+        """One entry per value returned by `evaluate_transition`, in the same order."""
+
+    @abstractmethod
+    def evaluate_transition(self, frame: Frame) -> list:
+        """The transition constraint polynomials evaluated on `frame` (zero on a valid trace)."""
+
+    def boundary_constraints(self) -> list[BoundaryConstraint]:
+        return []
+
+    def periodic_columns(self) -> list[list[int]]:
+        """Each periodic column is given by one cycle of values; its length m is a power of two
+        dividing n, and row i reads entry i mod m."""
+        return []
+
+    def public_inputs(self) -> bytes:
+        """A canonical encoding of every public input, absorbed into the transcript first."""
+        return b""
+
+    def build_aux_trace(self, main: GF, challenges: ExtArray) -> ExtArray:
+        """The auxiliary segment (shape (aux_width, n)) from the main trace and challenges."""
+        raise NotImplementedError(f"{self.name} has no auxiliary segment")
+
+    # -- derived ----------------------------------------------------------------------------
+    def shape(self) -> AirShape:
+        transitions = self.transition_constraints()
+        return AirShape(
+            name=self.name,
+            trace_len=self.trace_len,
+            main_width=self.main_width,
+            aux_width=self.aux_width,
+            num_aux_challenges=self.num_aux_challenges,
+            num_transition_constraints=len(transitions),
+            num_boundary_constraints=len(self.boundary_constraints()),
+            max_constraint_degree=max((c.degree for c in transitions), default=1),
+        )
+
+    def validate_declaration(self) -> None:
+        """Check the declaration's internal consistency (not the trace)."""
+        n = self.trace_len
+        for b in self.boundary_constraints():
+            width = self.aux_width if b.aux else self.main_width
+            if not (0 <= b.column < width and 0 <= b.row < n):
+                raise ValueError(f"{self.name}: boundary constraint {b} is outside the trace")
+        for cycle in self.periodic_columns():
+            if not is_power_of_two(len(cycle)) or len(cycle) > n:
+                raise ValueError(
+                    f"{self.name}: a periodic column's cycle must be a power of "
+                    "two no longer than the trace"
+                )
+        if (self.aux_width == 0) != (self.num_aux_challenges == 0):
+            raise ValueError(f"{self.name}: an auxiliary segment needs challenges and vice versa")
+
+    def find_violation(self, main: GF, aux: ExtArray | None, challenges: ExtArray | None):
+        """The first (constraint description, row) that a trace violates, or None.
+
+        Evaluates every constraint directly on the trace rows: the prover's self-check.
+        """
+        n = self.trace_len
+        periodic = [
+            GF(np.tile(np.asarray(c, dtype=np.int64) % GF.order, n // len(c)))
+            for c in self.periodic_columns()
+        ]
+        frame = Frame(
+            main=main,
+            main_next=np.roll(main, -1, axis=1),
+            aux=aux,
+            aux_next=None if aux is None else ExtArray(aux.field, np.roll(aux.coords, -1, axis=2)),
+            periodic=periodic,
+            challenges=challenges,
+        )
+        values = self.evaluate_transition(frame)
+        for i, (spec, value) in enumerate(zip(self.transition_constraints(), values, strict=True)):
+            nonzero = _nonzero_rows(value, n)
+            if not spec.all_rows:
+                nonzero = nonzero[nonzero != n - 1]
+            if len(nonzero):
+                return f"transition constraint {i}", int(nonzero[0])
+        for b in self.boundary_constraints():
+            segment = aux if b.aux else main
+            actual = segment[b.column][b.row] if b.aux else segment[b.column, b.row]
+            expected = GF(b.value % GF.order)
+            ok = actual == (aux.field.from_base(expected) if b.aux else expected)
+            if not ok:
+                return f"boundary constraint {b}", b.row
+        return None
+
+
+def _nonzero_rows(value, n: int) -> np.ndarray:
+    if isinstance(value, ExtArray):
+        flags = ~value.is_zero()
+    else:
+        flags = np.asarray(value) != 0
+    return np.flatnonzero(np.broadcast_to(flags, (n,)))

@@ -1,0 +1,325 @@
+"""The BabyBear field F_p (p = 15 * 2^27 + 1) and its binomial extensions F_p[x]/(x^k - W).
+
+Base-field arrays are ``galois.GF(p)`` arrays: their arithmetic is compiled. galois cannot
+represent a 124- or 155-bit field efficiently, so an extension element is stored as ``k``
+base-field coordinates, and an array of them as a base array of shape ``(k, *shape)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import galois
+import numpy as np
+
+P = 2013265921
+TWO_ADICITY = 27  # p - 1 = 15 * 2^27
+GF = galois.GF(P)
+MULTIPLICATIVE_GENERATOR = 31  # generates F_p^*; also the coset shift of every evaluation domain
+
+#: The chosen non-residue W of each supported degree: x^k - W is irreducible over F_p
+#: (proved in tests/stark/test_field.py). Each is the smallest W > 1 that works.
+EXTENSION_NONRESIDUE = {4: 11, 5: 2}
+
+
+def root_of_unity(log_n: int) -> GF:
+    """A primitive 2^log_n-th root of unity in F_p."""
+    if not 0 <= log_n <= TWO_ADICITY:
+        raise ValueError(f"F_p has no 2^{log_n}-th roots of unity")
+    return GF(MULTIPLICATIVE_GENERATOR) ** ((P - 1) >> log_n)
+
+
+def powers(base: GF, n: int) -> GF:
+    """The array [1, base, base^2, ..., base^(n-1)], built by doubling (log n vector products)."""
+    out = GF.Ones(max(n, 1))
+    filled, step = 1, GF(base)
+    while filled < n:
+        take = min(filled, n - filled)
+        out[filled : filled + take] = out[:take] * step
+        filled += take
+        step = step * step
+    return out[:n]
+
+
+def to_int_array(a: GF) -> np.ndarray:
+    """A plain uint64 view of field elements (for hashing, sums and serialisation)."""
+    return np.asarray(a, dtype=np.uint64)
+
+
+def sum_mod_p(a: GF, axis: int = -1) -> GF:
+    """Sum along an axis. Exact: 2^32 terms each below 2^31 cannot overflow uint64."""
+    return GF(np.sum(np.asarray(a, dtype=np.uint64), axis=axis) % P)
+
+
+@dataclass(frozen=True)
+class ExtensionField:
+    """F_p[x]/(x^k - W): elements are coordinate vectors (a_0, ..., a_{k-1}) meaning sum a_i x^i."""
+
+    degree: int
+    nonresidue: int = field(default=0)
+
+    def __post_init__(self) -> None:
+        if self.degree not in EXTENSION_NONRESIDUE:
+            raise ValueError(f"unsupported extension degree {self.degree}; use 4 or 5")
+        if self.nonresidue == 0:
+            object.__setattr__(self, "nonresidue", EXTENSION_NONRESIDUE[self.degree])
+
+    @property
+    def bits(self) -> float:
+        """log2 of the field's size."""
+        return self.degree * np.log2(P)
+
+    @cached_property
+    def _frobenius(self) -> list[GF]:
+        """frob[j][i] = W^(i (p^j - 1) / k), so that phi^j(sum a_i x^i) = sum a_i frob[j][i] x^i."""
+        k, w = self.degree, self.nonresidue
+        return [GF([pow(w, i * (P**j - 1) // k, P) for i in range(k)]) for j in range(k)]
+
+    # -- constructors -----------------------------------------------------------------------
+    def array(self, coords: GF | np.ndarray | list) -> ExtArray:
+        return ExtArray(self, GF(coords) if not isinstance(coords, GF) else coords)
+
+    def zeros(self, shape: tuple[int, ...] = ()) -> ExtArray:
+        return ExtArray(self, GF.Zeros((self.degree, *shape)))
+
+    def ones(self, shape: tuple[int, ...] = ()) -> ExtArray:
+        c = GF.Zeros((self.degree, *shape))
+        c[0] = 1
+        return ExtArray(self, c)
+
+    def from_base(self, base: GF | int) -> ExtArray:
+        """Embed base-field values as constant polynomials."""
+        b = GF(base % P) if isinstance(base, int) else base
+        c = GF.Zeros((self.degree, *np.shape(b)))
+        c[0] = b
+        return ExtArray(self, c)
+
+    def random(self, shape: tuple[int, ...] = (), seed: int | np.random.Generator | None = None):
+        return ExtArray(self, GF.Random((self.degree, *shape), seed=seed))
+
+    def generator_power(self, i: int) -> ExtArray:
+        """The basis element x^i (i < k)."""
+        c = GF.Zeros(self.degree)
+        c[i] = 1
+        return ExtArray(self, c)
+
+    def stack(self, items: list[ExtArray]) -> ExtArray:
+        """Stack equally shaped elements along a new first axis (the result has shape (n, *s))."""
+        return ExtArray(self, GF(np.stack([np.asarray(x.coords) for x in items], axis=1)))
+
+
+class ExtArray:
+    """An array of extension-field elements: ``coords`` has shape (k, *shape).
+
+    Arithmetic broadcasts like numpy, and mixes with base-field arrays and Python ints (which
+    act as constants), so the same constraint code runs on whole evaluation domains and on a
+    single out-of-domain point.
+    """
+
+    __slots__ = ("coords", "field")
+    __array_ufunc__ = None  # make numpy defer mixed operations (GF op ExtArray) to our methods
+
+    def __init__(self, ext: ExtensionField, coords: GF):
+        self.field = ext
+        self.coords = coords
+
+    # -- shape ------------------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.coords.shape[1:]
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, idx) -> ExtArray:
+        idx = idx if isinstance(idx, tuple) else (idx,)
+        return ExtArray(self.field, self.coords[(slice(None), *idx)])
+
+    def __setitem__(self, idx, value: ExtArray) -> None:
+        idx = idx if isinstance(idx, tuple) else (idx,)
+        self.coords[(slice(None), *idx)] = value.coords
+
+    def reshape(self, *shape: int) -> ExtArray:
+        return ExtArray(self.field, self.coords.reshape(self.field.degree, *shape))
+
+    def __repr__(self) -> str:
+        return f"ExtArray(k={self.field.degree}, shape={self.shape})"
+
+    # -- conversions ------------------------------------------------------------------------
+    def _lift(self, other) -> GF | ExtArray:
+        if isinstance(other, ExtArray):
+            if other.field != self.field:
+                raise TypeError("mixing elements of different extension fields")
+            return other
+        if isinstance(other, int):
+            return GF(other % P)
+        if isinstance(other, GF):
+            return other
+        return NotImplemented
+
+    def _base_shaped(self, b: GF) -> GF:
+        """Broadcast a base array against the coordinate axis."""
+        return b.reshape((1, *np.shape(b)))
+
+    def _coords_for(self, ndim: int) -> GF:
+        """Coordinates with unit axes inserted after the coordinate axis, so that numpy's
+        trailing-axis broadcasting lines the element shape up with an ndim-dimensional array."""
+        missing = ndim - len(self.shape)
+        if missing <= 0:
+            return self.coords
+        return self.coords.reshape((self.field.degree, *([1] * missing), *self.shape))
+
+    # -- arithmetic -------------------------------------------------------------------------
+    def __add__(self, other):
+        o = self._lift(other)
+        if o is NotImplemented:
+            return o
+        if isinstance(o, ExtArray):
+            ndim = max(len(self.shape), len(o.shape))
+            return ExtArray(self.field, self._coords_for(ndim) + o._coords_for(ndim))
+        shape = (self.field.degree, *np.broadcast_shapes(self.shape, np.shape(o)))
+        c = GF(np.broadcast_to(self._coords_for(np.ndim(o)), shape).copy())
+        c[0] = c[0] + o
+        return ExtArray(self.field, c)
+
+    __radd__ = __add__
+
+    def __neg__(self) -> ExtArray:
+        return ExtArray(self.field, -self.coords)
+
+    def __sub__(self, other):
+        o = self._lift(other)
+        if o is NotImplemented:
+            return o
+        return self + (-o)
+
+    def __rsub__(self, other):
+        return (-self) + other
+
+    def __mul__(self, other):
+        o = self._lift(other)
+        if o is NotImplemented:
+            return o
+        if not isinstance(o, ExtArray):
+            return ExtArray(self.field, self._coords_for(np.ndim(o)) * self._base_shaped(o))
+        return ExtArray(self.field, _ext_mul(self.coords, o.coords, self.field))
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other):
+        o = self._lift(other)
+        if o is NotImplemented:
+            return o
+        if isinstance(o, ExtArray):
+            return self * o.inverse()
+        return ExtArray(
+            self.field, self._coords_for(np.ndim(o)) * self._base_shaped(np.reciprocal(o))
+        )
+
+    def __rtruediv__(self, other):
+        return self.inverse() * other
+
+    def __pow__(self, exponent: int) -> ExtArray:
+        if exponent < 0:
+            return self.inverse() ** (-exponent)
+        result = self.field.ones(self.shape)
+        base = self
+        while exponent:
+            if exponent & 1:
+                result = result * base
+            base = base * base
+            exponent >>= 1
+        return result
+
+    def frobenius(self, j: int = 1) -> ExtArray:
+        """phi^j(a) = a^(p^j): a coordinate-wise scaling in a binomial extension."""
+        f = self.field._frobenius[j % self.field.degree]
+        return ExtArray(self.field, self.coords * f.reshape((-1,) + (1,) * len(self.shape)))
+
+    def norm(self) -> GF:
+        """N(a) = prod_j phi^j(a), an element of F_p."""
+        return (self * self.conjugate_product()).coords[0]
+
+    def conjugate_product(self) -> ExtArray:
+        """prod_{j=1}^{k-1} phi^j(a): a times this is the norm, so a^-1 = this / N(a)."""
+        acc = self.frobenius(1)
+        for j in range(2, self.field.degree):
+            acc = acc * self.frobenius(j)
+        return acc
+
+    def inverse(self) -> ExtArray:
+        """a^-1 = (prod_{j>=1} phi^j(a)) / N(a), vectorised: one base inversion per element."""
+        conj = self.conjugate_product()
+        n = (self * conj).coords[0]
+        if np.any(np.asarray(n) == 0):
+            raise ZeroDivisionError("inverse of zero in the extension field")
+        return ExtArray(self.field, conj.coords * self._base_shaped(np.reciprocal(n)))
+
+    def __eq__(self, other) -> bool:  # type: ignore[override]
+        o = self._lift(other)
+        if o is NotImplemented:
+            return NotImplemented
+        if not isinstance(o, ExtArray):
+            o = self.field.from_base(o)
+        mine, theirs = np.asarray(self.coords), np.asarray(o.coords)
+        return mine.shape == theirs.shape and bool(np.array_equal(mine, theirs))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def is_zero(self) -> np.ndarray:
+        return np.all(np.asarray(self.coords) == 0, axis=0)
+
+    def sum(self, axis: int = -1) -> ExtArray:
+        ax = axis if axis < 0 else axis + 1
+        return ExtArray(self.field, sum_mod_p(self.coords, axis=ax))
+
+    def copy(self) -> ExtArray:
+        return ExtArray(self.field, self.coords.copy())
+
+
+def _ext_mul(a: GF, b: GF, ext: ExtensionField) -> GF:
+    """Schoolbook product in F_p[x]/(x^k - W): c_m = sum_{i+j=m} a_i b_j + W sum_{i+j=m+k} a_i b_j."""
+    k = ext.degree
+    w = GF(ext.nonresidue)
+    low: list[GF | None] = [None] * k
+    high: list[GF | None] = [None] * k
+    for i in range(k):
+        for j in range(k):
+            prod = a[i] * b[j]
+            m = i + j
+            bucket, slot = (low, m) if m < k else (high, m - k)
+            bucket[slot] = prod if bucket[slot] is None else bucket[slot] + prod
+    shape = np.broadcast_shapes(a.shape[1:], b.shape[1:])
+    out = GF.Zeros((k, *shape))
+    for m in range(k):
+        out[m] = low[m] if high[m] is None else low[m] + w * high[m]
+    return out
+
+
+def lincomb(weights: ExtArray, rows: GF) -> ExtArray:
+    """sum_i weights_i * rows_i for extension weights (m,) and base-field rows (m, X).
+
+    Done as float64 matrix products, which are exact here: each weight is split into 16-bit
+    halves, so a product is below 2^16 * 2^31 = 2^47 and a sum of 64 products stays below
+    2^53, the float64 integer limit. Columns go in cache-sized chunks (converting a whole
+    matrix to float64 at once is ten times slower).
+    """
+    ext, k = weights.field, weights.field.degree
+    m, width = rows.shape
+    w = np.asarray(weights.coords, dtype=np.uint64)  # (k, m)
+    halves = np.concatenate([w & 0xFFFF, w >> 16]).astype(np.float64)  # (2k, m)
+    raw = rows.view(np.ndarray)
+    out = np.zeros((k, width), dtype=np.uint64)
+    row_block, col_block = 64, 1 << 14
+    buf = np.empty((min(m, row_block), min(width, col_block)))
+    for r0 in range(0, m, row_block):
+        r1 = min(m, r0 + row_block)
+        for c0 in range(0, width, col_block):
+            c1 = min(width, c0 + col_block)
+            chunk = buf[: r1 - r0, : c1 - c0]
+            np.copyto(chunk, raw[r0:r1, c0:c1], casting="unsafe")
+            sums = (halves[:, r0:r1] @ chunk).astype(np.uint64) % P  # (2k, cols)
+            part = (sums[:k] + ((sums[k:] << np.uint64(16)) % P)) % P
+            out[:, c0:c1] = (out[:, c0:c1] + part) % P
+    return ExtArray(ext, GF(out))

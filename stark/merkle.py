@@ -1,0 +1,106 @@
+"""Merkle commitments to the rows of a matrix, with batched multi-leaf openings.
+
+Leaf i is H(row_i as little-endian uint32 words); an internal node is H(left || right); H is
+SHA-256 (measured faster than BLAKE2s here: benches/bench_hash.py). Trees have a fixed depth
+known to the verifier, so leaves and nodes need no domain separation. A salted leaf (zero
+knowledge) is simply a row with random words in front.
+
+Hashing is a Python loop over hashlib calls: hashlib has no batch interface, and each call is
+cheap next to the NTTs (about 0.7 us for a 256-byte row).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+
+DIGEST_SIZE = 32
+
+
+def _sha256(data) -> bytes:
+    return hashlib.sha256(data).digest()
+
+
+def hash_rows(rows: np.ndarray) -> np.ndarray:
+    """Leaf digests (m, 32) of the rows of a uint32 matrix (m, w)."""
+    data = np.ascontiguousarray(rows, dtype="<u4")
+    width = data.shape[1] * 4
+    view = memoryview(data.reshape(-1).view(np.uint8))
+    digests = b"".join([_sha256(view[i : i + width]) for i in range(0, len(view), width)])
+    return np.frombuffer(digests, dtype=np.uint8).reshape(-1, DIGEST_SIZE)
+
+
+def _hash_level(children: np.ndarray) -> np.ndarray:
+    """Parents (m, 32) of 2m children (2m, 32): parent j = H(child 2j || child 2j+1)."""
+    view = memoryview(np.ascontiguousarray(children).reshape(-1))
+    step = 2 * DIGEST_SIZE
+    digests = b"".join([_sha256(view[i : i + step]) for i in range(0, len(view), step)])
+    return np.frombuffer(digests, dtype=np.uint8).reshape(-1, DIGEST_SIZE)
+
+
+class MerkleTree:
+    """A binary tree over the rows of a (m, w) uint32 matrix, m a power of two."""
+
+    def __init__(self, rows: np.ndarray):
+        m = rows.shape[0]
+        if m < 1 or m & (m - 1):
+            raise ValueError("a Merkle tree needs a power-of-two number of leaves")
+        self.levels = [hash_rows(rows)]  # levels[0] = leaves, levels[-1] = root
+        while len(self.levels[-1]) > 1:
+            self.levels.append(_hash_level(self.levels[-1]))
+
+    @property
+    def root(self) -> bytes:
+        return self.levels[-1][0].tobytes()
+
+    @property
+    def depth(self) -> int:
+        return len(self.levels) - 1
+
+    def open(self, indices: list[int]) -> tuple[bytes, ...]:
+        """The sibling digests that, with the leaves at `indices`, recompute the root: level by
+        level from the leaves up, by increasing node index within a level, exactly the nodes
+        the verifier cannot compute itself."""
+        known = sorted(set(indices))
+        siblings = []
+        for level in self.levels[:-1]:
+            needed = sorted({i ^ 1 for i in known} - set(known))
+            siblings.extend(level[i].tobytes() for i in needed)
+            known = sorted({i >> 1 for i in known})
+        return tuple(siblings)
+
+
+def batch_root(
+    leaf_digests: dict[int, bytes], depth: int, siblings: tuple[bytes, ...]
+) -> bytes | None:
+    """The root implied by some leaves and their batch opening; None if the opening has the
+    wrong number of siblings or an index is out of range."""
+    if not leaf_digests or any(not 0 <= i < 1 << depth for i in leaf_digests):
+        return None
+    known = dict(leaf_digests)
+    stream = iter(siblings)
+    used = 0
+    for _ in range(depth):
+        needed = sorted({i ^ 1 for i in known} - set(known))
+        for i in needed:
+            node = next(stream, None)
+            if node is None:
+                return None
+            known[i] = node
+            used += 1
+        known = {i >> 1: _sha256(known[i & ~1] + known[i | 1]) for i in sorted(known) if i % 2 == 0}
+    if used != len(siblings):
+        return None
+    return known[0]
+
+
+def verify_rows(
+    root: bytes, depth: int, indices: list[int], rows: np.ndarray, siblings: tuple[bytes, ...]
+) -> bool:
+    """Do `rows` (one per distinct sorted index) sit at `indices` under `root`?"""
+    if len(indices) != len(rows) or len(set(indices)) != len(indices):
+        return False
+    digests = hash_rows(rows) if len(rows) else np.zeros((0, DIGEST_SIZE), np.uint8)
+    leaf_digests = {i: d.tobytes() for i, d in zip(indices, digests, strict=True)}
+    return batch_root(leaf_digests, depth, siblings) == root

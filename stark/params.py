@@ -1,0 +1,164 @@
+"""Proof parameters, the AIR's shape, and the domain sizes both imply.
+
+Every size the prover and verifier use is derived here, once, from ``StarkParams`` and
+``AirShape``, so the two sides cannot disagree about a domain or a degree bound.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from stark.field import EXTENSION_NONRESIDUE, TWO_ADICITY
+
+MAX_LOG_TRACE_LEN = 22
+MAX_QUERIES = 256
+MAX_GRINDING_BITS = 32
+
+
+def is_power_of_two(x: int) -> bool:
+    return x > 0 and x & (x - 1) == 0
+
+
+def next_power_of_two(x: int) -> int:
+    return 1 << max(0, (x - 1).bit_length())
+
+
+@dataclass(frozen=True)
+class StarkParams:
+    """The knobs of one proof. All of them are bound into the transcript and the proof header.
+
+    extension_degree: k of the challenge field F_p[x]/(x^k - W).
+    blowup: |LDE domain| / |trace polynomial degree bound| (the inverse FRI rate), a power of 2.
+    num_queries: FRI query repetitions.
+    grinding_bits: proof-of-work bits demanded before the queries are drawn.
+    folding_factor: FRI folds f points into one per layer (2, 4 or 8).
+    remainder_max_len: FRI stops folding once the degree bound is at most this (a power of 2);
+        the remainder polynomial is then sent as that many coefficients.
+    zk: whether the proof hides the witness (see docs/zero-knowledge.md).
+    """
+
+    extension_degree: int = 4
+    blowup: int = 8
+    num_queries: int = 27
+    grinding_bits: int = 20
+    folding_factor: int = 8
+    remainder_max_len: int = 64
+    zk: bool = False
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.extension_degree not in EXTENSION_NONRESIDUE:
+            problems.append(f"extension_degree must be one of {sorted(EXTENSION_NONRESIDUE)}")
+        if not is_power_of_two(self.blowup) or not 2 <= self.blowup <= 64:
+            problems.append("blowup must be a power of two in [2, 64]")
+        if not 1 <= self.num_queries <= MAX_QUERIES:
+            problems.append(f"num_queries must be in [1, {MAX_QUERIES}]")
+        if not 0 <= self.grinding_bits <= MAX_GRINDING_BITS:
+            problems.append(f"grinding_bits must be in [0, {MAX_GRINDING_BITS}]")
+        if self.folding_factor not in (2, 4, 8):
+            problems.append("folding_factor must be 2, 4 or 8")
+        if not is_power_of_two(self.remainder_max_len) or self.remainder_max_len > 1024:
+            problems.append("remainder_max_len must be a power of two at most 1024")
+        if problems:
+            raise ValueError("invalid STARK parameters: " + "; ".join(problems))
+
+
+@dataclass(frozen=True)
+class AirShape:
+    """What the proof system needs to know of an AIR to size everything.
+
+    trace_len: n, the number of rows (a power of two).
+    main_width: base-field columns committed first.
+    aux_width: extension-field columns committed after the aux challenges are drawn.
+    num_aux_challenges: extension-field challenges drawn before the aux segment.
+    num_transition_constraints, num_boundary_constraints: how many of each.
+    max_constraint_degree: the largest total degree of a transition constraint in the trace
+        columns (periodic columns count as trace columns).
+    """
+
+    name: str
+    trace_len: int
+    main_width: int
+    aux_width: int = 0
+    num_aux_challenges: int = 0
+    num_transition_constraints: int = 0
+    num_boundary_constraints: int = 0
+    max_constraint_degree: int = 1
+
+    def __post_init__(self) -> None:
+        if not is_power_of_two(self.trace_len) or self.trace_len < 4:
+            raise ValueError("trace_len must be a power of two, at least 4")
+        if self.trace_len > 1 << MAX_LOG_TRACE_LEN:
+            raise ValueError(f"trace_len above 2^{MAX_LOG_TRACE_LEN} is not supported")
+        if self.main_width < 1 or self.aux_width < 0:
+            raise ValueError("an AIR needs at least one main column")
+        if not 1 <= self.max_constraint_degree <= 8:
+            raise ValueError("constraint degree must be between 1 and 8")
+
+    @property
+    def num_constraints(self) -> int:
+        return self.num_transition_constraints + self.num_boundary_constraints
+
+
+@dataclass(frozen=True)
+class Domains:
+    """Sizes derived from the parameters and the AIR shape.
+
+    trace_len n: rows of the trace; the trace domain is the subgroup H = <g>, |H| = n.
+    trace_degree_bound: each committed trace column is a polynomial of degree < this.
+    eval_size E: constraints are evaluated on the coset s*<w_E>, large enough that the
+        composition polynomial (degree < E) is determined by its values there.
+    num_quotient_segments: the composition polynomial is split into this many polynomials of
+        degree < trace_degree_bound each (chunks of consecutive coefficients).
+    lde_size N: the commitment domain s*<w_N>, N = blowup * trace_degree_bound.
+    fri_layer_sizes: the FRI domain size at each committed layer (the first is N).
+    remainder_len: the coefficients of the FRI remainder polynomial.
+    """
+
+    trace_len: int
+    trace_degree_bound: int
+    eval_size: int
+    num_quotient_segments: int
+    lde_size: int
+    fri_layer_sizes: tuple[int, ...]
+    remainder_len: int
+
+    @classmethod
+    def of(cls, params: StarkParams, shape: AirShape) -> Domains:
+        n = shape.trace_len
+        degree_bound = n
+        # The composition numerator has degree <= d (D - 1); dividing by a zerofier of degree
+        # >= n - 1 leaves degree < (d - 1) D, so E = D * next_pow2(d - 1) points determine it.
+        eval_size = degree_bound * next_power_of_two(max(shape.max_constraint_degree - 1, 1))
+        lde_size = params.blowup * degree_bound
+        if eval_size > lde_size:
+            raise ValueError(
+                f"blowup {params.blowup} is too small for constraints of degree "
+                f"{shape.max_constraint_degree}: need at least {eval_size // degree_bound}"
+            )
+        if lde_size > 1 << TWO_ADICITY:
+            raise ValueError("the LDE domain exceeds the field's two-adic subgroup")
+        layer_sizes = [lde_size]
+        bound = degree_bound
+        while bound > params.remainder_max_len:
+            bound //= params.folding_factor
+            layer_sizes.append(layer_sizes[-1] // params.folding_factor)
+        # The last entry is the remainder's domain: it is not committed, only evaluated.
+        return cls(
+            trace_len=n,
+            trace_degree_bound=degree_bound,
+            eval_size=eval_size,
+            num_quotient_segments=eval_size // degree_bound,
+            lde_size=lde_size,
+            fri_layer_sizes=tuple(layer_sizes[:-1]),
+            remainder_len=max(bound, 1),
+        )
+
+    @property
+    def fri_degree_bound(self) -> int:
+        """The DEEP composition polynomial (FRI's input) has degree < this."""
+        return self.trace_degree_bound
+
+    @property
+    def remainder_domain_size(self) -> int:
+        return self.lde_size * self.remainder_len // self.trace_degree_bound

@@ -1,0 +1,248 @@
+"""The parts of the protocol the prover and the verifier compute identically: the transcript's
+opening, the random combination of constraint quotients, the DEEP combination, the periodic
+columns. Each function is generic in its point type: the prover passes whole domains (base
+arrays), the verifier single out-of-domain values or the queried points.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+import numpy as np
+
+from stark.air import Air, Frame
+from stark.field import GF, ExtArray, ExtensionField, P, lincomb, root_of_unity
+from stark.params import AirShape, StarkParams
+from stark.poly import COSET_SHIFT, evaluate_at, evaluate_coset, interpolate
+from stark.proof import FORMAT_VERSION, encode_params
+from stark.transcript import Transcript
+
+DOMAIN_TAG = b"stark-solvency/babybear/sha256"
+
+
+def start_transcript(air: Air, params: StarkParams) -> Transcript:
+    """Absorb, before anything else: the format version, every parameter, the AIR's name and
+    shape, its periodic columns and boundary constraints, and its public inputs."""
+    shape = air.shape()
+    t = Transcript(DOMAIN_TAG)
+    t.absorb("format version", struct.pack("<H", FORMAT_VERSION))
+    t.absorb("params", encode_params(params))
+    t.absorb("air name", shape.name.encode())
+    t.absorb("air shape", _encode_shape(shape))
+    t.absorb(
+        "transitions",
+        b"".join(struct.pack("<BB", c.degree, c.all_rows) for c in air.transition_constraints()),
+    )
+    t.absorb(
+        "boundaries",
+        b"".join(
+            struct.pack("<IIIB", b.column, b.row, b.value % P, b.aux)
+            for b in air.boundary_constraints()
+        ),
+    )
+    t.absorb(
+        "periodic",
+        b"".join(
+            struct.pack("<I", len(c)) + np.asarray(np.asarray(c) % P, dtype="<u4").tobytes()
+            for c in air.periodic_columns()
+        ),
+    )
+    t.absorb("public inputs", air.public_inputs())
+    return t
+
+
+def _encode_shape(s: AirShape) -> bytes:
+    return struct.pack(
+        "<IIIIIII",
+        s.trace_len,
+        s.main_width,
+        s.aux_width,
+        s.num_aux_challenges,
+        s.num_transition_constraints,
+        s.num_boundary_constraints,
+        s.max_constraint_degree,
+    )
+
+
+# -- constraint composition ---------------------------------------------------------------------
+@dataclass
+class Zerofiers:
+    """Values, at the points where constraints are combined, of:
+    inv_vanishing: 1 / (x^n - 1), the inverse zerofier of the whole trace domain H;
+    last_row: x - g^(n-1), which exempts the last row from ordinary transitions;
+    inv_boundary: row r -> 1 / (x - g^r)."""
+
+    inv_vanishing: object
+    last_row: object
+    inv_boundary: dict[int, object]
+
+
+def zerofiers(air: Air, x, inverse) -> Zerofiers:
+    """Zerofier terms at points x (base array or extension value); `inverse` inverts them."""
+    n = air.trace_len
+    g = root_of_unity(n.bit_length() - 1)
+    rows = sorted({b.row for b in air.boundary_constraints()})
+    return Zerofiers(
+        inv_vanishing=inverse(x**n - GF(1)),
+        last_row=x - g ** (n - 1),
+        inv_boundary={r: inverse(x - g**r) for r in rows},
+    )
+
+
+def composition(air: Air, frame: Frame, alphas: ExtArray, z: Zerofiers):
+    """H = sum_i alpha_i C_i / Z_i: transitions over H minus the last row (or all of H),
+    then boundaries over their rows, with alphas[i] weighting the i-th constraint."""
+    specs = air.transition_constraints()
+    values = air.evaluate_transition(frame)
+    if len(values) != len(specs):
+        raise ValueError(
+            f"{air.name}: evaluate_transition returned {len(values)} values "
+            f"for {len(specs)} declared constraints"
+        )
+    most = [i for i, c in enumerate(specs) if not c.all_rows]
+    every = [i for i, c in enumerate(specs) if c.all_rows]
+    total = weighted_sum(alphas, values, most) * z.last_row
+    if every:
+        total = total + weighted_sum(alphas, values, every)
+    total = total * z.inv_vanishing
+    offset = len(specs)
+    for j, b in enumerate(air.boundary_constraints()):
+        column = (frame.aux if b.aux else frame.main)[b.column]
+        total = total + alphas[offset + j] * ((column - GF(b.value % P)) * z.inv_boundary[b.row])
+    return total
+
+
+def weighted_sum(weights: ExtArray, values: list, indices: list[int]):
+    """sum_{i in indices} weights_i * values_i. Base-field columns of one length go through
+    one exact matrix product; extension values are accumulated one by one."""
+    ext = weights.field
+    base = [i for i in indices if isinstance(values[i], GF) and np.ndim(values[i]) == 1]
+    rest = [i for i in indices if i not in set(base)]
+    total = ext.zeros(())
+    if base:
+        total = lincomb(weights[np.asarray(base)], GF(np.stack([values[i] for i in base])))
+    for i in rest:
+        total = total + weights[i] * values[i]
+    return total
+
+
+# -- periodic columns --------------------------------------------------------------------------
+def periodic_on_coset(air: Air, size: int, shift: GF) -> list[GF]:
+    """Each periodic column over the coset shift*<w_size> of the constraint domain.
+
+    A column with cycle length m is P(x^(n/m)) with deg P < m; on the coset, x^(n/m) runs over
+    shift^(n/m) * <w_{size m / n}> and repeats n/m times.
+    """
+    n, out = air.trace_len, []
+    for cycle in air.periodic_columns():
+        m = len(cycle)
+        coeffs = interpolate(GF(np.asarray(cycle, dtype=np.int64) % P))
+        inner = evaluate_coset(coeffs, size * m // n, shift ** (n // m))[0]
+        out.append(GF(np.tile(np.asarray(inner), n // m)))
+    return out
+
+
+def periodic_at(air: Air, z: ExtArray) -> list[ExtArray]:
+    """Each periodic column's polynomial at the out-of-domain point."""
+    n, out = air.trace_len, []
+    for cycle in air.periodic_columns():
+        m = len(cycle)
+        coeffs = interpolate(GF(np.asarray(cycle, dtype=np.int64) % P))
+        out.append(evaluate_at(coeffs, z ** (n // m))[0])
+    return out
+
+
+# -- DEEP --------------------------------------------------------------------------------------
+@dataclass
+class OodValues:
+    """What the prover claims at the out-of-domain point: every trace column (main then aux)
+    at z and at g*z, every quotient segment at z."""
+
+    trace_z: ExtArray  # (main_width + aux_width,)
+    trace_gz: ExtArray  # (main_width + aux_width,)
+    quotient_z: ExtArray  # (segments,)
+
+    def to_bytes(self) -> bytes:
+        return b"".join(
+            np.asarray(v.coords, dtype="<u4").T.tobytes()
+            for v in (self.trace_z, self.trace_gz, self.quotient_z)
+        )
+
+
+def num_deep_terms(shape: AirShape, segments: int) -> int:
+    width = shape.main_width + shape.aux_width
+    return 2 * width + segments
+
+
+def deep_combination(
+    gammas: ExtArray,
+    main_x: GF,
+    aux_x: ExtArray | None,
+    quotient_x: ExtArray,
+    ood: OodValues,
+    inv_x_minus_z,
+    inv_x_minus_gz,
+) -> ExtArray:
+    """The DEEP polynomial at points x (FRI's input):
+
+        sum_i g_i (T_i(x) - T_i(z)) / (x - z) + sum_i g'_i (T_i(x) - T_i(gz)) / (x - gz)
+        + sum_s g''_s (H_s(x) - H_s(z)) / (x - z)
+
+    over trace columns T_i (main then aux) and quotient segments H_s; gammas lists the g_i,
+    then the g''_s, then the g'_i. main_x is (main_width, X); aux_x and quotient_x are
+    extension arrays (cols, X).
+    """
+    w_main = main_x.shape[0]
+    w_aux = 0 if aux_x is None else aux_x.shape[0]
+    width, segments = w_main + w_aux, quotient_x.shape[0]
+    g_z, g_q, g_gz = gammas[:width], gammas[width : width + segments], gammas[width + segments :]
+
+    def columns_combined(weights: ExtArray) -> ExtArray:
+        acc = lincomb(weights[:w_main], main_x)
+        if aux_x is not None:
+            acc = acc + (aux_x * weights[w_main:].reshape(w_aux, 1)).sum(axis=0)
+        return acc
+
+    at_z = columns_combined(g_z) + (quotient_x * g_q.reshape(segments, 1)).sum(axis=0)
+    claimed_z = (ood.trace_z * g_z).sum() + (ood.quotient_z * g_q).sum()
+    at_gz = columns_combined(g_gz)
+    claimed_gz = (ood.trace_gz * g_gz).sum()
+    return (at_z - claimed_z) * inv_x_minus_z + (at_gz - claimed_gz) * inv_x_minus_gz
+
+
+def draw_ood_point(transcript: Transcript, ext: ExtensionField, n: int, lde_size: int) -> ExtArray:
+    """z, redrawn (with vanishing probability) until it avoids the trace domain and the LDE
+    coset, where the quotients would divide by zero."""
+    while True:
+        z = transcript.challenge_ext(ext)[0]
+        on_trace = (z**n - 1).is_zero()
+        on_lde = ((z * np.reciprocal(COSET_SHIFT)) ** lde_size - 1).is_zero()
+        if not on_trace and not on_lde:
+            return z
+
+
+def combine_ext_columns(per_coordinate: ExtArray, ext: ExtensionField) -> ExtArray:
+    """Values of extension columns from the values of their k base coordinate columns: column
+    c = sum_j x^j * coord_{c,j}, with the coordinates listed column-major (c*k + j)."""
+    k = ext.degree
+    cols = per_coordinate.shape[0] // k
+    grouped = per_coordinate.reshape(cols, k)
+    total = ext.zeros((cols,))
+    for j in range(k):
+        total = total + grouped[:, j] * ext.generator_power(j)
+    return total
+
+
+def ext_columns_to_base(a: ExtArray) -> GF:
+    """Extension columns (cols, X) as base columns (cols*k, X), coordinate j of column c at
+    row c*k + j: how an extension segment is committed."""
+    k, cols = a.field.degree, a.shape[0]
+    return GF(np.ascontiguousarray(np.asarray(a.coords).transpose(1, 0, 2).reshape(cols * k, -1)))
+
+
+def base_to_ext_columns(b: GF, ext: ExtensionField) -> ExtArray:
+    """Inverse of ext_columns_to_base."""
+    k = ext.degree
+    cols = b.shape[0] // k
+    return ExtArray(ext, GF(np.asarray(b).reshape(cols, k, -1).transpose(1, 0, 2)))
