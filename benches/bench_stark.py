@@ -1,0 +1,153 @@
+"""Benchmark the STARK core on a synthetic AIR (stark.examples.WideAir: `cols` columns,
+degree-3 transitions) and compare against the targets of the `fast` preset at 2^18 x 64.
+
+    python benches/bench_stark.py --log-rows 18 --cols 64 --preset fast
+
+Prints a table of prove time by phase, verify time, proof size, peak memory, trace cells per
+second and prove time over bare LDE time; saves JSON and CSV under benches/results/; prints one
+JSON object as its last line.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from stark.examples import WideAir, wide_trace  # noqa: E402
+from stark.params import PRESETS, Domains, StarkParams  # noqa: E402
+from stark.poly import low_degree_extend  # noqa: E402
+from stark.prover import PHASES, prove  # noqa: E402
+from stark.security import estimate_security  # noqa: E402
+from stark.verifier import verify  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+#: Targets for the fast preset at 2^18 x 64 on a 2-core machine (issue 2).
+TARGETS = {
+    "cells_per_s": (400_000, "at least"),
+    "prove_over_lde": (3.0, "at most"),
+    "verify_s": (0.5, "at most"),
+    "proof_bytes": (300_000, "at most"),
+}
+
+
+def phase_key(name: str) -> str:
+    return "phase_" + name.replace(" ", "_") + "_s"
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
+
+
+def warm_up(params: StarkParams) -> None:
+    """Compile galois's kernels and exercise every code path once, outside the timings."""
+    air = WideAir(64, 4)
+    verify(air, prove(air, wide_trace(64, 4), params).to_bytes())
+
+
+def run(log_rows: int, cols: int, preset: str) -> dict:
+    params = PRESETS[preset]
+    n = 1 << log_rows
+    warm_up(params)
+    air = WideAir(n, cols)
+    trace = wide_trace(n, cols)
+    dom = Domains.of(params, air.shape())
+
+    start = time.perf_counter()
+    low_degree_extend(trace, dom.lde_size)
+    lde_s = time.perf_counter() - start
+
+    phases: dict[str, float] = {}
+    start = time.perf_counter()
+    proof = prove(air, trace, params, timings=phases)
+    prove_s = time.perf_counter() - start
+    blob = proof.to_bytes()
+
+    start = time.perf_counter()
+    verify(air, blob)
+    verify_s = time.perf_counter() - start
+
+    security = estimate_security(params, air.shape())
+    return {
+        "rows": n,
+        "cols": cols,
+        "preset": preset,
+        "prove_s": round(prove_s, 3),
+        "verify_s": round(verify_s, 4),
+        "proof_bytes": len(blob),
+        "lde_s": round(lde_s, 3),
+        "prove_over_lde": round(prove_s / lde_s, 2),
+        "cells_per_s": round(n * cols / prove_s),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+        "conjectured_bits": round(security.conjectured_bits, 1),
+        "provable_bits": round(security.provable_bits, 1),
+        **{phase_key(name): round(phases[name], 3) for name in PHASES},
+    }
+
+
+def verdict(key: str, value: float) -> str:
+    target, sense = TARGETS[key]
+    ok = value >= target if sense == "at least" else value <= target
+    return f"{'met' if ok else 'MISSED'} ({sense} {target:,})"
+
+
+def report(result: dict, console: Console) -> None:
+    table = Table(title=f"STARK core: {result['rows']} rows x {result['cols']} cols, "
+                        f"preset {result['preset']}")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    table.add_column("target")
+    for name in PHASES:
+        table.add_row(f"  prove: {name}", f"{result[phase_key(name)]:.3f} s", "")
+    table.add_row("prove total", f"{result['prove_s']:.3f} s", "")
+    table.add_row("bare LDE of the trace", f"{result['lde_s']:.3f} s", "")
+    targeted = result["preset"] == "fast" and result["rows"] == 1 << 18 and result["cols"] == 64
+    for key, fmt in (("prove_over_lde", "{:.2f} x"), ("cells_per_s", "{:,}"),
+                     ("verify_s", "{:.3f} s"), ("proof_bytes", "{:,} B")):
+        table.add_row(key, fmt.format(result[key]), verdict(key, result[key]) if targeted else "")
+    table.add_row("peak RSS", f"{result['peak_rss_mb']:.0f} MB", "")
+    table.add_row("security", f"{result['conjectured_bits']} conj / "
+                              f"{result['provable_bits']} provable bits", "")
+    console.print(table)
+
+
+def save(result: dict) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stem = RESULTS / f"stark_{result['preset']}_{result['rows']}x{result['cols']}"
+    tmp = stem.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(result, indent=2) + "\n")
+    tmp.replace(stem.with_suffix(".json"))
+    tmp = stem.with_suffix(".csv.tmp")
+    with tmp.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(result))
+        writer.writeheader()
+        writer.writerow(result)
+    tmp.replace(stem.with_suffix(".csv"))
+    return stem
+
+
+@click.command()
+@click.option("--log-rows", default=18, show_default=True, help="log2 of the trace length")
+@click.option("--cols", default=64, show_default=True, help="trace columns")
+@click.option("--preset", type=click.Choice(sorted(PRESETS)), default="fast", show_default=True)
+def main(log_rows: int, cols: int, preset: str) -> None:
+    console = Console(stderr=True)
+    result = run(log_rows, cols, preset)
+    report(result, console)
+    stem = save(result)
+    console.print(f"saved {stem}.json and {stem}.csv")
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
