@@ -102,8 +102,10 @@ def verdict(key: str, value: float) -> str:
 
 
 def report(result: dict, console: Console) -> None:
-    table = Table(title=f"STARK core: {result['rows']} rows x {result['cols']} cols, "
-                        f"preset {result['preset']}")
+    table = Table(
+        title=f"STARK core: {result['rows']} rows x {result['cols']} cols, "
+        f"preset {result['preset']}"
+    )
     table.add_column("measure")
     table.add_column("value", justify="right")
     table.add_column("target")
@@ -112,12 +114,19 @@ def report(result: dict, console: Console) -> None:
     table.add_row("prove total", f"{result['prove_s']:.3f} s", "")
     table.add_row("bare LDE of the trace", f"{result['lde_s']:.3f} s", "")
     targeted = result["preset"] == "fast" and result["rows"] == 1 << 18 and result["cols"] == 64
-    for key, fmt in (("prove_over_lde", "{:.2f} x"), ("cells_per_s", "{:,}"),
-                     ("verify_s", "{:.3f} s"), ("proof_bytes", "{:,} B")):
+    for key, fmt in (
+        ("prove_over_lde", "{:.2f} x"),
+        ("cells_per_s", "{:,}"),
+        ("verify_s", "{:.3f} s"),
+        ("proof_bytes", "{:,} B"),
+    ):
         table.add_row(key, fmt.format(result[key]), verdict(key, result[key]) if targeted else "")
     table.add_row("peak RSS", f"{result['peak_rss_mb']:.0f} MB", "")
-    table.add_row("security", f"{result['conjectured_bits']} conj / "
-                              f"{result['provable_bits']} provable bits", "")
+    table.add_row(
+        "security",
+        f"{result['conjectured_bits']} conj / {result['provable_bits']} provable bits",
+        "",
+    )
     console.print(table)
 
 

@@ -168,8 +168,20 @@ class Domains:
 #: fast: conjectured >= 100 bits (28 queries x 3 bits + 20 grinding bits, capped by the field).
 #: proven: provable >= 100 bits in the unique-decoding regime (query term 100.5 bits).
 PRESETS: dict[str, StarkParams] = {
-    "fast": StarkParams(extension_degree=4, blowup=8, num_queries=28, grinding_bits=20,
-                        folding_factor=8, remainder_max_len=64),
-    "proven": StarkParams(extension_degree=5, blowup=8, num_queries=97, grinding_bits=20,
-                          folding_factor=8, remainder_max_len=64),
+    "fast": StarkParams(
+        extension_degree=4,
+        blowup=8,
+        num_queries=28,
+        grinding_bits=20,
+        folding_factor=8,
+        remainder_max_len=64,
+    ),
+    "proven": StarkParams(
+        extension_degree=5,
+        blowup=8,
+        num_queries=97,
+        grinding_bits=20,
+        folding_factor=8,
+        remainder_max_len=64,
+    ),
 }

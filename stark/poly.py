@@ -81,23 +81,5 @@ def evaluate_at(coeffs: GF, point: ExtArray) -> ExtArray:
     return ExtArray(ext, out)
 
 
-def evaluate_ext_poly_at(coeffs: ExtArray, point: ExtArray) -> ExtArray:
-    """Evaluate extension-coefficient polynomials (shape (cols, d)) at one extension point."""
-    ext = point.field
-    k = ext.degree
-    cols, d = coeffs.shape
-    # coordinate j of the coefficients is a base polynomial; its value at z is an ext element
-    per_coord = evaluate_at(coeffs.coords.reshape(k * cols, d), point)  # (k*cols,)
-    result = ext.zeros((cols,))
-    for j in range(k):
-        result = result + per_coord[j * cols : (j + 1) * cols] * ext.generator_power(j)
-    return result
-
-
-def vanishing_at(point, n: int):
-    """Z_H(x) = x^n - 1 at a point (base or extension)."""
-    return point**n - 1
-
-
 def _as_matrix(a: GF) -> GF:
     return a.reshape(1, -1) if a.ndim == 1 else a

@@ -1,0 +1,185 @@
+"""End-to-end completeness and soundness of the prover and verifier."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from stark.examples import (
+    FibonacciAir,
+    MimcAir,
+    RangeCheckAir,
+    WideAir,
+    fibonacci_trace,
+    mimc_trace,
+    range_check_trace,
+    wide_trace,
+)
+from stark.field import GF, P
+from stark.params import PRESETS, Domains
+from stark.proof import VerificationError
+from stark.prover import ProverError, prove
+from stark.verifier import verify
+
+
+def fibonacci(n):
+    trace, result = fibonacci_trace(n)
+    return FibonacciAir(n, result), trace
+
+
+def mimc(n):
+    trace, out = mimc_trace(n, seed=12345)
+    return MimcAir(n, 12345, out), trace
+
+
+def range_check(n, bits=3):
+    values = np.random.default_rng(n).integers(0, 1 << bits, n)
+    return RangeCheckAir(n, bits), range_check_trace(values, bits)
+
+
+def wide(n, width=6):
+    return WideAir(n, width), wide_trace(n, width)
+
+
+CASES = {"fibonacci": fibonacci, "mimc": mimc, "range-check": range_check, "wide": wide}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("n", [8, 64, 1024])
+def test_completeness(name, n, quick_params):
+    """Honest proofs verify, from bytes, for every example AIR and several sizes."""
+    air, trace = CASES[name](n)
+    proof = prove(air, trace, quick_params)
+    verify(air, proof.to_bytes())
+
+
+@pytest.mark.parametrize("name", ["fibonacci", "range-check"])
+def test_completeness_at_2_16_rows(name, quick_params):
+    air, trace = CASES[name](1 << 16) if name == "fibonacci" else range_check(1 << 16, bits=8)
+    verify(air, prove(air, trace, quick_params).to_bytes())
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+@pytest.mark.parametrize("name", ["mimc", "range-check"])
+def test_completeness_with_presets(preset, name):
+    """The real presets (full grinding, k = 4 and k = 5)."""
+    air, trace = CASES[name](256)
+    verify(air, prove(air, trace, PRESETS[preset]).to_bytes())
+
+
+@pytest.mark.parametrize("folding", [2, 4, 8])
+@pytest.mark.parametrize("remainder", [1, 16])
+def test_completeness_fri_shapes(folding, remainder, quick_params):
+    """Every folding factor, with and without FRI layers left before the remainder."""
+    params = replace(quick_params, folding_factor=folding, remainder_max_len=remainder)
+    air, trace = mimc(512)
+    verify(air, prove(air, trace, params).to_bytes())
+
+
+def test_proofs_are_deterministic(quick_params):
+    air, trace = fibonacci(32)
+    assert prove(air, trace, quick_params).to_bytes() == prove(air, trace, quick_params).to_bytes()
+
+
+def test_phase_timings_are_reported(quick_params):
+    air, trace = fibonacci(32)
+    timings, phases = {}, []
+    prove(air, trace, quick_params, timings=timings, on_phase=phases.append)
+    assert set(phases) <= set(timings) and all(t >= 0 for t in timings.values())
+    assert "FRI" in phases and "trace LDE" in phases
+
+
+# -- soundness ------------------------------------------------------------------------------------
+def broken(trace: GF, column: int, row: int) -> GF:
+    bad = trace.copy()
+    bad[column, row] = (int(bad[column, row]) + 1) % P
+    return bad
+
+
+@pytest.mark.parametrize("row", [0, 17, 62, 63])
+def test_trace_breaking_one_constraint_is_rejected(row, quick_params):
+    """A trace wrong at one cell (so one transition or boundary fails there) is refused by the
+    prover's self-check and, forced through with the check off, rejected by the verifier."""
+    air, trace = fibonacci(64)
+    bad = broken(trace, 0, row)
+    with pytest.raises(ProverError):
+        prove(air, bad, quick_params)
+    proof = prove(air, bad, quick_params, check=False)
+    with pytest.raises(VerificationError):
+        verify(air, proof.to_bytes())
+
+
+def test_periodic_constraint_violation_is_rejected(quick_params):
+    air, trace = mimc(128)
+    proof = prove(air, broken(trace, 0, 40), quick_params, check=False)
+    with pytest.raises(VerificationError):
+        verify(air, proof)
+
+
+def test_value_outside_lookup_table_is_rejected(quick_params):
+    """A value outside [0, 2^bits) breaks the LogUp sum (the wrap-around transition)."""
+    air, trace = range_check(64, bits=3)
+    bad = trace.copy()
+    bad[0, 5] = 8  # one past the table
+    with pytest.raises(ProverError):
+        prove(air, bad, quick_params)
+    with pytest.raises(VerificationError):
+        verify(air, prove(air, bad, quick_params, check=False))
+
+
+def test_value_p_minus_one_is_rejected(quick_params):
+    air, trace = range_check(64, bits=3)
+    bad = trace.copy()
+    bad[0, 9] = P - 1
+    with pytest.raises(VerificationError):
+        verify(air, prove(air, bad, quick_params, check=False))
+
+
+def test_wrong_public_input_is_rejected(quick_params):
+    air, trace = fibonacci(64)
+    proof = prove(air, trace, quick_params).to_bytes()
+    with pytest.raises(VerificationError):
+        verify(FibonacciAir(64, air.result + 1), proof)
+
+
+def test_false_public_output_cannot_be_proved(quick_params):
+    """A prover claiming a wrong result (boundary constraint) is rejected."""
+    _, trace = fibonacci(64)
+    _, result = fibonacci_trace(64)
+    lying = FibonacciAir(64, result + 1)
+    with pytest.raises(VerificationError):
+        verify(lying, prove(lying, trace, quick_params, check=False))
+
+
+def test_proof_for_other_air_is_rejected(quick_params):
+    air, trace = mimc(64)
+    proof = prove(air, trace, quick_params)
+    with pytest.raises(VerificationError):
+        verify(MimcAir(64, 12346, air.output), proof)
+    with pytest.raises(VerificationError):
+        verify(FibonacciAir(64, 1), proof)
+
+
+def test_minimum_security_is_enforced_first(quick_params):
+    """A proof below the verifier's minimum is refused on its parameters alone, even when
+    the rest of it is garbage."""
+    air, trace = fibonacci(32)
+    weak = replace(quick_params, num_queries=2, grinding_bits=0)
+    proof = prove(air, trace, weak)
+    with pytest.raises(VerificationError, match="below the required"):
+        verify(air, proof, min_bits=80)
+    with pytest.raises(VerificationError, match="below the required"):
+        verify(air, replace(proof, quotient_root=bytes(32)), min_bits=80)
+    verify(air, proof, min_bits=4)  # 2 queries x 3 bits - 1 = 5 conjectured bits
+    strong = prove(air, trace, PRESETS["proven"])
+    verify(air, strong, min_bits=100, provable=True)
+    with pytest.raises(VerificationError, match="provable"):
+        verify(air, prove(air, trace, PRESETS["fast"]), min_bits=100, provable=True)
+
+
+def test_lde_domain_is_sized_for_constraint_degree(quick_params):
+    """Degree-3 constraints need blowup >= 2; the sizes follow the documented formulas."""
+    air, _ = mimc(64)
+    dom = Domains.of(quick_params, air.shape())
+    assert dom.eval_size == 2 * 64 and dom.num_quotient_segments == 2
+    assert dom.lde_size == quick_params.blowup * 64
