@@ -42,6 +42,12 @@ def powers(base: GF, n: int) -> GF:
     return out[:n]
 
 
+def reduced(a: np.ndarray) -> GF:
+    """View an integer array whose entries are already in [0, p) as field elements, skipping
+    galois's range check (a full pass over the data). Only for values this library computed."""
+    return GF._view(np.asarray(a, dtype=np.uint32))
+
+
 def to_int_array(a: GF) -> np.ndarray:
     """A plain uint64 view of field elements (for hashing, sums and serialisation)."""
     return np.asarray(a, dtype=np.uint64)
@@ -322,4 +328,4 @@ def lincomb(weights: ExtArray, rows: GF) -> ExtArray:
             sums = (halves[:, r0:r1] @ chunk).astype(np.uint64) % P  # (2k, cols)
             part = (sums[:k] + ((sums[k:] << np.uint64(16)) % P)) % P
             out[:, c0:c1] = (out[:, c0:c1] + part) % P
-    return ExtArray(ext, GF(out))
+    return ExtArray(ext, reduced(out))

@@ -22,21 +22,23 @@ def _sha256(data) -> bytes:
     return hashlib.sha256(data).digest()
 
 
+def _hash_chunks(data: np.ndarray, width: int) -> np.ndarray:
+    """SHA-256 of each consecutive `width`-byte chunk of a contiguous array: (m, 32) digests."""
+    view = memoryview(data.reshape(-1).view(np.uint8))
+    sha256 = hashlib.sha256  # local binding: this loop runs once per leaf
+    digests = b"".join([sha256(view[i : i + width]).digest() for i in range(0, len(view), width)])
+    return np.frombuffer(digests, dtype=np.uint8).reshape(-1, DIGEST_SIZE)
+
+
 def hash_rows(rows: np.ndarray) -> np.ndarray:
     """Leaf digests (m, 32) of the rows of a uint32 matrix (m, w)."""
     data = np.ascontiguousarray(rows, dtype="<u4")
-    width = data.shape[1] * 4
-    view = memoryview(data.reshape(-1).view(np.uint8))
-    digests = b"".join([_sha256(view[i : i + width]) for i in range(0, len(view), width)])
-    return np.frombuffer(digests, dtype=np.uint8).reshape(-1, DIGEST_SIZE)
+    return _hash_chunks(data, data.shape[1] * 4)
 
 
 def _hash_level(children: np.ndarray) -> np.ndarray:
     """Parents (m, 32) of 2m children (2m, 32): parent j = H(child 2j || child 2j+1)."""
-    view = memoryview(np.ascontiguousarray(children).reshape(-1))
-    step = 2 * DIGEST_SIZE
-    digests = b"".join([_sha256(view[i : i + step]) for i in range(0, len(view), step)])
-    return np.frombuffer(digests, dtype=np.uint8).reshape(-1, DIGEST_SIZE)
+    return _hash_chunks(np.ascontiguousarray(children), 2 * DIGEST_SIZE)
 
 
 class MerkleTree:

@@ -9,9 +9,9 @@ domain is s * <w_n> with s = MULTIPLICATIVE_GENERATOR, listed in natural order
 
 from __future__ import annotations
 
-import galois
 import numpy as np
 
+from stark import ntt
 from stark.field import GF, MULTIPLICATIVE_GENERATOR, ExtArray, P, powers, root_of_unity
 
 COSET_SHIFT = GF(MULTIPLICATIVE_GENERATOR)
@@ -27,8 +27,7 @@ def coset_points(shift: GF, size: int, positions: np.ndarray | None = None) -> G
 
 def interpolate(values: GF) -> GF:
     """Coefficients of the polynomials of degree < n taking `values` (cols, n) on <w_n>."""
-    values = _as_matrix(values)
-    return GF(np.stack([np.asarray(galois.intt(row)) for row in values]))
+    return ntt.inverse(_as_matrix(values))
 
 
 def interpolate_coset(values: GF, shift: GF = COSET_SHIFT) -> GF:
@@ -42,8 +41,7 @@ def evaluate_coset(coeffs: GF, size: int, shift: GF = COSET_SHIFT) -> GF:
     coeffs = _as_matrix(coeffs)
     if coeffs.shape[1] > size:
         raise ValueError("more coefficients than evaluation points")
-    scaled = coeffs * powers(shift, coeffs.shape[1])
-    return GF(np.stack([np.asarray(galois.ntt(row, size=size)) for row in scaled]))
+    return ntt.forward(coeffs, size, pre_scale=np.asarray(powers(shift, coeffs.shape[1])))
 
 
 def low_degree_extend(values: GF, size: int) -> tuple[GF, GF]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import struct
 
 import numpy as np
 
@@ -85,20 +86,24 @@ class Transcript:
         return hashlib.sha256(b"grind" + self._state + bits.to_bytes(1, "little"))
 
     @staticmethod
-    def _leading_zeros_ok(digest: bytes, bits: int) -> bool:
-        return int.from_bytes(digest[:8], "big") >> (64 - bits) == 0 if bits else True
+    def _pow_bound(bits: int) -> bytes:
+        """A digest has `bits` leading zero bits iff it is below this (as a big-endian number)."""
+        return (1 << (256 - bits)).to_bytes(33, "big")[1:] if bits else b"\xff" * 33
 
     def grind(self, bits: int) -> int:
         """Find the smallest nonce with H(state, nonce) starting with `bits` zero bits."""
-        prefix = self._pow_prefix(bits)
+        prefix, bound = self._pow_prefix(bits), self._pow_bound(bits)
+        pack = struct.Struct("<Q").pack
         for nonce in itertools.count():
             h = prefix.copy()
-            h.update(nonce.to_bytes(8, "little"))
-            if self._leading_zeros_ok(h.digest(), bits):
+            h.update(pack(nonce))
+            if h.digest() < bound:  # bytes compare lexicographically, i.e. big-endian
                 return nonce
         raise RuntimeError("unreachable: itertools.count() is infinite")
 
     def check_pow(self, nonce: int, bits: int) -> bool:
+        if not 0 <= nonce < 1 << 64:
+            return False
         h = self._pow_prefix(bits)
         h.update(nonce.to_bytes(8, "little"))
-        return self._leading_zeros_ok(h.digest(), bits)
+        return h.digest() < self._pow_bound(bits)
