@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import galois
+import numba
 import numpy as np
 
 P = 2013265921
@@ -258,9 +259,7 @@ class ExtArray:
         """a^-1 = (prod_{j>=1} phi^j(a)) / N(a), vectorised: one base inversion per element."""
         conj = self.conjugate_product()
         n = (self * conj).coords[0]
-        if np.any(np.asarray(n) == 0):
-            raise ZeroDivisionError("inverse of zero in the extension field")
-        return ExtArray(self.field, conj.coords * self._base_shaped(np.reciprocal(n)))
+        return ExtArray(self.field, conj.coords * self._base_shaped(batch_inverse(n)))
 
     def __eq__(self, other) -> bool:  # type: ignore[override]
         o = self._lift(other)
@@ -284,7 +283,107 @@ class ExtArray:
         return ExtArray(self.field, self.coords.copy())
 
 
+_P64 = np.uint64(P)
+
+
+@numba.njit(parallel=True, cache=True)
+def _ext_mul_kernel(a, b, out, w):
+    """out[:, i] = a[:, i or 0] * b[:, i or 0] in F_p[x]/(x^k - W); arrays (k, n) of uint32,
+    a or b may have a single column (a scalar broadcast over the other)."""
+    k, n = out.shape
+    wide_a, wide_b = a.shape[1] > 1, b.shape[1] > 1
+    for i in numba.prange(n):
+        ii = np.int64(i)  # a prange index may be unsigned; mixing it with 0 would give a float
+        ia = ii if wide_a else np.int64(0)
+        ib = ii if wide_b else np.int64(0)
+        for m in range(k):
+            acc = np.uint64(0)
+            for s in range(k):
+                t = m - s if s <= m else m - s + k
+                prod = np.uint64(a[s, ia]) * np.uint64(b[t, ib]) % _P64
+                if s > m:  # x^(s+t) = W x^(s+t-k)
+                    prod = prod * w % _P64
+                acc += prod
+            out[m, i] = acc % _P64
+
+
+@numba.njit(cache=True)
+def _batch_inverse_kernel(a, out):
+    """Montgomery's trick: one exponentiation and 3(n-1) products invert n nonzero values."""
+    n = a.shape[0]
+    acc = np.uint64(1)
+    for i in range(n):
+        out[i] = acc
+        acc = acc * np.uint64(a[i]) % _P64
+    # acc^(p-2) = acc^-1
+    inv, base, e = np.uint64(1), acc, P - 2
+    while e:
+        if e & 1:
+            inv = inv * base % _P64
+        base = base * base % _P64
+        e >>= 1
+    for i in range(n - 1, -1, -1):
+        out[i] = out[i] * inv % _P64
+        inv = inv * np.uint64(a[i]) % _P64
+
+
+def batch_inverse(a: GF) -> GF:
+    """Elementwise inverse of base-field values; raises ZeroDivisionError on a zero."""
+    flat = np.ascontiguousarray(np.asarray(a, dtype=np.uint32)).reshape(-1)
+    if not np.all(flat):
+        raise ZeroDivisionError("inverse of zero")
+    out = np.empty(flat.shape, dtype=np.uint64)
+    _batch_inverse_kernel(flat, out)
+    return reduced(out.astype(np.uint32).reshape(np.shape(a)))
+
+
+def inverse_of_difference(x: GF, z: ExtArray) -> ExtArray:
+    """1 / (x - z) for many base-field x and one extension element z.
+
+    With chi(X) = prod_j (X - phi^j(z)), the characteristic polynomial of z (its coefficients
+    lie in F_p) and q(X) = chi(X) / (X - z) (degree k - 1, extension coefficients), the answer
+    is q(x) / chi(x): one base inversion and k small Horner steps per point, instead of a
+    general extension inverse.
+    """
+    ext = z.field
+    chi = [ext.ones()]  # coefficients, lowest degree first
+    for j in range(ext.degree):
+        root = z.frobenius(j)
+        shifted = [ext.zeros(), *chi]  # X * chi
+        chi = [shifted[i] - (root * chi[i] if i < len(chi) else ext.zeros())
+               for i in range(len(shifted))]
+    if any(np.any(np.asarray(c.coords[1:]) != 0) for c in chi):
+        raise ArithmeticError("characteristic polynomial left the base field")
+    # synthetic division of chi by (X - z): q_{k-1} = chi_k, q_{i-1} = chi_i + z q_i
+    q = [chi[-1]]
+    for i in range(ext.degree - 1, 0, -1):
+        q.append(chi[i] + z * q[-1])
+    q.reverse()  # now lowest degree first, degree k - 1
+    chi_at_x = GF.Zeros(x.shape)
+    for c in reversed(chi):
+        chi_at_x = chi_at_x * x + c.coords[0]
+    q_at_x = ext.zeros(x.shape)
+    for c in reversed(q):
+        q_at_x = q_at_x * x + c
+    return q_at_x * batch_inverse(chi_at_x)
+
+
 def _ext_mul(a: GF, b: GF, ext: ExtensionField) -> GF:
+    """Product of coordinate arrays (k, *s1) and (k, *s2) that broadcast together."""
+    k = ext.degree
+    sa, sb = a.shape[1:], b.shape[1:]
+    shape = np.broadcast_shapes(sa, sb)
+    if (sa == shape or sa == ()) and (sb == shape or sb == ()):
+        out = np.empty((k, int(np.prod(shape))), dtype=np.uint32)
+        # contiguous uint32 inputs keep numba to a single compiled signature
+        flat_a, flat_b = (np.ascontiguousarray(np.asarray(v, dtype=np.uint32)).reshape(k, -1)
+                          for v in (a, b))
+        _ext_mul_kernel(flat_a, flat_b, out, np.uint64(ext.nonresidue))
+        return reduced(out.reshape((k, *shape)))
+    return _ext_mul_schoolbook(a, b, ext)
+
+
+def _ext_mul_schoolbook(a: GF, b: GF, ext: ExtensionField) -> GF:
     """Schoolbook product in F_p[x]/(x^k - W): c_m = sum_{i+j=m} a_i b_j + W sum_{i+j=m+k} a_i b_j."""
     k = ext.degree
     w = GF(ext.nonresidue)

@@ -18,7 +18,7 @@ import numpy as np
 
 from stark import fri
 from stark.air import Air, Frame
-from stark.field import GF, ExtArray, ExtensionField, root_of_unity, to_int_array
+from stark.field import GF, ExtArray, ExtensionField, inverse_of_difference, root_of_unity, to_int_array
 from stark.merkle import MerkleTree
 from stark.params import Domains, StarkParams
 from stark.poly import (
@@ -159,8 +159,8 @@ def prove(
             None if aux_lde is None else base_to_ext_columns(aux_lde, ext),
             base_to_ext_columns(quotient_lde, ext),
             ood,
-            (x - z).inverse(),
-            (x - gz).inverse(),
+            inverse_of_difference(x, z),
+            inverse_of_difference(x, gz),
         )
     with phase("FRI"):
         fri_commitment = fri.commit(deep, params, dom, transcript, check=check)

@@ -10,7 +10,7 @@ import numpy as np
 
 from stark import fri
 from stark.air import Air, Frame
-from stark.field import GF, ExtArray, ExtensionField, root_of_unity
+from stark.field import GF, ExtArray, ExtensionField, inverse_of_difference, root_of_unity
 from stark.merkle import verify_rows
 from stark.params import Domains, StarkParams
 from stark.poly import COSET_SHIFT, coset_points, ext_powers
@@ -158,7 +158,7 @@ def _verify(air: Air, proof: Proof | bytes, min_bits: float, provable: bool) -> 
     )
     x = coset_points(COSET_SHIFT, big_n, np.asarray(positions))
     deep = deep_combination(
-        gammas, main_x, aux_x, quotient_x, ood, (x - z).inverse(), (x - gz).inverse()
+        gammas, main_x, aux_x, quotient_x, ood, inverse_of_difference(x, z), inverse_of_difference(x, gz)
     )
     fri.verify_queries(
         np.asarray(positions),
