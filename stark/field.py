@@ -373,58 +373,58 @@ def _ext_mul(a: GF, b: GF, ext: ExtensionField) -> GF:
     k = ext.degree
     sa, sb = a.shape[1:], b.shape[1:]
     shape = np.broadcast_shapes(sa, sb)
-    if (sa == shape or sa == ()) and (sb == shape or sb == ()):
-        out = np.empty((k, int(np.prod(shape))), dtype=np.uint32)
-        # contiguous uint32 inputs keep numba to a single compiled signature
-        flat_a, flat_b = (np.ascontiguousarray(np.asarray(v, dtype=np.uint32)).reshape(k, -1)
-                          for v in (a, b))
-        _ext_mul_kernel(flat_a, flat_b, out, np.uint64(ext.nonresidue))
-        return reduced(out.reshape((k, *shape)))
-    return _ext_mul_schoolbook(a, b, ext)
+
+    def flat(v: GF, s: tuple[int, ...]) -> np.ndarray:
+        # contiguous uint32 (k, n) or (k, 1) inputs keep numba to one compiled signature
+        v = np.asarray(v, dtype=np.uint32)
+        if s not in (shape, ()):
+            v = np.broadcast_to(v.reshape((k,) + (1,) * (len(shape) - len(s)) + s), (k, *shape))
+        return np.ascontiguousarray(v).reshape(k, -1)
+
+    out = np.empty((k, int(np.prod(shape))), dtype=np.uint32)
+    _ext_mul_kernel(flat(a, sa), flat(b, sb), out, np.uint64(ext.nonresidue))
+    return reduced(out.reshape((k, *shape)))
 
 
-def _ext_mul_schoolbook(a: GF, b: GF, ext: ExtensionField) -> GF:
-    """Schoolbook product in F_p[x]/(x^k - W): c_m = sum_{i+j=m} a_i b_j + W sum_{i+j=m+k} a_i b_j."""
-    k = ext.degree
-    w = GF(ext.nonresidue)
-    low: list[GF | None] = [None] * k
-    high: list[GF | None] = [None] * k
-    for i in range(k):
+@numba.njit(parallel=True, cache=True)
+def _lincomb_kernel(w_low, w_high, rows, out):
+    """out[j, x] = sum_i (w_low[j, i] + 2^16 w_high[j, i]) rows[i, x] mod p.
+
+    Weights are split into 16-bit halves so that each product is below 2^47 and 2^16 of them
+    can be summed in a uint64 without reduction; the accumulators are reduced every 2^16 rows.
+    Columns are processed in blocks spread over the cores.
+    """
+    k, m = w_low.shape
+    width = rows.shape[1]
+    block = 2048
+    for b in numba.prange((width + block - 1) // block):
+        lo = b * block
+        hi = min(width, lo + block)
+        acc_low = np.zeros((k, hi - lo), dtype=np.uint64)
+        acc_high = np.zeros((k, hi - lo), dtype=np.uint64)
+        for i in range(m):
+            for j in range(k):
+                a, c = w_low[j, i], w_high[j, i]
+                for x in range(lo, hi):
+                    r = np.uint64(rows[i, x])
+                    acc_low[j, x - lo] += a * r
+                    acc_high[j, x - lo] += c * r
+            if (i & 0xFFFF) == 0xFFFF:
+                for j in range(k):
+                    for x in range(hi - lo):
+                        acc_low[j, x] %= _P64
+                        acc_high[j, x] %= _P64
         for j in range(k):
-            prod = a[i] * b[j]
-            m = i + j
-            bucket, slot = (low, m) if m < k else (high, m - k)
-            bucket[slot] = prod if bucket[slot] is None else bucket[slot] + prod
-    shape = np.broadcast_shapes(a.shape[1:], b.shape[1:])
-    out = GF.Zeros((k, *shape))
-    for m in range(k):
-        out[m] = low[m] if high[m] is None else low[m] + w * high[m]
-    return out
+            for x in range(hi - lo):
+                high = (acc_high[j, x] % _P64) * np.uint64(65536) % _P64
+                out[j, lo + x] = (acc_low[j, x] % _P64 + high) % _P64
 
 
 def lincomb(weights: ExtArray, rows: GF) -> ExtArray:
-    """sum_i weights_i * rows_i for extension weights (m,) and base-field rows (m, X).
-
-    Done as float64 matrix products, which are exact here: each weight is split into 16-bit
-    halves, so a product is below 2^16 * 2^31 = 2^47 and a sum of 64 products stays below
-    2^53, the float64 integer limit. Columns go in cache-sized chunks (converting a whole
-    matrix to float64 at once is ten times slower).
-    """
-    ext, k = weights.field, weights.field.degree
-    m, width = rows.shape
-    w = np.asarray(weights.coords, dtype=np.uint64)  # (k, m)
-    halves = np.concatenate([w & 0xFFFF, w >> 16]).astype(np.float64)  # (2k, m)
-    raw = rows.view(np.ndarray)
-    out = np.zeros((k, width), dtype=np.uint64)
-    row_block, col_block = 64, 1 << 14
-    buf = np.empty((min(m, row_block), min(width, col_block)))
-    for r0 in range(0, m, row_block):
-        r1 = min(m, r0 + row_block)
-        for c0 in range(0, width, col_block):
-            c1 = min(width, c0 + col_block)
-            chunk = buf[: r1 - r0, : c1 - c0]
-            np.copyto(chunk, raw[r0:r1, c0:c1], casting="unsafe")
-            sums = (halves[:, r0:r1] @ chunk).astype(np.uint64) % P  # (2k, cols)
-            part = (sums[:k] + ((sums[k:] << np.uint64(16)) % P)) % P
-            out[:, c0:c1] = (out[:, c0:c1] + part) % P
-    return ExtArray(ext, reduced(out))
+    """sum_i weights_i * rows_i for extension weights (m,) and base-field rows (m, X)."""
+    k = weights.field.degree
+    w = np.asarray(weights.coords, dtype=np.uint64).reshape(k, -1)
+    out = np.empty((k, rows.shape[1]), dtype=np.uint32)
+    data = np.ascontiguousarray(np.asarray(rows, dtype=np.uint32))
+    _lincomb_kernel(np.ascontiguousarray(w & 0xFFFF), np.ascontiguousarray(w >> 16), data, out)
+    return ExtArray(weights.field, reduced(out))

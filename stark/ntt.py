@@ -15,7 +15,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from stark.field import GF, P, reduced, root_of_unity
+from stark.field import GF, P, powers, reduced, root_of_unity
 
 _P = np.uint64(P)
 
@@ -29,7 +29,7 @@ def _stage_twiddles(n: int, inverse: bool) -> np.ndarray:
         w = root_of_unity((2 * h).bit_length() - 1)
         if inverse:
             w = np.reciprocal(w)
-        out[h : 2 * h] = np.asarray(w ** np.arange(h, dtype=np.int64), dtype=np.uint64)
+        out[h : 2 * h] = np.asarray(powers(w, h), dtype=np.uint64)
         h *= 2
     return out
 

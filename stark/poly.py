@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from stark import ntt
-from stark.field import GF, MULTIPLICATIVE_GENERATOR, ExtArray, P, powers, root_of_unity
+from stark.field import GF, MULTIPLICATIVE_GENERATOR, ExtArray, lincomb, powers, root_of_unity
 
 COSET_SHIFT = GF(MULTIPLICATIVE_GENERATOR)
 
@@ -70,13 +70,7 @@ def evaluate_at(coeffs: GF, point: ExtArray) -> ExtArray:
     """Evaluate each base-field polynomial (rows of `coeffs`, shape (cols, d)) at one extension
     point z: returns an extension array of shape (cols,), sum_i c_i z^i."""
     coeffs = _as_matrix(coeffs)
-    pw = ext_powers(point, coeffs.shape[1])
-    ext = point.field
-    out = GF.Zeros((ext.degree, coeffs.shape[0]))
-    for j in range(ext.degree):
-        # each product is < 2^62; reducing before summing keeps the uint64 sum exact
-        out[j] = GF(np.sum(np.asarray(coeffs * pw.coords[j], dtype=np.uint64), axis=1) % P)
-    return ExtArray(ext, out)
+    return lincomb(ext_powers(point, coeffs.shape[1]), coeffs.T)
 
 
 def _as_matrix(a: GF) -> GF:
