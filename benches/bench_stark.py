@@ -23,12 +23,12 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from stark.examples import WideAir, wide_trace  # noqa: E402
-from stark.params import PRESETS, Domains, StarkParams  # noqa: E402
-from stark.poly import low_degree_extend  # noqa: E402
-from stark.prover import PHASES, prove  # noqa: E402
-from stark.security import estimate_security  # noqa: E402
-from stark.verifier import verify  # noqa: E402
+from stark.examples import WideAir, wide_trace
+from stark.params import PRESETS, Domains, StarkParams
+from stark.poly import low_degree_extend
+from stark.prover import PHASES, prove
+from stark.security import estimate_security
+from stark.verifier import verify
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

@@ -169,8 +169,5 @@ class Air(ABC):
 
 
 def _nonzero_rows(value, n: int) -> np.ndarray:
-    if isinstance(value, ExtArray):
-        flags = ~value.is_zero()
-    else:
-        flags = np.asarray(value) != 0
+    flags = ~value.is_zero() if isinstance(value, ExtArray) else np.asarray(value) != 0
     return np.flatnonzero(np.broadcast_to(flags, (n,)))

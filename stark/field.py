@@ -350,8 +350,10 @@ def inverse_of_difference(x: GF, z: ExtArray) -> ExtArray:
     for j in range(ext.degree):
         root = z.frobenius(j)
         shifted = [ext.zeros(), *chi]  # X * chi
-        chi = [shifted[i] - (root * chi[i] if i < len(chi) else ext.zeros())
-               for i in range(len(shifted))]
+        chi = [
+            shifted[i] - (root * chi[i] if i < len(chi) else ext.zeros())
+            for i in range(len(shifted))
+        ]
     if any(np.any(np.asarray(c.coords[1:]) != 0) for c in chi):
         raise ArithmeticError("characteristic polynomial left the base field")
     # synthetic division of chi by (X - z): q_{k-1} = chi_k, q_{i-1} = chi_i + z q_i

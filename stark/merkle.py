@@ -12,6 +12,8 @@ cheap next to the NTTs (about 0.7 us for a 256-byte row).
 from __future__ import annotations
 
 import hashlib
+import mmap
+import os
 
 import numpy as np
 
@@ -22,11 +24,45 @@ def _sha256(data) -> bytes:
     return hashlib.sha256(data).digest()
 
 
-def _hash_chunks(data: np.ndarray, width: int) -> np.ndarray:
-    """SHA-256 of each consecutive `width`-byte chunk of a contiguous array: (m, 32) digests."""
-    view = memoryview(data.reshape(-1).view(np.uint8))
+#: Below this many bytes, forking a helper process costs more than the hashing it saves.
+PARALLEL_MIN_BYTES = 1 << 23
+
+
+def _hash_range(view: memoryview, width: int, first: int, last: int) -> bytes:
+    """Concatenated SHA-256 digests of chunks first..last-1 of `width` bytes each."""
     sha256 = hashlib.sha256  # local binding: this loop runs once per leaf
-    digests = b"".join([sha256(view[i : i + width]).digest() for i in range(0, len(view), width)])
+    return b"".join(
+        [sha256(view[i : i + width]).digest() for i in range(first * width, last * width, width)]
+    )
+
+
+def _hash_chunks(data: np.ndarray, width: int) -> np.ndarray:
+    """SHA-256 of each consecutive `width`-byte chunk of a contiguous array: (m, 32) digests.
+
+    hashlib holds the GIL for short inputs, so threads cannot share this work; for large
+    inputs a forked child hashes the second half into shared memory while this process hashes
+    the first (the child inherits the data without a copy). Any failure of the child falls
+    back to hashing its half here.
+    """
+    view = memoryview(data.reshape(-1).view(np.uint8))
+    count = len(view) // width
+    if len(view) < PARALLEL_MIN_BYTES or (os.cpu_count() or 1) < 2 or not hasattr(os, "fork"):
+        digests = _hash_range(view, width, 0, count)
+    else:
+        half = count // 2
+        with mmap.mmap(-1, (count - half) * DIGEST_SIZE) as shared:
+            pid = os.fork()
+            if pid == 0:  # the child: hash, publish, leave without running any cleanup
+                status = 1
+                try:
+                    shared[:] = _hash_range(view, width, half, count)
+                    status = 0
+                finally:
+                    os._exit(status)
+            first = _hash_range(view, width, 0, half)
+            _, status = os.waitpid(pid, 0)
+            second = bytes(shared) if status == 0 else _hash_range(view, width, half, count)
+        digests = first + second
     return np.frombuffer(digests, dtype=np.uint8).reshape(-1, DIGEST_SIZE)
 
 

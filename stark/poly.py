@@ -37,7 +37,7 @@ def interpolate_coset(values: GF, shift: GF = COSET_SHIFT) -> GF:
 
 
 def evaluate_coset(coeffs: GF, size: int, shift: GF = COSET_SHIFT) -> GF:
-    """Evaluations (cols, size) on s*<w_size> of polynomials given by coefficients (cols, d<=size)."""
+    """Evaluations (cols, size) on s*<w_size> of polynomials with coefficients (cols, d <= size)."""
     coeffs = _as_matrix(coeffs)
     if coeffs.shape[1] > size:
         raise ValueError("more coefficients than evaluation points")

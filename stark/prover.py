@@ -18,7 +18,14 @@ import numpy as np
 
 from stark import fri
 from stark.air import Air, Frame
-from stark.field import GF, ExtArray, ExtensionField, inverse_of_difference, root_of_unity, to_int_array
+from stark.field import (
+    GF,
+    ExtArray,
+    ExtensionField,
+    inverse_of_difference,
+    root_of_unity,
+    to_int_array,
+)
 from stark.merkle import MerkleTree
 from stark.params import Domains, StarkParams
 from stark.poly import (

@@ -158,7 +158,13 @@ def _verify(air: Air, proof: Proof | bytes, min_bits: float, provable: bool) -> 
     )
     x = coset_points(COSET_SHIFT, big_n, np.asarray(positions))
     deep = deep_combination(
-        gammas, main_x, aux_x, quotient_x, ood, inverse_of_difference(x, z), inverse_of_difference(x, gz)
+        gammas,
+        main_x,
+        aux_x,
+        quotient_x,
+        ood,
+        inverse_of_difference(x, z),
+        inverse_of_difference(x, gz),
     )
     fri.verify_queries(
         np.asarray(positions),

@@ -9,9 +9,9 @@ from hypothesis import strategies as st
 from stark.field import (
     EXTENSION_NONRESIDUE,
     GF,
-    P,
     TWO_ADICITY,
     ExtensionField,
+    P,
     lincomb,
     powers,
     root_of_unity,

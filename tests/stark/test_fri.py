@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from stark import fri
-from stark.field import GF, P, ExtensionField
+from stark.field import GF, ExtensionField, P
 from stark.params import AirShape, Domains, StarkParams
 from stark.poly import evaluate_coset
 from stark.proof import VerificationError

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from stark import merkle
 from stark.merkle import DIGEST_SIZE, MerkleTree, hash_rows, verify_rows
 
 LOG_SIZES = (0, 1, 3, 6)  # 1, 2, 8 and 64 leaves
@@ -292,3 +293,11 @@ def test_leaf_is_not_an_internal_node():
     siblings = tuple(tree.levels[level][1].tobytes() for level in (1, 2))
     assert not verify_rows(tree.root, tree.depth, [0], pair, siblings)
     assert verify_rows(tree.root, tree.depth - 1, [0], pair, siblings)  # only at depth - 1
+
+
+def test_forked_hashing_matches_serial(monkeypatch):
+    """Large trees hash half their leaves in a forked child; the root must not change."""
+    rows = np.random.default_rng(7).integers(0, 2**31, size=(1 << 12, 8), dtype=np.uint32)
+    serial = MerkleTree(rows).root
+    monkeypatch.setattr(merkle, "PARALLEL_MIN_BYTES", 1024)
+    assert MerkleTree(rows).root == serial

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stark.field import GF, MULTIPLICATIVE_GENERATOR, P, ExtensionField, root_of_unity
+from stark.field import GF, MULTIPLICATIVE_GENERATOR, ExtensionField, P, root_of_unity
 from stark.poly import (
     coset_points,
     evaluate_at,

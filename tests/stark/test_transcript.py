@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from stark.field import P, ExtensionField
+from stark.field import ExtensionField, P
 from stark.transcript import Transcript
 
 
