@@ -20,10 +20,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from stark.field import GF, ExtArray, ExtensionField, root_of_unity
-from stark.merkle import MerkleTree, verify_rows
+from stark.merkle import SALT_WORDS, MerkleTree, verify_rows, with_salts
 from stark.params import Domains, StarkParams
 from stark.poly import COSET_SHIFT, coset_points, interpolate_coset
 from stark.proof import MatrixOpening, VerificationError
+from stark.randomness import ProverRandomness
 from stark.transcript import Transcript
 
 
@@ -86,13 +87,16 @@ def commit(
     params: StarkParams,
     domains: Domains,
     transcript: Transcript,
+    rng: ProverRandomness | None = None,
     check: bool = True,
 ) -> FriCommitment:
-    """Commit phase: commit each layer, fold with a fresh challenge, send the remainder."""
+    """Commit phase: commit each layer (leaves salted when `rng` is given), fold with a fresh
+    challenge, send the remainder."""
     f = params.folding_factor
     rows_per_layer, trees = [], []
     for layer, size in enumerate(domains.fri_layer_sizes):
-        rows = coset_rows(codeword, f)
+        salts = None if rng is None else np.asarray(rng.elements(size // f, SALT_WORDS))
+        rows = with_salts(coset_rows(codeword, f), salts)
         tree = MerkleTree(rows)
         transcript.absorb("fri root", tree.root)
         beta = transcript.challenge_ext(codeword.field)[0]
@@ -159,6 +163,7 @@ def verify_queries(
     """Check that the layer-0 `values` at sorted distinct `positions` fold consistently through
     every opened layer down to the remainder polynomial. Raises VerificationError."""
     ext, f = values.field, params.folding_factor
+    salt_words = SALT_WORDS if params.zk else 0
     pos = np.asarray(positions, dtype=np.int64)
     for layer, (size, root, opening, beta) in enumerate(
         zip(domains.fri_layer_sizes, roots, openings, betas, strict=True)
@@ -166,13 +171,13 @@ def verify_queries(
         width = size // f
         leaf, slot = pos % width, pos // width
         leaves = np.unique(leaf)
-        if opening.rows.shape != (len(leaves), f * ext.degree):
+        if opening.rows.shape != (len(leaves), salt_words + f * ext.degree):
             raise VerificationError(f"FRI layer {layer}: opening has the wrong shape")
         if not verify_rows(
             root, width.bit_length() - 1, leaves.tolist(), opening.rows, opening.siblings
         ):
             raise VerificationError(f"FRI layer {layer}: Merkle opening does not match the root")
-        cosets = rows_to_cosets(opening.rows, ext, f)
+        cosets = rows_to_cosets(opening.rows[:, salt_words:], ext, f)
         at = np.searchsorted(leaves, leaf)
         opened = ExtArray(ext, cosets.coords[:, slot, at])
         if opened != values:

@@ -18,6 +18,8 @@ import os
 import numpy as np
 
 DIGEST_SIZE = 32
+#: Random field elements in front of each salted leaf (zero knowledge): 8 x 31 bits.
+SALT_WORDS = 8
 
 
 def _sha256(data) -> bytes:
@@ -107,6 +109,16 @@ class MerkleTree:
             siblings.extend(level[i].tobytes() for i in needed)
             known = sorted({i >> 1 for i in known})
         return tuple(siblings)
+
+
+def with_salts(rows: np.ndarray, salts: np.ndarray | None) -> np.ndarray:
+    """Leaf rows with their salt words in front (contiguous uint32); unchanged without salts."""
+    if salts is None:
+        return np.ascontiguousarray(rows, dtype=np.uint32)
+    out = np.empty((rows.shape[0], salts.shape[1] + rows.shape[1]), dtype=np.uint32)
+    out[:, : salts.shape[1]] = salts
+    out[:, salts.shape[1] :] = rows
+    return out
 
 
 def batch_root(

@@ -43,7 +43,7 @@ class StarkParams:
     grinding_bits: int = 20
     folding_factor: int = 8
     remainder_max_len: int = 64
-    zk: bool = False
+    zk: bool = True
 
     def __post_init__(self) -> None:
         problems = []
@@ -105,53 +105,73 @@ class Domains:
     """Sizes derived from the parameters and the AIR shape.
 
     trace_len n: rows of the trace; the trace domain is the subgroup H = <g>, |H| = n.
-    trace_degree_bound: each committed trace column is a polynomial of degree < this.
-    eval_size E: constraints are evaluated on the coset s*<w_E>, large enough that the
-        composition polynomial (degree < E) is determined by its values there.
-    num_quotient_segments: the composition polynomial is split into this many polynomials of
-        degree < trace_degree_bound each (chunks of consecutive coefficients).
-    lde_size N: the commitment domain s*<w_N>, N = blowup * trace_degree_bound.
-    fri_layer_sizes: the FRI domain size at each committed layer (the first is N).
-    remainder_len: the coefficients of the FRI remainder polynomial.
+    hiding: with zero knowledge, h random coefficients are added to every committed polynomial
+        (h = num_queries + 2: one more than the points any polynomial is ever opened at),
+        0 without.
+    trace_degree_bound D = n + h: every committed trace column is a polynomial of degree < D,
+        and so is every quotient segment and the random FRI codeword.
+    quotient_len Q: the composition polynomial has degree < Q = max(d (D - 1) + 2 - n, D - 1):
+        a transition numerator has degree <= d (D - 1) + 1 after exempting the last row, the
+        zerofier of H has degree n, a boundary quotient has degree <= D - 2.
+    eval_size E: constraints are evaluated on the coset s*<w_E>, E = max(n, next_pow2(Q)), so
+        the composition polynomial is determined by its values there.
+    num_quotient_segments S = ceil(Q / n): the composition polynomial is cut into chunks of n
+        coefficients (then blinded: see the prover).
+    lde_size N = blowup * max(n, next_pow2(ceil(15 D / 16))): the commitment domain s*<w_N>;
+        the code rate D / N is at most 16 / (15 blowup), i.e. 1 / blowup up to 0.09 bits per
+        query (exactly 1 / blowup without zero knowledge).
+    fri_layer_sizes: the FRI domain size at each committed layer (the first is N); each fold
+        divides the degree bound by f, rounding up.
+    remainder_len: the coefficients of the FRI remainder polynomial (its degree bound).
+    remainder_domain_size: the domain the remainder is checked on.
     """
 
     trace_len: int
+    hiding: int
     trace_degree_bound: int
+    quotient_len: int
     eval_size: int
     num_quotient_segments: int
     lde_size: int
     fri_layer_sizes: tuple[int, ...]
     remainder_len: int
+    remainder_domain_size: int
 
     @classmethod
     def of(cls, params: StarkParams, shape: AirShape) -> Domains:
-        n = shape.trace_len
-        degree_bound = n
-        # The composition numerator has degree <= d (D - 1); dividing by a zerofier of degree
-        # >= n - 1 leaves degree < (d - 1) D, so E = D * next_pow2(d - 1) points determine it.
-        eval_size = degree_bound * next_power_of_two(max(shape.max_constraint_degree - 1, 1))
-        lde_size = params.blowup * degree_bound
-        if eval_size > lde_size:
+        n, d = shape.trace_len, shape.max_constraint_degree
+        hiding = params.num_queries + 2 if params.zk else 0
+        degree_bound = n + hiding
+        quotient_len = max(d * (degree_bound - 1) + 2 - n, degree_bound - 1)
+        eval_size = max(n, next_power_of_two(quotient_len))
+        # N = blowup * n when the masks are small next to n; for small traces the masks would
+        # cost too much rate, so N grows until rho = D / N <= (16/15) / blowup.
+        lde_size = params.blowup * max(n, next_power_of_two(-(-15 * degree_bound // 16)))
+        if eval_size > lde_size or degree_bound > lde_size // 2:
             raise ValueError(
-                f"blowup {params.blowup} is too small for constraints of degree "
-                f"{shape.max_constraint_degree}: need at least {eval_size // degree_bound}"
+                f"blowup {params.blowup} is too small for constraints of degree {d}"
+                + (" with zero knowledge" if params.zk else "")
+                + f": need at least {max(eval_size // n, 2 * next_power_of_two(degree_bound) // n)}"
             )
         if lde_size > 1 << TWO_ADICITY:
             raise ValueError("the LDE domain exceeds the field's two-adic subgroup")
         layer_sizes = [lde_size]
         bound = degree_bound
         while bound > params.remainder_max_len:
-            bound //= params.folding_factor
+            bound = -(-bound // params.folding_factor)
             layer_sizes.append(layer_sizes[-1] // params.folding_factor)
         # The last entry is the remainder's domain: it is not committed, only evaluated.
         return cls(
             trace_len=n,
+            hiding=hiding,
             trace_degree_bound=degree_bound,
+            quotient_len=quotient_len,
             eval_size=eval_size,
-            num_quotient_segments=eval_size // degree_bound,
+            num_quotient_segments=-(-quotient_len // n),
             lde_size=lde_size,
             fri_layer_sizes=tuple(layer_sizes[:-1]),
-            remainder_len=max(bound, 1),
+            remainder_len=bound,
+            remainder_domain_size=layer_sizes[-1],
         )
 
     @property
@@ -160,8 +180,9 @@ class Domains:
         return self.trace_degree_bound
 
     @property
-    def remainder_domain_size(self) -> int:
-        return self.lde_size * self.remainder_len // self.trace_degree_bound
+    def rate(self) -> float:
+        """rho = D / N, the rate of the Reed-Solomon code FRI tests."""
+        return self.trace_degree_bound / self.lde_size
 
 
 #: Named parameter sets; the numbers come from stark/security.py (see tests/stark/test_security.py).

@@ -13,7 +13,7 @@ import numpy as np
 
 from stark.air import Air, Frame
 from stark.field import GF, ExtArray, ExtensionField, P, lincomb, root_of_unity
-from stark.params import AirShape, StarkParams
+from stark.params import AirShape, Domains, StarkParams
 from stark.poly import COSET_SHIFT, evaluate_at, evaluate_coset, interpolate
 from stark.proof import FORMAT_VERSION, encode_params
 from stark.transcript import Transcript
@@ -170,9 +170,10 @@ class OodValues:
         )
 
 
-def num_deep_terms(shape: AirShape, segments: int) -> int:
+def num_deep_terms(shape: AirShape, domains: Domains, params: StarkParams) -> int:
+    """Trace columns at z and g*z, quotient segments at z, and the random codeword (zk)."""
     width = shape.main_width + shape.aux_width
-    return 2 * width + segments
+    return 2 * width + domains.num_quotient_segments + int(params.zk)
 
 
 def deep_combination(
@@ -180,6 +181,7 @@ def deep_combination(
     main_x: GF,
     aux_x: ExtArray | None,
     quotient_x: ExtArray,
+    random_x: ExtArray | None,
     ood: OodValues,
     inv_x_minus_z,
     inv_x_minus_gz,
@@ -187,11 +189,12 @@ def deep_combination(
     """The DEEP polynomial at points x (FRI's input):
 
         sum_i g_i (T_i(x) - T_i(z)) / (x - z) + sum_i g'_i (T_i(x) - T_i(gz)) / (x - gz)
-        + sum_s g''_s (H_s(x) - H_s(z)) / (x - z)
+        + sum_s g''_s (H_s(x) - H_s(z)) / (x - z) + g_R R(x)
 
-    over trace columns T_i (main then aux) and quotient segments H_s; gammas lists the g_i,
-    then the g''_s, then the g'_i. main_x is (main_width, X); aux_x and quotient_x are
-    extension arrays (cols, X).
+    over trace columns T_i (main then aux), quotient segments H_s and, with zero knowledge,
+    the random codeword R (degree < D, so the sum stays low-degree while FRI's layers become
+    uniformly random). gammas lists the g_i, the g''_s, the g'_i, then g_R. main_x is
+    (main_width, X); aux_x and quotient_x are extension arrays (cols, X), random_x is (X,).
     """
     w_main = main_x.shape[0]
     w_aux = 0 if aux_x is None else aux_x.shape[0]
@@ -206,9 +209,12 @@ def deep_combination(
 
     at_z = columns_combined(g_z) + (quotient_x * g_q.reshape(segments, 1)).sum(axis=0)
     claimed_z = (ood.trace_z * g_z).sum() + (ood.quotient_z * g_q).sum()
-    at_gz = columns_combined(g_gz)
-    claimed_gz = (ood.trace_gz * g_gz).sum()
-    return (at_z - claimed_z) * inv_x_minus_z + (at_gz - claimed_gz) * inv_x_minus_gz
+    at_gz = columns_combined(g_gz[:width])
+    claimed_gz = (ood.trace_gz * g_gz[:width]).sum()
+    total = (at_z - claimed_z) * inv_x_minus_z + (at_gz - claimed_gz) * inv_x_minus_gz
+    if random_x is not None:
+        total = total + random_x * gammas[2 * width + segments]
+    return total
 
 
 def draw_ood_point(transcript: Transcript, ext: ExtensionField, n: int, lde_size: int) -> ExtArray:

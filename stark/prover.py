@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -26,7 +27,7 @@ from stark.field import (
     root_of_unity,
     to_int_array,
 )
-from stark.merkle import MerkleTree
+from stark.merkle import SALT_WORDS, MerkleTree, with_salts
 from stark.params import Domains, StarkParams
 from stark.poly import (
     COSET_SHIFT,
@@ -34,8 +35,8 @@ from stark.poly import (
     evaluate_at,
     evaluate_coset,
     ext_powers,
+    interpolate,
     interpolate_coset,
-    low_degree_extend,
 )
 from stark.proof import MatrixOpening, Proof
 from stark.protocol import (
@@ -51,6 +52,7 @@ from stark.protocol import (
     start_transcript,
     zerofiers,
 )
+from stark.randomness import ProverRandomness
 
 PHASES = ("trace LDE", "trace commit", "constraints", "quotient", "DEEP", "FRI", "queries")
 
@@ -75,9 +77,66 @@ class _Phases:
         self.seconds[name] += time.perf_counter() - start
 
 
-def commit_rows(columns: GF) -> MerkleTree:
-    """Commit to an LDE held as columns (cols, N): leaf i is row i."""
-    return MerkleTree(np.ascontiguousarray(np.asarray(columns).T))
+@dataclass
+class Commitment:
+    """A committed LDE: its columns (cols, N), the salt words in front of each leaf (zero
+    knowledge; None without) and the Merkle tree over the salted rows."""
+
+    columns: GF
+    salts: np.ndarray | None
+    tree: MerkleTree
+
+    def open(self, positions: list[int]) -> MatrixOpening:
+        rows = to_int_array(self.columns[:, positions]).T.astype(np.uint32)
+        salts = None if self.salts is None else self.salts[positions]
+        return MatrixOpening(with_salts(rows, salts), self.tree.open(positions))
+
+
+def commit_columns(columns: GF, rng: ProverRandomness | None) -> Commitment:
+    """Commit to an LDE held as columns (cols, N): leaf i is (salt_i, row i)."""
+    salts = None if rng is None else np.asarray(rng.elements(columns.shape[1], SALT_WORDS))
+    rows = with_salts(np.asarray(columns).T, salts)
+    return Commitment(columns, salts, MerkleTree(rows))
+
+
+def hide(coeffs: GF, hiding: int, rng: ProverRandomness | None) -> GF:
+    """t(X) + Z_H(X) r(X) with r random of degree < h, for every row of coefficients (cols, n).
+
+    Z_H(X) = X^n - 1 vanishes on the trace domain, so the values on H (and every constraint)
+    are unchanged, while the values at any h points outside H are uniform and independent of t.
+    """
+    if rng is None or hiding == 0:
+        return coeffs
+    cols, n = coeffs.shape
+    r = rng.elements(cols, hiding)
+    out = GF.Zeros((cols, n + hiding))
+    out[:, :n] = coeffs
+    out[:, :hiding] -= r
+    out[:, n:] += r
+    return out
+
+
+def split_quotient(
+    coeffs: GF, dom: Domains, ext: ExtensionField, rng: ProverRandomness | None
+) -> GF:
+    """Cut H (coordinate coefficients (k, E)) into S chunks H_s of n coefficients, so that
+    H(X) = sum_s X^(s n) H_s(X), and blind them: H_s += X^n b_s, H_(s+1) -= b_s with b_s random
+    of degree < h, which leaves the sum unchanged and every H_s uniform at h points.
+
+    Returns base-field coefficient rows (S*k, D), row s*k + j = coordinate j of H_s.
+    """
+    k, n, segments = ext.degree, dom.trace_len, dom.num_quotient_segments
+    width = dom.trace_degree_bound
+    chunks = GF.Zeros((segments, k, width))
+    chunks[:, :, :n] = (
+        np.asarray(coeffs[:, : segments * n]).reshape(k, segments, n).transpose(1, 0, 2)
+    )
+    if rng is not None:
+        for s in range(segments - 1):
+            blind = rng.elements(k, dom.hiding)
+            chunks[s, :, n:] += blind
+            chunks[s + 1, :, : dom.hiding] -= blind
+    return GF(np.ascontiguousarray(chunks.reshape(segments * k, width)))
 
 
 def prove(
@@ -86,13 +145,17 @@ def prove(
     params: StarkParams,
     *,
     check: bool = True,
+    seed: int | bytes | None = None,
     on_phase: Callable[[str], None] | None = None,
     timings: dict[str, float] | None = None,
 ) -> Proof:
     """Prove that `main_trace` (shape (main_width, n)) satisfies `air`.
 
-    check: run the prover's self-checks (constraints on the trace, FRI degree); switching them
-        off lets tests produce proofs of false statements, which the verifier must reject.
+    check: run the prover's self-checks (constraints on the trace, quotient and FRI degrees);
+        switching them off lets tests produce proofs of false statements, which the verifier
+        must reject.
+    seed: with zero knowledge, derive the masks from this seed instead of the operating
+        system's generator (reproducible proofs for tests and audits).
     on_phase: called with each phase's name as it starts (for progress display).
     timings: if given, filled with seconds per phase.
     """
@@ -106,22 +169,23 @@ def prove(
         raise ValueError(f"trace has shape {main_trace.shape}, expected {(air.main_width, n)}")
     phase = _Phases(on_phase)
     transcript = start_transcript(air, params)
+    rng = ProverRandomness(seed) if params.zk else None
 
-    with phase("trace LDE"):
-        main_coeffs, main_lde = low_degree_extend(main_trace, big_n)
-    with phase("trace commit"):
-        main_tree = commit_rows(main_lde)
-    transcript.absorb("main root", main_tree.root)
+    def commit_trace(columns: GF, label: str) -> tuple[GF, Commitment]:
+        with phase("trace LDE"):
+            coeffs = hide(interpolate(columns), dom.hiding, rng)
+            lde = evaluate_coset(coeffs, big_n)
+        with phase("trace commit"):
+            commitment = commit_columns(lde, rng)
+        transcript.absorb(label, commitment.tree.root)
+        return coeffs, commitment
 
-    aux_trace = challenges = aux_coeffs = aux_lde = aux_tree = None
+    main_coeffs, main = commit_trace(main_trace, "main root")
+    aux_trace = challenges = aux_coeffs = aux = None
     if air.aux_width:
         challenges = transcript.challenge_ext(ext, air.num_aux_challenges)
         aux_trace = air.build_aux_trace(main_trace, challenges)
-        with phase("trace LDE"):
-            aux_coeffs, aux_lde = low_degree_extend(ext_columns_to_base(aux_trace), big_n)
-        with phase("trace commit"):
-            aux_tree = commit_rows(aux_lde)
-        transcript.absorb("aux root", aux_tree.root)
+        aux_coeffs, aux = commit_trace(ext_columns_to_base(aux_trace), "aux root")
 
     if check:
         violation = air.find_violation(main_trace, aux_trace, challenges)
@@ -132,22 +196,23 @@ def prove(
     alphas = ext_powers(transcript.challenge_ext(ext)[0], shape.num_constraints)
     with phase("constraints"):
         quotient_values = _composition_on_eval_domain(
-            air, dom, ext, main_lde, aux_lde, challenges, alphas
+            air, dom, ext, main.columns, None if aux is None else aux.columns, challenges, alphas
         )
     with phase("quotient"):
         coeffs = interpolate_coset(quotient_values.coords)  # (k, E)
-        segments = dom.num_quotient_segments
-        segment_coeffs = GF(
-            np.ascontiguousarray(
-                np.asarray(coeffs)
-                .reshape(ext.degree, segments, n)
-                .transpose(1, 0, 2)
-                .reshape(segments * ext.degree, n)
+        if check and np.any(np.asarray(coeffs[:, dom.quotient_len :]) != 0):
+            raise ProverError(
+                f"{air.name}: the composition polynomial is not of low degree "
+                "(is a constraint's declared degree too small?)"
             )
-        )
-        quotient_lde = evaluate_coset(segment_coeffs, big_n)
-        quotient_tree = commit_rows(quotient_lde)
-    transcript.absorb("quotient root", quotient_tree.root)
+        segment_coeffs = split_quotient(coeffs, dom, ext, rng)
+        committed = segment_coeffs
+        if rng is not None:  # the random codeword that masks FRI, committed with the segments
+            noise = rng.elements(ext.degree, dom.trace_degree_bound)
+            committed = GF(np.concatenate([segment_coeffs, noise]))
+        quotient = commit_columns(evaluate_coset(committed, big_n), rng)
+    transcript.absorb("quotient root", quotient.tree.root)
+    segments = dom.num_quotient_segments
 
     with phase("DEEP"):
         z = draw_ood_point(transcript, ext, n, big_n)
@@ -158,44 +223,41 @@ def prove(
             quotient_z=combine_ext_columns(evaluate_at(segment_coeffs, z), ext),
         )
         transcript.absorb("ood values", ood.to_bytes())
-        gammas = ext_powers(transcript.challenge_ext(ext)[0], num_deep_terms(shape, segments))
+        gammas = ext_powers(transcript.challenge_ext(ext)[0], num_deep_terms(shape, dom, params))
         x = coset_points(COSET_SHIFT, big_n)
+        quotient_x = base_to_ext_columns(quotient.columns, ext)
         deep = deep_combination(
             gammas,
-            main_lde,
-            None if aux_lde is None else base_to_ext_columns(aux_lde, ext),
-            base_to_ext_columns(quotient_lde, ext),
+            main.columns,
+            None if aux is None else base_to_ext_columns(aux.columns, ext),
+            quotient_x[:segments],
+            quotient_x[segments] if params.zk else None,
             ood,
             inverse_of_difference(x, z),
             inverse_of_difference(x, gz),
         )
     with phase("FRI"):
-        fri_commitment = fri.commit(deep, params, dom, transcript, check=check)
+        fri_commitment = fri.commit(deep, params, dom, transcript, rng, check=check)
         nonce = transcript.grind(params.grinding_bits)
         transcript.absorb("pow nonce", nonce.to_bytes(8, "little"))
     with phase("queries"):
         positions = sorted(set(transcript.challenge_indices(params.num_queries, big_n)))
         fri_openings = fri.open_layers(fri_commitment, positions, dom, params)
-
-        def opening(lde: GF, tree: MerkleTree) -> MatrixOpening:
-            rows = np.ascontiguousarray(to_int_array(lde[:, positions]).T.astype(np.uint32))
-            return MatrixOpening(rows, tree.open(positions))
-
         proof = Proof(
             params=params,
             log_trace_len=n.bit_length() - 1,
-            main_root=main_tree.root,
-            aux_root=None if aux_tree is None else aux_tree.root,
-            quotient_root=quotient_tree.root,
+            main_root=main.tree.root,
+            aux_root=None if aux is None else aux.tree.root,
+            quotient_root=quotient.tree.root,
             fri_roots=tuple(t.root for t in fri_commitment.trees),
             ood_trace_z=_coords_rows(ood.trace_z),
             ood_trace_gz=_coords_rows(ood.trace_gz),
             ood_quotient_z=_coords_rows(ood.quotient_z),
             fri_remainder=_coords_rows(fri_commitment.remainder),
             pow_nonce=nonce,
-            main_opening=opening(main_lde, main_tree),
-            aux_opening=None if aux_tree is None else opening(aux_lde, aux_tree),
-            quotient_opening=opening(quotient_lde, quotient_tree),
+            main_opening=main.open(positions),
+            aux_opening=None if aux is None else aux.open(positions),
+            quotient_opening=quotient.open(positions),
             fri_openings=fri_openings,
         )
     if timings is not None:

@@ -85,21 +85,22 @@ def num_fri_batched_polys(params: StarkParams, shape: AirShape, domains: Domains
 def conjectured_bits(params: StarkParams, shape: AirShape) -> float:
     """ethSTARK-conjecture bits, computed as winterfell's ``ConjecturedSecurity`` does.
 
-    min(log2|F| - log2 N, num_queries * log2(blowup) + grinding_bits) - 1, capped at the hash's
+    min(log2|F| - log2 N, num_queries * log2(1/rho) + grinding_bits) - 1, capped at the hash's
     collision resistance. N is the LDE domain size; the "- 1" pays for adding the two error terms.
     (winterfell also ignores the grinding bits while the query bits are below 80; we always count
     them, as the ethSTARK documentation does.)
     """
     domains = Domains.of(params, shape)
     field_cap = field_bits(params.extension_degree) - math.log2(domains.lde_size)
-    query_bits = params.num_queries * math.log2(params.blowup) + params.grinding_bits
+    query_bits = params.num_queries * -math.log2(domains.rate) + params.grinding_bits
     return min(min(field_cap, query_bits) - 1.0, HASH_COLLISION_BITS)
 
 
 def provable_terms(params: StarkParams, shape: AirShape) -> dict[str, float]:
     """The unique-decoding round-by-round error terms, in bits (-log2 of each error).
 
-    Notation: |F| = p^k, n = trace degree bound, N = LDE size, rho = n / N = 1 / blowup, d = max
+    Notation: |F| = p^k, n = trace degree bound, N = LDE size, rho = n / N (1 / blowup without
+    zero knowledge, slightly more with it), d = max
     constraint degree, C = number of constraints, B = number of FRI-batched polynomials, f = FRI
     folding factor, q = num_queries. In the unique-decoding regime the list size L is 1.
     """
@@ -135,7 +136,7 @@ def provable_terms(params: StarkParams, shape: AirShape) -> dict[str, float]:
     # FRI queries: a word theta-far from the code passes one query with probability at most
     # 1 - theta = (1 + rho) / 2; grinding multiplies the error by 2^-grinding_bits
     # (2022/1216 Thm 8 with theta = (1 - rho)/2; ethSTARK doc section 6.3 for grinding).
-    rho = 1.0 / params.blowup
+    rho = domains.rate
     fri_query = params.num_queries * -math.log2((1.0 + rho) / 2.0) + params.grinding_bits
 
     return {

@@ -11,7 +11,7 @@ import numpy as np
 from stark import fri
 from stark.air import Air, Frame
 from stark.field import GF, ExtArray, ExtensionField, inverse_of_difference, root_of_unity
-from stark.merkle import verify_rows
+from stark.merkle import SALT_WORDS, verify_rows
 from stark.params import Domains, StarkParams
 from stark.poly import COSET_SHIFT, coset_points, ext_powers
 from stark.proof import MatrixOpening, Proof, VerificationError, deserialize
@@ -52,13 +52,20 @@ def _ext_rows(rows: np.ndarray, ext: ExtensionField, what: str, count: int) -> E
 
 
 def _check_opening(
-    opening: MatrixOpening, root: bytes, depth: int, positions: list[int], width: int, what: str
+    opening: MatrixOpening,
+    root: bytes,
+    depth: int,
+    positions: list[int],
+    width: int,
+    salt_words: int,
+    what: str,
 ) -> GF:
-    if opening.rows.shape != (len(positions), width):
+    """Authenticate opened rows; return their values without salts, as columns (width, Q)."""
+    if opening.rows.shape != (len(positions), salt_words + width):
         raise VerificationError(f"{what} opening has the wrong shape")
     if not verify_rows(root, depth, positions, opening.rows, opening.siblings):
         raise VerificationError(f"{what} opening does not match its Merkle root")
-    return GF(np.ascontiguousarray(opening.rows.T))  # (width, queries)
+    return GF(np.ascontiguousarray(opening.rows[:, salt_words:].T))
 
 
 def _verify(air: Air, proof: Proof | bytes, min_bits: float, provable: bool) -> None:
@@ -102,7 +109,7 @@ def _verify(air: Air, proof: Proof | bytes, min_bits: float, provable: bool) -> 
         quotient_z=_ext_rows(proof.ood_quotient_z, ext, "quotient values at z", segments),
     )
     transcript.absorb("ood values", ood.to_bytes())
-    gammas = ext_powers(transcript.challenge_ext(ext)[0], num_deep_terms(shape, segments))
+    gammas = ext_powers(transcript.challenge_ext(ext)[0], num_deep_terms(shape, dom, params))
     remainder = _ext_rows(proof.fri_remainder, ext, "FRI remainder", dom.remainder_len)
     betas = fri.replay_commit(transcript, proof.fri_roots, remainder)
     if not transcript.check_pow(proof.pow_nonce, params.grinding_bits):
@@ -128,9 +135,10 @@ def _verify(air: Air, proof: Proof | bytes, min_bits: float, provable: bool) -> 
         raise VerificationError("out-of-domain check failed: constraints do not match the quotient")
 
     # Openings at the queried positions, then the DEEP values FRI starts from.
-    depth = big_n.bit_length() - 1
+    depth, salt = big_n.bit_length() - 1, SALT_WORDS if params.zk else 0
+    k = ext.degree
     main_x = _check_opening(
-        proof.main_opening, proof.main_root, depth, positions, air.main_width, "main trace"
+        proof.main_opening, proof.main_root, depth, positions, air.main_width, salt, "main trace"
     )
     aux_x = None
     if air.aux_width:
@@ -140,7 +148,8 @@ def _verify(air: Air, proof: Proof | bytes, min_bits: float, provable: bool) -> 
                 proof.aux_root,
                 depth,
                 positions,
-                air.aux_width * ext.degree,
+                air.aux_width * k,
+                salt,
                 "aux trace",
             ),
             ext,
@@ -151,7 +160,8 @@ def _verify(air: Air, proof: Proof | bytes, min_bits: float, provable: bool) -> 
             proof.quotient_root,
             depth,
             positions,
-            segments * ext.degree,
+            (segments + int(params.zk)) * k,
+            salt,
             "quotient",
         ),
         ext,
@@ -161,7 +171,8 @@ def _verify(air: Air, proof: Proof | bytes, min_bits: float, provable: bool) -> 
         gammas,
         main_x,
         aux_x,
-        quotient_x,
+        quotient_x[:segments],
+        quotient_x[segments] if params.zk else None,
         ood,
         inverse_of_difference(x, z),
         inverse_of_difference(x, gz),

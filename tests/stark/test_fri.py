@@ -19,6 +19,7 @@ def setup(n=64, folding=4, remainder=4):
         grinding_bits=0,
         folding_factor=folding,
         remainder_max_len=remainder,
+        zk=False,
     )
     dom = Domains.of(params, AirShape("fri-test", n, 1))
     return params, dom, ExtensionField(params.extension_degree)

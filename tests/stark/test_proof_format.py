@@ -84,7 +84,7 @@ def _case(air, trace, params: StarkParams) -> Case:
     return Case(air, proof, serialize(proof))
 
 
-CASE_NAMES = ("fib", "range", "mimc", "fib-f2", "fib-k5")
+CASE_NAMES = ("fib", "range", "mimc", "fib-f2", "fib-k5", "fib-plain")
 HAS_AUX = {"range"}
 
 
@@ -96,6 +96,7 @@ def cases() -> dict[str, Case]:
         "mimc": _mimc(32, 5, SMALL),
         "fib-f2": _fibonacci(16, replace(SMALL, folding_factor=2)),
         "fib-k5": _fibonacci(64, replace(SMALL, extension_degree=5)),
+        "fib-plain": _fibonacci(32, replace(SMALL, zk=False)),
     }
 
 
@@ -467,7 +468,7 @@ PARAM_CHANGES = {
     "folding_factor": {"folding_factor": 8},
     "remainder_max_len": {"remainder_max_len": 8},
     "extension_degree": {"extension_degree": 5},
-    "zk": {"zk": True},
+    "zk": {"zk": False},  # SMALL proves with zero knowledge (the default)
 }
 
 

@@ -48,6 +48,7 @@ def test_fast_preset_known_values() -> None:
         grinding_bits=20,
         folding_factor=8,
         remainder_max_len=64,
+        zk=False,
     )
     r = estimate_security(params, WIDE)
     # conjectured = min(log2|F| - log2 N, q log2(blowup) + grinding) - 1
@@ -74,6 +75,7 @@ def test_proven_preset_known_values() -> None:
         grinding_bits=20,
         folding_factor=8,
         remainder_max_len=64,
+        zk=False,
     )
     r = estimate_security(params, WIDE)
     # conjectured = min(154.534453 - 21, 97 * 3 + 20) - 1 = 132.534453, capped at 128
@@ -90,8 +92,10 @@ def test_proven_preset_known_values() -> None:
 
 
 def test_small_zk_aux_known_values() -> None:
-    # n = 16, degree 2 -> eval size 16, one quotient segment; blowup 4 -> N = 64;
-    # FRI with f = 2 down to degree 4: committed layers of sizes 64 and 32.
+    # Zero knowledge: h = q + 2 = 52 mask coefficients, D = 16 + 52 = 68.
+    # d = 2: Q = max(2 * 67 + 2 - 16, 67) = 120 -> S = ceil(120 / 16) = 8 segments, E = 128.
+    # N = 4 * max(16, next_pow2(ceil(15 * 68 / 16) = 64)) = 256; rate 68 / 256.
+    # FRI with f = 2 from degree 68: 34, 17, 9, 5, 3 <= 4 -> layers 256, 128, 64, 32, 16.
     shape = AirShape(
         name="small",
         trace_len=16,
@@ -112,18 +116,19 @@ def test_small_zk_aux_known_values() -> None:
         zk=True,
     )
     r = estimate_security(params, shape)
-    # conjectured = min(123.627562 - 6, 50 * 2 + 0) - 1 = min(117.627562, 100) - 1 = 99
-    assert r.conjectured_bits == pytest.approx(99.0, abs=TOL)
+    # conjectured = min(123.627562 - 8, 50 * log2(256 / 68) + 0) - 1
+    #             = min(115.627562, 50 * 1.912537) - 1 = 95.626858 - 1 = 94.626858
+    assert r.conjectured_bits == pytest.approx(94.626858, abs=TOL)
     # ALI: C = 3 -> 123.627562 - 1.584963 = 122.042599
     assert r.terms["ali"] == pytest.approx(122.042599, abs=TOL)
-    # DEEP: 2 * (16 + 1) + 15 = 49 -> 123.627562 - 5.614710 = 118.012852
-    assert r.terms["deep"] == pytest.approx(118.012852, abs=TOL)
-    # FRI batching: B = 2 * (2 + 4 * 1) + 4 * 1 + 1 (zk) = 17 -> 16 * 64 = 2^10 -> 113.627562
-    # FRI folding: (2 - 1) * 64 = 2^6 -> 117.627562, larger
-    assert r.terms["fri_commit"] == pytest.approx(113.627562, abs=TOL)
-    # queries: 50 * 0.678072 = 33.903595
-    assert r.terms["fri_query"] == pytest.approx(33.903595, abs=TOL)
-    assert r.provable_bits == pytest.approx(33.903595, abs=TOL)
+    # DEEP: 2 * (68 + 1) + 67 = 205 -> 123.627562 - 7.679480 = 115.948082
+    assert r.terms["deep"] == pytest.approx(115.948082, abs=TOL)
+    # FRI batching: B = 2 * (2 + 4 * 1) + 4 * 8 + 1 (zk) = 45 -> 44 * 256 = 11264
+    #   -> 123.627562 - 13.459432 = 110.168131; folding: (2 - 1) * 256 -> 115.63, larger
+    assert r.terms["fri_commit"] == pytest.approx(110.168131, abs=TOL)
+    # queries: 50 * -log2((1 + 68/256) / 2) = 50 * 0.660150 = 33.007500
+    assert r.terms["fri_query"] == pytest.approx(33.007500, abs=TOL)
+    assert r.provable_bits == pytest.approx(33.007500, abs=TOL)
 
 
 def test_hash_cap() -> None:
@@ -136,6 +141,7 @@ def test_hash_cap() -> None:
         grinding_bits=0,
         folding_factor=4,
         remainder_max_len=4,
+        zk=False,
     )
     r = estimate_security(params, shape)
     # conjectured: min(154.534453 - 8, 160 * 4) - 1 = 145.534453 -> capped at 128
@@ -153,14 +159,14 @@ def test_hash_cap() -> None:
 def test_no_fri_layers_when_trace_fits_remainder() -> None:
     # trace_len 16 <= remainder_max_len 64: no folding rounds, only the batching term remains.
     shape = AirShape(name="tiny", trace_len=16, main_width=1, num_transition_constraints=1)
-    params = StarkParams(extension_degree=4, blowup=4, remainder_max_len=64)
+    params = StarkParams(extension_degree=4, blowup=4, remainder_max_len=64, zk=False)
     r = estimate_security(params, shape)
     # B = 2 + 4 = 6 -> 5 * 64 -> 123.627562 - log2 320 (= 8.321928) = 115.305634
     assert r.terms["fri_commit"] == pytest.approx(115.305634, abs=TOL)
 
 
 def test_more_queries_more_bits() -> None:
-    base = StarkParams(extension_degree=5, blowup=8, grinding_bits=0)
+    base = StarkParams(extension_degree=5, blowup=8, grinding_bits=0, zk=False)
     reports = [estimate_security(replace(base, num_queries=q), WIDE) for q in range(10, 130, 10)]
     for a, b in itertools.pairwise(reports):
         assert b.provable_bits >= a.provable_bits
@@ -172,7 +178,7 @@ def test_more_queries_more_bits() -> None:
 
 
 def test_more_grinding_more_bits() -> None:
-    base = StarkParams(extension_degree=4, blowup=8, num_queries=20)
+    base = StarkParams(extension_degree=4, blowup=8, num_queries=20, zk=False)
     bits = [
         estimate_security(replace(base, grinding_bits=g), WIDE).conjectured_bits
         for g in range(0, 33, 4)
@@ -183,7 +189,9 @@ def test_more_grinding_more_bits() -> None:
 
 def test_larger_extension_more_provable_bits() -> None:
     for q in (10, 50, 97, 150, 256):
-        params4 = StarkParams(extension_degree=4, blowup=8, num_queries=q, grinding_bits=20)
+        params4 = StarkParams(
+            extension_degree=4, blowup=8, num_queries=q, grinding_bits=20, zk=False
+        )
         r4 = estimate_security(params4, WIDE)
         r5 = estimate_security(replace(params4, extension_degree=5), WIDE)
         assert r5.provable_bits >= r4.provable_bits
@@ -200,9 +208,9 @@ def test_larger_extension_more_provable_bits() -> None:
 def test_larger_blowup_more_bits_per_query() -> None:
     shape = AirShape(name="s", trace_len=1 << 10, main_width=4, num_transition_constraints=4)
     bits = [
-        estimate_security(StarkParams(blowup=b, num_queries=20, grinding_bits=0), shape).terms[
-            "fri_query"
-        ]
+        estimate_security(
+            StarkParams(blowup=b, num_queries=20, grinding_bits=0, zk=False), shape
+        ).terms["fri_query"]
         for b in (2, 4, 8, 16)
     ]
     # 20 * (0.415037, 0.678072, 0.830075, 0.912537)
@@ -212,13 +220,13 @@ def test_larger_blowup_more_bits_per_query() -> None:
 def test_min_queries_presets() -> None:
     # fast (k = 4, target 100 conjectured): blowup 8 needs 3q + 20 >= 101 -> q = 27,
     # blowup 4 needs 2q + 20 >= 101 -> q = 41; with grinding 16: 29 and 43.
-    fast = StarkParams(extension_degree=4, blowup=8, grinding_bits=20)
+    fast = StarkParams(extension_degree=4, blowup=8, grinding_bits=20, zk=False)
     assert min_queries(100, fast, WIDE, provable=False) == 27
     assert min_queries(100, replace(fast, blowup=4), WIDE, provable=False) == 41
     assert min_queries(100, replace(fast, grinding_bits=16), WIDE, provable=False) == 29
     # proven (k = 5, target 100 provable): 0.830075 q >= 80 -> q >= 96.38 -> 97;
     # blowup 16: 0.912537 q >= 80 -> q >= 87.67 -> 88.
-    proven = StarkParams(extension_degree=5, blowup=8, grinding_bits=20)
+    proven = StarkParams(extension_degree=5, blowup=8, grinding_bits=20, zk=False)
     assert min_queries(100, proven, WIDE, provable=True) == 97
     assert min_queries(100, replace(proven, blowup=16), WIDE, provable=True) == 88
     # k = 4 can never reach 100 provable bits here: FRI batching caps it at 95.55

@@ -76,9 +76,15 @@ def test_completeness_fri_shapes(folding, remainder, quick_params):
     verify(air, prove(air, trace, params).to_bytes())
 
 
-def test_proofs_are_deterministic(quick_params):
+def test_seeded_proofs_are_reproducible(quick_params):
+    """With a seed the masks, and so the proof, are reproducible; without one they are fresh."""
     air, trace = fibonacci(32)
-    assert prove(air, trace, quick_params).to_bytes() == prove(air, trace, quick_params).to_bytes()
+    first = prove(air, trace, quick_params, seed=7).to_bytes()
+    assert first == prove(air, trace, quick_params, seed=7).to_bytes()
+    assert first != prove(air, trace, quick_params, seed=8).to_bytes()
+    assert prove(air, trace, quick_params).to_bytes() != prove(air, trace, quick_params).to_bytes()
+    plain = replace(quick_params, zk=False)
+    assert prove(air, trace, plain).to_bytes() == prove(air, trace, plain).to_bytes()
 
 
 def test_phase_timings_are_reported(quick_params):
@@ -178,8 +184,26 @@ def test_minimum_security_is_enforced_first(quick_params):
 
 
 def test_lde_domain_is_sized_for_constraint_degree(quick_params):
-    """Degree-3 constraints need blowup >= 2; the sizes follow the documented formulas."""
-    air, _ = mimc(64)
+    """The documented domain arithmetic, without and with the zero-knowledge masks."""
+    air, _ = mimc(1024)
+    plain = Domains.of(replace(quick_params, zk=False), air.shape())
+    assert (plain.trace_degree_bound, plain.eval_size, plain.num_quotient_segments) == (
+        1024,
+        2048,
+        2,
+    )
+    assert plain.lde_size == quick_params.blowup * 1024
+    hidden = Domains.of(quick_params, air.shape())
+    h = quick_params.num_queries + 2
+    assert hidden.hiding == h and hidden.trace_degree_bound == 1024 + h
+    # d = 3: quotient degree < 3 (D - 1) + 2 - n = 2n + 3h - 1 -> 3 segments, E = 4n
+    assert hidden.quotient_len == 2 * 1024 + 3 * h - 1
+    assert (hidden.eval_size, hidden.num_quotient_segments) == (4096, 3)
+    assert hidden.lde_size == quick_params.blowup * 1024
+
+
+def test_small_traces_get_a_larger_domain_with_zero_knowledge(quick_params):
+    """When the masks are large next to n, N grows so the rate stays about 1 / blowup."""
+    air, _ = fibonacci(8)
     dom = Domains.of(quick_params, air.shape())
-    assert dom.eval_size == 2 * 64 and dom.num_quotient_segments == 2
-    assert dom.lde_size == quick_params.blowup * 64
+    assert dom.trace_degree_bound / dom.lde_size <= 16 / (15 * quick_params.blowup)
