@@ -15,6 +15,7 @@ import json
 import resource
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -55,8 +56,8 @@ def warm_up(params: StarkParams) -> None:
     verify(air, prove(air, wide_trace(64, 4), params).to_bytes())
 
 
-def run(log_rows: int, cols: int, preset: str) -> dict:
-    params = PRESETS[preset]
+def run(log_rows: int, cols: int, preset: str, zk: bool) -> dict:
+    params = replace(PRESETS[preset], zk=zk)
     n = 1 << log_rows
     warm_up(params)
     air = WideAir(n, cols)
@@ -85,6 +86,7 @@ def run(log_rows: int, cols: int, preset: str) -> dict:
         "rows": n,
         "cols": cols,
         "preset": preset,
+        "zk": zk,
         "prove_s": round(prove_s, 3),
         "verify_s": round(verify_s, 4),
         "proof_bytes": len(blob),
@@ -107,7 +109,7 @@ def verdict(key: str, value: float) -> str:
 def report(result: dict, console: Console) -> None:
     table = Table(
         title=f"STARK core: {result['rows']} rows x {result['cols']} cols, "
-        f"preset {result['preset']}"
+        f"preset {result['preset']}, zero knowledge {'on' if result['zk'] else 'off'}"
     )
     table.add_column("measure")
     table.add_column("value", justify="right")
@@ -135,7 +137,8 @@ def report(result: dict, console: Console) -> None:
 
 def save(result: dict) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
-    stem = RESULTS / f"stark_{result['preset']}_{result['rows']}x{result['cols']}"
+    mode = "zk" if result["zk"] else "plain"
+    stem = RESULTS / f"stark_{result['preset']}_{mode}_{result['rows']}x{result['cols']}"
     tmp = stem.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(result, indent=2) + "\n")
     tmp.replace(stem.with_suffix(".json"))
@@ -152,9 +155,10 @@ def save(result: dict) -> Path:
 @click.option("--log-rows", default=18, show_default=True, help="log2 of the trace length")
 @click.option("--cols", default=64, show_default=True, help="trace columns")
 @click.option("--preset", type=click.Choice(sorted(PRESETS)), default="fast", show_default=True)
-def main(log_rows: int, cols: int, preset: str) -> None:
+@click.option("--zk/--no-zk", default=True, show_default=True, help="zero knowledge on or off")
+def main(log_rows: int, cols: int, preset: str, zk: bool) -> None:
     console = Console(stderr=True)
-    result = run(log_rows, cols, preset)
+    result = run(log_rows, cols, preset, zk)
     report(result, console)
     stem = save(result)
     console.print(f"saved {stem}.json and {stem}.csv")

@@ -105,9 +105,10 @@ class Domains:
     """Sizes derived from the parameters and the AIR shape.
 
     trace_len n: rows of the trace; the trace domain is the subgroup H = <g>, |H| = n.
-    hiding: with zero knowledge, h random coefficients are added to every committed polynomial
-        (h = num_queries + 2: one more than the points any polynomial is ever opened at),
-        0 without.
+    hiding: with zero knowledge, h random coefficients are added to every committed polynomial,
+        0 without. h = 2 q + 2 covers every point where the verifier learns something of a
+        trace polynomial: z, g*z, the q queried points x, and g*x (the opened quotient reveals
+        H(x), a function of the rows at x and g*x); see docs/zero-knowledge.md.
     trace_degree_bound D = n + h: every committed trace column is a polynomial of degree < D,
         and so is every quotient segment and the random FRI codeword.
     quotient_len Q: the composition polynomial has degree < Q = max(d (D - 1) + 2 - n, D - 1):
@@ -140,7 +141,7 @@ class Domains:
     @classmethod
     def of(cls, params: StarkParams, shape: AirShape) -> Domains:
         n, d = shape.trace_len, shape.max_constraint_degree
-        hiding = params.num_queries + 2 if params.zk else 0
+        hiding = 2 * params.num_queries + 2 if params.zk else 0
         degree_bound = n + hiding
         quotient_len = max(d * (degree_bound - 1) + 2 - n, degree_bound - 1)
         eval_size = max(n, next_power_of_two(quotient_len))

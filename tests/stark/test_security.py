@@ -92,10 +92,10 @@ def test_proven_preset_known_values() -> None:
 
 
 def test_small_zk_aux_known_values() -> None:
-    # Zero knowledge: h = q + 2 = 52 mask coefficients, D = 16 + 52 = 68.
-    # d = 2: Q = max(2 * 67 + 2 - 16, 67) = 120 -> S = ceil(120 / 16) = 8 segments, E = 128.
-    # N = 4 * max(16, next_pow2(ceil(15 * 68 / 16) = 64)) = 256; rate 68 / 256.
-    # FRI with f = 2 from degree 68: 34, 17, 9, 5, 3 <= 4 -> layers 256, 128, 64, 32, 16.
+    # Zero knowledge: h = 2 q + 2 = 102 mask coefficients, D = 16 + 102 = 118.
+    # d = 2: Q = max(2 * 117 + 2 - 16, 117) = 220 -> S = ceil(220 / 16) = 14 segments, E = 256.
+    # N = 4 * max(16, next_pow2(ceil(15 * 118 / 16) = 111)) = 512; rate 118 / 512.
+    # FRI with f = 2 from degree 118: 59, 30, 15, 8, 4 -> layers 512, 256, 128, 64, 32.
     shape = AirShape(
         name="small",
         trace_len=16,
@@ -116,19 +116,19 @@ def test_small_zk_aux_known_values() -> None:
         zk=True,
     )
     r = estimate_security(params, shape)
-    # conjectured = min(123.627562 - 8, 50 * log2(256 / 68) + 0) - 1
-    #             = min(115.627562, 50 * 1.912537) - 1 = 95.626858 - 1 = 94.626858
-    assert r.conjectured_bits == pytest.approx(94.626858, abs=TOL)
+    # conjectured = min(123.627562 - 9, 50 * log2(512 / 118) + 0) - 1
+    #             = min(114.627562, 105.867848) - 1 = 104.867848
+    assert r.conjectured_bits == pytest.approx(104.867848, abs=TOL)
     # ALI: C = 3 -> 123.627562 - 1.584963 = 122.042599
     assert r.terms["ali"] == pytest.approx(122.042599, abs=TOL)
-    # DEEP: 2 * (68 + 1) + 67 = 205 -> 123.627562 - 7.679480 = 115.948082
-    assert r.terms["deep"] == pytest.approx(115.948082, abs=TOL)
-    # FRI batching: B = 2 * (2 + 4 * 1) + 4 * 8 + 1 (zk) = 45 -> 44 * 256 = 11264
-    #   -> 123.627562 - 13.459432 = 110.168131; folding: (2 - 1) * 256 -> 115.63, larger
-    assert r.terms["fri_commit"] == pytest.approx(110.168131, abs=TOL)
-    # queries: 50 * -log2((1 + 68/256) / 2) = 50 * 0.660150 = 33.007500
-    assert r.terms["fri_query"] == pytest.approx(33.007500, abs=TOL)
-    assert r.provable_bits == pytest.approx(33.007500, abs=TOL)
+    # DEEP: 2 * (118 + 1) + 117 = 355 -> 123.627562 - 8.471675 = 115.155887
+    assert r.terms["deep"] == pytest.approx(115.155887, abs=TOL)
+    # FRI batching: B = 2 * (2 + 4 * 1) + 4 * 14 + 1 (zk) = 69 -> 68 * 512 = 34816
+    #   -> 123.627562 - 15.087463 = 108.540100; folding: (2 - 1) * 512 -> 114.63, larger
+    assert r.terms["fri_commit"] == pytest.approx(108.540100, abs=TOL)
+    # queries: 50 * -log2((1 + 118/512) / 2) = 50 * 0.700792 = 35.039599
+    assert r.terms["fri_query"] == pytest.approx(35.039599, abs=TOL)
+    assert r.provable_bits == pytest.approx(35.039599, abs=TOL)
 
 
 def test_hash_cap() -> None:

@@ -194,7 +194,7 @@ def test_lde_domain_is_sized_for_constraint_degree(quick_params):
     )
     assert plain.lde_size == quick_params.blowup * 1024
     hidden = Domains.of(quick_params, air.shape())
-    h = quick_params.num_queries + 2
+    h = 2 * quick_params.num_queries + 2
     assert hidden.hiding == h and hidden.trace_degree_bound == 1024 + h
     # d = 3: quotient degree < 3 (D - 1) + 2 - n = 2n + 3h - 1 -> 3 segments, E = 4n
     assert hidden.quotient_len == 2 * 1024 + 3 * h - 1
