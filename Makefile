@@ -2,7 +2,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: install test lint bench clean
+.PHONY: install demo test lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -11,6 +11,11 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 install: $(VENV)/.installed
+
+# Until the solvency circuit lands (issue 4), the demo proves and verifies the STARK core's
+# LogUp range-check example end to end.
+demo: install
+	$(PY) -m stark.examples
 
 test: install
 	$(PY) -m pytest

@@ -111,10 +111,6 @@ class ExtensionField:
         c[i] = 1
         return ExtArray(self, c)
 
-    def stack(self, items: list[ExtArray]) -> ExtArray:
-        """Stack equally shaped elements along a new first axis (the result has shape (n, *s))."""
-        return ExtArray(self, GF(np.stack([np.asarray(x.coords) for x in items], axis=1)))
-
 
 class ExtArray:
     """An array of extension-field elements: ``coords`` has shape (k, *shape).
