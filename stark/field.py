@@ -426,3 +426,12 @@ def lincomb(weights: ExtArray, rows: GF) -> ExtArray:
     data = np.ascontiguousarray(np.asarray(rows, dtype=np.uint32))
     _lincomb_kernel(np.ascontiguousarray(w & 0xFFFF), np.ascontiguousarray(w >> 16), data, out)
     return ExtArray(weights.field, reduced(out))
+
+
+def base_lincomb(coeffs: GF, rows: GF) -> GF:
+    """sum_i coeffs_i * rows_i for base-field coefficients (m,) and rows (m, X): exact, compiled."""
+    w = np.asarray(coeffs, dtype=np.uint64).reshape(1, -1)
+    out = np.empty((1, rows.shape[1]), dtype=np.uint32)
+    data = np.ascontiguousarray(np.asarray(rows, dtype=np.uint32))
+    _lincomb_kernel(np.ascontiguousarray(w & 0xFFFF), np.ascontiguousarray(w >> 16), data, out)
+    return reduced(out[0])

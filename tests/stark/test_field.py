@@ -12,6 +12,7 @@ from stark.field import (
     TWO_ADICITY,
     ExtensionField,
     P,
+    base_lincomb,
     lincomb,
     powers,
     root_of_unity,
@@ -140,3 +141,13 @@ def test_lincomb_matches_naive_sum(m):
     for i in range(m):
         expected = expected + w[i] * rows[i]
     assert lincomb(w, rows) == expected
+
+
+def test_base_lincomb_matches_naive_sum():
+    rng = np.random.default_rng(3)
+    coeffs = GF.Random(70, seed=rng)
+    rows = GF.Random((70, 17), seed=rng)
+    expected = GF.Zeros(17)
+    for i in range(70):
+        expected = expected + coeffs[i] * rows[i]
+    assert np.array_equal(base_lincomb(coeffs, rows), expected)

@@ -1,0 +1,415 @@
+"""The solvency AIR: per-asset totals are exact sums of every user's balance, and every user's
+total value at the public prices is non-negative. docs/circuit.md gives the layout and the
+bound argument for every constraint; the numbers quoted in comments come from there.
+
+One row per user (n a power of two, padding users all zero). Balances e in [-2^63, 2^63) are
+stored offset, u = e + 2^63 in [0, 2^64), as 8 limbs of 9 bits (limb 7 is bit 63 alone).
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from circuits import lookup
+from stark.air import Air, BoundaryConstraint, Frame, TransitionConstraint
+from stark.field import GF, ExtArray, P, base_lincomb
+
+LIMB_BITS = 9
+BASE = 1 << LIMB_BITS  # 512: the range table is [0, BASE)
+LIMBS = 8  # 7 limbs of 9 bits and one bit: 64 bits
+OFFSET = 1 << 63  # u = e + 2^63
+CARRY_OFFSET = 1 << 20  # a user-value carry k lies in [-2^20, 2^20): k + 2^20 has 21 bits
+MIN_TRACE_LEN = BASE  # the periodic table must fit in the trace
+MAX_TRACE_LEN = 1 << 17  # per-limb sums stay below n * 511 < 2^26
+MAX_ASSETS = 200  # user-value positions stay below p / 2 (docs/circuit.md)
+MAX_PRICE_BITS = 90
+
+
+def digits(x: int, count: int) -> list[int]:
+    """The base-512 digits of a non-negative integer, lowest first; raises if it needs more."""
+    if x < 0 or x >> (LIMB_BITS * count):
+        raise ValueError(f"{x} does not fit in {count} base-{BASE} digits")
+    return [(x >> (LIMB_BITS * i)) & (BASE - 1) for i in range(count)]
+
+
+@dataclass(frozen=True)
+class Statement:
+    """The public statement: integer prices (quote units per base unit, times 10^scale), the
+    per-asset totals in base units, and the padded number of users n."""
+
+    symbols: tuple[str, ...]
+    prices: tuple[int, ...]
+    totals: tuple[int, ...]
+    trace_len: int
+
+    def __post_init__(self) -> None:
+        k = len(self.symbols)
+        if not 1 <= k <= MAX_ASSETS:
+            raise ValueError(f"between 1 and {MAX_ASSETS} assets are supported, not {k}")
+        if len(self.prices) != k or len(self.totals) != k:
+            raise ValueError("one price and one total per asset")
+        if any(p < 0 or p >> MAX_PRICE_BITS for p in self.prices):
+            raise ValueError(f"prices must be integers in [0, 2^{MAX_PRICE_BITS})")
+        n = self.trace_len
+        if n & (n - 1) or not MIN_TRACE_LEN <= n <= MAX_TRACE_LEN or n < k:
+            raise ValueError(
+                f"the padded user count must be a power of two in "
+                f"[{MIN_TRACE_LEN}, {MAX_TRACE_LEN}]"
+            )
+        if any(abs(t) > n * OFFSET for t in self.totals):
+            raise ValueError("a total is larger than n balances can sum to")
+
+    @property
+    def num_assets(self) -> int:
+        return len(self.symbols)
+
+    def encode(self) -> bytes:
+        """Canonical bytes of everything public, for the transcript."""
+        out = [struct.pack("<II", self.trace_len, self.num_assets)]
+        for sym, price, total in zip(self.symbols, self.prices, self.totals, strict=True):
+            raw = sym.encode()
+            out.append(struct.pack("<H", len(raw)) + raw)
+            out.append(price.to_bytes(16, "little") + total.to_bytes(16, "little", signed=True))
+        return b"".join(out)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Column indices of the main trace.
+
+    u[j][l]: limb l of asset j's offset balance; r[j][l]: its running sum (see docs);
+    carry_lo/hi[l]: the totals' normalisation carries (row j holds asset j's);
+    value[s]: base-512 digits of the user's value V; kappa0/1/2[s]: the value carries' limbs;
+    mult: LogUp multiplicities.
+    """
+
+    num_assets: int
+    price_digits: int
+    positions: int
+
+    def u(self, j: int, l: int) -> int:
+        return LIMBS * j + l
+
+    def r(self, j: int, l: int) -> int:
+        return LIMBS * (self.num_assets + j) + l
+
+    @property
+    def carry_lo(self) -> int:
+        return 2 * LIMBS * self.num_assets
+
+    @property
+    def carry_hi(self) -> int:
+        return self.carry_lo + LIMBS - 1
+
+    @property
+    def value(self) -> int:
+        return self.carry_hi + LIMBS - 1
+
+    @property
+    def kappa(self) -> int:
+        """kappa0 at kappa + s, kappa1 at kappa + S - 1 + s, kappa2 at kappa + 2(S - 1) + s."""
+        return self.value + self.positions
+
+    @property
+    def mult(self) -> int:
+        return self.kappa + 3 * (self.positions - 1)
+
+    @property
+    def width(self) -> int:
+        return self.mult + 1
+
+    def range_checked(self) -> list[int]:
+        """Columns whose every cell is looked up in [0, 512)."""
+        cols = [self.u(j, l) for j in range(self.num_assets) for l in range(LIMBS - 1)]
+        cols += list(range(self.carry_lo, self.value + self.positions))
+        cols += list(range(self.kappa, self.mult))
+        return cols
+
+    def kappa2(self) -> list[int]:
+        """kappa2 columns, also looked up times 64 so that they lie in [0, 8)."""
+        return list(range(self.kappa + 2 * (self.positions - 1), self.mult))
+
+
+class SolvencyAir(Air):
+    name = "solvency-v1"
+
+    def __init__(self, statement: Statement):
+        super().__init__(statement.trace_len)
+        self.statement = statement
+        k = statement.num_assets
+        price_digits = max(1, -(-max(max(statement.prices), 1).bit_length() // LIMB_BITS))
+        value_bits = 64 + max(sum(statement.prices), 1).bit_length()
+        positions = max(LIMBS + price_digits, -(-value_bits // LIMB_BITS) + 1)
+        self.layout = Layout(k, price_digits, positions)
+        self.main_width = self.layout.width
+        self.num_lookups = len(self.layout.range_checked()) + len(self.layout.kappa2())
+        self.aux_width = lookup.num_helpers(self.num_lookups) + 1
+        self.num_aux_challenges = 1
+
+    # -- public constants ---------------------------------------------------------------------
+    @cached_property
+    def price_digit_table(self) -> np.ndarray:
+        """(K, M) base-512 digits of each price."""
+        return np.array(
+            [digits(p, self.layout.price_digits) for p in self.statement.prices], dtype=np.int64
+        ).reshape(self.statement.num_assets, -1)
+
+    @cached_property
+    def offset_value(self) -> int:
+        """C = 2^63 sum_j P_j: the user value V = sum_j P_j u_j - C."""
+        return OFFSET * sum(self.statement.prices)
+
+    @cached_property
+    def offset_totals(self) -> list[int]:
+        """T'_j = T_j + n 2^63: the sum of the offset balances u over all n rows."""
+        return [t + self.trace_len * OFFSET for t in self.statement.totals]
+
+    def position_terms(self, s: int) -> tuple[list[int], list[int]]:
+        """Columns and price digits of A_s = sum_j sum_{l + m = s} P_jm u_jl."""
+        cols, coeffs = [], []
+        for j in range(self.statement.num_assets):
+            for l in range(LIMBS):
+                m = s - l
+                if 0 <= m < self.layout.price_digits and self.price_digit_table[j, m]:
+                    cols.append(self.layout.u(j, l))
+                    coeffs.append(int(self.price_digit_table[j, m]))
+        return cols, coeffs
+
+    # -- the AIR ------------------------------------------------------------------------------
+    def transition_constraints(self) -> list[TransitionConstraint]:
+        k, lay = self.statement.num_assets, self.layout
+        return (
+            [TransitionConstraint(2, all_rows=True)] * k  # limb 7 is a bit
+            + [TransitionConstraint(2, all_rows=True)] * (LIMBS * k)  # running sums
+            + [TransitionConstraint(2, all_rows=True)] * LIMBS  # totals normalisation
+            + [TransitionConstraint(1, all_rows=True)] * lay.positions  # user value digits
+            + [TransitionConstraint(4, all_rows=True)] * (self.aux_width - 1)  # LogUp helpers
+            + [TransitionConstraint(2, all_rows=True)]  # LogUp running sum
+        )
+
+    def periodic_columns(self) -> list[list[int]]:
+        n = self.trace_len
+        selectors = []
+        for j in range(self.statement.num_assets):
+            one_hot = [0] * n
+            one_hot[j] = 1
+            selectors.append(one_hot)
+        return [list(range(BASE)), *selectors]
+
+    def boundary_constraints(self) -> list[BoundaryConstraint]:
+        n = self.trace_len
+        out = [
+            BoundaryConstraint(self.layout.r(j, l), (j + 1) % n, 0)
+            for j in range(self.statement.num_assets)
+            for l in range(LIMBS)
+        ]
+        out.append(BoundaryConstraint(self.aux_width - 1, 0, 0, aux=True))
+        return out
+
+    def public_inputs(self) -> bytes:
+        return self.statement.encode()
+
+    def looked_up(self, main) -> list:
+        """The looked-up expressions, in a fixed order (columns, then 64 * kappa2)."""
+        values = [main[c] for c in self.layout.range_checked()]
+        values += [main[c] * GF(64) for c in self.layout.kappa2()]
+        return values
+
+    def evaluate_transition(self, f: Frame) -> list:
+        k, lay, x, y = self.statement.num_assets, self.layout, f.main, f.main_next
+        table, selectors = f.periodic[0], f.periodic[1:]
+        out = []
+        # limb 7 (bit 63 of u) is 0 or 1
+        out += [x[lay.u(j, 7)] * (x[lay.u(j, 7)] - GF(1)) for j in range(k)]
+        # running sums: r' = r + u except on asset j's own row, where the cycle closes
+        for j in range(k):
+            keep = GF(1) - selectors[j]
+            out += [keep * (y[lay.r(j, l)] - x[lay.r(j, l)] - x[lay.u(j, l)]) for l in range(LIMBS)]
+        # totals: on row j, S_jl + c_(l-1) - d_jl - 512 c_l = 0 with S_jl = r + u
+        out += self._normalisation(x, selectors)
+        # user value: A_s + kappa_(s-1) - C_s - v_s - 512 kappa_s = 0, kappa_(S-1) = 0
+        out += self._user_value(x)
+        alpha = f.challenges[0]
+        helpers = [f.aux[g] for g in range(self.aux_width - 1)]
+        out += lookup.helper_constraints(alpha, self.looked_up(x), helpers)
+        sigma, sigma_next = f.aux[self.aux_width - 1], f.aux_next[self.aux_width - 1]
+        out.append(
+            lookup.running_sum_constraint(alpha, sigma, sigma_next, helpers, table, x[lay.mult])
+        )
+        return out
+
+    def _carry(self, x, l: int):
+        lay = self.layout
+        return x[lay.carry_lo + l] + x[lay.carry_hi + l] * GF(BASE)
+
+    def _normalisation(self, x, selectors) -> list:
+        lay, k = self.layout, self.statement.num_assets
+        on_asset_row = selectors[0]
+        for sel in selectors[1:]:
+            on_asset_row = on_asset_row + sel
+        out = []
+        for l in range(LIMBS):
+            per_asset = None
+            for j in range(k):
+                d = digits(self.offset_totals[j] % (1 << (LIMB_BITS * LIMBS)), LIMBS)[l]
+                if l == LIMBS - 1:  # the final carry is public: T'_j >> 72
+                    d += BASE * (self.offset_totals[j] >> (LIMB_BITS * LIMBS))
+                term = selectors[j] * (x[lay.r(j, l)] + x[lay.u(j, l)] - GF(d % P))
+                per_asset = term if per_asset is None else per_asset + term
+            carry_in = self._carry(x, l - 1) if l > 0 else None
+            carry_out = self._carry(x, l) * GF(BASE) if l < LIMBS - 1 else None
+            shared = carry_in
+            if carry_out is not None:
+                shared = -carry_out if shared is None else shared - carry_out
+            out.append(per_asset + on_asset_row * shared)
+        return out
+
+    def _kappa(self, x, s: int):
+        lay, width = self.layout, self.layout.positions - 1
+        return (
+            x[lay.kappa + s]
+            + x[lay.kappa + width + s] * GF(BASE)
+            + x[lay.kappa + 2 * width + s] * GF(1 << 18)
+            - GF(CARRY_OFFSET)
+        )
+
+    def _user_value(self, x) -> list:
+        lay = self.layout
+        c_digits = digits(self.offset_value, lay.positions)
+        out = []
+        for s in range(lay.positions):
+            cols, coeffs = self.position_terms(s)
+            total = dot(x, cols, coeffs) - x[lay.value + s] - GF(c_digits[s])
+            if s > 0:
+                total = total + self._kappa(x, s - 1)
+            if s < lay.positions - 1:
+                total = total - self._kappa(x, s) * GF(BASE)
+            out.append(total)
+        return out
+
+    def build_aux_trace(self, main: GF, challenges: ExtArray) -> ExtArray:
+        values = GF(np.stack([np.asarray(v) for v in self.looked_up(main)]))
+        table = GF(np.arange(self.trace_len) % BASE)
+        return lookup.build_aux(challenges[0], values, table, main[self.layout.mult])
+
+
+def dot(values, cols: list[int], coeffs: list[int]):
+    """sum_i coeffs_i * values[cols_i]: one compiled pass over whole columns in the prover,
+    a plain sum of extension values in the verifier."""
+    if not cols:
+        return GF(0) if not isinstance(values, ExtArray) else values[0] * GF(0)
+    idx = np.asarray(cols)
+    c = GF(np.asarray(coeffs, dtype=np.int64) % P)
+    sub = values[idx]
+    if isinstance(sub, ExtArray):
+        return (sub * c).sum()
+    return base_lincomb(c, sub)
+
+
+# -- the witness ---------------------------------------------------------------------------------
+class Insolvent(ValueError):
+    """Some users' total value is negative: the statement is false. `rows` lists them."""
+
+    def __init__(self, rows: list[int]):
+        super().__init__(f"{len(rows)} user(s) with a negative total value")
+        self.rows = rows
+
+
+def padded_size(users: int) -> int:
+    return max(MIN_TRACE_LEN, 1 << max(0, (users - 1).bit_length()))
+
+
+def offset_limbs(balances: np.ndarray) -> np.ndarray:
+    """(n, K) int64 balances -> (n, K, 8) limbs of u = e + 2^63 (limb 7 is bit 63)."""
+    u = np.ascontiguousarray(balances, dtype=np.int64).view(np.uint64) ^ np.uint64(OFFSET)
+    shifts = np.arange(LIMBS, dtype=np.uint64) * np.uint64(LIMB_BITS)
+    limbs = (u[:, :, None] >> shifts) & np.uint64(BASE - 1)
+    return limbs.astype(np.int64)
+
+
+def exact_totals(limbs: np.ndarray, n: int) -> list[int]:
+    """T_j = sum_i e_ij as Python integers, from the per-limb sums (no overflow)."""
+    sums = limbs.sum(axis=0)  # (K, 8), each below n * 512
+    return [
+        sum(int(sums[j, l]) << (LIMB_BITS * l) for l in range(LIMBS)) - n * OFFSET
+        for j in range(sums.shape[0])
+    ]
+
+
+def build_witness(
+    symbols: list[str], prices: list[int], balances: np.ndarray
+) -> tuple[Statement, GF]:
+    """The statement and the main trace for integer balances (users, K) in base units.
+
+    Raises Insolvent (with the offending rows) if a user's value is negative.
+    """
+    users, k = balances.shape
+    n = padded_size(users)
+    padded = np.zeros((n, k), dtype=np.int64)
+    padded[:users] = balances
+    limbs = offset_limbs(padded)
+    statement = Statement(
+        tuple(symbols), tuple(int(p) for p in prices), tuple(exact_totals(limbs, n)), n
+    )
+    air = SolvencyAir(statement)
+    lay = air.layout
+    trace = np.zeros((lay.width, n), dtype=np.int64)
+    for j in range(k):
+        for l in range(LIMBS):
+            column = limbs[:, j, l]
+            trace[lay.u(j, l)] = column
+            # r[(j+1) % n] = 0 and r[i+1] = r[i] + u[i] around the cycle, skipping row j
+            rotated = np.roll(column, -(j + 1))
+            prefix = np.concatenate([[0], np.cumsum(rotated[:-1])])
+            trace[lay.r(j, l)] = np.roll(prefix, j + 1)
+    _totals_carries(air, limbs, trace)
+    _user_value(air, limbs, trace, users)
+    looked = np.stack(
+        [trace[c] for c in lay.range_checked()] + [64 * trace[c] for c in lay.kappa2()]
+    )
+    trace[lay.mult] = lookup.multiplicities(looked, BASE, n)
+    return statement, GF(trace % P)
+
+
+def _totals_carries(air: SolvencyAir, limbs: np.ndarray, trace: np.ndarray) -> None:
+    lay = air.layout
+    sums = limbs.sum(axis=0)
+    for j in range(sums.shape[0]):
+        target = air.offset_totals[j]
+        carry = 0
+        for l in range(LIMBS - 1):
+            step = int(sums[j, l]) + carry - ((target >> (LIMB_BITS * l)) & (BASE - 1))
+            if step % BASE:
+                raise ArithmeticError("totals do not normalise: a bug in the witness builder")
+            carry = step // BASE
+            trace[lay.carry_lo + l, j] = carry % BASE
+            trace[lay.carry_hi + l, j] = carry // BASE
+
+
+def _user_value(air: SolvencyAir, limbs: np.ndarray, trace: np.ndarray, users: int) -> None:
+    lay = air.layout
+    n = limbs.shape[0]
+    prices = air.price_digit_table  # (K, M)
+    position_sums = np.zeros((n, lay.positions), dtype=np.int64)
+    for l in range(LIMBS):
+        for m in range(lay.price_digits):
+            position_sums[:, l + m] += limbs[:, :, l] @ prices[:, m]
+    c_digits = digits(air.offset_value, lay.positions)
+    width = lay.positions - 1
+    carry = np.zeros(n, dtype=np.int64)
+    for s in range(lay.positions):
+        step = position_sums[:, s] + carry - c_digits[s]
+        trace[lay.value + s] = step % BASE
+        carry = step // BASE
+        if s < width:
+            shifted = carry + CARRY_OFFSET
+            trace[lay.kappa + s] = shifted % BASE
+            trace[lay.kappa + width + s] = (shifted // BASE) % BASE
+            trace[lay.kappa + 2 * width + s] = shifted >> 18
+    negative = np.flatnonzero(carry != 0)
+    if len(negative):
+        raise Insolvent([int(i) for i in negative if i < users])
