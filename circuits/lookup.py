@@ -60,7 +60,7 @@ def build_aux(alpha: ExtArray, values: GF, table: GF, multiplicity: GF) -> ExtAr
 
     values: (m, n) looked-up values; table, multiplicity: (n,).
     """
-    m, n = values.shape
+    m = values.shape[0]
     inverses = (alpha - values).inverse()  # (m, n), one batched inversion
     helpers = []
     for g in range(num_helpers(m)):
