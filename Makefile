@@ -12,10 +12,8 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-# Until the solvency circuit lands (issue 4), the demo proves and verifies the STARK core's
-# LogUp range-check example end to end.
 demo: install
-	$(PY) -m stark.examples
+	$(VENV)/bin/solvency demo
 
 test: install
 	$(PY) -m pytest

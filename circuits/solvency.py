@@ -41,7 +41,10 @@ class Statement:
     """The public statement: integer prices (quote units per base unit, times 10^scale), the
     per-asset totals in base units, and the padded number of users n."""
 
+    quote: str
+    scale: int
     symbols: tuple[str, ...]
+    decimals: tuple[int, ...]
     prices: tuple[int, ...]
     totals: tuple[int, ...]
     trace_len: int
@@ -50,8 +53,8 @@ class Statement:
         k = len(self.symbols)
         if not 1 <= k <= MAX_ASSETS:
             raise ValueError(f"between 1 and {MAX_ASSETS} assets are supported, not {k}")
-        if len(self.prices) != k or len(self.totals) != k:
-            raise ValueError("one price and one total per asset")
+        if not (len(self.prices) == len(self.totals) == len(self.decimals) == k):
+            raise ValueError("one price, one total and one decimals value per asset")
         if any(p < 0 or p >> MAX_PRICE_BITS for p in self.prices):
             raise ValueError(f"prices must be integers in [0, 2^{MAX_PRICE_BITS})")
         n = self.trace_len
@@ -69,10 +72,12 @@ class Statement:
 
     def encode(self) -> bytes:
         """Canonical bytes of everything public, for the transcript."""
-        out = [struct.pack("<II", self.trace_len, self.num_assets)]
-        for sym, price, total in zip(self.symbols, self.prices, self.totals, strict=True):
+        quote = self.quote.encode()
+        out = [struct.pack("<IIIH", self.trace_len, self.num_assets, self.scale, len(quote)), quote]
+        rows = zip(self.symbols, self.decimals, self.prices, self.totals, strict=True)
+        for sym, decimals, price, total in rows:
             raw = sym.encode()
-            out.append(struct.pack("<H", len(raw)) + raw)
+            out.append(struct.pack("<HB", len(raw), decimals) + raw)
             out.append(price.to_bytes(16, "little") + total.to_bytes(16, "little", signed=True))
         return b"".join(out)
 
@@ -340,20 +345,38 @@ def exact_totals(limbs: np.ndarray, n: int) -> list[int]:
     ]
 
 
-def build_witness(
-    symbols: list[str], prices: list[int], balances: np.ndarray
-) -> tuple[Statement, GF]:
+@dataclass(frozen=True)
+class Market:
+    """The public description of the assets: everything in the statement but the totals."""
+
+    quote: str
+    scale: int
+    symbols: tuple[str, ...]
+    decimals: tuple[int, ...]
+    prices: tuple[int, ...]
+
+
+def build_witness(market: Market, balances: np.ndarray) -> tuple[Statement, GF]:
     """The statement and the main trace for integer balances (users, K) in base units.
 
     Raises Insolvent (with the offending rows) if a user's value is negative.
     """
     users, k = balances.shape
+    if users > MAX_TRACE_LEN:
+        raise ValueError(f"{users} users exceed one proof's capacity of {MAX_TRACE_LEN}")
     n = padded_size(users)
     padded = np.zeros((n, k), dtype=np.int64)
     padded[:users] = balances
     limbs = offset_limbs(padded)
+    totals = tuple(exact_totals(limbs, n))
     statement = Statement(
-        tuple(symbols), tuple(int(p) for p in prices), tuple(exact_totals(limbs, n)), n
+        market.quote,
+        market.scale,
+        market.symbols,
+        market.decimals,
+        tuple(int(p) for p in market.prices),
+        totals,
+        n,
     )
     air = SolvencyAir(statement)
     lay = air.layout

@@ -1,0 +1,296 @@
+"""The snapshot model and its loaders: the assets file (symbols, decimals, prices) and the
+users' balances (CSV or JSON), converted exactly to integers in base units.
+
+Every problem with the input raises InputError naming the file, the line and the field.
+
+Price scale (documented in docs/circuit.md): prices are given per whole coin in the quote
+currency; the circuit needs one integer per asset, quote units per base unit times 10^scale.
+The scale is the smallest one at which every price is an exact integer, so no price loses any
+precision at all; a snapshot whose prices then need more than 90 bits is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from circuits.solvency import MAX_ASSETS, MAX_PRICE_BITS
+
+AMOUNT_PATTERN = r"[+-]?(\d+(\.\d*)?|\.\d+)"
+SYMBOL_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
+MAX_DECIMALS = 30
+INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
+
+
+class InputError(ValueError):
+    """Bad input, located: `file:line: field: problem`."""
+
+    def __init__(self, file: str | Path, line: int | None, field: str | None, problem: str):
+        where = f"{file}" + (f":{line}" if line else "")
+        what = f" {field}:" if field else ""
+        super().__init__(f"{where}:{what} {problem}")
+
+
+@dataclass(frozen=True)
+class Asset:
+    symbol: str
+    decimals: int
+    price: Decimal  # quote currency per whole coin
+
+
+@dataclass(frozen=True)
+class Assets:
+    quote: str
+    assets: tuple[Asset, ...]
+
+    @property
+    def symbols(self) -> list[str]:
+        return [a.symbol for a in self.assets]
+
+    def scale(self) -> int:
+        """The smallest s with every price * 10^(s - decimals) an integer."""
+        need = 0
+        for a in self.assets:
+            exponent = a.price.normalize().as_tuple().exponent
+            need = max(need, a.decimals + max(0, -int(exponent)))
+        return need
+
+    def integer_prices(self, file: str | Path = "assets") -> tuple[list[int], int]:
+        """(integer prices, scale): P_j = price_j * 10^(scale - decimals_j), all exact."""
+        scale = self.scale()
+        prices = []
+        for a in self.assets:
+            value = a.price.scaleb(scale - a.decimals)
+            if value != value.to_integral_value():
+                raise AssertionError("scale rule violated")  # unreachable by construction
+            prices.append(int(value))
+        if max(prices).bit_length() > MAX_PRICE_BITS:
+            raise InputError(
+                file,
+                None,
+                "price",
+                f"the prices span too wide a range: at the "
+                f"exact scale 10^{scale} the largest needs more than "
+                f"{MAX_PRICE_BITS} bits; round the smallest prices",
+            )
+        return prices, scale
+
+
+# -- JSON with line numbers ---------------------------------------------------------------------
+def _item_lines(text: str) -> list[int]:
+    """The line on which each object of the first JSON array in `text` starts."""
+    lines, depth, in_string, escape, line, array_depth = [], 0, False, False, 1, None
+    for ch in text:
+        if ch == "\n":
+            line += 1
+        if in_string:
+            if escape:
+                escape = False
+            elif ch == "\\":
+                escape = True
+            elif ch == '"':
+                in_string = False
+            continue
+        if ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if ch == "[" and array_depth is None:
+                array_depth = depth
+            elif ch == "{" and array_depth is not None and depth == array_depth + 1:
+                lines.append(line)
+        elif ch in "]}":
+            depth -= 1
+    return lines
+
+
+def _read_json(path: Path):
+    try:
+        text = path.read_text()
+    except OSError as e:
+        raise InputError(path, None, None, f"cannot read: {e.strerror}") from None
+    try:
+        return json.loads(text, parse_float=Decimal, parse_int=int), text
+    except json.JSONDecodeError as e:
+        raise InputError(path, e.lineno, None, f"not valid JSON: {e.msg}") from None
+
+
+def _decimal(raw, path: Path, line: int | None, field: str) -> Decimal:
+    if isinstance(raw, bool) or not isinstance(raw, str | int | Decimal):
+        raise InputError(path, line, field, f"expected a decimal number, got {raw!r}")
+    text = str(raw).strip()
+    if not re.fullmatch(AMOUNT_PATTERN, text):
+        raise InputError(path, line, field, f"not a decimal number: {raw!r}")
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        raise InputError(path, line, field, f"not a decimal number: {raw!r}") from None
+
+
+def load_assets(path: str | Path) -> Assets:
+    path = Path(path)
+    data, text = _read_json(path)
+    if not isinstance(data, dict) or not isinstance(data.get("assets"), list):
+        raise InputError(path, 1, "assets", 'expected {"quote": ..., "assets": [...]}')
+    quote = data.get("quote", "USD")
+    if not isinstance(quote, str) or not quote:
+        raise InputError(path, 1, "quote", "must be a non-empty string")
+    lines = _item_lines(text)
+    assets, seen = [], set()
+    for i, item in enumerate(data["assets"]):
+        line = lines[i] if i < len(lines) else None
+        if not isinstance(item, dict):
+            raise InputError(path, line, f"assets[{i}]", "expected an object")
+        symbol = item.get("symbol")
+        if not isinstance(symbol, str) or not SYMBOL_PATTERN.fullmatch(symbol) or symbol == "id":
+            raise InputError(path, line, "symbol", f"invalid asset symbol {symbol!r}")
+        if symbol in seen:
+            raise InputError(path, line, "symbol", f"duplicate asset symbol {symbol}")
+        seen.add(symbol)
+        decimals = item.get("decimals")
+        if (
+            isinstance(decimals, bool)
+            or not isinstance(decimals, int)
+            or not (0 <= decimals <= MAX_DECIMALS)
+        ):
+            raise InputError(
+                path, line, f"{symbol}.decimals", f"must be an integer in [0, {MAX_DECIMALS}]"
+            )
+        if "price" not in item:
+            raise InputError(path, line, f"{symbol}.price", "missing price")
+        price = _decimal(item["price"], path, line, f"{symbol}.price")
+        if price < 0:
+            raise InputError(path, line, f"{symbol}.price", "a price cannot be negative")
+        assets.append(Asset(symbol, decimals, price))
+    if not assets:
+        raise InputError(path, 1, "assets", "no assets")
+    if len(assets) > MAX_ASSETS:
+        raise InputError(path, 1, "assets", f"at most {MAX_ASSETS} assets are supported")
+    return Assets(quote, tuple(assets))
+
+
+# -- balances -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Snapshot:
+    """User ids and balances (users, K) in base units, columns in the assets file's order."""
+
+    ids: list[str]
+    balances: np.ndarray
+
+
+def load_snapshot(path: str | Path, assets: Assets) -> Snapshot:
+    path = Path(path)
+    if path.suffix.lower() == ".json":
+        frame, first_line = _json_frame(path)
+    else:
+        frame, first_line = _csv_frame(path)
+    return _convert(frame, first_line, path, assets)
+
+
+def _csv_frame(path: Path) -> tuple[pd.DataFrame, list[int] | int]:
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, engine="pyarrow")
+    except FileNotFoundError:
+        raise InputError(path, None, None, "no such file") from None
+    except Exception as e:  # pyarrow's parse errors carry their own description
+        raise InputError(
+            path, None, None, f"not a readable CSV: {str(e).splitlines()[0]}"
+        ) from None
+    return frame, 2  # data row i is on line i + 2 (the header is line 1)
+
+
+def _json_frame(path: Path) -> tuple[pd.DataFrame, list[int]]:
+    data, text = _read_json(path)
+    if not isinstance(data, list):
+        raise InputError(path, 1, None, 'expected a list of {"id": ..., "<SYMBOL>": ...}')
+    lines = _item_lines(text)
+    for i, item in enumerate(data):
+        if not isinstance(item, dict):
+            raise InputError(
+                path, lines[i] if i < len(lines) else None, f"[{i}]", "expected an object"
+            )
+    rows = [{k: ("" if v is None else str(v)) for k, v in item.items()} for item in data]
+    return pd.DataFrame(rows, dtype=str).fillna(""), lines
+
+
+def _line(first_line: list[int] | int, row: int) -> int:
+    return first_line + row if isinstance(first_line, int) else first_line[row]
+
+
+def _convert(frame: pd.DataFrame, first_line, path: Path, assets: Assets) -> Snapshot:
+    columns = list(frame.columns)
+    if not columns or columns[0] != "id":
+        raise InputError(path, 1, "id", "the first column must be 'id'")
+    known = {a.symbol: a for a in assets.assets}
+    for c in columns[1:]:
+        if c not in known:
+            raise InputError(path, 1, c, f"unknown asset symbol {c!r} (not in the assets file)")
+    if len(set(columns)) != len(columns):
+        raise InputError(path, 1, None, "a column appears twice")
+    if len(frame) == 0:
+        raise InputError(path, None, None, "no users")
+    ids = frame["id"].str.strip()
+    empty = np.flatnonzero((ids == "").to_numpy())
+    if len(empty):
+        raise InputError(path, _line(first_line, int(empty[0])), "id", "empty user id")
+    duplicated = np.flatnonzero(ids.duplicated().to_numpy())
+    if len(duplicated):
+        row = int(duplicated[0])
+        raise InputError(path, _line(first_line, row), "id", f"duplicate user id {ids[row]!r}")
+    balances = np.zeros((len(frame), len(assets.assets)), dtype=np.int64)
+    for j, asset in enumerate(assets.assets):
+        if asset.symbol in frame.columns:
+            balances[:, j] = _parse_amounts(frame[asset.symbol], asset, path, first_line)
+    return Snapshot(ids.tolist(), balances)
+
+
+def _parse_amounts(column: pd.Series, asset: Asset, path: Path, first_line) -> np.ndarray:
+    """Decimal strings in whole coins -> int64 base units, exactly, vectorised."""
+    text = column.str.strip()
+    empty = (text == "").to_numpy()
+    valid = text.str.fullmatch(AMOUNT_PATTERN).to_numpy(dtype=bool) | empty
+    if not valid.all():
+        row = int(np.flatnonzero(~valid)[0])
+        raise InputError(
+            path, _line(first_line, row), asset.symbol, f"not a number: {column.iloc[row]!r}"
+        )
+    negative = text.str.startswith("-").to_numpy()
+    unsigned = text.str.lstrip("+-")
+    parts = unsigned.str.partition(".")
+    whole, fraction = parts[0], parts[2]
+    too_precise = (fraction.str.rstrip("0").str.len() > asset.decimals).to_numpy()
+    if too_precise.any():
+        row = int(np.flatnonzero(too_precise)[0])
+        raise InputError(
+            path,
+            _line(first_line, row),
+            asset.symbol,
+            f"{column.iloc[row]!r} has more than {asset.decimals} decimals",
+        )
+    digits = (
+        whole + fraction.str.slice(0, asset.decimals).str.pad(asset.decimals, "right", "0")
+    ).str.lstrip("0")
+    digits = digits.where(digits != "", "0")
+    too_long = (digits.str.len() > 19).to_numpy()
+    near_limit = (digits.str.len() == 19).to_numpy()
+    out = np.zeros(len(column), dtype=np.int64)
+    short = ~(too_long | near_limit | empty)
+    out[short] = digits[short].astype(np.int64).to_numpy()
+    for row in np.flatnonzero(near_limit | too_long):
+        value = int(digits.iloc[row]) * (-1 if negative[row] else 1)
+        if not INT64_MIN <= value <= INT64_MAX:
+            raise InputError(
+                path,
+                _line(first_line, int(row)),
+                asset.symbol,
+                f"{column.iloc[row]!r} is outside the supported range [-2^63, 2^63) base units",
+            )
+        out[row] = value
+    out[short & negative] *= -1
+    return out
