@@ -1,6 +1,7 @@
 """The solvency AIR: honest proofs verify, and every known attack is rejected when a cheating
 prover forces its proof through (self-checks off)."""
 
+import contextlib
 from dataclasses import replace
 
 import numpy as np
@@ -79,10 +80,8 @@ def forced_witness(b: np.ndarray, monkeypatch) -> tuple[SolvencyAir, GF]:
     """The witness builder with its insolvency check disabled: a cheating prover's trace."""
 
     def lenient(air, limbs, trace, users):
-        try:
+        with contextlib.suppress(Insolvent):
             original(air, limbs, trace, users)
-        except Insolvent:
-            pass
 
     original = solvency._user_value
     monkeypatch.setattr(solvency, "_user_value", lenient)
