@@ -274,6 +274,54 @@ def verify_cmd(directory: Path, reserves: Path | None, min_security: float) -> N
         console.print(f"[bold red]reserves below liabilities:[/] {', '.join(below)}")
 
 
+@main.command("bench")
+@click.option(
+    "--users",
+    "sizes",
+    default="1024,4096,16384,65536",
+    show_default=True,
+    help="comma-separated user counts",
+)
+@click.option("--assets", "num_assets", type=click.IntRange(1, 200), default=22, show_default=True)
+@click.option("--preset", type=click.Choice(sorted(PRESETS)), default="fast", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="print one JSON object per size")
+def bench_cmd(sizes: str, num_assets: int, preset: str, as_json: bool) -> None:
+    """Prove and verify generated snapshots of several sizes; save CSV and a plot."""
+    from circuits import bench
+
+    try:
+        counts = [int(s) for s in sizes.split(",") if s.strip()]
+    except ValueError:
+        fail(EXIT_INPUT, f"--users: expected comma-separated integers, got {sizes!r}")
+    if not counts or min(counts) < 1 or max(counts) > MAX_TRACE_LEN:
+        fail(EXIT_INPUT, f"--users: each size must be in [1, {MAX_TRACE_LEN}]")
+    rows = []
+    table = Table(title=f"solvency bench: {num_assets} assets, {preset} preset")
+    for column in ("users", "prove (s)", "verify (s)", "proof (KB)", "peak RSS (MB)"):
+        table.add_column(column, justify="right")
+    for users in counts:
+        console.print(f"proving {users:,} users x {num_assets} assets ...")
+        row = bench.measure_isolated(users, num_assets, preset)
+        rows.append(row)
+        if as_json:
+            click.echo(bench.as_json_line(row))
+        table.add_row(
+            f"{users:,}",
+            f"{row['prove_s']:.1f}",
+            f"{row['verify_s']:.3f}",
+            f"{row['proof_bytes'] / 1000:.0f}",
+            f"{row['peak_rss_mb']:.0f}",
+        )
+    console.print(table)
+    csv_path, png_path = bench.save(rows, preset, num_assets)
+    console.print(f"saved {csv_path} and {png_path}")
+    biggest = rows[-1]
+    if biggest["users"] >= 65536 and num_assets == 22 and preset == "fast":
+        for key, target in bench.TARGETS.items():
+            verdict = "met" if biggest[key] <= target else "MISSED"
+            console.print(f"target {key} <= {target:g}: {biggest[key]} ({verdict})")
+
+
 @main.command("demo")
 @click.option("--users", type=click.IntRange(1), default=4096, show_default=True)
 @click.option("--assets", "num_assets", type=click.IntRange(1, 200), default=22, show_default=True)
