@@ -2,7 +2,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint bench bench-core clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -22,7 +22,12 @@ lint: install
 	$(VENV)/bin/ruff check stark circuits tests benches
 
 bench: install
+	$(VENV)/bin/solvency bench --users 1024,4096,16384,65536 --assets 22 --preset fast
+	$(VENV)/bin/solvency bench --users 1024,4096,16384,65536 --assets 22 --preset proven
+
+bench-core: install
 	$(PY) benches/bench_stark.py --log-rows 18 --cols 64 --preset fast
+	$(PY) benches/bench_stark.py --log-rows 18 --cols 64 --preset fast --no-zk
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -204,31 +204,3 @@ def wide_trace(n: int, width: int) -> GF:
         cols.append(GF((prefix + j) % P))
     return GF(np.stack(cols))
 
-
-def main() -> None:
-    """Prove and verify the LogUp range-check example: `python -m stark.examples`."""
-    import time
-
-    from stark.params import PRESETS
-    from stark.prover import prove
-    from stark.security import estimate_security
-    from stark.verifier import verify
-
-    n, bits = 1 << 12, 8
-    values = np.random.default_rng().integers(0, 1 << bits, n)
-    air, params = RangeCheckAir(n, bits), PRESETS["fast"]
-    start = time.perf_counter()
-    proof = prove(air, range_check_trace(values, bits), params).to_bytes()
-    proved = time.perf_counter() - start
-    start = time.perf_counter()
-    verify(air, proof, min_bits=100)
-    verified = time.perf_counter() - start
-    print(
-        f"range check: {n} values in [0, 2^{bits}), proved in {proved:.2f} s, "
-        f"verified in {verified:.3f} s, proof {len(proof):,} bytes, zero knowledge on"
-    )
-    print(estimate_security(params, air.shape()).summary())
-
-
-if __name__ == "__main__":
-    main()
