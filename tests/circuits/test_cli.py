@@ -194,3 +194,27 @@ def test_reserves_and_ratios(tmp_path, published):
     assert result.exit_code == 0
     assert "200.0%" in result.stdout  # BTC: 0.98 / 0.49
     assert "115.4%" in result.stdout  # ETH: 30 / 25.99
+
+
+def test_generate_then_prove(tmp_path):
+    """Generated snapshots: real symbols first, about 10% of users with a negative balance,
+    everyone solvent (so proving succeeds)."""
+    result = run("generate", "--users", 600, "--assets", 25, "--seed", 3, "--out", tmp_path)
+    assert result.exit_code == 0, result.stderr
+    assets = json.loads((tmp_path / "assets.json").read_text())["assets"]
+    assert [a["symbol"] for a in assets[:4]] == ["BTC", "ETH", "USDT", "USDC"]
+    assert len(assets) == 25 and assets[-1]["symbol"] == "TKN025"
+    with (tmp_path / "snapshot.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    negative = sum(any(v.startswith("-") for v in r.values()) for r in rows)
+    assert len(rows) == 600 and 0.05 < negative / 600 < 0.15
+    prove_ok(tmp_path, tmp_path / "snapshot.csv", tmp_path / "assets.json")
+
+
+def test_too_many_users_is_refused_plainly(tmp_path, monkeypatch):
+    import circuits.cli
+
+    monkeypatch.setattr(circuits.cli, "MAX_TRACE_LEN", 2)
+    snapshot, assets = write(tmp_path)
+    result = run("prove", snapshot, "--assets", assets, "--out", tmp_path / "out")
+    assert result.exit_code == 2 and "exceed one proof's capacity" in result.stderr
