@@ -9,9 +9,11 @@ import json
 import multiprocessing
 import resource
 import time
+from decimal import Decimal
 from pathlib import Path
 
 from circuits.generate import generate
+from circuits.snapshot import Asset, Assets
 from circuits.solvency import Market, SolvencyAir, build_witness
 from stark.params import PRESETS
 from stark.prover import prove
@@ -23,17 +25,11 @@ TARGETS = {"prove_s": 120.0, "peak_rss_mb": 8192.0, "verify_s": 1.0, "proof_byte
 
 
 def _market(spec: list[dict]) -> Market:
-    from decimal import Decimal
-
-    from circuits.snapshot import Asset, Assets  # the same price rule as the command line
-
+    """The generated assets through the same price rule as the command line."""
     assets = Assets(
         "USD", tuple(Asset(a["symbol"], a["decimals"], Decimal(a["price"])) for a in spec)
     )
-    prices, scale = assets.integer_prices()
-    return Market(
-        "USD", scale, tuple(assets.symbols), tuple(a["decimals"] for a in spec), tuple(prices)
-    )
+    return assets.market()
 
 
 def measure(users: int, assets: int, preset: str) -> dict:

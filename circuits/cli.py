@@ -28,13 +28,12 @@ from circuits.snapshot import InputError, load_assets, load_snapshot
 from circuits.solvency import (
     MAX_TRACE_LEN,
     Insolvent,
-    Market,
     SolvencyAir,
     Statement,
     build_witness,
 )
 from stark.params import PRESETS
-from stark.proof import VerificationError
+from stark.proof import VerificationError, deserialize
 from stark.prover import prove
 from stark.verifier import verify as verify_proof
 
@@ -94,7 +93,7 @@ def prove_files(
     """Load, check and prove a snapshot. Exits with code 2 or 3 on bad or false input."""
     try:
         assets = load_assets(assets_path)
-        prices, scale = assets.integer_prices(assets_path)
+        market = assets.market(assets_path)
         with PhaseProgress(show_progress) as bars:
             bars.phase("load snapshot")
             snap = load_snapshot(snapshot, assets)
@@ -104,13 +103,6 @@ def prove_files(
                     f"{snapshot}: {len(snap.ids):,} users exceed one proof's "
                     f"capacity of {MAX_TRACE_LEN:,}; split the snapshot into batches",
                 )
-            market = Market(
-                assets.quote,
-                scale,
-                tuple(assets.symbols),
-                tuple(a.decimals for a in assets.assets),
-                tuple(prices),
-            )
             bars.phase("witness")
             start = time.perf_counter()
             try:
@@ -204,6 +196,39 @@ def _reserves(path: Path | None, statement: Statement) -> dict[str, Decimal]:
     return out
 
 
+def totals_table(
+    statement: Statement, reserve: dict[str, Decimal] | None = None
+) -> tuple[Table, list[str]]:
+    """The proved per-asset totals, with reserves and ratios when given; also the assets whose
+    reserves fall below their liabilities."""
+    table = Table(title=f"Liabilities proved ({statement.trace_len:,} users padded)")
+    table.add_column("asset")
+    table.add_column("total owed to users", justify="right")
+    if reserve:
+        table.add_column("reserves", justify="right")
+        table.add_column("reserve ratio", justify="right")
+    below = []
+    for sym, dec, total in zip(
+        statement.symbols, statement.decimals, statement.totals, strict=True
+    ):
+        row = [sym, coins(total, dec)]
+        if reserve:
+            held = reserve.get(sym)
+            liabilities = Decimal(total).scaleb(-dec)
+            if held is None:
+                row += ["-", "-"]
+            elif liabilities <= 0:
+                row += [str(held), "n/a"]
+            else:
+                ratio = held / liabilities * 100
+                if ratio < 100:
+                    below.append(sym)
+                flag = "" if ratio >= 100 else "  [bold red]BELOW 100%[/]"
+                row += [str(held), f"{ratio:.1f}%{flag}"]
+        table.add_row(*row)
+    return table, below
+
+
 @main.command("verify")
 @click.argument("directory", type=click.Path(path_type=Path))
 @click.option(
@@ -230,8 +255,6 @@ def verify_cmd(directory: Path, reserves: Path | None, min_security: float) -> N
         fail(EXIT_INVALID, "invalid proof: its SHA-256 differs from the statement's")
     start = time.perf_counter()
     try:
-        from stark.proof import deserialize
-
         parsed = deserialize(proof)
         if parsed.params != declared:
             raise VerificationError("the proof's parameters differ from the statement's")
@@ -239,31 +262,7 @@ def verify_cmd(directory: Path, reserves: Path | None, min_security: float) -> N
     except VerificationError as e:
         fail(EXIT_INVALID, f"invalid proof: {e.reason}")
     seconds = time.perf_counter() - start
-    table = Table(title=f"Liabilities proved ({statement.trace_len:,} users padded)")
-    table.add_column("asset")
-    table.add_column("total owed to users", justify="right")
-    if reserve:
-        table.add_column("reserves", justify="right")
-        table.add_column("reserve ratio", justify="right")
-    below = []
-    for sym, dec, total in zip(
-        statement.symbols, statement.decimals, statement.totals, strict=True
-    ):
-        row = [sym, coins(total, dec)]
-        if reserve:
-            held = reserve.get(sym)
-            liabilities = Decimal(total).scaleb(-dec)
-            if held is None:
-                row += ["-", "-"]
-            elif liabilities <= 0:
-                row += [str(held), "n/a"]
-            else:
-                ratio = held / liabilities * 100
-                flag = "" if ratio >= 100 else "  [bold red]BELOW 100%[/]"
-                if ratio < 100:
-                    below.append(sym)
-                row += [str(held), f"{ratio:.1f}%{flag}"]
-        table.add_row(*row)
+    table, below = totals_table(statement, reserve)
     Console().print(table)
     console.print(
         f"valid proof ({seconds:.2f} s); "
@@ -341,13 +340,7 @@ def demo_cmd(users: int, num_assets: int) -> None:
             f"verified in {time.perf_counter() - start:.2f} s: the totals below are "
             f"exact sums of every user's balance and no user is below zero"
         )
-        table = Table()
-        table.add_column("asset")
-        table.add_column("total owed to users", justify="right")
-        for sym, dec, total in zip(
-            statement.symbols, statement.decimals, statement.totals, strict=True
-        ):
-            table.add_row(sym, coins(total, dec))
+        table, _ = totals_table(statement)
         Console().print(table)
 
 

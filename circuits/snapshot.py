@@ -22,7 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from circuits.solvency import MAX_ASSETS, MAX_PRICE_BITS
+from circuits.solvency import MAX_ASSETS, MAX_PRICE_BITS, Market
 
 AMOUNT_PATTERN = r"[+-]?(\d+(\.\d*)?|\.\d+)"
 SYMBOL_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
@@ -62,6 +62,17 @@ class Assets:
             exponent = a.price.normalize().as_tuple().exponent
             need = max(need, a.decimals + max(0, -int(exponent)))
         return need
+
+    def market(self, file: str | Path = "assets") -> Market:
+        """The public description of the assets, with exact integer prices."""
+        prices, scale = self.integer_prices(file)
+        return Market(
+            self.quote,
+            scale,
+            tuple(self.symbols),
+            tuple(a.decimals for a in self.assets),
+            tuple(prices),
+        )
 
     def integer_prices(self, file: str | Path = "assets") -> tuple[list[int], int]:
         """(integer prices, scale): P_j = price_j * 10^(scale - decimals_j), all exact."""
