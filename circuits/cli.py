@@ -428,10 +428,11 @@ def snapshot_explain_cmd(accounts_path: Path, user_id: str, prices_path: Path | 
         )
     Console(width=200).print(table)
     acc_usd, snap_usd = view.value(view.account, prices), view.value(view.snapshot, prices)
-    print(
-        f"total value: account {acc_usd:,.4f} USD, snapshot {snap_usd:,.4f} USD; the "
-        f"difference, {total:,.4f} USD, is the rounding of the quoted unrealised PnL"
-    )
+    print(f"total value: account {acc_usd:,.4f} USD, snapshot {snap_usd:,.4f} USD")
+    if total:
+        print(f"the difference, {total:,.4f} USD, is the rounding of the quoted unrealised PnL")
+    else:
+        print("the two views hold the same value; only the split between assets differs")
 
 
 @main.command("demo")
