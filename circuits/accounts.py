@@ -77,6 +77,7 @@ class Account:
     perpetual_upl: Amounts = field(default_factory=dict)
     options_value: Amounts = field(default_factory=dict)
     loans: tuple[Loan, ...] = ()
+    line: int | None = None  # where the record starts in its file, for error messages
 
 
 @dataclass
@@ -293,6 +294,7 @@ def load_accounts(path: str | Path) -> tuple[list[Account], Amounts]:
                 perpetual_upl=r.amounts(raw.get("perpetual_upl"), "perpetual_upl"),
                 options_value=r.amounts(raw.get("options_value"), "options_value"),
                 loans=tuple(r.loan(x, k) for k, x in enumerate(loans)),
+                line=line,
             )
         )
     prices = _prices(data.get("mark_prices", {}), path)
@@ -340,7 +342,9 @@ def check_consistency(accounts: list[Account], prices: Amounts, path: Path) -> N
         views = derive_assets(account)
         for asset in views:
             if asset not in prices:
-                raise InputError(path, None, f"user {account.id!r}", f"no mark price for {asset}")
+                raise InputError(
+                    path, account.line, f"user {account.id!r}", f"no mark price for {asset}"
+                )
         for k, pos in enumerate(account.positions):
             if pos.mode == "isolated_quick":
                 continue
@@ -360,7 +364,7 @@ def check_consistency(accounts: list[Account], prices: Amounts, path: Path) -> N
             if abs(quoted - implied) > slack:
                 raise InputError(
                     path,
-                    None,
+                    account.line,
                     f"user {account.id!r} margin[{k}].upl",
                     f"UPL worth {quoted:f} does not match the position's "
                     f"{implied:f} at the mark prices",
