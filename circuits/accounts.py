@@ -79,6 +79,18 @@ class Account:
     loans: tuple[Loan, ...] = ()
     line: int | None = None  # where the record starts in its file, for error messages
 
+    @property
+    def same_in_both_views(self) -> tuple[Amounts, ...]:
+        """The amounts that count identically in the account view and the snapshot."""
+        return (
+            self.funding,
+            self.cross,
+            self.derivatives_isolated_margin,
+            self.futures_upl,
+            self.perpetual_upl,
+            self.options_value,
+        )
+
 
 @dataclass
 class Views:
@@ -105,14 +117,7 @@ def derive(account: Account, prices: Amounts) -> Views:
     acc: dict[str, Decimal] = defaultdict(Decimal)
     snap: dict[str, Decimal] = defaultdict(Decimal)
     parts: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-    for both in (
-        account.funding,
-        account.cross,
-        account.derivatives_isolated_margin,
-        account.futures_upl,
-        account.perpetual_upl,
-        account.options_value,
-    ):
+    for both in account.same_in_both_views:
         _add(acc, both)
         _add(snap, both)
     for pos in account.positions:
@@ -374,14 +379,7 @@ def check_consistency(accounts: list[Account], prices: Amounts, path: Path) -> N
 def derive_assets(account: Account) -> set[str]:
     """Every asset an account record mentions."""
     names: set[str] = set()
-    for amounts in (
-        account.funding,
-        account.cross,
-        account.derivatives_isolated_margin,
-        account.futures_upl,
-        account.perpetual_upl,
-        account.options_value,
-    ):
+    for amounts in account.same_in_both_views:
         names |= set(amounts)
     for pos in account.positions:
         names |= set(pos.assets) | set(pos.liabilities) | set(pos.upl) | set(pos.margin)
