@@ -118,7 +118,8 @@ def weighted_sum(weights: ExtArray, values: list, indices: list[int]):
     one exact matrix product; extension values are accumulated one by one."""
     ext = weights.field
     base = [i for i in indices if isinstance(values[i], GF) and np.ndim(values[i]) == 1]
-    rest = [i for i in indices if i not in set(base)]
+    in_base = set(base)
+    rest = [i for i in indices if i not in in_base]
     total = ext.zeros(())
     if base:
         total = lincomb(weights[np.asarray(base)], GF(np.stack([values[i] for i in base])))
