@@ -203,4 +203,3 @@ def wide_trace(n: int, width: int) -> GF:
         prefix = np.concatenate([np.zeros(1, np.uint64), running[:-1]])
         cols.append(GF((prefix + j) % P))
     return GF(np.stack(cols))
-

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from stark.field import GF, ExtArray, ExtensionField, root_of_unity
-from stark.merkle import SALT_WORDS, MerkleTree, verify_rows, with_salts
+from stark.merkle import MerkleTree, salt_width, verify_rows, with_salts
 from stark.params import Domains, StarkParams
 from stark.poly import COSET_SHIFT, coset_points, interpolate_coset
 from stark.proof import MatrixOpening, VerificationError
@@ -95,7 +95,7 @@ def commit(
     f = params.folding_factor
     rows_per_layer, trees = [], []
     for layer, size in enumerate(domains.fri_layer_sizes):
-        salts = None if rng is None else np.asarray(rng.elements(size // f, SALT_WORDS))
+        salts = None if rng is None else rng.salts(size // f)
         rows = with_salts(coset_rows(codeword, f), salts)
         tree = MerkleTree(rows)
         transcript.absorb("fri root", tree.root)
@@ -163,7 +163,7 @@ def verify_queries(
     """Check that the layer-0 `values` at sorted distinct `positions` fold consistently through
     every opened layer down to the remainder polynomial. Raises VerificationError."""
     ext, f = values.field, params.folding_factor
-    salt_words = SALT_WORDS if params.zk else 0
+    salt_words = salt_width(params.zk)
     pos = np.asarray(positions, dtype=np.int64)
     for layer, (size, root, opening, beta) in enumerate(
         zip(domains.fri_layer_sizes, roots, openings, betas, strict=True)

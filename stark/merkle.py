@@ -111,6 +111,11 @@ class MerkleTree:
         return tuple(siblings)
 
 
+def salt_width(zk: bool) -> int:
+    """Words of salt in front of every leaf: SALT_WORDS with zero knowledge, none without."""
+    return SALT_WORDS if zk else 0
+
+
 def with_salts(rows: np.ndarray, salts: np.ndarray | None) -> np.ndarray:
     """Leaf rows with their salt words in front (contiguous uint32); unchanged without salts."""
     if salts is None:

@@ -27,7 +27,7 @@ from stark.field import (
     root_of_unity,
     to_int_array,
 )
-from stark.merkle import SALT_WORDS, MerkleTree, with_salts
+from stark.merkle import MerkleTree, with_salts
 from stark.params import Domains, StarkParams
 from stark.poly import (
     COSET_SHIFT,
@@ -94,7 +94,7 @@ class Commitment:
 
 def commit_columns(columns: GF, rng: ProverRandomness | None) -> Commitment:
     """Commit to an LDE held as columns (cols, N): leaf i is (salt_i, row i)."""
-    salts = None if rng is None else np.asarray(rng.elements(columns.shape[1], SALT_WORDS))
+    salts = None if rng is None else rng.salts(columns.shape[1])
     rows = with_salts(np.asarray(columns).T, salts)
     return Commitment(columns, salts, MerkleTree(rows))
 

@@ -13,6 +13,7 @@ import os
 import numpy as np
 
 from stark.field import GF, P, reduced
+from stark.merkle import SALT_WORDS
 
 
 class ProverRandomness:
@@ -42,3 +43,7 @@ class ProverRandomness:
             words = words & np.uint32(0x7FFFFFFF)
             out = np.concatenate([out, words[words < P]])
         return reduced(out[:need].reshape(shape))
+
+    def salts(self, count: int) -> np.ndarray:
+        """Fresh salt words for `count` Merkle leaves, shape (count, SALT_WORDS)."""
+        return np.asarray(self.elements(count, SALT_WORDS))

@@ -11,7 +11,7 @@ import numpy as np
 from stark import fri
 from stark.air import Air, Frame
 from stark.field import GF, ExtArray, ExtensionField, inverse_of_difference, root_of_unity
-from stark.merkle import SALT_WORDS, verify_rows
+from stark.merkle import salt_width, verify_rows
 from stark.params import Domains, StarkParams
 from stark.poly import COSET_SHIFT, coset_points, ext_powers
 from stark.proof import MatrixOpening, Proof, VerificationError, deserialize
@@ -135,7 +135,7 @@ def _verify(air: Air, proof: Proof | bytes, min_bits: float, provable: bool) -> 
         raise VerificationError("out-of-domain check failed: constraints do not match the quotient")
 
     # Openings at the queried positions, then the DEEP values FRI starts from.
-    depth, salt = big_n.bit_length() - 1, SALT_WORDS if params.zk else 0
+    depth, salt = big_n.bit_length() - 1, salt_width(params.zk)
     k = ext.degree
     main_x = _check_opening(
         proof.main_opening, proof.main_root, depth, positions, air.main_width, salt, "main trace"

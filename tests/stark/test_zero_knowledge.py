@@ -12,7 +12,7 @@ import pytest
 from stark.air import Air, Frame, TransitionConstraint
 from stark.examples import RangeCheckAir, range_check_trace
 from stark.field import GF, P
-from stark.merkle import SALT_WORDS
+from stark.merkle import salt_width
 from stark.params import StarkParams
 from stark.proof import Proof
 from stark.prover import prove
@@ -63,7 +63,7 @@ def test_secret_never_appears_in_the_proof():
 def opened_values(proof: Proof, main_width: int) -> tuple[np.ndarray, np.ndarray]:
     """The main trace's values at z (all k coordinates) and its opened rows (salts removed)."""
     at_z = np.asarray(proof.ood_trace_z[:main_width]).reshape(-1)
-    salt = SALT_WORDS if proof.params.zk else 0
+    salt = salt_width(proof.params.zk)
     rows = np.asarray(proof.main_opening.rows[:, salt : salt + main_width]).reshape(-1)
     return at_z.astype(np.int64), rows.astype(np.int64)
 
