@@ -99,6 +99,12 @@ class Air(ABC):
         """A canonical encoding of every public input, absorbed into the transcript first."""
         return b""
 
+    def lookup_fractions(self) -> int:
+        """How many fractions 1/(alpha - v) the AIR's LogUp arguments sum over the whole trace
+        (looked-up values plus table entries); 0 without lookups. It sizes the lookup's term in
+        the security estimate, so count every one."""
+        return 0
+
     def build_aux_trace(self, main: GF, challenges: ExtArray) -> ExtArray:
         """The auxiliary segment (shape (aux_width, n)) from the main trace and challenges."""
         raise NotImplementedError(f"{self.name} has no auxiliary segment")
@@ -115,6 +121,7 @@ class Air(ABC):
             num_transition_constraints=len(transitions),
             num_boundary_constraints=len(self.boundary_constraints()),
             max_constraint_degree=max((c.degree for c in transitions), default=1),
+            num_lookup_fractions=self.lookup_fractions(),
         )
 
     def validate_declaration(self) -> None:

@@ -140,6 +140,10 @@ class RangeCheckAir(Air):
     def public_inputs(self) -> bytes:
         return struct.pack("<I", self.bits)
 
+    def lookup_fractions(self) -> int:
+        """n looked-up values, and the table's 2^bits distinct entries."""
+        return self.trace_len + (1 << self.bits)
+
     def build_aux_trace(self, main: GF, challenges: ExtArray) -> ExtArray:
         alpha = challenges[0]
         n = self.trace_len

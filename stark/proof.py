@@ -2,7 +2,7 @@
 
 Layout (all integers little-endian):
     magic "STRKPOS1" | version u16 | parameter block | log2(trace_len) u8
-    main root | has_aux u8 [aux root] | quotient root | u8 count, FRI layer roots
+    main root | has_aux u8 [aux root, aux grinding nonce u64] | quotient root | u8 count, FRI layer roots
     out-of-domain values: trace at z, trace at g*z, quotient segments at z (matrices)
     FRI remainder coefficients (matrix) | grinding nonce u64
     openings: main, [aux], quotient, then one per FRI layer
@@ -25,7 +25,7 @@ from stark.merkle import DIGEST_SIZE
 from stark.params import MAX_LOG_TRACE_LEN, StarkParams
 
 MAGIC = b"STRKPOS1"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MAX_PROOF_BYTES = 64 << 20
 
 
@@ -62,13 +62,14 @@ class Proof:
     aux_opening: MatrixOpening | None
     quotient_opening: MatrixOpening
     fri_openings: tuple[MatrixOpening, ...] = field(default_factory=tuple)
+    aux_pow_nonce: int = 0  # the grinding nonce before the auxiliary challenges (with aux only)
 
     def to_bytes(self) -> bytes:
         return serialize(self)
 
 
 # -- parameters ----------------------------------------------------------------------------------
-_PARAMS = struct.Struct("<BBHBBBB")
+_PARAMS = struct.Struct("<BBHBBBBB")
 
 
 def encode_params(p: StarkParams) -> bytes:
@@ -80,15 +81,18 @@ def encode_params(p: StarkParams) -> bytes:
         p.folding_factor,
         p.remainder_max_len.bit_length() - 1,
         int(p.zk),
+        p.aux_grinding_bits,
     )
 
 
 def _decode_params(raw: bytes) -> StarkParams:
-    k, log_blowup, queries, grinding, folding, log_rem, zk = _PARAMS.unpack(raw)
+    k, log_blowup, queries, grinding, folding, log_rem, zk, aux_grinding = _PARAMS.unpack(raw)
     if zk > 1 or log_blowup > 6 or log_rem > 10:
         raise VerificationError("malformed proof: parameter block out of range")
     try:
-        return StarkParams(k, 1 << log_blowup, queries, grinding, folding, 1 << log_rem, bool(zk))
+        return StarkParams(
+            k, 1 << log_blowup, queries, grinding, folding, 1 << log_rem, bool(zk), aux_grinding
+        )
     except ValueError as e:
         raise VerificationError(f"malformed proof: {e}") from None
 
@@ -108,7 +112,10 @@ def serialize(proof: Proof) -> bytes:
     out = [MAGIC, struct.pack("<H", FORMAT_VERSION), encode_params(proof.params)]
     out.append(struct.pack("<B", proof.log_trace_len))
     out.append(proof.main_root)
-    out.append(b"\x01" + proof.aux_root if proof.aux_root is not None else b"\x00")
+    if proof.aux_root is None:
+        out.append(b"\x00")
+    else:
+        out.append(b"\x01" + proof.aux_root + struct.pack("<Q", proof.aux_pow_nonce))
     out.append(proof.quotient_root)
     out.append(struct.pack("<B", len(proof.fri_roots)) + b"".join(proof.fri_roots))
     for m in (proof.ood_trace_z, proof.ood_trace_gz, proof.ood_quotient_z, proof.fri_remainder):
@@ -188,6 +195,7 @@ def deserialize(data: bytes) -> Proof:
     if has_aux > 1:
         raise VerificationError("malformed proof: aux flag must be 0 or 1")
     aux_root = r.digest("aux root") if has_aux else None
+    (aux_nonce,) = r.unpack("Q", "aux grinding nonce") if has_aux else (0,)
     quotient_root = r.digest("quotient root")
     (n_fri,) = r.unpack("B", "FRI layer count")
     fri_roots = tuple(r.digest("FRI root") for _ in range(n_fri))
@@ -218,4 +226,5 @@ def deserialize(data: bytes) -> Proof:
         aux_opening=aux_opening,
         quotient_opening=quotient_opening,
         fri_openings=fri_openings,
+        aux_pow_nonce=aux_nonce,
     )

@@ -182,7 +182,10 @@ def prove(
 
     main_coeffs, main = commit_trace(main_trace, "main root")
     aux_trace = challenges = aux_coeffs = aux = None
+    aux_nonce = 0
     if air.aux_width:
+        aux_nonce = transcript.grind(params.aux_grinding_bits)
+        transcript.absorb("aux pow nonce", aux_nonce.to_bytes(8, "little"))
         challenges = transcript.challenge_ext(ext, air.num_aux_challenges)
         aux_trace = air.build_aux_trace(main_trace, challenges)
         aux_coeffs, aux = commit_trace(ext_columns_to_base(aux_trace), "aux root")
@@ -259,6 +262,7 @@ def prove(
             aux_opening=None if aux is None else aux.open(positions),
             quotient_opening=quotient.open(positions),
             fri_openings=fri_openings,
+            aux_pow_nonce=aux_nonce,
         )
     if timings is not None:
         timings.update(phase.seconds)

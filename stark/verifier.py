@@ -6,13 +6,15 @@ query phase on it. Every failure raises VerificationError; nothing else escapes.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import numpy as np
 
 from stark import fri
 from stark.air import Air, Frame
 from stark.field import GF, ExtArray, ExtensionField, inverse_of_difference, root_of_unity
 from stark.merkle import salt_width, verify_rows
-from stark.params import Domains, StarkParams
+from stark.params import AirShape, Domains, StarkParams
 from stark.poly import COSET_SHIFT, coset_points, ext_powers
 from stark.proof import MatrixOpening, Proof, VerificationError, deserialize
 from stark.protocol import (
@@ -28,21 +30,59 @@ from stark.protocol import (
 )
 from stark.security import estimate_security
 
+REGIMES = ("provable", "conjectured")
+
 
 def verify(
-    air: Air, proof: Proof | bytes, *, min_bits: float = 0.0, provable: bool = False
+    air: Air,
+    proof: Proof | bytes,
+    *,
+    accepted_params: Collection[StarkParams] | None = None,
+    min_bits: float | None = None,
+    regime: str = "provable",
 ) -> None:
     """Accept (return None) or raise VerificationError with the reason.
 
-    min_bits: refuse, before any other work, a proof whose parameters give fewer bits of
-        security than this (conjectured bits, or provable bits when `provable` is set).
+    The caller, not the proof, decides which parameters are acceptable, and must say so with at
+    least one of:
+    accepted_params: the parameter sets accepted; the proof's block must equal one of them.
+    min_bits: the least security accepted in `regime` ("provable": unique-decoding
+        round-by-round bits; "conjectured": the ethSTARK conjecture), every round counted.
+    Both are checked before any other work.
     """
+    if accepted_params is None and min_bits is None:
+        raise TypeError("verify() needs accepted_params or min_bits: the verifier decides")
+    if regime not in REGIMES:
+        raise ValueError(f"regime must be one of {REGIMES}")
+    accepted = None if accepted_params is None else tuple(accepted_params)
     try:
-        _verify(air, proof, min_bits, provable)
+        _verify(air, proof, accepted, min_bits, regime)
     except VerificationError:
         raise
     except Exception as e:  # a malformed proof must never escape as another exception
         raise VerificationError(f"malformed proof: {type(e).__name__}: {e}") from None
+
+
+def check_acceptable(
+    params: StarkParams,
+    shape: AirShape,
+    accepted: tuple[StarkParams, ...] | None,
+    min_bits: float | None,
+    regime: str,
+) -> None:
+    """Refuse parameters the caller did not accept, or that give too few bits."""
+    if accepted is not None and params not in accepted:
+        raise VerificationError("the proof's parameters are not among the accepted ones")
+    try:
+        report = estimate_security(params, shape)  # also refuses FRI shapes that check nothing
+    except ValueError as e:
+        raise VerificationError(f"unacceptable parameters: {e}") from None
+    if min_bits is not None:
+        bits = report.provable_bits if regime == "provable" else report.conjectured_bits
+        if bits < min_bits:
+            raise VerificationError(
+                f"proof parameters give {bits:.1f} {regime} bits, below the required {min_bits}"
+            )
 
 
 def _ext_rows(rows: np.ndarray, ext: ExtensionField, what: str, count: int) -> ExtArray:
@@ -68,23 +108,23 @@ def _check_opening(
     return GF(np.ascontiguousarray(opening.rows[:, salt_words:].T))
 
 
-def _verify(air: Air, proof: Proof | bytes, min_bits: float, provable: bool) -> None:
+def _verify(
+    air: Air,
+    proof: Proof | bytes,
+    accepted: tuple[StarkParams, ...] | None,
+    min_bits: float | None,
+    regime: str,
+) -> None:
     if not isinstance(proof, Proof):
         proof = deserialize(proof)
     params: StarkParams = proof.params
     shape = air.shape()
-    report = estimate_security(params, shape)
-    bits = report.provable_bits if provable else report.conjectured_bits
-    if bits < min_bits:
-        regime = "provable" if provable else "conjectured"
-        raise VerificationError(
-            f"proof parameters give {bits:.1f} {regime} bits, below the required {min_bits}"
-        )
+    check_acceptable(params, shape, accepted, min_bits, regime)
+    dom = Domains.of(params, shape)
     if proof.log_trace_len != air.trace_len.bit_length() - 1:
         raise VerificationError("proof is for a different trace length")
     if (proof.aux_root is None) != (air.aux_width == 0):
         raise VerificationError("aux segment present/absent against the AIR")
-    dom = Domains.of(params, shape)
     ext = ExtensionField(params.extension_degree)
     n, big_n = air.trace_len, dom.lde_size
     width = air.main_width + air.aux_width
@@ -97,6 +137,9 @@ def _verify(air: Air, proof: Proof | bytes, min_bits: float, provable: bool) -> 
     transcript.absorb("main root", proof.main_root)
     challenges = None
     if air.aux_width:
+        if not transcript.check_pow(proof.aux_pow_nonce, params.aux_grinding_bits):
+            raise VerificationError("proof-of-work nonce before the aux challenges is invalid")
+        transcript.absorb("aux pow nonce", proof.aux_pow_nonce.to_bytes(8, "little"))
         challenges = transcript.challenge_ext(ext, air.num_aux_challenges)
         transcript.absorb("aux root", proof.aux_root)
     alphas = ext_powers(transcript.challenge_ext(ext)[0], shape.num_constraints)

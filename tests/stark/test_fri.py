@@ -12,13 +12,13 @@ from stark.proof import VerificationError
 from stark.transcript import Transcript
 
 
-def setup(n=64, folding=4, remainder=4):
+def setup(n=64, folding=4, remainder=None):
     params = StarkParams(
         blowup=8,
         num_queries=12,
         grinding_bits=0,
         folding_factor=folding,
-        remainder_max_len=remainder,
+        remainder_max_len=remainder or folding,
         zk=False,
     )
     dom = Domains.of(params, AirShape("fri-test", n, 1))

@@ -104,7 +104,7 @@ def cases() -> dict[str, Case]:
 def assert_rejected(air, data) -> VerificationError:
     """verify() must raise VerificationError (with a reason), and nothing else."""
     try:
-        verify(air, data)
+        verify(air, data, min_bits=0)
     except VerificationError as e:
         assert isinstance(e.reason, str) and e.reason
         return e
@@ -193,13 +193,14 @@ def layout(data: bytes) -> list[Span]:
 
     take("magic", len(MAGIC))
     take("version", 2)
-    take("params", 8)
+    take("params", 9)
     take("log_trace_len", 1)
     take("main_root", DIGEST_SIZE, "digest")
     has_aux = data[pos]
     take("aux_flag", 1)
     if has_aux:
         take("aux_root", DIGEST_SIZE, "digest")
+        take("aux_pow_nonce", 8)
     take("quotient_root", DIGEST_SIZE, "digest")
     num_fri = data[pos]
     take("fri_count", 1, "count")
@@ -236,8 +237,8 @@ def put(data: bytes, offset: int, raw: bytes) -> bytes:
 def test_valid_proof_verifies(cases, name):
     """An honest proof verifies, both as bytes and as a Proof object."""
     case = cases[name]
-    verify(case.air, case.data)
-    verify(case.air, case.proof)
+    verify(case.air, case.data, min_bits=0)
+    verify(case.air, case.proof, min_bits=0)
 
 
 @pytest.mark.parametrize("name", CASE_NAMES)
@@ -411,7 +412,7 @@ def test_every_span_rejects_a_bit_flip(cases, name):
         data = put(case.data, s.start, bytes([case.data[s.start] ^ 1]))
         parse_or_verification_error(data)
         try:
-            verify(case.air, data)
+            verify(case.air, data, min_bits=0)
         except VerificationError:
             continue
         accepted.append(s.name)
@@ -465,7 +466,8 @@ PARAM_CHANGES = {
     "blowup": {"blowup": 16},
     "grinding_bits": {"grinding_bits": 3},
     "grinding_bits_more": {"grinding_bits": 5},
-    "folding_factor": {"folding_factor": 8},
+    "folding_factor": {"folding_factor": 2},
+    "aux_grinding_bits": {"aux_grinding_bits": 1},
     "remainder_max_len": {"remainder_max_len": 8},
     "extension_degree": {"extension_degree": 5},
     "zk": {"zk": False},  # SMALL proves with zero knowledge (the default)
@@ -485,11 +487,11 @@ def test_changed_header_params_are_rejected(cases, change):
 def test_min_bits_is_enforced(cases):
     """verify refuses a valid proof whose parameters fall below the required security."""
     case = cases["fib"]
-    verify(case.air, case.data, min_bits=10)
+    verify(case.air, case.data, min_bits=10, regime="conjectured")
     with pytest.raises(VerificationError, match="bits"):
-        verify(case.air, case.data, min_bits=200)
+        verify(case.air, case.data, min_bits=200, regime="conjectured")
     with pytest.raises(VerificationError, match="bits"):
-        verify(case.air, case.data, min_bits=200, provable=True)
+        verify(case.air, case.data, min_bits=200, regime="provable")
 
 
 def test_false_statements_are_rejected():
@@ -583,12 +585,14 @@ def _header(data: bytes, field: str, offset_in_field: int, raw: bytes) -> bytes:
     return put(data, span(data, field).start + offset_in_field, raw)
 
 
-# params block: "<BBHBBBB" = k, log2 blowup, queries, grinding, folding, log2 remainder, zk
+# params block: "<BBHBBBBB" = k, log2 blowup, queries, grinding, folding, log2 remainder, zk,
+# aux grinding
 PARSER_CASES = {
     "wrong magic": (lambda d: b"STRKPOS2" + d[8:], "magic"),
     "empty magic": (lambda d: b"\0" * 8 + d[8:], "magic"),
     "version 0": (lambda d: _header(d, "version", 0, struct.pack("<H", 0)), "version"),
-    "version 2": (lambda d: _header(d, "version", 0, struct.pack("<H", 2)), "version"),
+    "version 1": (lambda d: _header(d, "version", 0, struct.pack("<H", 1)), "version"),
+    "version 3": (lambda d: _header(d, "version", 0, struct.pack("<H", 3)), "version"),
     "version 0xffff": (lambda d: _header(d, "version", 0, b"\xff\xff"), "version"),
     "extension degree 3": (lambda d: _header(d, "params", 0, b"\x03"), "extension_degree"),
     "blowup 2^7": (lambda d: _header(d, "params", 1, b"\x07"), "parameter"),
@@ -599,6 +603,8 @@ PARSER_CASES = {
     "folding factor 3": (lambda d: _header(d, "params", 5, b"\x03"), "folding"),
     "remainder 2^11": (lambda d: _header(d, "params", 6, b"\x0b"), "parameter"),
     "zk flag 2": (lambda d: _header(d, "params", 7, b"\x02"), "parameter"),
+    "aux grinding 33 bits": (lambda d: _header(d, "params", 8, b"\x21"), "aux_grinding"),
+    "remainder below folding": (lambda d: _header(d, "params", 6, b"\x01"), "remainder"),
     "log trace len 0": (lambda d: _header(d, "log_trace_len", 0, b"\x00"), "trace length"),
     "log trace len 1": (lambda d: _header(d, "log_trace_len", 0, b"\x01"), "trace length"),
     "log trace len 23": (lambda d: _header(d, "log_trace_len", 0, b"\x17"), "trace length"),

@@ -50,13 +50,13 @@ def test_completeness(name, n, quick_params):
     """Honest proofs verify, from bytes, for every example AIR and several sizes."""
     air, trace = CASES[name](n)
     proof = prove(air, trace, quick_params)
-    verify(air, proof.to_bytes())
+    verify(air, proof.to_bytes(), min_bits=0)
 
 
 @pytest.mark.parametrize("name", ["fibonacci", "range-check"])
 def test_completeness_at_2_16_rows(name, quick_params):
     air, trace = CASES[name](1 << 16) if name == "fibonacci" else range_check(1 << 16, bits=8)
-    verify(air, prove(air, trace, quick_params).to_bytes())
+    verify(air, prove(air, trace, quick_params).to_bytes(), min_bits=0)
 
 
 @pytest.mark.parametrize("preset", sorted(PRESETS))
@@ -64,16 +64,20 @@ def test_completeness_at_2_16_rows(name, quick_params):
 def test_completeness_with_presets(preset, name):
     """The real presets (full grinding, k = 4 and k = 5)."""
     air, trace = CASES[name](256)
-    verify(air, prove(air, trace, PRESETS[preset]).to_bytes())
+    verify(air, prove(air, trace, PRESETS[preset]).to_bytes(), min_bits=0)
 
 
 @pytest.mark.parametrize("folding", [2, 4, 8])
-@pytest.mark.parametrize("remainder", [1, 16])
+@pytest.mark.parametrize("remainder", ["folding", 256])
 def test_completeness_fri_shapes(folding, remainder, quick_params):
-    """Every folding factor, with and without FRI layers left before the remainder."""
-    params = replace(quick_params, folding_factor=folding, remainder_max_len=remainder)
+    """Every folding factor, with the most FRI layers (the smallest remainder) and the fewest."""
+    params = replace(
+        quick_params,
+        folding_factor=folding,
+        remainder_max_len=folding if remainder == "folding" else remainder,
+    )
     air, trace = mimc(512)
-    verify(air, prove(air, trace, params).to_bytes())
+    verify(air, prove(air, trace, params).to_bytes(), min_bits=0)
 
 
 def test_seeded_proofs_are_reproducible(quick_params):
@@ -112,14 +116,14 @@ def test_trace_breaking_one_constraint_is_rejected(row, quick_params):
         prove(air, bad, quick_params)
     proof = prove(air, bad, quick_params, check=False)
     with pytest.raises(VerificationError):
-        verify(air, proof.to_bytes())
+        verify(air, proof.to_bytes(), min_bits=0)
 
 
 def test_periodic_constraint_violation_is_rejected(quick_params):
     air, trace = mimc(128)
     proof = prove(air, broken(trace, 0, 40), quick_params, check=False)
     with pytest.raises(VerificationError):
-        verify(air, proof)
+        verify(air, proof, min_bits=0)
 
 
 def test_value_outside_lookup_table_is_rejected(quick_params):
@@ -130,7 +134,7 @@ def test_value_outside_lookup_table_is_rejected(quick_params):
     with pytest.raises(ProverError):
         prove(air, bad, quick_params)
     with pytest.raises(VerificationError):
-        verify(air, prove(air, bad, quick_params, check=False))
+        verify(air, prove(air, bad, quick_params, check=False), min_bits=0)
 
 
 def test_value_p_minus_one_is_rejected(quick_params):
@@ -138,14 +142,14 @@ def test_value_p_minus_one_is_rejected(quick_params):
     bad = trace.copy()
     bad[0, 9] = P - 1
     with pytest.raises(VerificationError):
-        verify(air, prove(air, bad, quick_params, check=False))
+        verify(air, prove(air, bad, quick_params, check=False), min_bits=0)
 
 
 def test_wrong_public_input_is_rejected(quick_params):
     air, trace = fibonacci(64)
     proof = prove(air, trace, quick_params).to_bytes()
     with pytest.raises(VerificationError):
-        verify(FibonacciAir(64, air.result + 1), proof)
+        verify(FibonacciAir(64, air.result + 1), proof, min_bits=0)
 
 
 def test_false_public_output_cannot_be_proved(quick_params):
@@ -154,16 +158,16 @@ def test_false_public_output_cannot_be_proved(quick_params):
     _, result = fibonacci_trace(64)
     lying = FibonacciAir(64, result + 1)
     with pytest.raises(VerificationError):
-        verify(lying, prove(lying, trace, quick_params, check=False))
+        verify(lying, prove(lying, trace, quick_params, check=False), min_bits=0)
 
 
 def test_proof_for_other_air_is_rejected(quick_params):
     air, trace = mimc(64)
     proof = prove(air, trace, quick_params)
     with pytest.raises(VerificationError):
-        verify(MimcAir(64, 12346, air.output), proof)
+        verify(MimcAir(64, 12346, air.output), proof, min_bits=0)
     with pytest.raises(VerificationError):
-        verify(FibonacciAir(64, 1), proof)
+        verify(FibonacciAir(64, 1), proof, min_bits=0)
 
 
 def test_minimum_security_is_enforced_first(quick_params):
@@ -173,33 +177,35 @@ def test_minimum_security_is_enforced_first(quick_params):
     weak = replace(quick_params, num_queries=2, grinding_bits=0)
     proof = prove(air, trace, weak)
     with pytest.raises(VerificationError, match="below the required"):
-        verify(air, proof, min_bits=80)
+        verify(air, proof, min_bits=80, regime="conjectured")
     with pytest.raises(VerificationError, match="below the required"):
-        verify(air, replace(proof, quotient_root=bytes(32)), min_bits=80)
-    verify(air, proof, min_bits=4)  # 2 queries x 3 bits - 1 = 5 conjectured bits
+        verify(air, replace(proof, quotient_root=bytes(32)), min_bits=80, regime="conjectured")
+    verify(air, proof, min_bits=4, regime="conjectured")  # 2 x 3 bits - 1 = 5 conjectured bits
     strong = prove(air, trace, PRESETS["proven"])
-    verify(air, strong, min_bits=100, provable=True)
+    verify(air, strong, min_bits=100, regime="provable")
     with pytest.raises(VerificationError, match="provable"):
-        verify(air, prove(air, trace, PRESETS["fast"]), min_bits=100, provable=True)
+        verify(air, prove(air, trace, PRESETS["fast"]), min_bits=100, regime="provable")
 
 
 def test_lde_domain_is_sized_for_constraint_degree(quick_params):
     """The documented domain arithmetic, without and with the zero-knowledge masks."""
     air, _ = mimc(1024)
-    plain = Domains.of(replace(quick_params, zk=False), air.shape())
+    params = replace(quick_params, remainder_max_len=64)
+    plain = Domains.of(replace(params, zk=False), air.shape())
     assert (plain.trace_degree_bound, plain.eval_size, plain.num_quotient_segments) == (
         1024,
         2048,
         2,
     )
-    assert plain.lde_size == quick_params.blowup * 1024
-    hidden = Domains.of(quick_params, air.shape())
-    h = 2 * quick_params.num_queries + 2
-    assert hidden.hiding == h and hidden.trace_degree_bound == 1024 + h
+    assert plain.lde_size == params.blowup * 1024
+    hidden = Domains.of(params, air.shape())
+    # 2 k + 2 q = 8 + 56 = 64 mask coefficients; 1088 = 17 * 4^3 is already a FRI degree bound
+    assert hidden.hiding == 64 and hidden.trace_degree_bound == 1088
+    assert (hidden.remainder_len, len(hidden.fri_layer_sizes)) == (17, 3)
     # d = 3: quotient degree < 3 (D - 1) + 2 - n = 2n + 3h - 1 -> 3 segments, E = 4n
-    assert hidden.quotient_len == 2 * 1024 + 3 * h - 1
+    assert hidden.quotient_len == 2 * 1024 + 3 * 64 - 1
     assert (hidden.eval_size, hidden.num_quotient_segments) == (4096, 3)
-    assert hidden.lde_size == quick_params.blowup * 1024
+    assert hidden.lde_size == params.blowup * 1024
 
 
 def test_small_traces_get_a_larger_domain_with_zero_knowledge(quick_params):
