@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -22,7 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from circuits.solvency import MAX_ASSETS, MAX_PRICE_BITS, Market
+from circuits.solvency import MAX_ASSETS, MAX_ISSUER_BYTES, MAX_PRICE_BITS, Market, format_as_of
 
 AMOUNT_PATTERN = r"[+-]?(\d+(\.\d*)?|\.\d+)"
 SYMBOL_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
@@ -93,6 +95,35 @@ class Assets:
                 f"{MAX_PRICE_BITS} bits; round the smallest prices",
             )
         return prices, scale
+
+
+# -- the snapshot's identity -------------------------------------------------------------------
+def parse_as_of(text: str) -> str:
+    """An ISO 8601 date and time with a timezone (`2025-06-30T23:59:59Z`, `...+02:00`) as the
+    canonical UTC string the statement holds. Raises ValueError (one line) otherwise: a time
+    without a timezone is refused rather than guessed."""
+    raw = text.strip()
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is not an ISO 8601 date and time (e.g. 2025-06-30T23:59:59Z)"
+        ) from None
+    if moment.tzinfo is None:
+        raise ValueError(f"{text!r} has no timezone: add Z for UTC or an offset such as +02:00")
+    return format_as_of(moment)
+
+
+def parse_issuer(text: str) -> str:
+    """The issuer's name, trimmed; non-empty, printable, at most 256 bytes of UTF-8."""
+    name = text.strip()
+    if not name:
+        raise ValueError("the issuer's name is empty")
+    if any(unicodedata.category(c)[0] == "C" for c in name):
+        raise ValueError("the issuer's name contains control characters")
+    if len(name.encode()) > MAX_ISSUER_BYTES:
+        raise ValueError(f"the issuer's name is longer than {MAX_ISSUER_BYTES} bytes")
+    return name
 
 
 # -- JSON with line numbers ---------------------------------------------------------------------

@@ -8,8 +8,11 @@ stored offset, u = e + 2^63 in [0, 2^64), as 8 limbs of 9 bits (limb 7 is bit 63
 
 from __future__ import annotations
 
+import re
 import struct
+import unicodedata
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cached_property
 
 import numpy as np
@@ -36,10 +39,40 @@ def digits(x: int, count: int) -> list[int]:
     return [(x >> (LIMB_BITS * i)) & (BASE - 1) for i in range(count)]
 
 
+#: The canonical snapshot time: UTC, to the second or the microsecond, "Z" suffix.
+AS_OF_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{6})?Z")
+MAX_ISSUER_BYTES = 256
+MAX_NAME_BYTES = 256  # the quote currency's name
+STATEMENT_TAG = b"stark-solvency statement v2\0"
+
+
+def format_as_of(moment: datetime) -> str:
+    """A timezone-aware datetime as the canonical UTC string (seconds, or microseconds if any)."""
+    utc = moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S" + (".%f" if utc.microsecond else "") + "Z")
+
+
+def _check_text(value: object, what: str, max_bytes: int) -> None:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{what} must be a non-empty string")
+    if value != value.strip() or any(unicodedata.category(c)[0] == "C" for c in value):
+        raise ValueError(f"{what} must not have surrounding spaces or control characters")
+    if len(value.encode()) > max_bytes:
+        raise ValueError(f"{what} must be at most {max_bytes} bytes of UTF-8")
+
+
 @dataclass(frozen=True)
 class Statement:
-    """The public statement: integer prices (quote units per base unit, times 10^scale), the
-    per-asset totals in base units, and the padded number of users n."""
+    """The public statement, all of it bound into the proof through `encode()`.
+
+    issuer: who makes the claim (the exchange's name); as_of: the snapshot time, canonical UTC
+    ISO 8601 (`format_as_of`), so that a proof for one snapshot cannot pass for another.
+    Both may be empty only for library use; `solvency prove` requires them.
+    Integer prices (quote units per base unit, times 10^scale), the per-asset totals in base
+    units, the padded number of users n. insecure_seeded: the prover's masks came from a
+    seed (`--insecure-seed`, for tests): the proof then does not hide balances, and says so.
+    Symbols are distinct: one asset, one total.
+    """
 
     quote: str
     scale: int
@@ -48,6 +81,9 @@ class Statement:
     prices: tuple[int, ...]
     totals: tuple[int, ...]
     trace_len: int
+    issuer: str = ""
+    as_of: str = ""
+    insecure_seeded: bool = False
 
     def __post_init__(self) -> None:
         k = len(self.symbols)
@@ -55,6 +91,25 @@ class Statement:
             raise ValueError(f"between 1 and {MAX_ASSETS} assets are supported, not {k}")
         if not (len(self.prices) == len(self.totals) == len(self.decimals) == k):
             raise ValueError("one price, one total and one decimals value per asset")
+        _check_text(self.quote, "the quote currency", MAX_NAME_BYTES)
+        for sym in self.symbols:
+            _check_text(sym, "an asset symbol", MAX_NAME_BYTES)
+        if len(set(self.symbols)) != k:
+            dup = next(s for s in self.symbols if self.symbols.count(s) > 1)
+            raise ValueError(f"duplicate asset symbol {dup!r}: one asset, one total")
+        if self.issuer:
+            _check_text(self.issuer, "the issuer", MAX_ISSUER_BYTES)
+        if self.as_of and not self._canonical_time(self.as_of):
+            raise ValueError(
+                f"as_of {self.as_of!r} is not a canonical UTC time like 2025-06-30T23:59:59Z"
+            )
+        if not isinstance(self.insecure_seeded, bool):
+            raise ValueError("insecure_seeded must be a boolean")
+        ints = (self.scale, self.trace_len, *self.decimals, *self.prices, *self.totals)
+        if any(isinstance(v, bool) or not isinstance(v, int) for v in ints):
+            raise ValueError("scale, decimals, prices, totals and trace_len must be integers")
+        if not 0 <= self.scale < 1 << 16 or any(not 0 <= d < 256 for d in self.decimals):
+            raise ValueError("the price scale and the decimals must be small non-negative")
         if any(p < 0 or p >> MAX_PRICE_BITS for p in self.prices):
             raise ValueError(f"prices must be integers in [0, 2^{MAX_PRICE_BITS})")
         n = self.trace_len
@@ -66,18 +121,43 @@ class Statement:
         if any(abs(t) > n * OFFSET for t in self.totals):
             raise ValueError("a total is larger than n balances can sum to")
 
+    @staticmethod
+    def _canonical_time(text: str) -> bool:
+        if not AS_OF_PATTERN.fullmatch(text):
+            return False
+        try:
+            return format_as_of(datetime.fromisoformat(text.replace("Z", "+00:00"))) == text
+        except ValueError:
+            return False
+
     @property
     def num_assets(self) -> int:
         return len(self.symbols)
 
     def encode(self) -> bytes:
-        """Canonical bytes of everything public, for the transcript."""
-        quote = self.quote.encode()
-        out = [struct.pack("<IIIH", self.trace_len, self.num_assets, self.scale, len(quote)), quote]
+        """Canonical bytes of everything public, for the transcript (the AIR's public inputs).
+
+        A version tag; n, the asset count, the scale and the flags byte (bit 0: insecure
+        seeded); the quote, the issuer and the snapshot time, each length-prefixed UTF-8; then
+        per asset its length-prefixed symbol, decimals, price (16 bytes) and total (16 bytes,
+        signed). Every part has a fixed width or a length prefix, so the encoding is injective.
+        """
+
+        def text(value: str) -> bytes:
+            raw = value.encode()
+            return struct.pack("<H", len(raw)) + raw
+
+        flags = 1 if self.insecure_seeded else 0
+        out = [
+            STATEMENT_TAG,
+            struct.pack("<IIIB", self.trace_len, self.num_assets, self.scale, flags),
+            text(self.quote),
+            text(self.issuer),
+            text(self.as_of),
+        ]
         rows = zip(self.symbols, self.decimals, self.prices, self.totals, strict=True)
         for sym, decimals, price, total in rows:
-            raw = sym.encode()
-            out.append(struct.pack("<HB", len(raw), decimals) + raw)
+            out.append(text(sym) + struct.pack("<B", decimals))
             out.append(price.to_bytes(16, "little") + total.to_bytes(16, "little", signed=True))
         return b"".join(out)
 

@@ -257,6 +257,10 @@ def test_built_snapshot_proves_and_verifies(tmp_path, name):
             str(EXAMPLES / "assets.json"),
             "--out",
             str(tmp_path / "proof"),
+            "--issuer",
+            "Example Exchange",
+            "--as-of",
+            "2025-06-30T00:00:00Z",
         ],
     )
     assert proved.exit_code == 0, proved.stderr

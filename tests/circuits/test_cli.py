@@ -11,15 +11,7 @@ from click.testing import CliRunner
 
 from circuits.cli import main
 
-ASSETS = {
-    "quote": "USD",
-    "assets": [
-        {"symbol": "BTC", "decimals": 8, "price": "97000.12"},
-        {"symbol": "ETH", "decimals": 8, "price": "3400.55"},
-        {"symbol": "USDT", "decimals": 6, "price": "1.0001"},
-    ],
-}
-SNAPSHOT = "id,BTC,ETH,USDT\nalice,0.5,,1250.75\nbob,,24.99,-1872.4\ncarol,-0.01,1,\n"
+from .conftest import ASSETS, IDENTITY, SNAPSHOT
 
 
 def run(*args: str):
@@ -33,7 +25,7 @@ def write(tmp: Path, snapshot: str = SNAPSHOT, assets: dict = ASSETS, name="snap
 
 
 def prove_ok(tmp: Path, snapshot: Path, assets: Path) -> dict:
-    result = run("prove", snapshot, "--assets", assets, "--out", tmp / "out", "--seed", 1)
+    result = run("prove", snapshot, "--assets", assets, "--out", tmp / "out", *IDENTITY)
     assert result.exit_code == 0, result.stderr
     return json.loads((tmp / "out" / "statement.json").read_text())
 
@@ -53,8 +45,13 @@ def test_round_trip_and_exact_totals(tmp_path):
     for a in document["assets"]:
         assert Decimal(a["total"]) == sums.get(a["symbol"], Decimal(0))
     verified = run("verify", tmp_path / "out")
-    assert verified.exit_code == 0, verified.stderr
-    assert "valid proof" in verified.stderr and "0.49000000" in verified.stdout  # BTC
+    assert verified.exit_code == 0, verified.output
+    assert "0.49000000" in verified.stdout  # BTC
+    assert verified.stdout.strip().splitlines()[-1] == (
+        "VALID: the liabilities of Test Exchange as of 2025-06-30T23:59:59Z are proved: each "
+        "total is the exact sum of 512 padded user balances and no user's total value is below "
+        "zero"
+    )
 
 
 @pytest.mark.parametrize("users", [1, 700])
@@ -105,7 +102,7 @@ ERRORS = {
 def test_snapshot_input_errors(tmp_path, case):
     text, message = ERRORS[case]
     snapshot, assets = write(tmp_path, text)
-    result = run("prove", snapshot, "--assets", assets, "--out", tmp_path / "out")
+    result = run("prove", snapshot, "--assets", assets, "--out", tmp_path / "out", *IDENTITY)
     assert result.exit_code == 2
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) <= 2  # one message, no traceback
@@ -115,7 +112,7 @@ def test_snapshot_input_errors(tmp_path, case):
 
 def test_out_of_range_names_the_range(tmp_path):
     snapshot, assets = write(tmp_path, "id,BTC\na,-92233720368.54775809\n")
-    result = run("prove", snapshot, "--assets", assets, "--out", tmp_path / "out")
+    result = run("prove", snapshot, "--assets", assets, "--out", tmp_path / "out", *IDENTITY)
     assert result.exit_code == 2 and "outside the supported range" in result.stderr
 
 
@@ -133,7 +130,7 @@ def test_assets_file_errors(tmp_path, case):
     entry, message = ASSET_ERRORS[case]
     assets = {"quote": "USD", "assets": [{"symbol": "ETH", "decimals": 8, "price": "1"}, entry]}
     snapshot, assets_path = write(tmp_path, "id,ETH\na,1\n", assets)
-    result = run("prove", snapshot, "--assets", assets_path, "--out", tmp_path / "out")
+    result = run("prove", snapshot, "--assets", assets_path, "--out", tmp_path / "out", *IDENTITY)
     assert result.exit_code == 2
     assert "assets.json:" in result.stderr and message in result.stderr
     assert "assets.json:9:" in result.stderr  # the line where the bad entry starts
@@ -141,17 +138,10 @@ def test_assets_file_errors(tmp_path, case):
 
 def test_insolvent_users_are_named_and_nothing_is_written(tmp_path):
     snapshot, assets = write(tmp_path, "id,BTC,USDT\nok,1,\npoor,-1,5\nworse,,-3\n")
-    result = run("prove", snapshot, "--assets", assets, "--out", tmp_path / "out")
+    result = run("prove", snapshot, "--assets", assets, "--out", tmp_path / "out", *IDENTITY)
     assert result.exit_code == 3
     assert "2 user(s)" in result.stderr and "poor" in result.stderr and "worse" in result.stderr
     assert not (tmp_path / "out").exists()
-
-
-@pytest.fixture
-def published(tmp_path) -> Path:
-    snapshot, assets = write(tmp_path)
-    prove_ok(tmp_path, snapshot, assets)
-    return tmp_path / "out"
 
 
 def test_verify_rejects_a_changed_proof(published):
@@ -159,7 +149,8 @@ def test_verify_rejects_a_changed_proof(published):
     proof[len(proof) // 2] ^= 1
     (published / "proof.bin").write_bytes(bytes(proof))
     result = run("verify", published)
-    assert result.exit_code == 1 and "SHA-256" in result.stderr
+    assert result.exit_code == 1 and "SHA-256" in result.stdout
+    assert "INVALID: proof.bin is not the proof this statement names" in result.stdout
 
 
 def test_verify_rejects_a_changed_statement(published):
@@ -173,12 +164,21 @@ def test_verify_rejects_a_changed_statement(published):
     )
     path.write_text(json.dumps(document))
     result = run("verify", published)
-    assert result.exit_code == 1 and "invalid proof" in result.stderr
+    assert result.exit_code == 1
+    verdict, detail = result.stdout.strip().splitlines()[-2:]
+    assert verdict == (
+        "INVALID: the proof does not match this statement: the issuer, date, totals, prices, "
+        "assets or parameters were changed, or the proof is corrupt"
+    )
+    assert detail.startswith("detail: ")
 
 
-def test_verify_refuses_low_security(published):
+def test_verify_min_security_can_only_raise_the_bar(published):
     result = run("verify", published, "--min-security", 200)
-    assert result.exit_code == 1 and "below the required" in result.stderr
+    assert result.exit_code == 1
+    assert "INVALID: the proof's security is below what this verifier requires" in result.stdout
+    lowered = run("verify", published, "--min-security", 50)
+    assert lowered.exit_code == 2 and "--min-security" in lowered.stderr
 
 
 def test_verify_unreadable_input(tmp_path, published):
@@ -216,5 +216,212 @@ def test_too_many_users_is_refused_plainly(tmp_path, monkeypatch):
 
     monkeypatch.setattr(circuits.cli, "MAX_TRACE_LEN", 2)
     snapshot, assets = write(tmp_path)
-    result = run("prove", snapshot, "--assets", assets, "--out", tmp_path / "out")
+    result = run("prove", snapshot, "--assets", assets, "--out", tmp_path / "out", *IDENTITY)
     assert result.exit_code == 2 and "exceed one proof's capacity" in result.stderr
+
+
+# -- the snapshot's identity: --issuer and --as-of ----------------------------------------------
+AS_OF_ERRORS = {
+    "2025-06-30T23:59:59": "has no timezone",
+    "2025-06-30": "has no timezone",
+    "30/06/2025": "is not an ISO 8601 date and time",
+    "2025-13-01T00:00:00Z": "is not an ISO 8601 date and time",
+}
+
+
+@pytest.mark.parametrize("as_of", AS_OF_ERRORS)
+def test_as_of_must_be_iso8601_with_a_timezone(tmp_path, as_of):
+    snapshot, assets = write(tmp_path)
+    result = run(
+        "prove", snapshot, "--assets", assets, "--out", tmp_path / "out",
+        "--issuer", "X", "--as-of", as_of,
+    )  # fmt: skip
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: --as-of: ")
+    assert AS_OF_ERRORS[as_of] in lines[0]
+    assert not (tmp_path / "out").exists()
+
+
+def test_issuer_must_be_named(tmp_path):
+    snapshot, assets = write(tmp_path)
+    blank = run(
+        "prove", snapshot, "--assets", assets, "--out", tmp_path / "out",
+        "--issuer", "  ", "--as-of", "2025-06-30T23:59:59Z",
+    )  # fmt: skip
+    assert blank.exit_code == 2 and blank.stderr.startswith("error: --issuer: ")
+    missing = run("prove", snapshot, "--assets", assets, "--out", tmp_path / "out")
+    assert missing.exit_code == 2 and "--issuer" in missing.stderr
+
+
+def test_as_of_is_normalised_to_utc_and_shown_by_verify(tmp_path):
+    snapshot, assets = write(tmp_path)
+    result = run(
+        "prove", snapshot, "--assets", assets, "--out", tmp_path / "out",
+        "--issuer", "Börse Zürich AG", "--as-of", "2025-07-01T01:59:59+02:00",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    document = json.loads((tmp_path / "out" / "statement.json").read_text())
+    assert (document["issuer"], document["as_of"]) == ("Börse Zürich AG", "2025-06-30T23:59:59Z")
+    verified = run("verify", tmp_path / "out")
+    assert verified.exit_code == 0
+    assert "VALID: the liabilities of Börse Zürich AG as of 2025-06-30T23:59:59Z" in (
+        verified.stdout
+    )
+
+
+# -- presets: proven by default, fast only with conjectured security accepted explicitly ---------
+def test_prove_defaults_to_the_proven_preset(published):
+    document = json.loads((published / "statement.json").read_text())
+    assert document["preset"] == "proven"
+    assert document["security"]["provable_bits"] >= 100
+    assert document["zero_knowledge"] is True and document["insecure_seeded"] is False
+
+
+def test_fast_proofs_need_conjectured_security_accepted_explicitly(tmp_path):
+    snapshot, assets = write(tmp_path)
+    out = tmp_path / "out"
+    proved = run(
+        "prove", snapshot, "--assets", assets, "--out", out, *IDENTITY, "--preset", "fast"
+    )  # fmt: skip
+    assert proved.exit_code == 0, proved.stderr
+    assert "fast preset: conjectured security only" in proved.stderr
+    refused = run("verify", out)
+    assert refused.exit_code == 1
+    assert (
+        refused.stdout.strip()
+        .splitlines()[-2]
+        .startswith("INVALID: the proof's security is below what this verifier requires")
+    )
+    assert "--accept-conjectured-security" in refused.stdout
+    accepted = run("verify", out, "--accept-conjectured-security")
+    assert accepted.exit_code == 0, accepted.output
+    assert "required: 100 conjectured bits" in accepted.stdout
+    assert (
+        accepted.stdout.strip()
+        .splitlines()[-1]
+        .startswith("VALID: at conjectured security only, the liabilities of Test Exchange")
+    )
+    stricter = run("verify", out, "--accept-conjectured-security", "--min-security", 120)
+    assert stricter.exit_code == 1
+
+
+def test_prove_help_says_what_fast_and_insecure_seed_are():
+    text = " ".join(run("prove", "--help").stdout.split())
+    assert "[default: proven]" in text
+    assert "conjectured security only" in text
+    assert "TESTING ONLY" in text and "does NOT hide balances" in text
+
+
+# -- seeds: testing only, announced, bound into the proof ----------------------------------------
+def test_old_seed_option_is_gone(tmp_path):
+    snapshot, assets = write(tmp_path)
+    result = run(
+        "prove", snapshot, "--assets", assets, "--out", tmp_path / "out", *IDENTITY, "--seed", 1
+    )  # fmt: skip
+    assert result.exit_code == 2 and "--seed" in result.stderr
+
+
+def test_insecure_seed_warns_is_recorded_and_verify_says_so(tmp_path):
+    snapshot, assets = write(tmp_path)
+    out = tmp_path / "out"
+    result = run(
+        "prove", snapshot, "--assets", assets, "--out", out, *IDENTITY, "--insecure-seed", 7
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert "warning:" in result.stderr and "does NOT hide" in result.stderr
+    document = json.loads((out / "statement.json").read_text())
+    assert document["insecure_seeded"] is True and document["zero_knowledge"] is False
+    verified = run("verify", out)
+    assert verified.exit_code == 0, verified.output
+    assert "WARNING: this proof was made with --insecure-seed" in verified.stdout
+    assert (
+        verified.stdout.strip()
+        .splitlines()[-1]
+        .endswith("this proof does NOT hide user balances (made for testing)")
+    )
+    as_json = json.loads(run("verify", out, "--json").stdout)
+    assert as_json["zero_knowledge"] is False
+
+
+def test_a_seeded_proof_cannot_pass_as_a_hiding_one(tmp_path):
+    """The flag is bound into the transcript: clearing it in statement.json breaks the proof."""
+    snapshot, assets = write(tmp_path)
+    out = tmp_path / "out"
+    run("prove", snapshot, "--assets", assets, "--out", out, *IDENTITY, "--insecure-seed", 7)
+    path = out / "statement.json"
+    document = json.loads(path.read_text())
+    document["insecure_seeded"], document["zero_knowledge"] = False, True
+    path.write_text(json.dumps(document))
+    result = run("verify", out)
+    assert result.exit_code == 1
+    assert "INVALID: the proof does not match this statement" in result.stdout
+
+
+# -- output --------------------------------------------------------------------------------------
+def test_amounts_print_as_plain_decimals(tmp_path):
+    snapshot, assets = write(tmp_path, "id,BTC,USDT\na,1,\nb,-1,1000000\n")
+    prove_ok(tmp_path, snapshot, assets)
+    document = json.loads((tmp_path / "out" / "statement.json").read_text())
+    totals = [a["total"] for a in document["assets"]]
+    assert totals == ["0.00000000", "0.00000000", "1000000.000000"]
+    assert [a["price"] for a in document["assets"]] == ["97000.12", "3400.55", "1.0001"]
+    verified = run("verify", tmp_path / "out")
+    assert verified.exit_code == 0
+    assert "E-" not in verified.stdout and "E+" not in verified.stdout
+    assert "0.00000000" in verified.stdout and "1000000.000000" in verified.stdout
+    assert "97000.12" in verified.stdout
+
+
+def test_verify_json(published, tmp_path):
+    (tmp_path / "reserves.json").write_text(json.dumps({"BTC": "0.98"}))
+    result = run("verify", published, "--json", "--reserves", tmp_path / "reserves.json")
+    assert result.exit_code == 0
+    report = json.loads(result.stdout)  # exactly one JSON object
+    assert report["verdict"] == "valid"
+    assert (report["issuer"], report["as_of"]) == ("Test Exchange", "2025-06-30T23:59:59Z")
+    btc = report["assets"][0]
+    assert (btc["symbol"], btc["total"], btc["price"]) == ("BTC", "0.49000000", "97000.12")
+    assert btc["reserve_ratio_percent"] == pytest.approx(200.0)
+    assert report["security"]["regime_required"] == "provable"
+    assert report["security"]["recomputed"] is True
+    assert report["security"]["provable_bits"] >= 100
+    assert report["zero_knowledge"] is True and report["seconds"] > 0
+
+    path = published / "statement.json"
+    document = json.loads(path.read_text())
+    document["issuer"] = "Another Exchange"
+    path.write_text(json.dumps(document))
+    invalid = run("verify", published, "--json")
+    assert invalid.exit_code == 1
+    report = json.loads(invalid.stdout)
+    assert report["verdict"] == "invalid" and report["reason"] and "issuer" not in report
+
+    path.write_text("{")
+    unreadable = run("verify", published, "--json")
+    assert unreadable.exit_code == 2
+    assert json.loads(unreadable.stdout)["verdict"] == "unreadable"
+
+
+def test_interrupted_verify_is_not_invalid(published, monkeypatch):
+    import circuits.cli
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(circuits.cli, "verify_proof", interrupted)
+    result = run("verify", published)
+    assert result.exit_code == 130
+    assert result.stderr.strip() == "interrupted"
+    assert "Traceback" not in result.output
+
+
+def test_demo_uses_the_default_preset():
+    result = run("demo", "--users", 5, "--assets", 2)
+    assert result.exit_code == 0, result.output
+    assert "proven preset" in result.stderr
+    assert (
+        result.stdout.strip()
+        .splitlines()[-1]
+        .startswith("VALID: the liabilities of Demo Exchange (synthetic data) as of ")
+    )
