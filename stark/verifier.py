@@ -118,6 +118,10 @@ def _verify(
     if not isinstance(proof, Proof):
         proof = deserialize(proof)
     params: StarkParams = proof.params
+    try:
+        air.validate_declaration()
+    except ValueError as e:
+        raise VerificationError(f"the AIR's declaration is inconsistent: {e}") from None
     shape = air.shape()
     check_acceptable(params, shape, accepted, min_bits, regime)
     dom = Domains.of(params, shape)

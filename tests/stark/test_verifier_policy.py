@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from stark import fri, prover
+from stark.air import BoundaryConstraint
 from stark.examples import FibonacciAir, RangeCheckAir, fibonacci_trace, range_check_trace
 from stark.field import ExtensionField
 from stark.params import PRESETS, AirShape, Domains, StarkParams, mask_degree
@@ -231,3 +232,17 @@ def test_fri_enforces_exactly_the_degree_the_estimate_assumes(preset, monkeypatc
         verify(air, prove(air, trace, params, check=False), accepted_params=[params])
     assert estimate_security(params, air.shape()).terms["deep"] > 100
     assert dom.fri_degree_bound == dom.trace_degree_bound
+
+
+def test_an_inconsistent_air_declaration_is_refused(quick_params):
+    """The verifier checks the AIR's declaration too (a boundary row outside the trace would
+    otherwise be read modulo n)."""
+    air, trace = fibonacci(32)
+    proof = prove(air, trace, quick_params)
+
+    class OutOfRange(FibonacciAir):
+        def boundary_constraints(self):
+            return [*super().boundary_constraints(), BoundaryConstraint(0, 32, 1)]
+
+    with pytest.raises(VerificationError, match="declaration"):
+        verify(OutOfRange(32, air.result), proof, accepted_params=[quick_params])
