@@ -298,6 +298,10 @@ class SolvencyAir(Air):
     def public_inputs(self) -> bytes:
         return self.statement.encode()
 
+    def lookup_fractions(self) -> int:
+        """num_lookups values on each of the n rows, and the table's 512 distinct entries."""
+        return self.num_lookups * self.trace_len + BASE
+
     def looked_up(self, main) -> list:
         """The looked-up expressions, in a fixed order (columns, then 64 * kappa2)."""
         values = [main[c] for c in self.layout.range_checked()]
