@@ -7,6 +7,7 @@ base-field coordinates, and an array of them as a base array of shape ``(k, *sha
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -56,7 +57,67 @@ def to_int_array(a: GF) -> np.ndarray:
 
 def sum_mod_p(a: GF, axis: int = -1) -> GF:
     """Sum along an axis. Exact: 2^32 terms each below 2^31 cannot overflow uint64."""
-    return GF(np.sum(np.asarray(a, dtype=np.uint64), axis=axis) % P)
+    return reduced(_sum(np.asarray(a), axis))
+
+
+# -- small-operand arithmetic --------------------------------------------------------------------
+#: Kernels switch from their serial to their parallel (numba thread pool) version at this many
+#: elements of work. A parallel launch costs tens of microseconds when the machine is idle, and
+#: much more when it is busy: the call returns only once every worker has run, and a worker that
+#: the OS has descheduled holds it up for a whole time slice. The verifier makes thousands of
+#: calls on a handful of values, so those must never touch the pool; the prover's large arrays
+#: still do.
+PARALLEL_MIN_ELEMENTS = 1 << 15
+
+#: Below this many elements, base-field operations inside ExtArray run as plain numpy integer
+#: arithmetic (a few microseconds) instead of galois's ufuncs (about 20 us of dispatch each);
+#: above it galois's compiled ufuncs are the faster of the two. Both are exact, so the choice
+#: never changes a result.
+SMALL_OPS = 1 << 12
+
+_P64 = np.uint64(P)
+_RAW_DTYPES = (np.dtype(np.uint32), np.dtype(np.int32), np.dtype(np.int64))
+
+
+def _u64(a: np.ndarray) -> np.ndarray:
+    """Reduced integers as uint64 (mixing uint64 with a signed type would give floats)."""
+    return a.astype(np.uint64, copy=False)
+
+
+def _galois(a: np.ndarray) -> GF:
+    """A field-array view of reduced integers (copied only if the dtype is not one of galois's)."""
+    a = np.asarray(a)
+    return GF._view(a if a.dtype in _RAW_DTYPES else a.astype(np.uint32))
+
+
+def _plain(a: GF) -> np.ndarray:
+    return a.view(np.ndarray).astype(np.uint32, copy=False)
+
+
+def _add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a + b mod p for reduced integer arrays that broadcast together: uint32 result."""
+    if a.size >= SMALL_OPS or b.size >= SMALL_OPS:
+        return _plain(_galois(a) + _galois(b))
+    return ((_u64(a) + _u64(b)) % _P64).astype(np.uint32)
+
+
+def _sub(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    if a.size >= SMALL_OPS or b.size >= SMALL_OPS:
+        return _plain(_galois(a) - _galois(b))
+    return ((_u64(a) + (_P64 - _u64(b))) % _P64).astype(np.uint32)
+
+
+def _neg(a: np.ndarray) -> np.ndarray:
+    if a.size >= SMALL_OPS:
+        return _plain(-_galois(a))
+    return ((_P64 - _u64(a)) % _P64).astype(np.uint32)
+
+
+def _mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a * b mod p (elementwise, broadcasting): uint32 result."""
+    if a.size >= SMALL_OPS or b.size >= SMALL_OPS:
+        return _plain(_galois(a) * _galois(b))
+    return ((_u64(a) * _u64(b)) % _P64).astype(np.uint32)
 
 
 @dataclass(frozen=True)
@@ -78,38 +139,41 @@ class ExtensionField:
         return self.degree * np.log2(P)
 
     @cached_property
-    def _frobenius(self) -> list[GF]:
+    def _frobenius(self) -> list[np.ndarray]:
         """frob[j][i] = W^(i (p^j - 1) / k), so that phi^j(sum a_i x^i) = sum a_i frob[j][i] x^i."""
         k, w = self.degree, self.nonresidue
-        return [GF([pow(w, i * (P**j - 1) // k, P) for i in range(k)]) for j in range(k)]
+        return [
+            np.array([pow(w, i * (P**j - 1) // k, P) for i in range(k)], dtype=np.uint32)
+            for j in range(k)
+        ]
 
     # -- constructors -----------------------------------------------------------------------
     def array(self, coords: GF | np.ndarray | list) -> ExtArray:
         return ExtArray(self, GF(coords) if not isinstance(coords, GF) else coords)
 
     def zeros(self, shape: tuple[int, ...] = ()) -> ExtArray:
-        return ExtArray(self, GF.Zeros((self.degree, *shape)))
+        return ExtArray._of(self, np.zeros((self.degree, *shape), dtype=np.uint32))
 
     def ones(self, shape: tuple[int, ...] = ()) -> ExtArray:
-        c = GF.Zeros((self.degree, *shape))
+        c = np.zeros((self.degree, *shape), dtype=np.uint32)
         c[0] = 1
-        return ExtArray(self, c)
+        return ExtArray._of(self, c)
 
     def from_base(self, base: GF | int) -> ExtArray:
         """Embed base-field values as constant polynomials."""
-        b = GF(base % P) if isinstance(base, int) else base
-        c = GF.Zeros((self.degree, *np.shape(b)))
+        b = np.uint32(base % P) if isinstance(base, int) else np.asarray(base)
+        c = np.zeros((self.degree, *np.shape(b)), dtype=np.uint32)
         c[0] = b
-        return ExtArray(self, c)
+        return ExtArray._of(self, c)
 
     def random(self, shape: tuple[int, ...] = (), seed: int | np.random.Generator | None = None):
         return ExtArray(self, GF.Random((self.degree, *shape), seed=seed))
 
     def generator_power(self, i: int) -> ExtArray:
         """The basis element x^i (i < k)."""
-        c = GF.Zeros(self.degree)
+        c = np.zeros(self.degree, dtype=np.uint32)
         c[i] = 1
-        return ExtArray(self, c)
+        return ExtArray._of(self, c)
 
 
 class ExtArray:
@@ -118,60 +182,87 @@ class ExtArray:
     Arithmetic broadcasts like numpy, and mixes with base-field arrays and Python ints (which
     act as constants), so the same constraint code runs on whole evaluation domains and on a
     single out-of-domain point.
+
+    Internally the coordinates are kept as a plain integer array (reduced mod p); ``coords``
+    views them as a galois array on first use. Small operands (the verifier's) are computed
+    with numpy integer arithmetic and serial kernels, large ones with galois and parallel
+    kernels: both exact, so every result is the same either way.
     """
 
-    __slots__ = ("coords", "field")
+    __slots__ = ("_gf", "_raw", "field")
     __array_ufunc__ = None  # make numpy defer mixed operations (GF op ExtArray) to our methods
 
     def __init__(self, ext: ExtensionField, coords: GF):
         self.field = ext
-        self.coords = coords
+        gf = coords if isinstance(coords, GF) else GF(coords)
+        self._gf = gf
+        self._raw = gf.view(np.ndarray)
+
+    @classmethod
+    def _of(cls, ext: ExtensionField, raw: np.ndarray) -> ExtArray:
+        """Wrap reduced integers (k, *shape) of one of galois's dtypes, without a galois view."""
+        out = cls.__new__(cls)
+        out.field = ext
+        out._raw = raw
+        out._gf = None
+        return out
+
+    @property
+    def coords(self) -> GF:
+        gf = self._gf
+        if gf is None:
+            if self._raw.dtype not in _RAW_DTYPES:
+                self._raw = self._raw.astype(np.uint32)
+            gf = self._gf = GF._view(self._raw)  # shares memory with _raw
+        return gf
+
+    @coords.setter
+    def coords(self, value: GF) -> None:
+        self._gf = value if isinstance(value, GF) else GF(value)
+        self._raw = self._gf.view(np.ndarray)
 
     # -- shape ------------------------------------------------------------------------------
     @property
     def shape(self) -> tuple[int, ...]:
-        return self.coords.shape[1:]
+        return self._raw.shape[1:]
 
     def __len__(self) -> int:
         return self.shape[0]
 
     def __getitem__(self, idx) -> ExtArray:
         idx = idx if isinstance(idx, tuple) else (idx,)
-        return ExtArray(self.field, self.coords[(slice(None), *idx)])
+        return ExtArray._of(self.field, self._raw[(slice(None), *idx)])
 
     def __setitem__(self, idx, value: ExtArray) -> None:
         idx = idx if isinstance(idx, tuple) else (idx,)
-        self.coords[(slice(None), *idx)] = value.coords
+        self._raw[(slice(None), *idx)] = value._raw
 
     def reshape(self, *shape: int) -> ExtArray:
-        return ExtArray(self.field, self.coords.reshape(self.field.degree, *shape))
+        return ExtArray._of(self.field, self._raw.reshape(self.field.degree, *shape))
 
     def __repr__(self) -> str:
         return f"ExtArray(k={self.field.degree}, shape={self.shape})"
 
     # -- conversions ------------------------------------------------------------------------
-    def _lift(self, other) -> GF | ExtArray:
+    def _lift(self, other) -> np.ndarray | ExtArray:
+        """An ExtArray of the same field, or a base operand as reduced integers."""
         if isinstance(other, ExtArray):
-            if other.field != self.field:
+            if other.field is not self.field and other.field != self.field:
                 raise TypeError("mixing elements of different extension fields")
             return other
-        if isinstance(other, int):
-            return GF(other % P)
         if isinstance(other, GF):
-            return other
+            return other.view(np.ndarray)
+        if isinstance(other, int):
+            return np.array(other % P, dtype=np.uint32)
         return NotImplemented
 
-    def _base_shaped(self, b: GF) -> GF:
-        """Broadcast a base array against the coordinate axis."""
-        return b.reshape((1, *np.shape(b)))
-
-    def _coords_for(self, ndim: int) -> GF:
+    def _coords_for(self, ndim: int) -> np.ndarray:
         """Coordinates with unit axes inserted after the coordinate axis, so that numpy's
         trailing-axis broadcasting lines the element shape up with an ndim-dimensional array."""
         missing = ndim - len(self.shape)
         if missing <= 0:
-            return self.coords
-        return self.coords.reshape((self.field.degree, *([1] * missing), *self.shape))
+            return self._raw
+        return self._raw.reshape((self.field.degree, *([1] * missing), *self.shape))
 
     # -- arithmetic -------------------------------------------------------------------------
     def __add__(self, other):
@@ -180,22 +271,33 @@ class ExtArray:
             return o
         if isinstance(o, ExtArray):
             ndim = max(len(self.shape), len(o.shape))
-            return ExtArray(self.field, self._coords_for(ndim) + o._coords_for(ndim))
-        shape = (self.field.degree, *np.broadcast_shapes(self.shape, np.shape(o)))
-        c = GF(np.broadcast_to(self._coords_for(np.ndim(o)), shape).copy())
-        c[0] = c[0] + o
-        return ExtArray(self.field, c)
+            return ExtArray._of(self.field, _add(self._coords_for(ndim), o._coords_for(ndim)))
+        return self._add_base(o)
+
+    def _add_base(self, o: np.ndarray) -> ExtArray:
+        """self + o for reduced base-field integers o: only coordinate 0 changes."""
+        if o.ndim == 0 and self._raw.ndim == 1:  # one element plus a constant
+            c = self._raw.astype(np.uint32)  # a copy
+            c[0] = (int(c[0]) + int(o)) % P
+            return ExtArray._of(self.field, c)
+        shape = (self.field.degree, *np.broadcast_shapes(self.shape, o.shape))
+        c = np.array(np.broadcast_to(self._coords_for(o.ndim), shape), dtype=np.uint32)
+        c[0] = _add(c[0], o)
+        return ExtArray._of(self.field, c)
 
     __radd__ = __add__
 
     def __neg__(self) -> ExtArray:
-        return ExtArray(self.field, -self.coords)
+        return ExtArray._of(self.field, _neg(self._raw))
 
     def __sub__(self, other):
         o = self._lift(other)
         if o is NotImplemented:
             return o
-        return self + (-o)
+        if isinstance(o, ExtArray):
+            ndim = max(len(self.shape), len(o.shape))
+            return ExtArray._of(self.field, _sub(self._coords_for(ndim), o._coords_for(ndim)))
+        return self._add_base(_neg(o))
 
     def __rsub__(self, other):
         return (-self) + other
@@ -205,8 +307,8 @@ class ExtArray:
         if o is NotImplemented:
             return o
         if not isinstance(o, ExtArray):
-            return ExtArray(self.field, self._coords_for(np.ndim(o)) * self._base_shaped(o))
-        return ExtArray(self.field, _ext_mul(self.coords, o.coords, self.field))
+            return ExtArray._of(self.field, _mul(self._coords_for(o.ndim), o[np.newaxis]))
+        return ExtArray._of(self.field, _ext_mul(self._raw, o._raw, self.field))
 
     __rmul__ = __mul__
 
@@ -216,9 +318,7 @@ class ExtArray:
             return o
         if isinstance(o, ExtArray):
             return self * o.inverse()
-        return ExtArray(
-            self.field, self._coords_for(np.ndim(o)) * self._base_shaped(np.reciprocal(o))
-        )
+        return ExtArray._of(self.field, _mul(self._coords_for(o.ndim), _inverse(o)[np.newaxis]))
 
     def __rtruediv__(self, other):
         return self.inverse() * other
@@ -231,14 +331,15 @@ class ExtArray:
         while exponent:
             if exponent & 1:
                 result = result * base
-            base = base * base
             exponent >>= 1
+            if exponent:
+                base = base * base
         return result
 
     def frobenius(self, j: int = 1) -> ExtArray:
         """phi^j(a) = a^(p^j): a coordinate-wise scaling in a binomial extension."""
         f = self.field._frobenius[j % self.field.degree]
-        return ExtArray(self.field, self.coords * f.reshape((-1,) + (1,) * len(self.shape)))
+        return ExtArray._of(self.field, _mul(self._raw, f.reshape((-1,) + (1,) * len(self.shape))))
 
     def norm(self) -> GF:
         """N(a) = prod_j phi^j(a), an element of F_p."""
@@ -254,8 +355,8 @@ class ExtArray:
     def inverse(self) -> ExtArray:
         """a^-1 = (prod_{j>=1} phi^j(a)) / N(a), vectorised: one base inversion per element."""
         conj = self.conjugate_product()
-        n = (self * conj).coords[0]
-        return ExtArray(self.field, conj.coords * self._base_shaped(batch_inverse(n)))
+        n = (self * conj)._raw[0]
+        return ExtArray._of(self.field, _mul(conj._raw, _inverse(n)[np.newaxis]))
 
     def __eq__(self, other) -> bool:  # type: ignore[override]
         o = self._lift(other)
@@ -263,44 +364,66 @@ class ExtArray:
             return NotImplemented
         if not isinstance(o, ExtArray):
             o = self.field.from_base(o)
-        mine, theirs = np.asarray(self.coords), np.asarray(o.coords)
+        mine, theirs = self._raw, o._raw
         return mine.shape == theirs.shape and bool(np.array_equal(mine, theirs))
 
     __hash__ = None  # type: ignore[assignment]
 
     def is_zero(self) -> np.ndarray:
-        return np.all(np.asarray(self.coords) == 0, axis=0)
+        return np.all(self._raw == 0, axis=0)
 
     def sum(self, axis: int = -1) -> ExtArray:
         ax = axis if axis < 0 else axis + 1
-        return ExtArray(self.field, sum_mod_p(self.coords, axis=ax))
+        return ExtArray._of(self.field, _sum(self._raw, ax))
 
     def copy(self) -> ExtArray:
-        return ExtArray(self.field, self.coords.copy())
+        return ExtArray._of(self.field, self._raw.copy())
 
 
-_P64 = np.uint64(P)
+def _sum(a: np.ndarray, axis: int) -> np.ndarray:
+    """Exact sum mod p along an axis (2^32 terms below 2^31 cannot overflow uint64)."""
+    return np.asarray(np.sum(_u64(a), axis=axis) % _P64, dtype=np.uint32)
+
+
+# -- kernels -------------------------------------------------------------------------------------
+# Each kernel that may run in parallel has a serial twin sharing the same inlined body; the
+# wrappers pick the twin by the amount of work (PARALLEL_MIN_ELEMENTS).
+
+
+@numba.njit(cache=True, inline="always")
+def _ext_mul_one(a, b, out, w, i, ia, ib):
+    """out[:, i] = a[:, ia] * b[:, ib] in F_p[x]/(x^k - W)."""
+    k = out.shape[0]
+    for m in range(k):
+        acc = np.uint64(0)
+        for s in range(k):
+            t = m - s if s <= m else m - s + k
+            prod = np.uint64(a[s, ia]) * np.uint64(b[t, ib]) % _P64
+            if s > m:  # x^(s+t) = W x^(s+t-k)
+                prod = prod * w % _P64
+            acc += prod
+        out[m, i] = acc % _P64
 
 
 @numba.njit(parallel=True, cache=True)
-def _ext_mul_kernel(a, b, out, w):
+def _ext_mul_parallel(a, b, out, w):
     """out[:, i] = a[:, i or 0] * b[:, i or 0] in F_p[x]/(x^k - W); arrays (k, n) of uint32,
     a or b may have a single column (a scalar broadcast over the other)."""
-    k, n = out.shape
+    n = out.shape[1]
     wide_a, wide_b = a.shape[1] > 1, b.shape[1] > 1
     for i in numba.prange(n):
         ii = np.int64(i)  # a prange index may be unsigned; mixing it with 0 would give a float
-        ia = ii if wide_a else np.int64(0)
-        ib = ii if wide_b else np.int64(0)
-        for m in range(k):
-            acc = np.uint64(0)
-            for s in range(k):
-                t = m - s if s <= m else m - s + k
-                prod = np.uint64(a[s, ia]) * np.uint64(b[t, ib]) % _P64
-                if s > m:  # x^(s+t) = W x^(s+t-k)
-                    prod = prod * w % _P64
-                acc += prod
-            out[m, i] = acc % _P64
+        _ext_mul_one(a, b, out, w, ii, ii if wide_a else np.int64(0), ii if wide_b else np.int64(0))
+
+
+@numba.njit(cache=True)
+def _ext_mul_serial(a, b, out, w):
+    """The serial twin of _ext_mul_parallel."""
+    n = out.shape[1]
+    wide_a, wide_b = a.shape[1] > 1, b.shape[1] > 1
+    for i in range(n):
+        ii = np.int64(i)
+        _ext_mul_one(a, b, out, w, ii, ii if wide_a else np.int64(0), ii if wide_b else np.int64(0))
 
 
 @numba.njit(cache=True)
@@ -323,14 +446,19 @@ def _batch_inverse_kernel(a, out):
         inv = inv * np.uint64(a[i]) % _P64
 
 
-def batch_inverse(a: GF) -> GF:
-    """Elementwise inverse of base-field values; raises ZeroDivisionError on a zero."""
-    flat = np.ascontiguousarray(np.asarray(a, dtype=np.uint32)).reshape(-1)
+def _inverse(a: np.ndarray) -> np.ndarray:
+    """Elementwise inverse of reduced integers (uint32 result); ZeroDivisionError on a zero."""
+    flat = np.ascontiguousarray(a, dtype=np.uint32).reshape(-1)
     if not np.all(flat):
         raise ZeroDivisionError("inverse of zero")
     out = np.empty(flat.shape, dtype=np.uint64)
     _batch_inverse_kernel(flat, out)
-    return reduced(out.astype(np.uint32).reshape(np.shape(a)))
+    return out.astype(np.uint32).reshape(np.shape(a))
+
+
+def batch_inverse(a: GF) -> GF:
+    """Elementwise inverse of base-field values; raises ZeroDivisionError on a zero."""
+    return reduced(_inverse(np.asarray(a)))
 
 
 def inverse_of_difference(x: GF, z: ExtArray) -> ExtArray:
@@ -350,88 +478,122 @@ def inverse_of_difference(x: GF, z: ExtArray) -> ExtArray:
             shifted[i] - (root * chi[i] if i < len(chi) else ext.zeros())
             for i in range(len(shifted))
         ]
-    if any(np.any(np.asarray(c.coords[1:]) != 0) for c in chi):
+    if any(np.any(c._raw[1:] != 0) for c in chi):
         raise ArithmeticError("characteristic polynomial left the base field")
     # synthetic division of chi by (X - z): q_{k-1} = chi_k, q_{i-1} = chi_i + z q_i
     q = [chi[-1]]
     for i in range(ext.degree - 1, 0, -1):
         q.append(chi[i] + z * q[-1])
     q.reverse()  # now lowest degree first, degree k - 1
-    chi_at_x = GF.Zeros(x.shape)
+    xs = np.asarray(x)
+    chi_at_x = np.zeros(xs.shape, dtype=np.uint32)
     for c in reversed(chi):
-        chi_at_x = chi_at_x * x + c.coords[0]
-    q_at_x = ext.zeros(x.shape)
+        chi_at_x = _add(_mul(chi_at_x, xs), c._raw[0])
+    q_at_x = ext.zeros(xs.shape)
     for c in reversed(q):
         q_at_x = q_at_x * x + c
-    return q_at_x * batch_inverse(chi_at_x)
+    return ExtArray._of(ext, _mul(q_at_x._raw, _inverse(chi_at_x)[np.newaxis]))
 
 
-def _ext_mul(a: GF, b: GF, ext: ExtensionField) -> GF:
-    """Product of coordinate arrays (k, *s1) and (k, *s2) that broadcast together."""
+def _ext_mul(a: np.ndarray, b: np.ndarray, ext: ExtensionField) -> np.ndarray:
+    """Product of reduced coordinate arrays (k, *s1) and (k, *s2) that broadcast together."""
     k = ext.degree
     sa, sb = a.shape[1:], b.shape[1:]
-    shape = np.broadcast_shapes(sa, sb)
+    kernel = _ext_mul_serial
+    if sa == sb and a.dtype == b.dtype == np.uint32 and a.ndim <= 2:  # the verifier's case
+        out = np.empty((k, a.size // k), dtype=np.uint32)
+        if out.shape[1] >= PARALLEL_MIN_ELEMENTS:
+            kernel = _ext_mul_parallel
+        a2, b2 = np.ascontiguousarray(a.reshape(k, -1)), np.ascontiguousarray(b.reshape(k, -1))
+        kernel(a2, b2, out, np.uint64(ext.nonresidue))
+        return out.reshape(a.shape)
+    shape = sa if sa == sb else np.broadcast_shapes(sa, sb)
 
-    def flat(v: GF, s: tuple[int, ...]) -> np.ndarray:
+    def flat(v: np.ndarray, s: tuple[int, ...]) -> np.ndarray:
         # contiguous uint32 (k, n) or (k, 1) inputs keep numba to one compiled signature
-        v = np.asarray(v, dtype=np.uint32)
+        v = v.astype(np.uint32, copy=False)
         if s not in (shape, ()):
             v = np.broadcast_to(v.reshape((k,) + (1,) * (len(shape) - len(s)) + s), (k, *shape))
         return np.ascontiguousarray(v).reshape(k, -1)
 
-    out = np.empty((k, int(np.prod(shape))), dtype=np.uint32)
-    _ext_mul_kernel(flat(a, sa), flat(b, sb), out, np.uint64(ext.nonresidue))
-    return reduced(out.reshape((k, *shape)))
+    size = math.prod(shape)
+    out = np.empty((k, size), dtype=np.uint32)
+    kernel = _ext_mul_parallel if size >= PARALLEL_MIN_ELEMENTS else _ext_mul_serial
+    kernel(flat(a, sa), flat(b, sb), out, np.uint64(ext.nonresidue))
+    return out.reshape((k, *shape))
+
+
+@numba.njit(cache=True, inline="always")
+def _lincomb_block(w_low, w_high, rows, out, lo, hi):
+    """out[:, lo:hi] of _lincomb: accumulate 2^16 rows at a time in uint64, then reduce."""
+    k, m = w_low.shape
+    acc_low = np.zeros((k, hi - lo), dtype=np.uint64)
+    acc_high = np.zeros((k, hi - lo), dtype=np.uint64)
+    for i in range(m):
+        for j in range(k):
+            a, c = w_low[j, i], w_high[j, i]
+            for x in range(lo, hi):
+                r = np.uint64(rows[i, x])
+                acc_low[j, x - lo] += a * r
+                acc_high[j, x - lo] += c * r
+        if (i & 0xFFFF) == 0xFFFF:
+            for j in range(k):
+                for x in range(hi - lo):
+                    acc_low[j, x] %= _P64
+                    acc_high[j, x] %= _P64
+    for j in range(k):
+        for x in range(hi - lo):
+            high = (acc_high[j, x] % _P64) * np.uint64(65536) % _P64
+            out[j, lo + x] = (acc_low[j, x] % _P64 + high) % _P64
+
+
+_LINCOMB_BLOCK = 2048
 
 
 @numba.njit(parallel=True, cache=True)
-def _lincomb_kernel(w_low, w_high, rows, out):
+def _lincomb_parallel(w_low, w_high, rows, out):
     """out[j, x] = sum_i (w_low[j, i] + 2^16 w_high[j, i]) rows[i, x] mod p.
 
     Weights are split into 16-bit halves so that each product is below 2^47 and 2^16 of them
     can be summed in a uint64 without reduction; the accumulators are reduced every 2^16 rows.
     Columns are processed in blocks spread over the cores.
     """
-    k, m = w_low.shape
     width = rows.shape[1]
     block = 2048
     for b in numba.prange((width + block - 1) // block):
         lo = b * block
-        hi = min(width, lo + block)
-        acc_low = np.zeros((k, hi - lo), dtype=np.uint64)
-        acc_high = np.zeros((k, hi - lo), dtype=np.uint64)
-        for i in range(m):
-            for j in range(k):
-                a, c = w_low[j, i], w_high[j, i]
-                for x in range(lo, hi):
-                    r = np.uint64(rows[i, x])
-                    acc_low[j, x - lo] += a * r
-                    acc_high[j, x - lo] += c * r
-            if (i & 0xFFFF) == 0xFFFF:
-                for j in range(k):
-                    for x in range(hi - lo):
-                        acc_low[j, x] %= _P64
-                        acc_high[j, x] %= _P64
-        for j in range(k):
-            for x in range(hi - lo):
-                high = (acc_high[j, x] % _P64) * np.uint64(65536) % _P64
-                out[j, lo + x] = (acc_low[j, x] % _P64 + high) % _P64
+        _lincomb_block(w_low, w_high, rows, out, lo, min(width, lo + block))
+
+
+@numba.njit(cache=True)
+def _lincomb_serial(w_low, w_high, rows, out):
+    """The serial twin of _lincomb_parallel."""
+    width = rows.shape[1]
+    block = 2048
+    for b in range((width + block - 1) // block):
+        lo = b * block
+        _lincomb_block(w_low, w_high, rows, out, lo, min(width, lo + block))
+
+
+def _lincomb(w: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """sum_i w[j, i] rows[i] for weights (k, m) and rows (m, X): (k, X) uint32."""
+    k = w.shape[0]
+    w = w.astype(np.uint64, copy=False)
+    data = np.ascontiguousarray(rows, dtype=np.uint32)
+    out = np.empty((k, data.shape[1]), dtype=np.uint32)
+    m, width = data.shape
+    wide = width > _LINCOMB_BLOCK and m * width >= PARALLEL_MIN_ELEMENTS
+    kernel = _lincomb_parallel if wide else _lincomb_serial
+    kernel(np.ascontiguousarray(w & 0xFFFF), np.ascontiguousarray(w >> 16), data, out)
+    return out
 
 
 def lincomb(weights: ExtArray, rows: GF) -> ExtArray:
     """sum_i weights_i * rows_i for extension weights (m,) and base-field rows (m, X)."""
     k = weights.field.degree
-    w = np.asarray(weights.coords, dtype=np.uint64).reshape(k, -1)
-    out = np.empty((k, rows.shape[1]), dtype=np.uint32)
-    data = np.ascontiguousarray(np.asarray(rows, dtype=np.uint32))
-    _lincomb_kernel(np.ascontiguousarray(w & 0xFFFF), np.ascontiguousarray(w >> 16), data, out)
-    return ExtArray(weights.field, reduced(out))
+    return ExtArray._of(weights.field, _lincomb(weights._raw.reshape(k, -1), np.asarray(rows)))
 
 
 def base_lincomb(coeffs: GF, rows: GF) -> GF:
     """sum_i coeffs_i * rows_i for base-field coefficients (m,) and rows (m, X): exact, compiled."""
-    w = np.asarray(coeffs, dtype=np.uint64).reshape(1, -1)
-    out = np.empty((1, rows.shape[1]), dtype=np.uint32)
-    data = np.ascontiguousarray(np.asarray(rows, dtype=np.uint32))
-    _lincomb_kernel(np.ascontiguousarray(w & 0xFFFF), np.ascontiguousarray(w >> 16), data, out)
-    return reduced(out[0])
+    return reduced(_lincomb(np.asarray(coeffs).reshape(1, -1), np.asarray(rows))[0])

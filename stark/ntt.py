@@ -15,7 +15,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from stark.field import GF, P, powers, reduced, root_of_unity
+from stark.field import GF, PARALLEL_MIN_ELEMENTS, P, powers, reduced, root_of_unity
 
 _P = np.uint64(P)
 
@@ -59,21 +59,35 @@ def _transform_row(buf, twiddles):
         h *= 2
 
 
+@numba.njit(cache=True, inline="always")
+def _transform_one(rows, out, r, size, perm, twiddles, pre_scale, post_scale):
+    """out[r] = post_scale * NTT_size(pre_scale * rows[r] zero-padded to size)."""
+    d = rows.shape[1]
+    buf = np.zeros(size, dtype=np.uint64)
+    for i in range(d):
+        buf[perm[i]] = np.uint64(rows[r, i]) * pre_scale[i] % _P
+    _transform_row(buf, twiddles)
+    for i in range(size):
+        out[r, i] = np.uint32(buf[i] * post_scale % _P)
+
+
 @numba.njit(parallel=True, cache=True)
 def _transform_rows(rows, out, size, perm, twiddles, pre_scale, post_scale):
-    """out[r] = post_scale * NTT_size(pre_scale * rows[r] zero-padded to size).
+    """out[r] = post_scale * NTT_size(pre_scale * rows[r] zero-padded to size), rows spread
+    over the cores.
 
     rows: (R, d) uint32 with d <= size; out: (R, size) uint32; pre_scale: (d,) uint64 applied
     elementwise before the transform (coset shift powers); post_scale: scalar uint64.
     """
-    num_rows, d = rows.shape
-    for r in numba.prange(num_rows):
-        buf = np.zeros(size, dtype=np.uint64)
-        for i in range(d):
-            buf[perm[i]] = np.uint64(rows[r, i]) * pre_scale[i] % _P
-        _transform_row(buf, twiddles)
-        for i in range(size):
-            out[r, i] = np.uint32(buf[i] * post_scale % _P)
+    for r in numba.prange(rows.shape[0]):
+        _transform_one(rows, out, np.int64(r), size, perm, twiddles, pre_scale, post_scale)
+
+
+@numba.njit(cache=True)
+def _transform_rows_serial(rows, out, size, perm, twiddles, pre_scale, post_scale):
+    """The serial twin of _transform_rows, for small batches (no thread pool)."""
+    for r in range(rows.shape[0]):
+        _transform_one(rows, out, r, size, perm, twiddles, pre_scale, post_scale)
 
 
 _CACHE: dict[tuple[int, bool], tuple[np.ndarray, np.ndarray]] = {}
@@ -99,7 +113,10 @@ def _run(rows: np.ndarray, size: int, inverse: bool, pre_scale: np.ndarray | Non
     scale = np.ones(d, dtype=np.uint64) if pre_scale is None else pre_scale.astype(np.uint64)
     post = np.uint64(pow(size, -1, P) if inverse else 1)
     out = np.empty((rows.shape[0], size), dtype=np.uint32)
-    _transform_rows(rows, out, size, perm[:size], twiddles, scale, post)
+    # Parallel only when there are several rows and enough work to pay for the thread pool.
+    wide = rows.shape[0] > 1 and rows.shape[0] * size >= PARALLEL_MIN_ELEMENTS
+    kernel = _transform_rows if wide else _transform_rows_serial
+    kernel(rows, out, size, perm[:size], twiddles, scale, post)
     return reduced(out)
 
 

@@ -9,10 +9,23 @@ domain is s * <w_n> with s = MULTIPLICATIVE_GENERATOR, listed in natural order
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from stark import ntt
-from stark.field import GF, MULTIPLICATIVE_GENERATOR, ExtArray, lincomb, powers, root_of_unity
+from stark.field import (
+    GF,
+    MULTIPLICATIVE_GENERATOR,
+    ExtArray,
+    P,
+    batch_inverse,
+    inverse_of_difference,
+    lincomb,
+    powers,
+    reduced,
+    root_of_unity,
+)
 
 COSET_SHIFT = GF(MULTIPLICATIVE_GENERATOR)
 
@@ -71,6 +84,136 @@ def evaluate_at(coeffs: GF, point: ExtArray) -> ExtArray:
     point z: returns an extension array of shape (cols,), sum_i c_i z^i."""
     coeffs = _as_matrix(coeffs)
     return lincomb(ext_powers(point, coeffs.shape[1]), coeffs.T)
+
+
+def nonzero_entries(values) -> tuple[np.ndarray, np.ndarray]:
+    """(positions, values mod p) of the entries of a sequence that are not 0, in order.
+
+    For a Python list, zero-free stretches are skipped by bisection with ``list.count(0)``,
+    which compares pointers at C speed: a one-hot list of 2^16 entries costs a few passes of
+    that instead of converting every element to a number (about 2.5 ms). An entry that is a
+    nonzero multiple of p is reported with value 0, which is harmless.
+    """
+    if isinstance(values, list):
+        positions: list[int] = []
+        _nonzero_positions(values, 0, len(values), positions)
+        found = np.array([int(values[i]) % P for i in positions], dtype=np.uint32)
+        return np.asarray(positions, dtype=np.int64), found
+    arr = np.asarray(values)
+    if arr.dtype == object:
+        arr = np.array([int(v) % P for v in arr.reshape(-1)], dtype=np.int64)
+    arr = arr.reshape(-1).astype(np.int64) % P
+    positions = np.flatnonzero(arr)
+    return positions.astype(np.int64), arr[positions].astype(np.uint32)
+
+
+def _nonzero_positions(values: list, lo: int, hi: int, out: list[int]) -> None:
+    """Append the positions in [lo, hi) of the list's nonzero entries: scan a stretch directly
+    when it is short or dense, else split it into 16 parts and skip those with only zeros."""
+    part = values if lo == 0 and hi == len(values) else values[lo:hi]
+    zeros = part.count(0)
+    if zeros == hi - lo:
+        return
+    if hi - lo <= 256 or 16 * (hi - lo - zeros) >= hi - lo:
+        out.extend(itertools.compress(range(lo, hi), part))
+        return
+    step = (hi - lo + 15) // 16
+    for start in range(lo, hi, step):
+        _nonzero_positions(values, start, min(hi, start + step), out)
+
+
+def subgroup_interpolants_at(
+    columns: list[tuple[np.ndarray, np.ndarray]], m: int, y: ExtArray
+) -> list[ExtArray]:
+    """P_c(y) for each column c given by its nonzero values on <g> (g = w_m, m a power of two),
+    (positions j, values v_j), where P_c is the polynomial of degree < m taking those values
+    (and 0 elsewhere) on <g>.
+
+    Barycentric form, with no transform: L_j(y) = (y^m - 1) g^j / (m (y - g^j)), so
+
+        P_c(y) = (1 - y^m) / m * sum_j v_j g^j / (g^j - y),
+
+    O(nonzeros) work: a one-hot column is a single Lagrange basis polynomial. The inverses
+    1 / (g^j - y) are computed once for all columns together. If y lies in <g> (y^m = 1), P_c(y)
+    is simply the value at y's position.
+    """
+    ext = y.field
+    y_m = y**m
+    if (y_m - 1).is_zero():  # y = g^t for some t: read the value off
+        subgroup = np.asarray(powers(root_of_unity(m.bit_length() - 1), m))
+        t = int(np.flatnonzero(subgroup == int(np.asarray(y.coords)[0]))[0])
+        out = []
+        for pos, vals in columns:
+            hit = np.flatnonzero(pos == t)
+            out.append(ext.from_base(int(vals[hit[0]]) if len(hit) else 0))
+        return out
+    every = np.unique(np.concatenate([np.asarray(pos, dtype=np.int64) for pos, _ in columns]))
+    if not len(every):
+        return [ext.zeros() for _ in columns]
+    xs = coset_points(GF(1), m, every)  # g^j
+    inv = inverse_of_difference(xs, y)  # 1 / (g^j - y)
+    factor = (1 - y_m) * GF(pow(m, -1, P))
+    # sum_j (v_j g^j) inv_j for every column at once: one linear combination of the rows of a
+    # (points, columns) weight matrix, built for a bounded number of columns at a time
+    x_int = np.asarray(xs, dtype=np.uint64)
+    out = []
+    step = max(1, (1 << 22) // len(every))
+    for first in range(0, len(columns), step):
+        chunk = columns[first : first + step]
+        weights = np.zeros((len(every), len(chunk)), dtype=np.uint32)
+        for c, (pos, vals) in enumerate(chunk):
+            at = np.searchsorted(every, pos)
+            weights[at, c] = np.asarray(vals, dtype=np.uint64) * x_int[at] % P
+        sums = lincomb(inv, reduced(weights)) * factor  # (len(chunk),)
+        out.extend(sums[c] for c in range(len(chunk)))
+    return out
+
+
+def sparse_interpolant_on_coset(
+    positions: np.ndarray, values: np.ndarray, m: int, shift: GF, size: int
+) -> GF:
+    """Values on the coset shift*<w_size> (size a multiple of m) of the polynomial of degree
+    < m taking `values` at the points g^j, j in `positions`, of <g> (g = w_m) and 0 elsewhere.
+
+    (x^m - 1) / m * sum_j v_j g^j / (x - g^j): one batch inversion over the coset per nonzero
+    entry and no transform, so a one-hot column costs O(size) instead of two NTTs. x^m - 1
+    repeats with period size / m on the coset. Raises ZeroDivisionError if the coset meets <g>.
+    """
+    period = size // m
+    x = np.asarray(coset_points(shift, size), dtype=np.uint64)
+    x_to_m = np.asarray(shift**m * powers(root_of_unity(period.bit_length() - 1), period))
+    vanishing = np.tile((x_to_m.astype(np.uint64) + (P - 1)) % P, m)  # x^m - 1
+    g = int(root_of_unity(m.bit_length() - 1))
+    acc = np.zeros(size, dtype=np.uint64)
+    for j, v in zip(positions.tolist(), values.tolist(), strict=True):
+        g_j = pow(g, j, P)
+        inv = np.asarray(batch_inverse(reduced((x + (P - g_j)) % P)), dtype=np.uint64)
+        acc = (acc + inv * (v * g_j % P)) % P
+    return reduced(vanishing * acc % P * pow(m, -1, P) % P)
+
+
+def periodic_column_on_coset(
+    positions: np.ndarray, values: np.ndarray, m: int, n: int, shift: GF, size: int
+) -> GF:
+    """The periodic column P(x^(n/m)) on the coset shift*<w_size> (m <= n <= size, powers of
+    two), where P (degree < m) takes `values` at the points g^j, j in `positions`, of <w_m> and
+    0 elsewhere. On the coset, x^(n/m) runs over shift^(n/m) * <w_{size m / n}>, n/m times.
+
+    A column with few nonzero entries (a one-hot selector) is evaluated from its Lagrange
+    basis polynomials, others by interpolating and extending; the values are the same.
+    """
+    points, inner_shift = size * m // n, shift ** (n // m)
+    inner = None
+    if 4 * len(positions) <= points.bit_length():  # a few terms beat two transforms
+        try:
+            inner = sparse_interpolant_on_coset(positions, values, m, inner_shift, points)
+        except ZeroDivisionError:  # the coset meets the subgroup: use the transforms
+            inner = None
+    if inner is None:
+        dense = np.zeros(m, dtype=np.uint32)
+        dense[positions] = values
+        inner = evaluate_coset(interpolate(reduced(dense)), points, inner_shift)[0]
+    return reduced(np.tile(np.asarray(inner), n // m))
 
 
 def _as_matrix(a: GF) -> GF:

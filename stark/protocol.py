@@ -14,7 +14,12 @@ import numpy as np
 from stark.air import Air, Frame
 from stark.field import GF, ExtArray, ExtensionField, P, lincomb, root_of_unity
 from stark.params import AirShape, Domains, StarkParams
-from stark.poly import COSET_SHIFT, evaluate_at, evaluate_coset, interpolate
+from stark.poly import (
+    COSET_SHIFT,
+    nonzero_entries,
+    periodic_column_on_coset,
+    subgroup_interpolants_at,
+)
 from stark.proof import FORMAT_VERSION, encode_params
 from stark.transcript import Transcript
 
@@ -133,24 +138,35 @@ def periodic_on_coset(air: Air, size: int, shift: GF) -> list[GF]:
     """Each periodic column over the coset shift*<w_size> of the constraint domain.
 
     A column with cycle length m is P(x^(n/m)) with deg P < m; on the coset, x^(n/m) runs over
-    shift^(n/m) * <w_{size m / n}> and repeats n/m times.
+    shift^(n/m) * <w_{size m / n}> and repeats n/m times. One-hot selectors are evaluated from
+    their Lagrange basis polynomial, other columns by two transforms (same values).
     """
-    n, out = air.trace_len, []
-    for cycle in air.periodic_columns():
-        m = len(cycle)
-        coeffs = interpolate(GF(np.asarray(cycle, dtype=np.int64) % P))
-        inner = evaluate_coset(coeffs, size * m // n, shift ** (n // m))[0]
-        out.append(GF(np.tile(np.asarray(inner), n // m)))
-    return out
+    n = air.trace_len
+    return [
+        periodic_column_on_coset(*nonzero_entries(cycle), len(cycle), n, shift, size)
+        for cycle in air.periodic_columns()
+    ]
 
 
 def periodic_at(air: Air, z: ExtArray) -> list[ExtArray]:
-    """Each periodic column's polynomial at the out-of-domain point."""
-    n, out = air.trace_len, []
-    for cycle in air.periodic_columns():
-        m = len(cycle)
-        coeffs = interpolate(GF(np.asarray(cycle, dtype=np.int64) % P))
-        out.append(evaluate_at(coeffs, z ** (n // m))[0])
+    """Each periodic column's polynomial at the out-of-domain point.
+
+    A column with cycle length m is P(z^(n/m)), P the interpolant of its cycle on <w_m>. P is
+    evaluated in barycentric form from the cycle's nonzero entries, without a transform
+    (a one-hot selector is one Lagrange basis polynomial: O(1) after finding its 1), batched
+    over the columns that share a cycle length. Same values as interpolating and evaluating.
+    """
+    n = air.trace_len
+    cycles = air.periodic_columns()
+    by_length: dict[int, list[int]] = {}
+    for i, cycle in enumerate(cycles):
+        by_length.setdefault(len(cycle), []).append(i)
+    out: list = [None] * len(cycles)
+    for m, members in by_length.items():
+        sparse = [nonzero_entries(cycles[i]) for i in members]
+        values = subgroup_interpolants_at(sparse, m, z ** (n // m))
+        for i, value in zip(members, values, strict=True):
+            out[i] = value
     return out
 
 

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from stark import field
 from stark.field import (
     EXTENSION_NONRESIDUE,
     GF,
@@ -151,3 +152,169 @@ def test_base_lincomb_matches_naive_sum():
     for i in range(70):
         expected = expected + coeffs[i] * rows[i]
     assert np.array_equal(base_lincomb(coeffs, rows), expected)
+
+
+# -- serial and parallel kernels, small and large operand paths ----------------------------------
+def reference_ext_mul(a, b, k, w):
+    """Schoolbook product of two coordinate lists in F_p[x]/(x^k - W), in Python integers."""
+    out = [0] * k
+    for s in range(k):
+        for t in range(k):
+            term = a[s] * b[t] % P
+            if s + t >= k:
+                term = term * w % P
+            out[(s + t) % k] = (out[(s + t) % k] + term) % P
+    return out
+
+
+@pytest.mark.parametrize("k", DEGREES)
+@settings(max_examples=25, deadline=None)
+@given(
+    n=st.integers(1, 300),
+    broadcast=st.sampled_from(["none", "a", "b"]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_ext_mul_serial_and_parallel_twins_agree(k, n, broadcast, seed):
+    """Both ext-mul kernels give the same products (also with one side a broadcast scalar),
+    and those are the schoolbook products."""
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, P, (k, 1 if broadcast == "a" else n), dtype=np.int64).astype(np.uint32)
+    b = rng.integers(0, P, (k, 1 if broadcast == "b" else n), dtype=np.int64).astype(np.uint32)
+    a[:, 0] = P - 1  # extreme values
+    w = np.uint64(EXTENSION_NONRESIDUE[k])
+    serial, parallel = np.empty((k, n), np.uint32), np.empty((k, n), np.uint32)
+    field._ext_mul_serial(a, b, serial, w)
+    field._ext_mul_parallel(a, b, parallel, w)
+    assert np.array_equal(serial, parallel)
+    for i in {0, n // 2, n - 1}:
+        ia, ib = (0 if broadcast == "a" else i), (0 if broadcast == "b" else i)
+        expected = reference_ext_mul(
+            [int(v) for v in a[:, ia]], [int(v) for v in b[:, ib]], k, int(w)
+        )
+        assert [int(v) for v in serial[:, i]] == expected
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    k=st.sampled_from([1, 4, 5]),
+    m=st.integers(1, 70),
+    width=st.sampled_from([1, 3, 2047, 2048, 2049, 5000]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_lincomb_serial_and_parallel_twins_agree(k, m, width, seed):
+    """Both linear-combination kernels agree, across the 2048-column block boundary."""
+    rng = np.random.default_rng(seed)
+    w = rng.integers(0, P, (k, m), dtype=np.int64).astype(np.uint64)
+    rows = rng.integers(0, P, (m, width), dtype=np.int64).astype(np.uint32)
+    rows[0] = P - 1
+    low, high = np.ascontiguousarray(w & 0xFFFF), np.ascontiguousarray(w >> 16)
+    serial, parallel = np.empty((k, width), np.uint32), np.empty((k, width), np.uint32)
+    field._lincomb_serial(low, high, rows, serial)
+    field._lincomb_parallel(low, high, rows, parallel)
+    assert np.array_equal(serial, parallel)
+    col = width - 1
+    expected = [sum(int(w[j, i]) * int(rows[i, col]) for i in range(m)) % P for j in range(k)]
+    assert [int(v) for v in serial[:, col]] == expected
+
+
+def test_lincomb_past_2_16_rows_serial_and_parallel():
+    """The periodic reduction of the accumulators (every 2^16 rows) is the same in both."""
+    rng = np.random.default_rng(9)
+    m, width = (1 << 16) + 5, 3
+    w = rng.integers(0, P, (2, m), dtype=np.int64).astype(np.uint64)
+    w[:, :100] = P - 1
+    rows = np.full((m, width), P - 1, dtype=np.uint32)
+    low, high = np.ascontiguousarray(w & 0xFFFF), np.ascontiguousarray(w >> 16)
+    serial, parallel = np.empty((2, width), np.uint32), np.empty((2, width), np.uint32)
+    field._lincomb_serial(low, high, rows, serial)
+    field._lincomb_parallel(low, high, rows, parallel)
+    assert np.array_equal(serial, parallel)
+    expected = [int(np.sum(w[j] % P * np.uint64(P - 1) % P) % P) for j in range(2)]
+    assert [int(v) for v in serial[:, 0]] == expected
+
+
+def ext_ops(a, b, x, s):
+    """A fixed menu of operations mixing extension arrays a, b, base array x, scalar s."""
+    return [
+        a + b, a - b, -a, a * b, a * x, x * a, a + x, x - a, a - x, a + 3, 5 - a, a * 7,
+        a * s, s + a, s * x, a / x, b / a, a.inverse(), a**5, a.frobenius(2),
+        (a * b).reshape(-1).sum(), a.reshape(-1)[1:4] + s, a.reshape(-1)[:1] * b.reshape(-1)[-1],
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("k", DEGREES)
+@pytest.mark.parametrize("shape", [(), (1,), (7,), (3, 5)])
+def test_small_and_large_operand_paths_agree(k, shape, monkeypatch):
+    """numpy integer arithmetic (small operands) and galois's ufuncs (large operands) give the
+    same values for every operation, with broadcasting; so do the serial and parallel kernels
+    (forced with PARALLEL_MIN_ELEMENTS)."""
+    ext = ExtensionField(k)
+    rng = np.random.default_rng(len(shape) + k)
+    a, b = ext.random(shape, seed=rng), ext.random(shape, seed=rng)
+    x = GF.Random(shape, seed=rng) + GF(1) if shape else GF(17)
+    x[x == 0] = 1
+    s = ext.random(seed=rng)
+    monkeypatch.setattr(field, "SMALL_OPS", 1 << 40)
+    monkeypatch.setattr(field, "PARALLEL_MIN_ELEMENTS", 1 << 40)
+    small = ext_ops(a, b, x, s)
+    monkeypatch.setattr(field, "SMALL_OPS", 0)
+    monkeypatch.setattr(field, "PARALLEL_MIN_ELEMENTS", 0)
+    large = ext_ops(a, b, x, s)
+    for i, (u, v) in enumerate(zip(small, large, strict=True)):
+        assert u.shape == v.shape, i
+        assert u == v, i
+        assert isinstance(u.coords, GF) and isinstance(v.coords, GF)
+
+
+def test_coords_view_shares_memory():
+    """`coords` is a field array over the same memory: writes through either are seen."""
+    ext = ExtensionField(4)
+    a = ext.zeros((3,))
+    view = a.coords
+    assert isinstance(view, GF) and view is a.coords
+    a[1] = ext.ones()
+    assert int(view[0, 1]) == 1
+    view[2, 2] = 9
+    assert a[2] == ext.generator_power(2) * 9
+    b = a * 2  # a computed result gets its view on first use
+    assert isinstance(b.coords, GF) and np.array_equal(b.coords, view * GF(2))
+
+
+def test_small_arrays_never_use_the_thread_pool(monkeypatch, quick_params):
+    """Proving, then verifying with the parallel kernels removed: the verifier of AIRs with
+    periodic columns and a LogUp segment runs entirely on the serial twins."""
+    from stark import ntt
+    from stark.examples import MimcAir, RangeCheckAir, mimc_trace, range_check_trace
+    from stark.prover import prove
+    from stark.verifier import verify
+
+    values = np.random.default_rng(1).integers(0, 8, 256)
+    mimc, out = mimc_trace(256, seed=5)
+    cases = [
+        (RangeCheckAir(256, 3), range_check_trace(values, 3)),
+        (MimcAir(256, 5, out), mimc),
+    ]
+    proofs = [prove(air, trace, quick_params).to_bytes() for air, trace in cases]
+
+    def refuse(*args):
+        raise AssertionError("a parallel kernel was called on the verifier's path")
+
+    for name in ("_ext_mul_parallel", "_lincomb_parallel"):
+        monkeypatch.setattr(field, name, refuse)
+    monkeypatch.setattr(ntt, "_transform_rows", refuse)
+    for (air, _), proof in zip(cases, proofs, strict=True):
+        verify(air, proof, min_bits=0)
+
+
+def test_large_arrays_use_the_parallel_kernels(monkeypatch):
+    """Past PARALLEL_MIN_ELEMENTS the parallel kernels are still the ones called."""
+    calls = []
+    for name in ("_ext_mul_parallel", "_lincomb_parallel"):
+        kernel = getattr(field, name)
+        monkeypatch.setattr(field, name, lambda *a, _k=kernel, _n=name: (calls.append(_n), _k(*a)))
+    ext = ExtensionField(4)
+    n = field.PARALLEL_MIN_ELEMENTS
+    a = ext.random((n,), seed=1)
+    _ = a * a
+    lincomb(ext.random((4,), seed=2), GF.Random((4, 4 * 2048), seed=3))
+    assert calls == ["_ext_mul_parallel", "_lincomb_parallel"]
