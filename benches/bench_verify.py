@@ -4,11 +4,12 @@ processes compete for every core, and report the peak memory of a fresh verifyin
     .venv/bin/python benches/bench_verify.py --users 65536 --assets 22 --repeat 20 --busy 2
 
 The proof is made once with `solvency generate` and `solvency prove` (the CLI's default preset
-unless --preset is given) and cached under /tmp; a cached proof that no longer verifies (the
-format changed) is made again. Each measurement runs in a fresh process that imports, verifies
-once to load numba's cached kernels and galois's ufuncs (reported as "first call", not part of
-the timings), then times `verify(SolvencyAir(statement), proof)` --repeat times: deserialising,
-the AIR, the transcript, the out-of-domain check, the openings and FRI; nothing else.
+unless --preset is given) and cached under /tmp/stark-bench-verify; a cached proof that no
+longer verifies (the format changed) is made again. Each measurement runs in a fresh process
+that imports, verifies once to load numba's cached kernels and galois's ufuncs (reported as
+"first call", not part of the timings), then times `verify(SolvencyAir(statement), proof)`
+--repeat times: deserialising, the AIR, the transcript, the out-of-domain check, the openings
+and FRI; nothing else.
 
 The table gives, per run: the 1-minute load average before it (other work on the machine), the
 median, min and max of the timings, the first call, the process's peak RSS, the CPU time that
@@ -58,8 +59,12 @@ def worker(directory: Path, repeat: int) -> dict:
 
     kwargs = verify_kwargs(verify)
     start = time.perf_counter()
-    statement, _, proof, data = read_published(directory)
+    published = read_published(directory)
     read_s = time.perf_counter() - start
+    if isinstance(published, tuple):  # (statement, params, proof, data) in older versions
+        statement, _, proof, data = published
+    else:
+        statement, proof, data = published.statement, published.proof, published.data
     start = time.perf_counter()
     verify(SolvencyAir(statement), proof, **kwargs)
     first_s = time.perf_counter() - start
@@ -138,9 +143,16 @@ def run_cli(*args: str) -> None:
     subprocess.run([sys.executable, "-c", CLI, *args], check=True, cwd=ROOT)
 
 
-def cached_proof(users: int, assets: int, preset: str | None) -> Path:
+def prove_options() -> dict:
+    """The `solvency prove` options and their defaults, from the command itself."""
+    from circuits.cli import main
+
+    return {p.name: p.default for p in main.commands["prove"].params}
+
+
+def cached_proof(users: int, assets: int, preset: str) -> Path:
     """A published proof for a generated snapshot, reused while it still verifies."""
-    where = CACHE / f"{users}x{assets}_{preset or 'default'}"
+    where = CACHE / f"{users}x{assets}_{preset}"
     proof_dir = where / "published"
     if (proof_dir / "proof.bin").exists():
         try:
@@ -153,7 +165,9 @@ def cached_proof(users: int, assets: int, preset: str | None) -> Path:
         run_cli("generate", "--users", str(users), "--assets", str(assets), "--seed", "1",
                 "--out", str(snapshot))  # fmt: skip
     click.echo(f"proving {users:,} users x {assets} assets (about a minute at 65,536)...")
-    extra = ["--preset", preset] if preset else []
+    extra = ["--preset", preset]
+    if "issuer" in prove_options():  # the statement names the issuer and the snapshot time
+        extra += ["--issuer", "bench_verify", "--as-of", "2025-01-01T00:00:00Z"]
     run_cli("prove", str(snapshot / "snapshot.csv"), "--assets", str(snapshot / "assets.json"),
             "--out", str(proof_dir), *extra)  # fmt: skip
     return proof_dir
@@ -195,6 +209,7 @@ def main(users, assets, preset, repeat, busy, worker_dir):
     if worker_dir is not None:
         print(json.dumps(worker(worker_dir, repeat)))
         return
+    preset = preset or prove_options()["preset"]
     proof_dir = cached_proof(users, assets, preset)
     runs = [("idle (no added load)", measure(proof_dir, repeat, 0))]
     if busy:

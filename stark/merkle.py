@@ -22,10 +22,6 @@ DIGEST_SIZE = 32
 SALT_WORDS = 8
 
 
-def _sha256(data) -> bytes:
-    return hashlib.sha256(data).digest()
-
-
 #: Below this many bytes, forking a helper process costs more than the hashing it saves.
 PARALLEL_MIN_BYTES = 1 << 23
 
@@ -130,24 +126,39 @@ def batch_root(
     leaf_digests: dict[int, bytes], depth: int, siblings: tuple[bytes, ...]
 ) -> bytes | None:
     """The root implied by some leaves and their batch opening; None if the opening has the
-    wrong number of siblings or an index is out of range."""
+    wrong number of siblings or an index is out of range.
+
+    Level by level, the known nodes are kept as parallel lists sorted by index; a node whose
+    sibling is not known takes the next digest of the opening, which therefore lists the
+    missing siblings level by level, by increasing index within a level (as `open` writes
+    them)."""
     if not leaf_digests or any(not 0 <= i < 1 << depth for i in leaf_digests):
         return None
-    known = dict(leaf_digests)
-    stream = iter(siblings)
-    used = 0
+    sha256 = hashlib.sha256  # local binding: this loop runs once per opened node
+    indices = sorted(leaf_digests)
+    nodes = [leaf_digests[i] for i in indices]
+    used, available = 0, len(siblings)
     for _ in range(depth):
-        needed = sorted({i ^ 1 for i in known} - set(known))
-        for i in needed:
-            node = next(stream, None)
-            if node is None:
-                return None
-            known[i] = node
-            used += 1
-        known = {i >> 1: _sha256(known[i & ~1] + known[i | 1]) for i in sorted(known) if i % 2 == 0}
-    if used != len(siblings):
+        parents, digests = [], []
+        k, count = 0, len(indices)
+        while k < count:
+            i = indices[k]
+            if not i & 1 and k + 1 < count and indices[k + 1] == i + 1:  # both children known
+                pair = nodes[k] + nodes[k + 1]
+                k += 2
+            else:
+                if used == available:
+                    return None
+                sibling = siblings[used]
+                used += 1
+                pair = sibling + nodes[k] if i & 1 else nodes[k] + sibling
+                k += 1
+            parents.append(i >> 1)
+            digests.append(sha256(pair).digest())
+        indices, nodes = parents, digests
+    if used != available:
         return None
-    return known[0]
+    return nodes[0]
 
 
 def verify_rows(
@@ -156,6 +167,6 @@ def verify_rows(
     """Do `rows` (one per distinct sorted index) sit at `indices` under `root`?"""
     if len(indices) != len(rows) or len(set(indices)) != len(indices):
         return False
-    digests = hash_rows(rows) if len(rows) else np.zeros((0, DIGEST_SIZE), np.uint8)
-    leaf_digests = {i: d.tobytes() for i, d in zip(indices, digests, strict=True)}
+    blob = hash_rows(rows).tobytes() if len(rows) else b""
+    leaf_digests = {i: blob[j * DIGEST_SIZE : (j + 1) * DIGEST_SIZE] for j, i in enumerate(indices)}
     return batch_root(leaf_digests, depth, siblings) == root

@@ -108,15 +108,17 @@ def nonzero_entries(values) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _nonzero_positions(values: list, lo: int, hi: int, out: list[int]) -> None:
-    """Append the positions in [lo, hi) of the list's nonzero entries: scan a stretch directly
-    when it is short or dense, else split it into 16 parts and skip those with only zeros."""
-    part = values if lo == 0 and hi == len(values) else values[lo:hi]
-    zeros = part.count(0)
-    if zeros == hi - lo:
-        return
-    if hi - lo <= 256 or 16 * (hi - lo - zeros) >= hi - lo:
-        out.extend(itertools.compress(range(lo, hi), part))
-        return
+    """Append the positions in [lo, hi) of the list's nonzero entries: a stretch of at most
+    4096 entries is skipped if it holds only zeros and scanned if it is short or dense; longer
+    or sparse stretches are split into 16 parts."""
+    if hi - lo <= 4096:
+        part = values[lo:hi]
+        zeros = part.count(0)
+        if zeros == hi - lo:
+            return
+        if hi - lo <= 256 or 16 * (hi - lo - zeros) >= hi - lo:
+            out.extend(itertools.compress(range(lo, hi), part))
+            return
     step = (hi - lo + 15) // 16
     for start in range(lo, hi, step):
         _nonzero_positions(values, start, min(hi, start + step), out)

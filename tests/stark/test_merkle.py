@@ -301,3 +301,55 @@ def test_forked_hashing_matches_serial(monkeypatch):
     serial = MerkleTree(rows).root
     monkeypatch.setattr(merkle, "PARALLEL_MIN_BYTES", 1024)
     assert MerkleTree(rows).root == serial
+
+
+# -- the verifier's root computation against the former dictionary-based one ---------------------
+def reference_batch_root(leaf_digests, depth, siblings):
+    """batch_root as first written (a dictionary of known nodes per level): the faster version
+    must return exactly what this returns, root or None, for every input."""
+    if not leaf_digests or any(not 0 <= i < 1 << depth for i in leaf_digests):
+        return None
+    known = dict(leaf_digests)
+    stream = iter(siblings)
+    used = 0
+    for _ in range(depth):
+        needed = sorted({i ^ 1 for i in known} - set(known))
+        for i in needed:
+            node = next(stream, None)
+            if node is None:
+                return None
+            known[i] = node
+            used += 1
+        known = {i >> 1: sha256(known[i & ~1] + known[i | 1]) for i in sorted(known) if i % 2 == 0}
+    if used != len(siblings):
+        return None
+    return known[0]
+
+
+@settings(max_examples=200, deadline=None)
+@given(opened_trees(), st.data())
+def test_batch_root_matches_the_reference(opened, data):
+    """Honest openings, and openings with siblings dropped, added, reordered or replaced and
+    indices moved or out of range: the same root or the same None as the reference."""
+    tree, indices, rows, siblings, _ = opened
+    digests = {i: reference_leaf(r) for i, r in zip(indices, rows, strict=True)}
+    cases = [(digests, tree.depth, siblings)]
+    change = data.draw(st.sampled_from(["drop", "add", "reverse", "replace", "move", "depth"]))
+    sibs = list(siblings)
+    if change == "drop" and sibs:
+        del sibs[data.draw(st.integers(0, len(sibs) - 1))]
+    elif change == "add":
+        sibs.insert(data.draw(st.integers(0, len(sibs))), sha256(b"extra"))
+    elif change == "reverse":
+        sibs.reverse()
+    elif change == "replace" and sibs:
+        sibs[data.draw(st.integers(0, len(sibs) - 1))] = sha256(b"other")
+    moved = dict(digests)
+    if change == "move":
+        i = data.draw(st.sampled_from(sorted(digests)))
+        moved[data.draw(st.integers(-1, (1 << tree.depth) + 1))] = moved.pop(i)
+    depth = tree.depth + data.draw(st.integers(-1, 1)) if change == "depth" else tree.depth
+    cases.append((moved, max(depth, 0), tuple(sibs)))
+    for leaves, d, s in cases:
+        assert merkle.batch_root(leaves, d, s) == reference_batch_root(leaves, d, s)
+    assert merkle.batch_root(digests, tree.depth, siblings) == tree.root
