@@ -2,7 +2,8 @@
 
 Layout (all integers little-endian):
     magic "STRKPOS1" | version u16 | parameter block | log2(trace_len) u8
-    main root | has_aux u8 [aux root, aux grinding nonce u64] | quotient root | u8 count, FRI layer roots
+    main root | has_aux u8 [aux root, aux grinding nonce u64] | quotient root
+    u8 count, FRI layer roots
     out-of-domain values: trace at z, trace at g*z, quotient segments at z (matrices)
     FRI remainder coefficients (matrix) | grinding nonce u64
     openings: main, [aux], quotient, then one per FRI layer

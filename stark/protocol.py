@@ -59,7 +59,7 @@ def start_transcript(air: Air, params: StarkParams) -> Transcript:
 
 def _encode_shape(s: AirShape) -> bytes:
     return struct.pack(
-        "<IIIIIII",
+        "<IIIIIIIQ",
         s.trace_len,
         s.main_width,
         s.aux_width,
@@ -67,6 +67,7 @@ def _encode_shape(s: AirShape) -> bytes:
         s.num_transition_constraints,
         s.num_boundary_constraints,
         s.max_constraint_degree,
+        s.num_lookup_fractions,
     )
 
 
