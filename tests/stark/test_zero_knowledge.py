@@ -1,7 +1,9 @@
-"""Zero knowledge: what a proof reveals of the witness.
+"""Zero knowledge, smoke tests: what a proof reveals of the witness at a glance.
 
 Every test has a control without zero knowledge, so that each can be seen to fail when the
-masks are missing.
+masks are missing. They are not evidence that the masks are large enough (they pass with a
+one-coefficient mask); tests/stark/test_zk_attacks.py counts equations and runs the recovery
+attack for that.
 """
 
 from dataclasses import replace

@@ -18,12 +18,12 @@ import pytest
 
 from stark import params as params_module
 from stark import verifier as verifier_module
-from stark.air import Air, Frame, TransitionConstraint
 from stark.field import GF, ExtArray, ExtensionField, root_of_unity
 from stark.params import AirShape, Domains, StarkParams
 from stark.poly import COSET_SHIFT, coset_points, ext_powers
 from stark.prover import prove
 from stark.verifier import verify
+from tests.stark.test_zero_knowledge import SECRET, SecretConstantAir
 
 N_ROWS, QUERIES = 16, 8
 
@@ -153,20 +153,6 @@ def test_quotient_blinds_leave_only_the_checked_relation(k, segments):
 
 
 # -- (b) the recovery attack on real proofs --------------------------------------------------------
-class SecretConstantAir(Air):
-    """One column that stays constant: its value is the whole (private) witness."""
-
-    name = "secret-constant"
-    main_width = 1
-
-    def transition_constraints(self) -> list[TransitionConstraint]:
-        return [TransitionConstraint(1)]
-
-    def evaluate_transition(self, f: Frame) -> list:
-        return [f.main_next[0] - f.main[0]]
-
-
-SECRET = 0x6A09E667
 # remainder_max_len >= D: FRI has no layers to round D up, so the mask is exactly mask_degree.
 PARAMS = StarkParams(
     extension_degree=4, blowup=8, num_queries=QUERIES, grinding_bits=0, remainder_max_len=64
