@@ -19,7 +19,7 @@ test: install
 	$(PY) -m pytest
 
 lint: install
-	$(VENV)/bin/ruff check stark circuits tests benches
+	$(VENV)/bin/ruff check stark circuits solvency tests benches
 
 bench: install
 	$(VENV)/bin/solvency bench --users 1024,4096,16384,65536 --assets 22 --preset fast

@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benches" / "results"
 CACHE = Path(tempfile.gettempdir()) / "stark-bench-verify"
 TARGET_S = 0.5  # issue 8: median verification time, idle and busy
-CLI = "import sys; from circuits.cli import main; sys.argv[0] = 'solvency'; main()"
+CLI = "import sys; from solvency.cli import main; sys.argv[0] = 'solvency'; main()"
 
 
 # -- the measuring process ---------------------------------------------------------------------
@@ -53,8 +53,8 @@ def worker(directory: Path, repeat: int) -> dict:
     """In a fresh process: read the published proof, verify once (warm-up), then time."""
     import numba
 
-    from circuits.publish import read_published
     from circuits.solvency import SolvencyAir
+    from solvency.publish import read_published
     from stark.verifier import verify
 
     kwargs = verify_kwargs(verify)
@@ -145,7 +145,7 @@ def run_cli(*args: str) -> None:
 
 def prove_options() -> dict:
     """The `solvency prove` options and their defaults, from the command itself."""
-    from circuits.cli import main
+    from solvency.cli import main
 
     return {p.name: p.default for p in main.commands["prove"].params}
 

@@ -11,7 +11,7 @@ stored as UTC) are bound into the proof. `--insecure-seed` makes the masks repro
 tests only: such a proof does not hide balances, is marked so in statement.json and in the
 proof itself, and `verify` says so.
 
-`verify` trusts nothing in statement.json as written (see circuits/publish.py): every field is
+`verify` trusts nothing in statement.json as written (see solvency/publish.py): every field is
 bound into the proof's transcript or recomputed and compared. It accepts only the named
 presets' exact parameter blocks and requires at least 100 provable bits, or, with
 `--accept-conjectured-security` only, 100 conjectured bits; `--min-security` can only raise
@@ -42,8 +42,15 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from circuits import generate as synthetic
-from circuits.publish import (
+from circuits.solvency import (
+    MAX_TRACE_LEN,
+    Insolvent,
+    SolvencyAir,
+    Statement,
+    build_witness,
+)
+from solvency import generate as synthetic
+from solvency.publish import (
     StatementMismatch,
     check_published,
     coins,
@@ -54,14 +61,7 @@ from circuits.publish import (
     statement_json,
     write_atomically,
 )
-from circuits.snapshot import InputError, load_assets, load_snapshot, parse_as_of, parse_issuer
-from circuits.solvency import (
-    MAX_TRACE_LEN,
-    Insolvent,
-    SolvencyAir,
-    Statement,
-    build_witness,
-)
+from solvency.snapshot import InputError, load_assets, load_snapshot, parse_as_of, parse_issuer
 from stark.params import PRESETS
 from stark.proof import VerificationError
 from stark.prover import prove
@@ -648,7 +648,7 @@ def verify_cmd(
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object per size")
 def bench_cmd(sizes: str, num_assets: int, preset: str, as_json: bool) -> None:
     """Prove and verify generated snapshots of several sizes; save CSV and a plot."""
-    from circuits import bench
+    from solvency import bench
 
     try:
         counts = [int(s) for s in sizes.split(",") if s.strip()]
@@ -689,7 +689,7 @@ def snapshot_group() -> None:
 
 
 def _load_views(accounts_path: Path, prices_path: Path | None):
-    from circuits import accounts as acc
+    from solvency import accounts as acc
 
     try:
         records, prices = acc.load_accounts(accounts_path)
@@ -732,7 +732,7 @@ def snapshot_build_cmd(
     accounts_path: Path, prices_path: Path | None, out: Path, account_view: Path | None
 ) -> None:
     """Write every user's per-asset snapshot equity (and account-view equity) as CSV."""
-    from circuits.accounts import symbols_of
+    from solvency.accounts import symbols_of
 
     records, prices, views = _load_views(accounts_path, prices_path)
     symbols = [s for s in prices if s in set(symbols_of(views))]
@@ -756,7 +756,7 @@ def snapshot_build_cmd(
 @click.option("--prices", "prices_path", type=click.Path(path_type=Path), default=None)
 def snapshot_explain_cmd(accounts_path: Path, user_id: str, prices_path: Path | None) -> None:
     """Why a user's snapshot differs from their account view, asset by asset."""
-    from circuits.accounts import COMPONENTS
+    from solvency.accounts import COMPONENTS
 
     records, prices, views = _load_views(accounts_path, prices_path)
     matches = [v for r, v in zip(records, views, strict=True) if r.id == user_id]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from circuits.cli import main
+from solvency.cli import main
 
 from .conftest import ASSETS, IDENTITY, SNAPSHOT
 
@@ -212,9 +212,9 @@ def test_generate_then_prove(tmp_path):
 
 
 def test_too_many_users_is_refused_plainly(tmp_path, monkeypatch):
-    import circuits.cli
+    import solvency.cli
 
-    monkeypatch.setattr(circuits.cli, "MAX_TRACE_LEN", 2)
+    monkeypatch.setattr(solvency.cli, "MAX_TRACE_LEN", 2)
     snapshot, assets = write(tmp_path)
     result = run("prove", snapshot, "--assets", assets, "--out", tmp_path / "out", *IDENTITY)
     assert result.exit_code == 2 and "exceed one proof's capacity" in result.stderr
@@ -404,12 +404,12 @@ def test_verify_json(published, tmp_path):
 
 
 def test_interrupted_verify_is_not_invalid(published, monkeypatch):
-    import circuits.cli
+    import solvency.cli
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(circuits.cli, "verify_proof", interrupted)
+    monkeypatch.setattr(solvency.cli, "verify_proof", interrupted)
     result = run("verify", published)
     assert result.exit_code == 130
     assert result.stderr.strip() == "interrupted"

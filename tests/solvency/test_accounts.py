@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from circuits.accounts import (
+from solvency.accounts import (
     Account,
     Loan,
     MarginPosition,
@@ -19,8 +19,8 @@ from circuits.accounts import (
     derive,
     load_accounts,
 )
-from circuits.cli import main
-from circuits.snapshot import InputError
+from solvency.cli import main
+from solvency.snapshot import InputError
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "accounts"
 

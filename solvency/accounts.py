@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
 from pathlib import Path
 
-from circuits.snapshot import AMOUNT_PATTERN, SYMBOL_PATTERN, InputError, _item_lines
+from solvency.snapshot import AMOUNT_PATTERN, SYMBOL_PATTERN, InputError, _item_lines
 
 MODES = ("cross", "isolated_auto", "isolated_quick")
 COMPONENTS = (

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from circuits.cli import main
+from solvency.cli import main
 
 ASSETS = {
     "quote": "USD",

@@ -44,8 +44,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from circuits.snapshot import InputError
 from circuits.solvency import SolvencyAir, Statement
+from solvency.snapshot import InputError
 from stark.params import PRESETS, StarkParams
 from stark.proof import Proof, deserialize
 from stark.security import SecurityReport, estimate_security

@@ -12,9 +12,9 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-from circuits.generate import generate
-from circuits.snapshot import Asset, Assets
 from circuits.solvency import Market, SolvencyAir, build_witness
+from solvency.generate import generate
+from solvency.snapshot import Asset, Assets
 from stark.params import PRESETS
 from stark.prover import prove
 from stark.verifier import verify

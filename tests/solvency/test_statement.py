@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from circuits.cli import main
-from circuits.publish import STATEMENT_FORMAT, statement_json, write_atomically
-from circuits.snapshot import load_assets, load_snapshot, parse_as_of
 from circuits.solvency import SolvencyAir, Statement, build_witness
+from solvency.cli import main
+from solvency.publish import STATEMENT_FORMAT, statement_json, write_atomically
+from solvency.snapshot import load_assets, load_snapshot, parse_as_of
 from stark.params import PRESETS
 from stark.prover import prove
 
