@@ -276,14 +276,16 @@ class SolvencyAir(Air):
             + [TransitionConstraint(2, all_rows=True)]  # LogUp running sum
         )
 
-    def periodic_columns(self) -> list[list[int]]:
-        n = self.trace_len
-        selectors = []
-        for j in range(self.statement.num_assets):
-            one_hot = [0] * n
-            one_hot[j] = 1
-            selectors.append(one_hot)
-        return [list(range(BASE)), *selectors]
+    def periodic_columns(self) -> list[np.ndarray]:
+        return self._periodic
+
+    @cached_property
+    def _periodic(self) -> list[np.ndarray]:
+        """The range table (cycle 512) and one one-hot selector per asset (cycle n), built once:
+        the verifier reads them three times."""
+        selectors = np.zeros((self.statement.num_assets, self.trace_len), dtype=np.int64)
+        selectors[np.arange(self.statement.num_assets), np.arange(self.statement.num_assets)] = 1
+        return [np.arange(BASE, dtype=np.int64), *selectors]
 
     def boundary_constraints(self) -> list[BoundaryConstraint]:
         n = self.trace_len

@@ -17,6 +17,7 @@ with Python integers, and the verifier's values accept either.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,9 +91,9 @@ class Air(ABC):
     def boundary_constraints(self) -> list[BoundaryConstraint]:
         return []
 
-    def periodic_columns(self) -> list[list[int]]:
-        """Each periodic column is given by one cycle of values; its length m is a power of two
-        dividing n, and row i reads entry i mod m."""
+    def periodic_columns(self) -> list[Sequence[int]]:
+        """Each periodic column is given by one cycle of values (a list or an integer array);
+        its length m is a power of two dividing n, and row i reads entry i mod m."""
         return []
 
     def public_inputs(self) -> bytes:
