@@ -1,0 +1,324 @@
+"""Poseidon2 over BabyBear: the reference permutation, a sponge hash and a 2-to-1 compression.
+
+Everything here is plain numpy, vectorised over a batch of states (loops run over rounds, never
+over states), and exact: every product of two reduced elements is below 2^62, so uint64
+arithmetic followed by `% p` never overflows. The AIR gadget that proves the same permutation is
+in `circuits/poseidon2_air.py`; docs/poseidon2.md describes both.
+
+Parameters: `circuits/data/poseidon2_babybear.json`, a copy of the shared reference vectors
+(the parameter set Plonky3 ships as its BabyBear default: S-box x^7, 8 external rounds, 13
+partial rounds at width 16 and 21 at width 24). The permutation, all arithmetic mod p:
+
+1. the external linear layer M_E once;
+2. 4 external rounds: add the round's constants to every element, x -> x^7 on every element, M_E;
+3. the partial rounds: add the round's constant to element 0, x -> x^7 on element 0 only, M_I;
+4. 4 external rounds as in 2, with the final constants.
+
+M_E multiplies each block of 4 elements by m4 = [[2,3,1,1],[1,2,3,1],[1,1,2,3],[3,1,1,2]], then
+adds to element i the sum of the (i mod 4)-th elements of all blocks. M_I maps x_i to
+S + d_i x_i, with S the sum of all elements and d the internal diagonal.
+
+Hashing (both with capacity CAPACITY = 8 elements, about 248 bits, so about 124 bits against
+collisions and second preimages; docs/poseidon2.md):
+  * `hash_elements(inputs, width)`: a fixed-length sponge. The capacity starts as
+    (m, 0, ..., 0), m the number of input elements; the input is absorbed by adding rate-sized
+    chunks to the first `width - 8` elements (the last chunk zero-padded), with one permutation
+    after each chunk; the digest is the first 8 elements of the final state.
+  * `compress(left, right)`: a 2-to-1 compression for Merkle nodes, the width-16 permutation in
+    feed-forward mode: the first 8 elements of P(left || right) + (left || right), i.e.
+    P(left || right)[:8] + left.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+import numpy as np
+
+from stark.field import GF, P, reduced
+
+WIDTHS = (16, 24)
+SBOX_DEGREE = 7
+HALF_EXTERNAL_ROUNDS = 4  # external rounds before and after the partial rounds
+CAPACITY = 8  # sponge capacity, in field elements
+DIGEST = 8  # digest length, in field elements
+M4 = ((2, 3, 1, 1), (1, 2, 3, 1), (1, 1, 2, 3), (3, 1, 1, 2))
+DATA_FILE = "poseidon2_babybear.json"
+
+_P = np.uint64(P)
+
+
+@dataclass(frozen=True)
+class Poseidon2Params:
+    """The constants of one width, as reduced uint64 arrays.
+
+    external_initial, external_final: (4, width) round constants of the external rounds before
+    and after the partial rounds; internal: (partial_rounds,) constants added to element 0;
+    diagonal: (width,) the internal layer's d_i; test_vectors: (input, output) pairs.
+    """
+
+    width: int
+    external_initial: np.ndarray
+    internal: np.ndarray
+    external_final: np.ndarray
+    diagonal: np.ndarray
+    test_vectors: tuple[tuple[tuple[int, ...], tuple[int, ...]], ...]
+
+    @property
+    def partial_rounds(self) -> int:
+        return len(self.internal)
+
+    @property
+    def rate(self) -> int:
+        return self.width - CAPACITY
+
+    @property
+    def num_sboxes(self) -> int:
+        return 2 * HALF_EXTERNAL_ROUNDS * self.width + self.partial_rounds
+
+
+@cache
+def _load() -> dict:
+    text = resources.files("circuits").joinpath("data", DATA_FILE).read_text()
+    data = json.loads(text)
+    if (
+        data["field_modulus"] != P
+        or data["sbox_degree"] != SBOX_DEGREE
+        or data["external_rounds"] != 2 * HALF_EXTERNAL_ROUNDS
+        or tuple(map(tuple, data["m4"])) != M4
+    ):
+        raise ValueError(
+            f"{DATA_FILE}: not the BabyBear Poseidon2 parameter set this code implements"
+        )
+    return data
+
+
+@cache
+def params(width: int) -> Poseidon2Params:
+    """The parameters of the given width (16 or 24), checked for shape and range."""
+    if width not in WIDTHS:
+        raise ValueError(f"Poseidon2 width must be one of {WIDTHS}, not {width}")
+    w = _load()["widths"][str(width)]
+
+    def table(values, shape) -> np.ndarray:
+        a = np.array(values, dtype=np.int64)
+        if a.shape != shape or a.min() < 0 or a.max() >= P:
+            raise ValueError(f"{DATA_FILE}: a constant table of width {width} is malformed")
+        a = a.astype(np.uint64)
+        a.flags.writeable = False
+        return a
+
+    rp = w["partial_rounds"]
+    return Poseidon2Params(
+        width=width,
+        external_initial=table(w["external_initial_constants"], (HALF_EXTERNAL_ROUNDS, width)),
+        internal=table(w["internal_constants"], (rp,)),
+        external_final=table(w["external_final_constants"], (HALF_EXTERNAL_ROUNDS, width)),
+        diagonal=table(w["internal_diagonal"], (width,)),
+        test_vectors=tuple((tuple(v["input"]), tuple(v["output"])) for v in w["test_vectors"]),
+    )
+
+
+# -- the layers, on reduced uint64 arrays (..., width) -------------------------------------------
+def sbox(x: np.ndarray) -> np.ndarray:
+    """x^7 elementwise (x reduced, uint64)."""
+    x2 = x * x % _P
+    x3 = x2 * x % _P
+    return x3 * x3 % _P * x % _P
+
+
+def external_linear(state: np.ndarray) -> np.ndarray:
+    """M_E: m4 on each block of 4, then add to element i the sum of the (i mod 4)-th elements
+    of every block. Additions only (each below 16 p < 2^35 before reduction)."""
+    blocks = state.reshape(*state.shape[:-1], -1, 4)
+    x0, x1, x2, x3 = (blocks[..., k] for k in range(4))
+    t01, t23 = x0 + x1, x2 + x3
+    t0123 = t01 + t23
+    t01123, t01233 = t0123 + x1, t0123 + x3
+    y = np.stack(
+        [t01123 + t01, t01123 + x2 + x2, t01233 + t23, t01233 + x0 + x0], axis=-1
+    )  # rows of m4: [2,3,1,1], [1,2,3,1], [1,1,2,3], [3,1,1,2]
+    y %= _P
+    sums = y.sum(axis=-2, keepdims=True)
+    return ((y + sums) % _P).reshape(state.shape)
+
+
+def internal_linear(state: np.ndarray, diagonal: np.ndarray) -> np.ndarray:
+    """M_I: x_i -> S + d_i x_i with S = sum_j x_j."""
+    total = state.sum(axis=-1, keepdims=True) % _P
+    return (total + diagonal * state % _P) % _P
+
+
+@dataclass
+class Witness:
+    """What the AIR gadget commits for a batch, each array with the batch on its first axis.
+
+    external_cubes[r], external_post[r]: (batch, width) for the 8 external rounds: the cube
+    of each S-box input, and the state after the round's linear layer;
+    partial_cubes[r], partial_out[r]: (batch,) for each partial round: the cube of the S-box
+    input and the S-box output (x^7) of element 0.
+    The permutation's output is external_post[-1].
+    """
+
+    external_cubes: list[np.ndarray]
+    external_post: list[np.ndarray]
+    partial_cubes: list[np.ndarray]
+    partial_out: list[np.ndarray]
+
+
+def _permute(state: np.ndarray, prm: Poseidon2Params, witness: Witness | None) -> np.ndarray:
+    """The permutation on reduced uint64 states (batch, width); records the gadget's values."""
+
+    def external_round(state, constants):
+        x = (state + constants) % _P
+        x3 = x * x % _P * x % _P
+        out = external_linear(x3 * x3 % _P * x % _P)
+        if witness is not None:
+            witness.external_cubes.append(x3)
+            witness.external_post.append(out)
+        return out
+
+    state = external_linear(state)
+    for constants in prm.external_initial:
+        state = external_round(state, constants)
+    for c in prm.internal:
+        x0 = (state[:, 0] + c) % _P
+        x3 = x0 * x0 % _P * x0 % _P
+        y = x3 * x3 % _P * x0 % _P
+        if witness is not None:
+            witness.partial_cubes.append(x3)
+            witness.partial_out.append(y)
+        state = np.concatenate([y[:, None], state[:, 1:]], axis=1)
+        state = internal_linear(state, prm.diagonal)
+    for constants in prm.external_final:
+        state = external_round(state, constants)
+    return state
+
+
+def as_states(states, width: int | None = None, *, canonical: bool = True) -> np.ndarray:
+    """Reduced uint64 (batch, width) from a GF array or an integer array (a single state
+    (width,) becomes a batch of one).
+
+    canonical: integers must lie in [0, p) (ValueError otherwise); with False they are read
+    mod p instead (negative ones too).
+    """
+    if isinstance(states, GF):
+        a = np.asarray(states, dtype=np.uint64)
+    else:
+        a = np.asarray(states)
+        if a.dtype.kind not in "iu" and a.size:
+            raise ValueError("Poseidon2 states must be integers")
+        if not canonical:
+            a = a % (np.int64(P) if a.dtype.kind == "i" else _P)
+        elif a.size and (a.min() < 0 or a.max() >= P):
+            raise ValueError(f"Poseidon2 state elements must be canonical, in [0, {P})")
+        a = a.astype(np.uint64)
+    if a.ndim == 1:
+        a = a[None, :]
+    if a.ndim != 2 or (width is not None and a.shape[1] != width):
+        raise ValueError(f"expected states of shape (batch, width), got {a.shape}")
+    return np.ascontiguousarray(a)
+
+
+def _like(result: np.ndarray, original) -> np.ndarray | GF:
+    """Return in the caller's kind: GF for GF input, uint64 otherwise; 1-D for 1-D input."""
+    if np.ndim(original) == 1:
+        result = result[0]
+    return reduced(result) if isinstance(original, GF) else result
+
+
+def permute(states) -> np.ndarray | GF:
+    """Poseidon2 on each row of `states`, (batch, width) with width 16 or 24.
+
+    Accepts a GF array or an integer array (also a single state of shape (width,)); integers
+    are read mod p, as Plonky3's `from_u32` does (the published width-24 known-answer test
+    has an input entry above p). Returns the same kind: a GF array for GF input, else a
+    reduced uint64 array.
+    """
+    a = as_states(states, canonical=False)
+    if a.shape[1] not in WIDTHS:
+        raise ValueError(f"Poseidon2 width must be one of {WIDTHS}, not {a.shape[1]}")
+    return _like(_permute(a, params(a.shape[1]), None), states)
+
+
+def permutation_witness(states, width: int) -> Witness:
+    """The intermediate values the AIR gadget commits, for a batch of input states."""
+    w = Witness([], [], [], [])
+    _permute(as_states(states, width), params(width), w)
+    return w
+
+
+# -- hashing -------------------------------------------------------------------------------------
+def sponge_iv(length: int, width: int = 16) -> np.ndarray:
+    """The initial state of `hash_elements` for inputs of `length` elements: zeros, with the
+    first capacity element set to the length (domain separation between input lengths)."""
+    if not 1 <= length < P:
+        raise ValueError("a hashed input must have between 1 and p - 1 elements")
+    iv = np.zeros(width, dtype=np.uint64)
+    iv[width - CAPACITY] = length
+    return iv
+
+
+def sponge_chunks(inputs, width: int = 16) -> np.ndarray:
+    """The absorbed chunks, (batch, num_chunks, rate): the input cut into rate-sized pieces,
+    the last one zero-padded (injective, since the length is fixed by the IV)."""
+    a = as_states(inputs)
+    rate = params(width).rate
+    batch, m = a.shape
+    chunks = -(-m // rate)
+    padded = np.zeros((batch, chunks * rate), dtype=np.uint64)
+    padded[:, :m] = a
+    return padded.reshape(batch, chunks, rate)
+
+
+def hash_elements(inputs, width: int = 16) -> np.ndarray | GF:
+    """The 8-element digest of each row of `inputs` (batch, m), m >= 1 canonical elements.
+
+    A sponge over the width-`width` permutation with capacity 8 (rate 8 at width 16, 16 at
+    width 24): state = sponge_iv(m); for each chunk of sponge_chunks: add the chunk to the
+    rate part, permute; the digest is the first 8 elements of the final state. Rows of the same
+    length m are hashed in one vectorised pass. Returns GF for GF input, else uint64.
+    """
+    a = as_states(inputs)
+    prm = params(width)
+    state = np.tile(sponge_iv(a.shape[1], width), (a.shape[0], 1))
+    for chunk in np.moveaxis(sponge_chunks(a, width), 1, 0):
+        state[:, : prm.rate] = (state[:, : prm.rate] + chunk) % _P
+        state = _permute(state, prm, None)
+    return _like(state[:, :DIGEST], inputs)
+
+
+def compress(left, right) -> np.ndarray | GF:
+    """The 2-to-1 compression of two digests (batch, 8) each: P(left || right)[:8] + left,
+    the width-16 permutation with feed-forward, truncated to 8 elements. Returns GF if `left`
+    is GF, else uint64."""
+    lft, rgt = as_states(left, DIGEST), as_states(right, DIGEST)
+    if lft.shape != rgt.shape:
+        raise ValueError("compress needs as many left digests as right digests")
+    out = _permute(np.concatenate([lft, rgt], axis=1), params(16), None)[:, :DIGEST]
+    return _like((out + lft) % _P, left)
+
+
+__all__ = [
+    "CAPACITY",
+    "DIGEST",
+    "HALF_EXTERNAL_ROUNDS",
+    "SBOX_DEGREE",
+    "WIDTHS",
+    "Poseidon2Params",
+    "Witness",
+    "as_states",
+    "compress",
+    "external_linear",
+    "hash_elements",
+    "internal_linear",
+    "params",
+    "permutation_witness",
+    "permute",
+    "sbox",
+    "sponge_chunks",
+    "sponge_iv",
+]

@@ -1,0 +1,325 @@
+"""Poseidon2 over BabyBear as an AIR gadget (one permutation per trace row), and a small AIR
+that proves a batch of permutations with it.
+
+Layout (horizontal: one row holds one whole permutation; docs/poseidon2.md says why and what
+was measured). Starting at the gadget's column offset, for width t:
+
+    input                   t columns (unless the caller passes its own input columns)
+    4 external rounds       each: t S-box registers, then the t elements after the round
+    R_p partial rounds      each: 1 S-box register, then the S-box output of element 0
+    4 external rounds       as above; the last round's t elements are the output (unless the
+                            caller passes its own output columns)
+
+The S-box input x of every round is an affine function of committed cells (the previous
+round's state, or for a partial round the partial rounds' starting state and the S-box
+outputs before it, all passed through the public linear layers), computed symbolically inside
+the constraint. Its register holds r = x^3 and the S-box output is r^2 x, so every constraint
+has degree 3:
+
+    r - x^3 = 0                     (each register)
+    s_i - M_E(r^2 x)_i = 0          (each element after an external round)
+    y - r^2 x = 0                   (each partial round's S-box output)
+
+Without registers (`sbox_registers=False`) the same layout drops the register columns and the
+constraints become s_i - M_E(x^7)_i and y - x^7, of degree 7. The round constants are Python
+constants inside the expressions (GF scalars), not periodic columns.
+
+Every constraint is a polynomial identity over F_p: the permutation is defined over F_p, so no
+wrap-around argument is needed (docs/poseidon2.md).
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Mapping, Sequence
+from functools import cache
+
+import numpy as np
+
+from circuits.poseidon2 import (
+    HALF_EXTERNAL_ROUNDS,
+    Poseidon2Params,
+    as_states,
+    params,
+    permutation_witness,
+)
+from stark.air import Air, BoundaryConstraint, Frame, TransitionConstraint
+from stark.field import GF, P, reduced
+
+
+@cache
+def _constants(width: int) -> tuple[list[list[GF]], list[GF], list[GF]]:
+    """The round constants and the internal diagonal as GF scalars (built once per width)."""
+    prm: Poseidon2Params = params(width)
+    external = [[GF(int(c)) for c in row] for row in (*prm.external_initial, *prm.external_final)]
+    return external, [GF(int(c)) for c in prm.internal], [GF(int(d)) for d in prm.diagonal]
+
+
+# -- the linear layers on expressions (GF columns or extension values) --------------------------
+def _m4(x0, x1, x2, x3) -> list:
+    """m4 = [[2,3,1,1],[1,2,3,1],[1,1,2,3],[3,1,1,2]] times (x0..x3), additions only."""
+    t01, t23 = x0 + x1, x2 + x3
+    t0123 = t01 + t23
+    t01123, t01233 = t0123 + x1, t0123 + x3
+    return [t01123 + t01, t01123 + x2 + x2, t01233 + t23, t01233 + x0 + x0]
+
+
+def external_linear_expr(xs: Sequence) -> list:
+    """M_E on a list of expressions (see circuits/poseidon2.py)."""
+    blocks = [_m4(*xs[b : b + 4]) for b in range(0, len(xs), 4)]
+    sums = []
+    for k in range(4):
+        s = blocks[0][k]
+        for blk in blocks[1:]:
+            s = s + blk[k]
+        sums.append(s)
+    return [blk[k] + sums[k] for blk in blocks for k in range(4)]
+
+
+def internal_linear_expr(xs: Sequence, diagonal: Sequence[GF]) -> list:
+    """M_I on a list of expressions: x_i -> S + d_i x_i."""
+    total = xs[0]
+    for x in xs[1:]:
+        total = total + x
+    one, minus_one = int(GF(1)), P - 1
+    out = []
+    for x, d in zip(xs, diagonal, strict=True):
+        if int(d) == one:
+            out.append(total + x)
+        elif int(d) == minus_one:
+            out.append(total - x)
+        else:
+            out.append(total + x * d)
+    return out
+
+
+class Poseidon2Gadget:
+    """Constraints and witness for one Poseidon2 permutation per trace row.
+
+    offset: the first column the gadget owns; it owns `num_columns` consecutive columns.
+    width: 16 or 24.
+    input_cols: the caller's columns holding the permutation's input; None (the default) makes
+        the gadget own t input columns at the start of its block; () means the input is always
+        passed to `constraints` and `fill` as expressions and values (e.g. a sponge's chaining
+        value plus absorbed elements). Input expressions must be affine in the trace (degree 1)
+        to keep the constraints at degree 3.
+    output_cols: the caller's columns to hold the output; None makes the gadget own them (the
+        last round's post-state, at the end of its block).
+    sbox_registers: store x^3 for each S-box input (degree-3 constraints, the default); without
+        them the constraints have degree 7 and the gadget has about half the columns.
+    """
+
+    def __init__(
+        self,
+        offset: int,
+        width: int = 16,
+        *,
+        input_cols: Sequence[int] | None = None,
+        output_cols: Sequence[int] | None = None,
+        sbox_registers: bool = True,
+    ):
+        prm = params(width)
+        self.width, self.offset, self.sbox_registers = width, offset, sbox_registers
+        self.partial_rounds = prm.partial_rounds
+        if input_cols is not None and len(input_cols) not in (0, width):
+            raise ValueError(f"input_cols must name {width} columns, or none")
+        if output_cols is not None and len(output_cols) != width:
+            raise ValueError(f"output_cols must name {width} columns")
+        col = offset
+
+        def take(count: int) -> tuple[int, ...]:
+            nonlocal col
+            cols = tuple(range(col, col + count))
+            col += count
+            return cols
+
+        self.owns_input = input_cols is None
+        self.input_cols = take(width) if input_cols is None else tuple(input_cols)
+        regs = width if sbox_registers else 0
+        #: per external round (8): (register columns or (), post-state columns)
+        self.external_cols: list[tuple[tuple[int, ...], tuple[int, ...]]] = []
+        #: per partial round: (register column or None, S-box output column)
+        self.partial_cols: list[tuple[int | None, int]] = []
+        for _ in range(HALF_EXTERNAL_ROUNDS):
+            self.external_cols.append((take(regs), take(width)))
+        for _ in range(self.partial_rounds):
+            reg = take(1)[0] if sbox_registers else None
+            self.partial_cols.append((reg, take(1)[0]))
+        for r in range(HALF_EXTERNAL_ROUNDS):
+            reg_cols = take(regs)
+            last = r == HALF_EXTERNAL_ROUNDS - 1
+            post = tuple(output_cols) if last and output_cols is not None else take(width)
+            self.external_cols.append((reg_cols, post))
+        self.output_cols = self.external_cols[-1][1]
+        self.owns_output = output_cols is None
+        self.num_columns = col - offset
+
+    # -- declaration ------------------------------------------------------------------------
+    @property
+    def degree(self) -> int:
+        return 3 if self.sbox_registers else 7
+
+    @property
+    def register_cols(self) -> tuple[int, ...]:
+        """Every S-box register column (empty without registers)."""
+        ext = [c for regs, _ in self.external_cols for c in regs]
+        return tuple(ext + [r for r, _ in self.partial_cols if r is not None])
+
+    @property
+    def num_constraints(self) -> int:
+        return len(self.transition_constraints())
+
+    def transition_constraints(self) -> list[TransitionConstraint]:
+        """One per constrained column, in the order `constraints` returns them. They read one
+        row only, so they hold on every row (all_rows=True: the last row is checked too)."""
+        regs = self.width if self.sbox_registers else 0
+        per_external = regs + self.width
+        per_partial = 2 if self.sbox_registers else 1
+        count = 2 * HALF_EXTERNAL_ROUNDS * per_external + self.partial_rounds * per_partial
+        return [TransitionConstraint(self.degree, all_rows=True)] * count
+
+    # -- constraints ------------------------------------------------------------------------
+    def constraints(self, main, inputs: Sequence | None = None) -> list:
+        """The constraint values on one frame row `main` (indexable by column: whole GF columns
+        in the prover, extension values in the verifier). inputs: t affine expressions to use
+        as the permutation's input instead of the input columns."""
+        external, internal, diagonal = _constants(self.width)
+        if inputs is None and not self.input_cols:
+            raise ValueError("this gadget has no input columns: pass the input expressions")
+        state = [main[c] for c in self.input_cols] if inputs is None else list(inputs)
+        if len(state) != self.width:
+            raise ValueError(f"the permutation takes {self.width} inputs")
+        state = external_linear_expr(state)
+        out: list = []
+
+        def sbox(x, reg_col):
+            if reg_col is None:
+                x2 = x * x
+                x3 = x2 * x
+                return x3 * x3 * x
+            r = main[reg_col]
+            out.append(r - x * x * x)
+            return r * r * x
+
+        def external_round(state, constants, cols):
+            regs, post = cols
+            ys = [
+                sbox(x + c, regs[i] if regs else None)
+                for i, (x, c) in enumerate(zip(state, constants, strict=True))
+            ]
+            new = [main[c] for c in post]
+            out.extend(s - m for s, m in zip(new, external_linear_expr(ys), strict=True))
+            return new
+
+        for r in range(HALF_EXTERNAL_ROUNDS):
+            state = external_round(state, external[r], self.external_cols[r])
+        for c, (reg, y_col) in zip(internal, self.partial_cols, strict=True):
+            y = main[y_col]
+            out.append(y - sbox(state[0] + c, reg))
+            state = internal_linear_expr([y, *state[1:]], diagonal)
+        for r in range(HALF_EXTERNAL_ROUNDS, 2 * HALF_EXTERNAL_ROUNDS):
+            state = external_round(state, external[r], self.external_cols[r])
+        return out
+
+    # -- witness ----------------------------------------------------------------------------
+    def fill(self, trace, inputs=None) -> np.ndarray:
+        """Write the gadget's columns for every row of `trace` (main_width, n): a numpy integer
+        array or a GF array, changed in place. inputs: (n, t) input values (their canonical
+        integers); None reads them from the input columns. Writes the input columns only if the
+        gadget owns them, and the output columns always. Returns the outputs (n, t), uint64."""
+        if inputs is None:
+            if not self.input_cols:
+                raise ValueError("this gadget has no input columns: pass the input values")
+            inputs = np.stack([np.asarray(trace[c], dtype=np.uint64) for c in self.input_cols], 1)
+        states = as_states(inputs, self.width)
+        if states.shape[0] != trace.shape[1]:
+            raise ValueError(f"{states.shape[0]} inputs for a trace of {trace.shape[1]} rows")
+        w = permutation_witness(states, self.width)
+
+        def put(col: int, values: np.ndarray) -> None:
+            trace[col] = reduced(values) if isinstance(trace, GF) else values
+
+        if self.owns_input:
+            for i, c in enumerate(self.input_cols):
+                put(c, states[:, i])
+        for (regs, post), cubes, after in zip(
+            self.external_cols, w.external_cubes, w.external_post, strict=True
+        ):
+            for i, c in enumerate(regs):
+                put(c, cubes[:, i])
+            for i, c in enumerate(post):
+                put(c, after[:, i])
+        for (reg, y_col), cube, y in zip(
+            self.partial_cols, w.partial_cubes, w.partial_out, strict=True
+        ):
+            if reg is not None:
+                put(reg, cube)
+            put(y_col, y)
+        return w.external_post[-1]
+
+
+class Poseidon2Air(Air):
+    """n Poseidon2 permutations, one per row, with the gadget; the inputs are private and, for
+    each row in `public_outputs`, the first entries of that row's output equal the given public
+    values (boundary constraints). Columns: the gadget's (input columns included)."""
+
+    def __init__(
+        self,
+        trace_len: int,
+        width: int = 16,
+        public_outputs: Mapping[int, Sequence[int]] | None = None,
+        *,
+        sbox_registers: bool = True,
+    ):
+        super().__init__(trace_len)
+        self.gadget = Poseidon2Gadget(0, width, sbox_registers=sbox_registers)
+        self.width = width
+        self.name = f"poseidon2-babybear-w{width}" + ("" if sbox_registers else "-noreg")
+        self.main_width = self.gadget.num_columns
+        self.public_outputs = {
+            int(row): tuple(int(v) % P for v in values)
+            for row, values in sorted((public_outputs or {}).items())
+        }
+        for row, values in self.public_outputs.items():
+            if not 0 <= row < trace_len or not 1 <= len(values) <= width:
+                raise ValueError(f"public output for row {row} is outside the trace or too long")
+
+    def transition_constraints(self) -> list[TransitionConstraint]:
+        return self.gadget.transition_constraints()
+
+    def evaluate_transition(self, f: Frame) -> list:
+        return self.gadget.constraints(f.main)
+
+    def boundary_constraints(self) -> list[BoundaryConstraint]:
+        return [
+            BoundaryConstraint(self.gadget.output_cols[i], row, v)
+            for row, values in self.public_outputs.items()
+            for i, v in enumerate(values)
+        ]
+
+    def public_inputs(self) -> bytes:
+        """Width, register flag, then per public row: row, count and the values."""
+        out = [
+            struct.pack("<IBI", self.width, self.gadget.sbox_registers, len(self.public_outputs))
+        ]
+        for row, values in self.public_outputs.items():
+            out.append(struct.pack(f"<II{len(values)}I", row, len(values), *values))
+        return b"".join(out)
+
+
+def poseidon2_trace(inputs, *, sbox_registers: bool = True) -> tuple[GF, np.ndarray]:
+    """The main trace of Poseidon2Air for inputs (n, t), and the outputs (n, t) uint64."""
+    states = as_states(inputs)
+    gadget = Poseidon2Gadget(0, states.shape[1], sbox_registers=sbox_registers)
+    trace = np.zeros((gadget.num_columns, states.shape[0]), dtype=np.uint64)
+    outputs = gadget.fill(trace, states)
+    return reduced(trace), outputs
+
+
+__all__ = [
+    "Poseidon2Air",
+    "Poseidon2Gadget",
+    "external_linear_expr",
+    "internal_linear_expr",
+    "poseidon2_trace",
+]
