@@ -81,12 +81,11 @@ def internal_linear_expr(xs: Sequence, diagonal: Sequence[GF]) -> list:
     total = xs[0]
     for x in xs[1:]:
         total = total + x
-    one, minus_one = int(GF(1)), P - 1
     out = []
     for x, d in zip(xs, diagonal, strict=True):
-        if int(d) == one:
+        if int(d) == 1:
             out.append(total + x)
-        elif int(d) == minus_one:
+        elif int(d) == P - 1:
             out.append(total - x)
         else:
             out.append(total + x * d)
