@@ -120,9 +120,7 @@ def non_fri_terms(params: StarkParams, shape: AirShape, domains: Domains) -> dic
     # eprint 2022/1530, Lemma 5; the helper columns' alpha != v_i is within the same count).
     # Grinding before alpha is drawn makes each try cost 2^aux_grinding_bits hashes.
     if shape.num_lookup_fractions:
-        terms["logup"] = (
-            log_f - math.log2(shape.num_lookup_fractions) + params.aux_grinding_bits
-        )
+        terms["logup"] = log_f - math.log2(shape.num_lookup_fractions) + params.aux_grinding_bits
     return terms
 
 
