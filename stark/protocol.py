@@ -194,12 +194,22 @@ def num_deep_terms(shape: AirShape, domains: Domains, params: StarkParams) -> in
     return 2 * width + domains.num_quotient_segments + int(params.zk)
 
 
+def over_coordinates(weights: ExtArray) -> ExtArray:
+    """Weights w_c of extension columns as weights of their base coordinates: w_c * x^j for
+    coordinate j of column c, in the committed order c*k + j, so that sum_c w_c a_c(x) is
+    one linear combination of the committed base columns."""
+    ext, m = weights.field, weights.shape[0]
+    per_coordinate = [weights * ext.generator_power(j) for j in range(ext.degree)]
+    coords = np.stack([np.asarray(w.coords) for w in per_coordinate], axis=2)  # (k, m, k)
+    return ExtArray(ext, GF(coords.reshape(ext.degree, m * ext.degree)))
+
+
 def deep_combination(
     gammas: ExtArray,
     main_x: GF,
-    aux_x: ExtArray | None,
-    quotient_x: ExtArray,
-    random_x: ExtArray | None,
+    aux_x: GF | None,
+    quotient_x: GF,
+    num_segments: int,
     ood: OodValues,
     inv_x_minus_z,
     inv_x_minus_gz,
@@ -211,27 +221,32 @@ def deep_combination(
 
     over trace columns T_i (main then aux), quotient segments H_s and, with zero knowledge,
     the random codeword R (degree < D, so the sum stays low-degree while FRI's layers become
-    uniformly random). gammas lists the g_i, the g''_s, the g'_i, then g_R. main_x is
-    (main_width, X); aux_x and quotient_x are extension arrays (cols, X), random_x is (X,).
+    uniformly random). gammas lists the g_i, the g''_s, the g'_i, then g_R. The committed
+    values come as base-field rows (cols, X): main_x, aux_x (k coordinates per extension
+    column) and quotient_x (the segments' coordinates, then R's if it is there), so each sum
+    is one compiled linear combination.
     """
+    k = gammas.field.degree
     w_main = main_x.shape[0]
-    w_aux = 0 if aux_x is None else aux_x.shape[0]
-    width, segments = w_main + w_aux, quotient_x.shape[0]
-    g_z, g_q, g_gz = gammas[:width], gammas[width : width + segments], gammas[width + segments :]
+    width = w_main + (0 if aux_x is None else aux_x.shape[0] // k)
+    segments_x = quotient_x[: num_segments * k]
+    g_z, g_q = gammas[:width], gammas[width : width + num_segments]
+    g_gz = gammas[width + num_segments : 2 * width + num_segments]
 
     def columns_combined(weights: ExtArray) -> ExtArray:
         acc = lincomb(weights[:w_main], main_x)
         if aux_x is not None:
-            acc = acc + (aux_x * weights[w_main:].reshape(w_aux, 1)).sum(axis=0)
+            acc = acc + lincomb(over_coordinates(weights[w_main:]), aux_x)
         return acc
 
-    at_z = columns_combined(g_z) + (quotient_x * g_q.reshape(segments, 1)).sum(axis=0)
+    at_z = columns_combined(g_z) + lincomb(over_coordinates(g_q), segments_x)
     claimed_z = (ood.trace_z * g_z).sum() + (ood.quotient_z * g_q).sum()
-    at_gz = columns_combined(g_gz[:width])
-    claimed_gz = (ood.trace_gz * g_gz[:width]).sum()
-    total = (at_z - claimed_z) * inv_x_minus_z + (at_gz - claimed_gz) * inv_x_minus_gz
-    if random_x is not None:
-        total = total + random_x * gammas[2 * width + segments]
+    claimed_gz = (ood.trace_gz * g_gz).sum()
+    total = (at_z - claimed_z) * inv_x_minus_z
+    total = total + (columns_combined(g_gz) - claimed_gz) * inv_x_minus_gz
+    if quotient_x.shape[0] > num_segments * k:  # the random codeword R (zero knowledge)
+        g_r = gammas[2 * width + num_segments :]
+        total = total + lincomb(over_coordinates(g_r), quotient_x[num_segments * k :])
     return total
 
 

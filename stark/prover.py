@@ -54,6 +54,9 @@ from stark.protocol import (
 )
 from stark.randomness import ProverRandomness
 
+#: Points of the constraint domain evaluated at once (see _composition_on_eval_domain).
+COMPOSITION_CHUNK = 1 << 15
+
 PHASES = ("trace LDE", "trace commit", "constraints", "quotient", "DEEP", "FRI", "queries")
 
 
@@ -228,13 +231,12 @@ def prove(
         transcript.absorb("ood values", ood.to_bytes())
         gammas = ext_powers(transcript.challenge_ext(ext)[0], num_deep_terms(shape, dom, params))
         x = coset_points(COSET_SHIFT, big_n)
-        quotient_x = base_to_ext_columns(quotient.columns, ext)
         deep = deep_combination(
             gammas,
             main.columns,
-            None if aux is None else base_to_ext_columns(aux.columns, ext),
-            quotient_x[:segments],
-            quotient_x[segments] if params.zk else None,
+            None if aux is None else aux.columns,
+            quotient.columns,
+            segments,
             ood,
             inverse_of_difference(x, z),
             inverse_of_difference(x, gz),
@@ -287,19 +289,31 @@ def _trace_at(main_coeffs: GF, aux_coeffs: GF | None, point: ExtArray, ext) -> E
 
 def _composition_on_eval_domain(air, dom, ext, main_lde, aux_lde, challenges, alphas) -> ExtArray:
     """H on the constraint domain s*<w_E>, which is every (N/E)-th point of the LDE coset; the
-    next row of point i is point i + E/n."""
-    stride, step = dom.lde_size // dom.eval_size, dom.eval_size // dom.trace_len
-    main = GF(np.ascontiguousarray(main_lde[:, ::stride]))
-    aux = None
-    if aux_lde is not None:
-        aux = base_to_ext_columns(GF(np.ascontiguousarray(aux_lde[:, ::stride])), ext)
-    frame = Frame(
-        main=main,
-        main_next=GF(np.roll(main, -step, axis=1)),
-        aux=aux,
-        aux_next=None if aux is None else ExtArray(ext, GF(np.roll(aux.coords, -step, axis=2))),
-        periodic=periodic_on_coset(air, dom.eval_size, COSET_SHIFT),
-        challenges=challenges,
-    )
-    x = coset_points(COSET_SHIFT, dom.eval_size)
-    return composition(air, frame, alphas, zerofiers(air, x, np.reciprocal))
+    next row of point i is point i + E/n.
+
+    H is a pointwise function of the rows at i and i + E/n, so it is evaluated in chunks of
+    COMPOSITION_CHUNK points: the constraints' temporaries then take memory per chunk, not
+    per domain (the result is the same for any chunk size)."""
+    size = dom.eval_size
+    stride, step = dom.lde_size // size, size // dom.trace_len
+    periodic = periodic_on_coset(air, size, COSET_SHIFT)
+    x = coset_points(COSET_SHIFT, size)
+    coords = np.empty((ext.degree, size), dtype=np.uint32)
+    for start in range(0, size, COMPOSITION_CHUNK):
+        points = np.arange(start, min(start + COMPOSITION_CHUNK, size))
+        here, after = points * stride, (points + step) % size * stride
+        aux = aux_next = None
+        if aux_lde is not None:
+            aux = base_to_ext_columns(GF(aux_lde[:, here]), ext)
+            aux_next = base_to_ext_columns(GF(aux_lde[:, after]), ext)
+        frame = Frame(
+            main=GF(main_lde[:, here]),
+            main_next=GF(main_lde[:, after]),
+            aux=aux,
+            aux_next=aux_next,
+            periodic=[column[points] for column in periodic],
+            challenges=challenges,
+        )
+        values = composition(air, frame, alphas, zerofiers(air, x[points], np.reciprocal))
+        coords[:, points] = np.broadcast_to(np.asarray(values.coords), (ext.degree, len(points)))
+    return ExtArray(ext, GF(coords))

@@ -19,7 +19,6 @@ from stark.poly import COSET_SHIFT, coset_points, ext_powers
 from stark.proof import MatrixOpening, Proof, VerificationError, deserialize
 from stark.protocol import (
     OodValues,
-    base_to_ext_columns,
     composition,
     deep_combination,
     draw_ood_point,
@@ -189,37 +188,31 @@ def _verify(
     )
     aux_x = None
     if air.aux_width:
-        aux_x = base_to_ext_columns(
-            _check_opening(
-                proof.aux_opening,
-                proof.aux_root,
-                depth,
-                positions,
-                air.aux_width * k,
-                salt,
-                "aux trace",
-            ),
-            ext,
-        )
-    quotient_x = base_to_ext_columns(
-        _check_opening(
-            proof.quotient_opening,
-            proof.quotient_root,
+        aux_x = _check_opening(
+            proof.aux_opening,
+            proof.aux_root,
             depth,
             positions,
-            (segments + int(params.zk)) * k,
+            air.aux_width * k,
             salt,
-            "quotient",
-        ),
-        ext,
+            "aux trace",
+        )
+    quotient_x = _check_opening(
+        proof.quotient_opening,
+        proof.quotient_root,
+        depth,
+        positions,
+        (segments + int(params.zk)) * k,
+        salt,
+        "quotient",
     )
     x = coset_points(COSET_SHIFT, big_n, np.asarray(positions))
     deep = deep_combination(
         gammas,
         main_x,
         aux_x,
-        quotient_x[:segments],
-        quotient_x[segments] if params.zk else None,
+        quotient_x,
+        segments,
         ood,
         inverse_of_difference(x, z),
         inverse_of_difference(x, gz),

@@ -213,3 +213,14 @@ def test_small_traces_get_a_larger_domain_with_zero_knowledge(quick_params):
     air, _ = fibonacci(8)
     dom = Domains.of(quick_params, air.shape())
     assert dom.trace_degree_bound / dom.lde_size <= 16 / (15 * quick_params.blowup)
+
+
+def test_composition_chunks_do_not_change_the_proof(quick_params, monkeypatch):
+    """The constraints are evaluated chunk by chunk (memory); any chunk size, including one
+    that splits a row from its next row, gives the same proof."""
+    from stark import prover as prover_module
+
+    air, trace = range_check(256, bits=4)
+    whole = prove(air, trace, quick_params, seed=3).to_bytes()
+    monkeypatch.setattr(prover_module, "COMPOSITION_CHUNK", 96)
+    assert prove(air, trace, quick_params, seed=3).to_bytes() == whole

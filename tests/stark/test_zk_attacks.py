@@ -21,6 +21,7 @@ from stark import verifier as verifier_module
 from stark.field import GF, ExtArray, ExtensionField, root_of_unity
 from stark.params import AirShape, Domains, StarkParams
 from stark.poly import COSET_SHIFT, coset_points, ext_powers
+from stark.protocol import base_to_ext_columns
 from stark.prover import prove
 from stark.verifier import verify
 from tests.stark.test_zero_knowledge import SECRET, SecretConstantAir
@@ -178,9 +179,10 @@ def spy_on_verifier(monkeypatch, air, proof) -> dict:
         seen.setdefault("alphas", out)
         return out
 
-    def keep_deep(gammas, main_x, aux_x, quotient_x, random_x, ood, *rest):
-        seen.update(main_x=main_x, quotient_x=quotient_x, ood=ood)
-        return deep(gammas, main_x, aux_x, quotient_x, random_x, ood, *rest)
+    def keep_deep(gammas, main_x, aux_x, quotient_x, *rest):
+        seen.update(main_x=main_x, quotient_x=base_to_ext_columns(quotient_x, gammas.field))
+        seen["ood"] = rest[1]
+        return deep(gammas, main_x, aux_x, quotient_x, *rest)
 
     monkeypatch.setattr(verifier_module, "draw_ood_point", keep_z)
     monkeypatch.setattr(verifier_module, "ext_powers", keep_powers)
