@@ -106,6 +106,9 @@ class Poseidon2Gadget:
         last round's post-state, at the end of its block).
     sbox_registers: store x^3 for each S-box input (degree-3 constraints, the default); without
         them the constraints have degree 7 and the gadget has about half the columns.
+    output_width: commit only the first `output_width` elements of the output (e.g. 8 for the
+        digest of a sponge's last permutation); the last round's other elements get no columns
+        and no constraints. None (the default) commits all t.
     """
 
     def __init__(
@@ -116,14 +119,18 @@ class Poseidon2Gadget:
         input_cols: Sequence[int] | None = None,
         output_cols: Sequence[int] | None = None,
         sbox_registers: bool = True,
+        output_width: int | None = None,
     ):
         prm = params(width)
         self.width, self.offset, self.sbox_registers = width, offset, sbox_registers
         self.partial_rounds = prm.partial_rounds
+        self.output_width = width if output_width is None else output_width
+        if not 1 <= self.output_width <= width:
+            raise ValueError(f"output_width must lie in [1, {width}]")
         if input_cols is not None and len(input_cols) not in (0, width):
             raise ValueError(f"input_cols must name {width} columns, or none")
-        if output_cols is not None and len(output_cols) != width:
-            raise ValueError(f"output_cols must name {width} columns")
+        if output_cols is not None and len(output_cols) != self.output_width:
+            raise ValueError(f"output_cols must name {self.output_width} columns")
         col = offset
 
         def take(count: int) -> tuple[int, ...]:
@@ -147,7 +154,10 @@ class Poseidon2Gadget:
         for r in range(HALF_EXTERNAL_ROUNDS):
             reg_cols = take(regs)
             last = r == HALF_EXTERNAL_ROUNDS - 1
-            post = tuple(output_cols) if last and output_cols is not None else take(width)
+            if last:
+                post = take(self.output_width) if output_cols is None else tuple(output_cols)
+            else:
+                post = take(width)
             self.external_cols.append((reg_cols, post))
         self.output_cols = self.external_cols[-1][1]
         self.owns_output = output_cols is None
@@ -175,6 +185,7 @@ class Poseidon2Gadget:
         per_external = regs + self.width
         per_partial = 2 if self.sbox_registers else 1
         count = 2 * HALF_EXTERNAL_ROUNDS * per_external + self.partial_rounds * per_partial
+        count -= self.width - self.output_width  # the uncommitted output elements
         return [TransitionConstraint(self.degree, all_rows=True)] * count
 
     # -- constraints ------------------------------------------------------------------------
@@ -206,8 +217,9 @@ class Poseidon2Gadget:
                 sbox(x + c, regs[i] if regs else None)
                 for i, (x, c) in enumerate(zip(state, constants, strict=True))
             ]
-            new = [main[c] for c in post]
-            out.extend(s - m for s, m in zip(new, external_linear_expr(ys), strict=True))
+            new = [main[c] for c in post]  # the last round may commit fewer (output_width)
+            mixed = external_linear_expr(ys)[: len(new)]
+            out.extend(s - m for s, m in zip(new, mixed, strict=True))
             return new
 
         for r in range(HALF_EXTERNAL_ROUNDS):
@@ -225,7 +237,8 @@ class Poseidon2Gadget:
         """Write the gadget's columns for every row of `trace` (main_width, n): a numpy integer
         array or a GF array, changed in place. inputs: (n, t) input values (their canonical
         integers); None reads them from the input columns. Writes the input columns only if the
-        gadget owns them, and the output columns always. Returns the outputs (n, t), uint64."""
+        gadget owns them, and the output columns always (only the first `output_width`
+        elements have columns). Returns the whole outputs (n, t), uint64."""
         if inputs is None:
             if not self.input_cols:
                 raise ValueError("this gadget has no input columns: pass the input values")
