@@ -65,10 +65,6 @@ class SecurityReport:
             f"provable {self.provable_bits:.1f} bits (unique decoding)"
         )
 
-    @property
-    def weakest_term(self) -> str:
-        return min(self.terms, key=self.terms.__getitem__)
-
 
 def field_bits(extension_degree: int) -> float:
     """log2 |F| for the challenge field F = F_p^k."""
