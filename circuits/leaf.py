@@ -18,7 +18,9 @@ host's limb cells: the packed elements are affine expressions of the very limb c
 columns of their own), absorbed by a chain of Poseidon2 permutations, one gadget each, on the
 same row. `LeafAir` is a small AIR around it: private id commitments and limbs, public leaves
 (periodic columns of cycle n, so they are bound into the transcript), and 8 equalities tying
-the gadget's digest to them on every row.
+the gadget's digest to them on every row. The solvency AIR embeds the same gadget over its own
+range-checked limb cells when given leaves (`SolvencyAir(statement, leaves)` and
+`build_witness_with_leaves` in circuits/solvency.py).
 """
 
 from __future__ import annotations

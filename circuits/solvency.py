@@ -4,6 +4,11 @@ bound argument for every constraint; the numbers quoted in comments come from th
 
 One row per user (n a power of two, padding users all zero). Balances e in [-2^63, 2^63) are
 stored offset, u = e + 2^63 in [0, 2^64), as 8 limbs of 9 bits (limb 7 is bit 63 alone).
+
+Opt-in user leaves (`SolvencyAir(statement, leaves)`, `build_witness_with_leaves`): each row
+also holds its user's id commitment and a `LeafHashGadget` (circuits/leaf.py) hashing it with
+the very limb cells above; the digest equals the row's published leaf, a periodic column
+(docs/inclusion.md). Without leaves the AIR is exactly the one above.
 """
 
 from __future__ import annotations
@@ -18,8 +23,11 @@ from functools import cached_property
 import numpy as np
 
 from circuits import lookup
+from circuits.leaf import LeafHashGadget, padding_id_commitments
+from circuits.poseidon2 import DIGEST, as_states
 from stark.air import Air, BoundaryConstraint, Frame, TransitionConstraint
-from stark.field import GF, ExtArray, P, base_lincomb
+from stark.field import GF, ExtArray, P, base_lincomb, reduced
+from stark.randomness import ProverRandomness
 
 LIMB_BITS = 9
 BASE = 1 << LIMB_BITS  # 512: the range table is [0, BASE)
@@ -44,6 +52,9 @@ AS_OF_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{6})?Z")
 MAX_ISSUER_BYTES = 256
 MAX_NAME_BYTES = 256  # the quote currency's name
 STATEMENT_TAG = b"stark-solvency statement v2\0"
+#: Appended to the statement's encoding in the public inputs of an AIR with user leaves.
+LEAVES_TAG = b"stark-solvency leaves v1\0"
+LEAF_WIDTHS = (16, 24)
 
 
 def format_as_of(moment: datetime) -> str:
@@ -218,11 +229,48 @@ class Layout:
         """kappa2 columns, also looked up times 64 so that they lie in [0, 8)."""
         return list(range(self.kappa + 2 * (self.positions - 1), self.mult))
 
+    # -- with user leaves only: after the columns above -----------------------------------------
+    @property
+    def idc(self) -> range:
+        """The 8 id-commitment columns (private witness), right after `mult`."""
+        return range(self.width, self.width + DIGEST)
+
+    def limb_cols(self) -> list[list[int]]:
+        """u[j][l] for every asset j and limb l: the cells the leaf hashes."""
+        return [[self.u(j, l) for l in range(LIMBS)] for j in range(self.num_assets)]
+
+    def leaf_gadget(self, width: int = 24, *, sbox_registers: bool = True) -> LeafHashGadget:
+        """The leaf's gadget, after the idc columns: it hashes the idc cells and the very limb
+        cells u[j][l] that the running sums, the totals and the user value read."""
+        if width not in LEAF_WIDTHS:
+            raise ValueError(f"the leaf width must be one of {LEAF_WIDTHS}, not {width}")
+        return LeafHashGadget(
+            self.idc.stop, self.idc, self.limb_cols(), width, sbox_registers=sbox_registers
+        )
+
 
 class SolvencyAir(Air):
+    """The solvency AIR for a statement.
+
+    leaves: None (the default) for the AIR without inclusion, exactly as it has always been.
+    Or the published leaves, (n, 8) field elements (row i: user i's leaf, padding rows
+    included): the AIR then adds 8 id-commitment columns and a `LeafHashGadget` of width
+    `leaf_width` (16 or 24; S-box registers or not) over the idc and limb cells, 8 periodic
+    columns of cycle n holding the leaves, and 8 degree-1 constraints `digest_k = leaf_k` on
+    every row. Its name and public inputs then say so (inclusion on, width, registers), so a
+    proof with leaves never verifies as one without, nor the other way round.
+    """
+
     name = "solvency-v1"
 
-    def __init__(self, statement: Statement):
+    def __init__(
+        self,
+        statement: Statement,
+        leaves=None,
+        *,
+        leaf_width: int = 24,
+        sbox_registers: bool = True,
+    ):
         super().__init__(statement.trace_len)
         self.statement = statement
         k = statement.num_assets
@@ -234,6 +282,20 @@ class SolvencyAir(Air):
         self.num_lookups = len(self.layout.range_checked()) + len(self.layout.kappa2())
         self.aux_width = lookup.num_helpers(self.num_lookups) + 1
         self.num_aux_challenges = 1
+        self.leaves: np.ndarray | None = None
+        self.leaf_gadget: LeafHashGadget | None = None
+        if leaves is not None:
+            leaves = as_states(leaves, DIGEST)  # canonical elements, else ValueError
+            if leaves.shape[0] != self.trace_len:
+                raise ValueError(f"one leaf per row: {leaves.shape[0]} for {self.trace_len} rows")
+            self.leaves = leaves
+            self.leaf_gadget = self.layout.leaf_gadget(leaf_width, sbox_registers=sbox_registers)
+            self.main_width = self.leaf_gadget.offset + self.leaf_gadget.num_columns
+            self.name = f"solvency-v1-leaves-w{leaf_width}" + ("" if sbox_registers else "-noreg")
+
+    @property
+    def with_leaves(self) -> bool:
+        return self.leaf_gadget is not None
 
     # -- public constants ---------------------------------------------------------------------
     @cached_property
@@ -274,6 +336,16 @@ class SolvencyAir(Air):
             + [TransitionConstraint(1, all_rows=True)] * lay.positions  # user value digits
             + [TransitionConstraint(4, all_rows=True)] * (self.aux_width - 1)  # LogUp helpers
             + [TransitionConstraint(2, all_rows=True)]  # LogUp running sum
+            + self._leaf_constraints()
+        )
+
+    def _leaf_constraints(self) -> list[TransitionConstraint]:
+        """With leaves: the gadget's (degree 3, or 7 without registers), then digest = leaf."""
+        if self.leaf_gadget is None:
+            return []
+        return (
+            self.leaf_gadget.transition_constraints()
+            + [TransitionConstraint(1, all_rows=True)] * DIGEST
         )
 
     def periodic_columns(self) -> list[np.ndarray]:
@@ -281,11 +353,14 @@ class SolvencyAir(Air):
 
     @cached_property
     def _periodic(self) -> list[np.ndarray]:
-        """The range table (cycle 512) and one one-hot selector per asset (cycle n), built once:
-        the verifier reads them three times."""
+        """The range table (cycle 512), one one-hot selector per asset (cycle n) and, with
+        leaves, the 8 leaf columns (cycle n), built once: the verifier reads them three times."""
         selectors = np.zeros((self.statement.num_assets, self.trace_len), dtype=np.int64)
         selectors[np.arange(self.statement.num_assets), np.arange(self.statement.num_assets)] = 1
-        return [np.arange(BASE, dtype=np.int64), *selectors]
+        out = [np.arange(BASE, dtype=np.int64), *selectors]
+        if self.leaves is not None:  # element k of every row's leaf (cycle n)
+            out += [np.ascontiguousarray(self.leaves[:, c].astype(np.int64)) for c in range(DIGEST)]
+        return out
 
     def boundary_constraints(self) -> list[BoundaryConstraint]:
         n = self.trace_len
@@ -298,7 +373,13 @@ class SolvencyAir(Air):
         return out
 
     def public_inputs(self) -> bytes:
-        return self.statement.encode()
+        """The statement's encoding; with leaves, followed by a tag, the leaf width and the
+        register flag (the leaves themselves are periodic columns, absorbed before these).
+        The statement's encoding is self-delimiting, so the two forms cannot collide."""
+        if self.leaf_gadget is None:
+            return self.statement.encode()
+        g = self.leaf_gadget
+        return self.statement.encode() + LEAVES_TAG + struct.pack("<BB", g.width, g.sbox_registers)
 
     def lookup_fractions(self) -> int:
         """num_lookups values on each of the n rows, and the table's 512 distinct entries."""
@@ -312,7 +393,7 @@ class SolvencyAir(Air):
 
     def evaluate_transition(self, f: Frame) -> list:
         k, lay, x, y = self.statement.num_assets, self.layout, f.main, f.main_next
-        table, selectors = f.periodic[0], f.periodic[1:]
+        table, selectors = f.periodic[0], f.periodic[1 : 1 + k]
         out = []
         # limb 7 (bit 63 of u) is 0 or 1
         out += [x[lay.u(j, 7)] * (x[lay.u(j, 7)] - GF(1)) for j in range(k)]
@@ -331,6 +412,12 @@ class SolvencyAir(Air):
         out.append(
             lookup.running_sum_constraint(alpha, sigma, sigma_next, helpers, table, x[lay.mult])
         )
+        if self.leaf_gadget is not None:
+            # the leaf of this row's idc and limb cells u[j][l] (the cells read above) ...
+            out += self.leaf_gadget.constraints(x)
+            # ... is the published leaf of this row
+            leaf = f.periodic[1 + k :]
+            out += [x[c] - v for c, v in zip(self.leaf_gadget.digest_cols, leaf, strict=True)]
         return out
 
     def _carry(self, x, l: int):
@@ -447,6 +534,46 @@ def build_witness(market: Market, balances: np.ndarray) -> tuple[Statement, GF]:
 
     Raises Insolvent (with the offending rows) if a user's value is negative.
     """
+    statement, trace, _ = _solvency_witness(market, balances)
+    return statement, GF(trace % P)
+
+
+def build_witness_with_leaves(
+    market: Market,
+    balances: np.ndarray,
+    id_commitments,
+    *,
+    leaf_width: int = 24,
+    sbox_registers: bool = True,
+    rng: ProverRandomness | None = None,
+) -> tuple[Statement, GF, np.ndarray]:
+    """The statement, the main trace of `SolvencyAir(statement, leaves, leaf_width=...,
+    sbox_registers=...)` and the leaves (n, 8) uint64 to publish, for balances (users, K) and
+    the real users' id commitments (users, 8) (`circuits.leaf.id_commitments`), row for row.
+
+    Padding rows get random id commitments (`padding_id_commitments`, from `rng`: None draws
+    from the operating system; a seeded ProverRandomness is for tests only). The columns of
+    the AIR without leaves are `build_witness`'s, the gadget is filled from them. Raises
+    Insolvent as `build_witness` does, ValueError for malformed id commitments.
+    """
+    users = np.shape(balances)[0]
+    idc = as_states(id_commitments, DIGEST)  # canonical elements, else ValueError
+    if idc.shape[0] != users:
+        raise ValueError(f"one id commitment per user: {idc.shape[0]} for {users} users")
+    statement, base, lay = _solvency_witness(market, balances)
+    n = statement.trace_len
+    gadget = lay.leaf_gadget(leaf_width, sbox_registers=sbox_registers)
+    trace = np.empty((gadget.offset + gadget.num_columns, n), dtype=np.uint32)
+    trace[: lay.width] = base % P
+    trace[lay.idc.start : lay.idc.stop, :users] = idc.T
+    trace[lay.idc.start : lay.idc.stop, users:] = padding_id_commitments(n - users, rng).T
+    leaves = gadget.fill(trace)  # from the idc cells and the limb cells u[j][l] just written
+    return statement, reduced(trace), leaves
+
+
+def _solvency_witness(market: Market, balances: np.ndarray) -> tuple[Statement, np.ndarray, Layout]:
+    """The statement, the columns of the AIR without leaves as int64 (not yet reduced mod p)
+    and their layout."""
     users, k = balances.shape
     if users > MAX_TRACE_LEN:
         raise ValueError(f"{users} users exceed one proof's capacity of {MAX_TRACE_LEN}")
@@ -481,7 +608,7 @@ def build_witness(market: Market, balances: np.ndarray) -> tuple[Statement, GF]:
         [trace[c] for c in lay.range_checked()] + [64 * trace[c] for c in lay.kappa2()]
     )
     trace[lay.mult] = lookup.multiplicities(looked, BASE, n)
-    return statement, GF(trace % P)
+    return statement, trace, lay
 
 
 def _totals_carries(air: SolvencyAir, limbs: np.ndarray, trace: np.ndarray) -> None:
