@@ -1,8 +1,6 @@
 """User leaves: the id encoding and commitment, the limb packing, the in-AIR leaf against the
 reference, LeafAir proved and verified, a cheating prover rejected, and the Merkle paths."""
 
-from dataclasses import replace
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -36,15 +34,11 @@ from circuits.poseidon2 import compress, hash_elements
 from circuits.poseidon2_air import Poseidon2Gadget
 from circuits.solvency import offset_limbs
 from stark.field import GF, P
-from stark.params import PRESETS
 from stark.proof import VerificationError
 from stark.prover import prove
 from stark.randomness import ProverRandomness
 from stark.verifier import verify
-
-QUICK = replace(
-    PRESETS["fast"], grinding_bits=4, aux_grinding_bits=2, folding_factor=4, remainder_max_len=16
-)
+from tests.quick import QUICK
 
 
 def random_limbs(rng, n, k):

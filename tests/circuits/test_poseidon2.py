@@ -3,7 +3,6 @@ an independent scalar implementation; the hashing helpers; the AIR gadget agains
 proved and verified, and rejected when tampered with."""
 
 import json
-from dataclasses import replace
 from functools import cache
 from pathlib import Path
 
@@ -23,16 +22,13 @@ from circuits.poseidon2 import (
 from circuits.poseidon2_air import Poseidon2Air, Poseidon2Gadget, poseidon2_trace
 from stark.air import Air, Frame, TransitionConstraint
 from stark.field import GF, P
-from stark.params import PRESETS
 from stark.proof import VerificationError
 from stark.prover import prove
 from stark.verifier import verify
+from tests.quick import QUICK
 
 SHARED_VECTORS = Path(__file__).resolve().parents[3] / "shared" / "vectors"
 PACKAGED = Path(__file__).resolve().parents[2] / "circuits" / "data" / "poseidon2_babybear.json"
-QUICK = replace(
-    PRESETS["fast"], grinding_bits=4, aux_grinding_bits=2, folding_factor=4, remainder_max_len=16
-)
 
 
 # -- an independent scalar implementation (plain Python integers, full matrices) ---------------

@@ -2,8 +2,6 @@
 leaves of the very limb cells that feed the totals, and a cheating prover (self-checks off)
 that publishes leaves not matching its rows is rejected. Without leaves the AIR is unchanged."""
 
-from dataclasses import replace
-
 import numpy as np
 import pytest
 
@@ -11,29 +9,19 @@ from circuits.leaf import id_commitments, leaf_hash, new_nonces
 from circuits.solvency import (
     LEAVES_TAG,
     LIMBS,
-    Market,
     SolvencyAir,
     build_witness,
     build_witness_with_leaves,
     offset_limbs,
 )
 from stark.field import GF, ExtensionField, P
-from stark.params import PRESETS
 from stark.proof import VerificationError
 from stark.prover import ProverError, prove
 from stark.randomness import ProverRandomness
 from stark.verifier import verify
+from tests.circuits.test_solvency_air import MARKET
+from tests.quick import QUICK
 
-QUICK = replace(
-    PRESETS["fast"], grinding_bits=4, aux_grinding_bits=2, folding_factor=4, remainder_max_len=16
-)
-MARKET = Market(
-    "USD",
-    10,
-    ("BTC", "ETH", "USDT"),
-    (8, 8, 6),
-    (97_000_120_000_00, 3_400_550_000_00, 1_000_100_000_000),
-)
 USERS = 40  # padded to n = 512
 TWINS = (7, 8)  # two users with identical balances
 
