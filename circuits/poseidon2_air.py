@@ -34,6 +34,7 @@ import struct
 from collections.abc import Mapping, Sequence
 from functools import cache
 
+import numba
 import numpy as np
 
 from circuits.poseidon2 import (
@@ -44,7 +45,11 @@ from circuits.poseidon2 import (
     permutation_witness,
 )
 from stark.air import Air, BoundaryConstraint, Frame, TransitionConstraint
-from stark.field import GF, P, reduced
+from stark.field import GF, PARALLEL_MIN_ELEMENTS, P, reduced
+
+#: Evaluate the gadget's constraints with the compiled kernel below when the frame holds
+#: base-field column arrays (the prover); False forces the expression code everywhere (tests).
+FAST_CONSTRAINTS = True
 
 
 @cache
@@ -53,6 +58,144 @@ def _constants(width: int) -> tuple[list[list[GF]], list[GF], list[GF]]:
     prm: Poseidon2Params = params(width)
     external = [[GF(int(c)) for c in row] for row in (*prm.external_initial, *prm.external_final)]
     return external, [GF(int(c)) for c in prm.internal], [GF(int(d)) for d in prm.diagonal]
+
+
+# -- the compiled evaluation (the prover's base-field columns) ----------------------------------
+_P64 = np.uint64(P)
+_KERNEL_BLOCK = 512  # points per parallel work item
+
+
+@numba.njit(cache=True, inline="always")
+def _external_linear_inplace(state, y):
+    """M_E on reduced state (t,), in place; y is scratch (t,). Sums stay below 2^38."""
+    t = state.shape[0]
+    for b in range(0, t, 4):
+        x0, x1, x2, x3 = state[b], state[b + 1], state[b + 2], state[b + 3]
+        t01, t23 = x0 + x1, x2 + x3
+        t0123 = t01 + t23
+        t01123, t01233 = t0123 + x1, t0123 + x3
+        y[b] = t01123 + t01
+        y[b + 1] = t01123 + x2 + x2
+        y[b + 2] = t01233 + t23
+        y[b + 3] = t01233 + x0 + x0
+    for k in range(4):
+        s = np.uint64(0)
+        for b in range(0, t, 4):
+            s += y[b + k]
+        for b in range(0, t, 4):
+            state[b + k] = (y[b + k] + s) % _P64
+
+
+@numba.njit(cache=True, inline="always")
+def _sbox(x, reg, has_reg, out, k, j):
+    """The S-box output for input x (reduced); with a register r, also out[k, j] = r - x^3."""
+    x2 = x * x % _P64
+    x3 = x2 * x % _P64
+    if has_reg:
+        out[k, j] = (reg + _P64 - x3) % _P64
+        return reg * reg % _P64 * x % _P64
+    return x3 * x3 % _P64 * x % _P64
+
+
+@numba.njit(cache=True)
+def _constraints_block(
+    inputs, main, ext_c, int_c, diag, ext_regs, ext_post, part_reg, part_out, out, lo, hi
+):
+    """out[:, lo:hi] of _constraints_serial / _parallel."""
+    t = inputs.shape[0]
+    rounds = ext_c.shape[0]
+    half = rounds // 2
+    state = np.empty(t, dtype=np.uint64)
+    ys = np.empty(t, dtype=np.uint64)
+    scratch = np.empty(t, dtype=np.uint64)
+    for j in range(lo, hi):
+        for i in range(t):
+            state[i] = inputs[i, j]
+        _external_linear_inplace(state, scratch)
+        k = 0
+        for r in range(rounds):
+            if r == half:
+                for q in range(int_c.shape[0]):
+                    x = (state[0] + int_c[q]) % _P64
+                    rc = part_reg[q]
+                    reg = np.uint64(main[rc, j]) if rc >= 0 else np.uint64(0)
+                    if rc >= 0:
+                        sb = _sbox(x, reg, True, out, k, j)
+                        k += 1
+                    else:
+                        sb = _sbox(x, reg, False, out, k, j)
+                    y = np.uint64(main[part_out[q], j])
+                    out[k, j] = (y + _P64 - sb) % _P64
+                    k += 1
+                    state[0] = y
+                    total = np.uint64(0)
+                    for i in range(t):
+                        total += state[i]
+                    for i in range(t):
+                        state[i] = (total + diag[i] * state[i]) % _P64
+            for i in range(t):
+                x = (state[i] + ext_c[r, i]) % _P64
+                rc = ext_regs[r, i]
+                if rc >= 0:
+                    ys[i] = _sbox(x, np.uint64(main[rc, j]), True, out, k, j)
+                    k += 1
+                else:
+                    ys[i] = _sbox(x, np.uint64(0), False, out, k, j)
+            _external_linear_inplace(ys, scratch)
+            for i in range(t):
+                c = ext_post[r, i]
+                if c < 0:
+                    break
+                s = np.uint64(main[c, j])
+                out[k, j] = (s + _P64 - ys[i]) % _P64
+                k += 1
+                state[i] = s
+
+
+@numba.njit(parallel=True, cache=True)
+def _constraints_parallel(
+    inputs, main, ext_c, int_c, diag, ext_regs, ext_post, part_reg, part_out, out
+):
+    """Every constraint of one permutation gadget at every point (blocks over the cores)."""
+    n = inputs.shape[1]
+    blocks = (n + _KERNEL_BLOCK - 1) // _KERNEL_BLOCK
+    for b in numba.prange(blocks):
+        lo = b * _KERNEL_BLOCK
+        _constraints_block(
+            inputs,
+            main,
+            ext_c,
+            int_c,
+            diag,
+            ext_regs,
+            ext_post,
+            part_reg,
+            part_out,
+            out,
+            lo,
+            min(n, lo + _KERNEL_BLOCK),
+        )
+
+
+@numba.njit(cache=True)
+def _constraints_serial(
+    inputs, main, ext_c, int_c, diag, ext_regs, ext_post, part_reg, part_out, out
+):
+    """The serial twin of _constraints_parallel."""
+    _constraints_block(
+        inputs,
+        main,
+        ext_c,
+        int_c,
+        diag,
+        ext_regs,
+        ext_post,
+        part_reg,
+        part_out,
+        out,
+        0,
+        inputs.shape[1],
+    )
 
 
 # -- the linear layers on expressions (GF columns or extension values) --------------------------
@@ -193,9 +336,12 @@ class Poseidon2Gadget:
         """The constraint values on one frame row `main` (indexable by column: whole GF columns
         in the prover, extension values in the verifier). inputs: t affine expressions to use
         as the permutation's input instead of the input columns."""
-        external, internal, diagonal = _constants(self.width)
         if inputs is None and not self.input_cols:
             raise ValueError("this gadget has no input columns: pass the input expressions")
+        fast = self._fast_constraints(main, inputs)
+        if fast is not None:
+            return fast
+        external, internal, diagonal = _constants(self.width)
         state = [main[c] for c in self.input_cols] if inputs is None else list(inputs)
         if len(state) != self.width:
             raise ValueError(f"the permutation takes {self.width} inputs")
@@ -231,6 +377,59 @@ class Poseidon2Gadget:
         for r in range(HALF_EXTERNAL_ROUNDS, 2 * HALF_EXTERNAL_ROUNDS):
             state = external_round(state, external[r], self.external_cols[r])
         return out
+
+    def _kernel_tables(self) -> tuple[np.ndarray, ...]:
+        """The constants and column indices the kernel reads (-1: no column), built once."""
+        if getattr(self, "_tables", None) is None:
+            prm = params(self.width)
+            rounds = 2 * HALF_EXTERNAL_ROUNDS
+            ext_regs = np.full((rounds, self.width), -1, dtype=np.int64)
+            ext_post = np.full((rounds, self.width), -1, dtype=np.int64)
+            for r, (regs, post) in enumerate(self.external_cols):
+                ext_regs[r, : len(regs)] = regs
+                ext_post[r, : len(post)] = post
+            part_reg = np.array(
+                [-1 if reg is None else reg for reg, _ in self.partial_cols], dtype=np.int64
+            )
+            part_out = np.array([y for _, y in self.partial_cols], dtype=np.int64)
+            ext_c = np.ascontiguousarray(
+                np.concatenate([prm.external_initial, prm.external_final]), dtype=np.uint64
+            )
+            self._tables = (
+                ext_c,
+                np.ascontiguousarray(prm.internal, dtype=np.uint64),
+                np.ascontiguousarray(prm.diagonal, dtype=np.uint64),
+                ext_regs,
+                ext_post,
+                part_reg,
+                part_out,
+            )
+        return self._tables
+
+    def _fast_constraints(self, main, inputs: Sequence | None) -> list | None:
+        """`constraints` by the compiled kernel when `main` is a (columns, points) GF array and
+        every input is a GF column of those points or a GF scalar (the prover's frames); None
+        otherwise (extension values: the verifier), leaving it to the expression code. The
+        values are the same field elements, in the same order."""
+        if not FAST_CONSTRAINTS or not isinstance(main, GF) or main.ndim != 2:
+            return None
+        n = main.shape[1]
+        values = [main[c] for c in self.input_cols] if inputs is None else list(inputs)
+        if len(values) != self.width:
+            return None
+        state = np.empty((self.width, n), dtype=np.uint64)
+        for i, v in enumerate(values):
+            if not isinstance(v, GF) or v.ndim > 1 or (v.ndim == 1 and v.shape[0] != n):
+                return None
+            state[i] = np.asarray(v)
+        cells = np.asarray(main)
+        if cells.dtype != np.uint32:
+            cells = cells.astype(np.uint32)
+        out = np.empty((self.num_constraints, n), dtype=np.uint32)
+        kernel = _constraints_parallel if n >= PARALLEL_MIN_ELEMENTS else _constraints_serial
+        kernel(state, cells, *self._kernel_tables(), out)
+        rows = reduced(out)
+        return [rows[i] for i in range(rows.shape[0])]
 
     # -- witness ----------------------------------------------------------------------------
     def fill(self, trace, inputs=None) -> np.ndarray:
