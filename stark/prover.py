@@ -287,6 +287,38 @@ def _trace_at(main_coeffs: GF, aux_coeffs: GF | None, point: ExtArray, ext) -> E
     )
 
 
+class _NextRows:
+    """The next row's columns on one chunk of the constraint domain, gathered from the LDE only
+    when a constraint reads them (most columns are read on the current row only).
+
+    lde: committed columns (cols, N), base-field coordinates (k per column when `ext` is given);
+    positions: the LDE points of the next rows. Indexing returns what indexing the gathered
+    array would: base columns (GF) or extension columns (ExtArray)."""
+
+    def __init__(self, lde: GF, positions: np.ndarray, ext: ExtensionField | None = None):
+        self.lde, self.positions, self.ext = lde, positions, ext
+        self.columns: dict[int, object] = {}
+
+    def __getitem__(self, key):
+        if not isinstance(key, int | np.integer):  # slices, index arrays: gather everything
+            return self._all()[key]
+        width = self.lde.shape[0] // (1 if self.ext is None else self.ext.degree)
+        column = int(key) % width
+        if column not in self.columns:
+            self.columns[column] = self._column(column)
+        return self.columns[column]
+
+    def _column(self, c: int):
+        if self.ext is None:
+            return GF(self.lde[c, self.positions])
+        k = self.ext.degree
+        return ExtArray(self.ext, GF(self.lde[k * c : k * (c + 1)][:, self.positions]))
+
+    def _all(self):
+        rows = GF(self.lde[:, self.positions])
+        return rows if self.ext is None else base_to_ext_columns(rows, self.ext)
+
+
 def _composition_on_eval_domain(air, dom, ext, main_lde, aux_lde, challenges, alphas) -> ExtArray:
     """H on the constraint domain s*<w_E>, which is every (N/E)-th point of the LDE coset; the
     next row of point i is point i + E/n.
@@ -305,10 +337,10 @@ def _composition_on_eval_domain(air, dom, ext, main_lde, aux_lde, challenges, al
         aux = aux_next = None
         if aux_lde is not None:
             aux = base_to_ext_columns(GF(aux_lde[:, here]), ext)
-            aux_next = base_to_ext_columns(GF(aux_lde[:, after]), ext)
+            aux_next = _NextRows(aux_lde, after, ext)
         frame = Frame(
             main=GF(main_lde[:, here]),
-            main_next=GF(main_lde[:, after]),
+            main_next=_NextRows(main_lde, after),
             aux=aux,
             aux_next=aux_next,
             periodic=[column[points] for column in periodic],

@@ -224,3 +224,24 @@ def test_composition_chunks_do_not_change_the_proof(quick_params, monkeypatch):
     whole = prove(air, trace, quick_params, seed=3).to_bytes()
     monkeypatch.setattr(prover_module, "COMPOSITION_CHUNK", 96)
     assert prove(air, trace, quick_params, seed=3).to_bytes() == whole
+
+
+def test_next_rows_are_gathered_lazily_and_exactly():
+    """The prover's next-row view returns, for any index, what indexing the fully gathered
+    columns returns (base and extension columns; ints, negative ints, slices)."""
+    from stark.field import ExtensionField
+    from stark.prover import _NextRows
+    from stark.protocol import base_to_ext_columns
+
+    lde = GF.Random((12, 64), seed=4)
+    positions = (np.arange(16) * 4 + 8) % 64
+    full = GF(lde[:, positions])
+    rows = _NextRows(lde, positions)
+    for key in (0, 5, -1, np.int64(3)):
+        assert np.array_equal(rows[key], full[key])
+    assert np.array_equal(rows[2:7], full[2:7])
+    ext = ExtensionField(4)
+    ext_rows, ext_full = _NextRows(lde, positions, ext), base_to_ext_columns(full, ext)
+    for key in (0, 2, -1):
+        assert ext_rows[key] == ext_full[key]
+    assert ext_rows[1:3] == ext_full[1:3]
