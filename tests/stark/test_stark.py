@@ -230,8 +230,8 @@ def test_next_rows_are_gathered_lazily_and_exactly():
     """The prover's next-row view returns, for any index, what indexing the fully gathered
     columns returns (base and extension columns; ints, negative ints, slices)."""
     from stark.field import ExtensionField
-    from stark.prover import _NextRows
     from stark.protocol import base_to_ext_columns
+    from stark.prover import _NextRows
 
     lde = GF.Random((12, 64), seed=4)
     positions = (np.arange(16) * 4 + 8) % 64
