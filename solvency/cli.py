@@ -27,7 +27,10 @@ interrupted (Ctrl-C).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
+import os
+import shutil
 import sys
 import tempfile
 import time
@@ -35,29 +38,40 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from urllib.parse import quote
 
 import click
+import numpy as np
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from circuits.leaf import id_commitments, new_nonces
 from circuits.solvency import (
     MAX_TRACE_LEN,
+    MIN_TRACE_LEN,
     Insolvent,
+    Market,
     SolvencyAir,
     Statement,
-    build_witness,
+    build_witness_with_leaves,
+    padded_size,
 )
 from solvency import generate as synthetic
+from solvency import inclusion
 from solvency.publish import (
+    Checked,
+    Published,
     StatementMismatch,
     check_published,
     coins,
+    leaves_bytes,
     load_json_strict,
     plain,
     price_decimal,
     read_published,
+    solvency_air,
     statement_json,
     write_atomically,
 )
@@ -65,6 +79,7 @@ from solvency.snapshot import InputError, load_assets, load_snapshot, parse_as_o
 from stark.params import PRESETS
 from stark.proof import VerificationError
 from stark.prover import prove
+from stark.randomness import ProverRandomness
 from stark.verifier import verify as verify_proof
 
 try:
@@ -117,10 +132,68 @@ class PhaseProgress:
 
 @dataclass
 class ProveResult:
-    statement: Statement
+    """A proof and what goes with it: the AIR (statement and leaves) for the public directory,
+    the users' ids, nonces and balances for the private store."""
+
+    air: SolvencyAir
     proof: bytes
-    users: int
+    ids: list[str]
+    nonces: np.ndarray  # (users, 5)
+    balances: np.ndarray  # (users, K) base units
     seconds: float
+
+    @property
+    def statement(self) -> Statement:
+        return self.air.statement
+
+    @property
+    def users(self) -> int:
+        return len(self.ids)
+
+
+#: The most main-trace cells one proof with inclusion takes: about 81 bytes of peak memory per
+#: cell were measured (6.65 GB for 65,536 x 22 assets, 1,256 columns), so about 16 GB here.
+MAX_TRACE_CELLS = 3 << 26
+
+
+def check_capacity(snapshot: Path, market: Market, users: int) -> None:
+    """Refuse (exit 2) a snapshot too large for one proof: more users than MAX_TRACE_LEN, or
+    more trace cells (padded users x columns with the leaf hash) than MAX_TRACE_CELLS."""
+    if users > MAX_TRACE_LEN:
+        fail(
+            EXIT_INPUT,
+            f"{snapshot}: {users:,} users exceed one proof's capacity of {MAX_TRACE_LEN:,}; "
+            "split the snapshot into batches",
+        )
+    k = len(market.symbols)
+    width = inclusion_width(market)
+    n = padded_size(users)
+    if n * width > MAX_TRACE_CELLS:
+        most = 1 << (MAX_TRACE_CELLS // width).bit_length() - 1
+        fail(
+            EXIT_INPUT,
+            f"{snapshot}: {users:,} users x {k} assets need {n:,} rows of {width:,} columns "
+            f"with the leaf hash, more than one proof holds ({MAX_TRACE_CELLS:,} cells); at "
+            f"{k} assets one proof takes at most {most:,} users: split the snapshot into batches",
+        )
+
+
+def inclusion_width(market: Market) -> int:
+    """The main trace's columns for this market's AIR with leaves."""
+    k = len(market.symbols)
+    probe = Statement(
+        market.quote,
+        market.scale,
+        market.symbols,
+        market.decimals,
+        tuple(int(p) for p in market.prices),
+        (0,) * k,
+        MIN_TRACE_LEN,
+    )
+    gadget = SolvencyAir(probe).layout.leaf_gadget(
+        inclusion.LEAF_WIDTH, sbox_registers=inclusion.LEAF_REGISTERS
+    )
+    return gadget.offset + gadget.num_columns
 
 
 @dataclass(frozen=True)
@@ -158,25 +231,38 @@ def prove_files(
     insecure_seed: int | None = None,
     show_progress: bool = True,
 ) -> ProveResult:
-    """Load, check and prove a snapshot. Exits with code 2 or 3 on bad or false input."""
+    """Load, check and prove a snapshot with its users' leaves: fresh nonces, id commitments,
+    the witness with the leaf hash, the proof. Exits with code 2 or 3 on bad or false input."""
     if insecure_seed is not None:
         console.print(f"[bold yellow]warning:[/] {INSECURE_SEED_WARNING}", soft_wrap=True)
+    # the nonces hide the leaves: from the operating system, or reproducible for tests only
+    rng = (
+        None if insecure_seed is None else ProverRandomness(b"nonces" + str(insecure_seed).encode())
+    )
     try:
         assets = load_assets(assets_path)
         market = assets.market(assets_path)
         with PhaseProgress(show_progress) as bars:
             bars.phase("load snapshot")
             snap = load_snapshot(snapshot, assets)
-            if len(snap.ids) > MAX_TRACE_LEN:
-                fail(
-                    EXIT_INPUT,
-                    f"{snapshot}: {len(snap.ids):,} users exceed one proof's "
-                    f"capacity of {MAX_TRACE_LEN:,}; split the snapshot into batches",
-                )
-            bars.phase("witness")
+            check_capacity(snapshot, market, len(snap.ids))
             start = time.perf_counter()
+            bars.phase("id commitments")
+            nonces = new_nonces(len(snap.ids), rng)
             try:
-                statement, trace = build_witness(market, snap.balances)
+                commitments = id_commitments(snap.ids, nonces)
+            except ValueError as e:  # an id with no UTF-8 form
+                fail(EXIT_INPUT, f"{snapshot}: id: {e}")
+            bars.phase("witness")
+            try:
+                statement, trace, leaves = build_witness_with_leaves(
+                    market,
+                    snap.balances,
+                    commitments,
+                    leaf_width=inclusion.LEAF_WIDTH,
+                    sbox_registers=inclusion.LEAF_REGISTERS,
+                    rng=rng,
+                )
             except Insolvent as e:
                 named = ", ".join(snap.ids[r] for r in e.rows[:5])
                 more = f" and {len(e.rows) - 5} more" if len(e.rows) > 5 else ""
@@ -194,8 +280,9 @@ def prove_files(
                 )
             except ValueError as e:
                 fail(EXIT_INPUT, f"{assets_path}: {e}")
+            air = solvency_air(statement, leaves)
             proof = prove(
-                SolvencyAir(statement),
+                air,
                 trace,
                 PRESETS[preset],
                 seed=insecure_seed,
@@ -204,12 +291,24 @@ def prove_files(
     except InputError as e:
         fail(EXIT_INPUT, str(e))
     seconds = time.perf_counter() - start
-    return ProveResult(statement, proof, len(snap.ids), seconds)
+    return ProveResult(air, proof, snap.ids, nonces, snap.balances, seconds)
 
 
-def publish(result: ProveResult, preset: str, out: Path) -> dict:
-    document = statement_json(result.statement, PRESETS[preset], result.proof)
-    # the proof first: a statement never points at a proof that is not there
+def publish(result: ProveResult, preset: str, out: Path, private_store: Path) -> dict:
+    """Write the private store, then leaves.bin, proof.bin and statement.json, each atomically.
+    The store first: published leaves whose nonces were lost could never be shown to anyone.
+    The statement last: it never points at files that are not there."""
+    document = statement_json(result.air, PRESETS[preset], result.proof)
+    inclusion.write_store(
+        private_store,
+        result.statement,
+        result.air.leaves,
+        document["inclusion"]["leaves_root"],
+        result.ids,
+        result.nonces,
+        result.balances,
+    )
+    write_atomically(out / "leaves.bin", leaves_bytes(result.air.leaves))
     write_atomically(out / "proof.bin", result.proof)
     write_atomically(out / "statement.json", (json.dumps(document, indent=2) + "\n").encode())
     return document
@@ -267,7 +366,21 @@ def generate_cmd(users: int, num_assets: int, seed: int, out: Path) -> None:
 @main.command("prove")
 @click.argument("snapshot", type=click.Path(path_type=Path))
 @click.option("--assets", "assets_path", type=click.Path(path_type=Path), required=True)
-@click.option("--out", type=click.Path(path_type=Path), required=True)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="the public directory: proof.bin, leaves.bin, statement.json",
+)
+@click.option(
+    "--private",
+    "private",
+    type=click.Path(path_type=Path),
+    required=True,
+    metavar="PRIVATE_DIR",
+    help="where the users' nonces and balances are kept (users.sqlite) to export their "
+    "inclusion files; secret, never inside --out",
+)
 @click.option(
     "--issuer",
     required=True,
@@ -302,17 +415,27 @@ def prove_cmd(
     snapshot: Path,
     assets_path: Path,
     out: Path,
+    private: Path,
     issuer: str,
     as_of: str,
     preset: str,
     insecure_seed: int | None,
 ) -> None:
-    """Prove SNAPSHOT (CSV or JSON) against the assets file; write OUT/proof.bin and
-    OUT/statement.json."""
+    """Prove SNAPSHOT (CSV or JSON) against the assets file; write OUT/proof.bin,
+    OUT/leaves.bin and OUT/statement.json, and the private store PRIVATE_DIR/users.sqlite."""
     identity = parse_identity(issuer, as_of)
+    store = private_store_path(private, out)
     result = prove_files(snapshot, assets_path, preset, identity, insecure_seed)
-    document = publish(result, preset, out)
+    document = publish(result, preset, out, store)
     console.print(summary(result, document), highlight=False, soft_wrap=True)
+
+
+def private_store_path(private: Path, out: Path) -> Path:
+    """PRIVATE_DIR/users.sqlite, checked before any work (exit 2 if unusable)."""
+    try:
+        return inclusion.check_private_location(private, out)
+    except ValueError as e:
+        fail(EXIT_INPUT, str(e))
 
 
 def _reserves(path: Path | None, statement: Statement) -> dict[str, Decimal]:
@@ -457,6 +580,44 @@ def _emit_json(document: dict) -> None:
     click.echo(json.dumps(document, indent=None))
 
 
+def verified_publication(pub: Published, regime: str, min_bits: float) -> Checked:
+    """Check a publication in full: statement.json against what is recomputed (including the
+    leaves' root), the security bar, and the STARK proof for the statement and the leaves.
+    Returns the `Checked` publication; raises Verdict with the reason."""
+    try:
+        checked = check_published(pub)
+    except StatementMismatch as e:
+        raise Verdict(mismatch_reason(e), str(e)) from None
+    except VerificationError as e:
+        raise Verdict(customer_reason(e.reason), e.reason) from None
+    report = checked.security
+    bits = report.provable_bits if regime == "provable" else report.conjectured_bits
+    if bits < min_bits:
+        hint = (
+            ""
+            if regime == "conjectured"
+            else "; a proof made with --preset fast is accepted only with "
+            "--accept-conjectured-security"
+        )
+        raise Verdict(
+            f"the proof's security is below what this verifier requires: {bits:.1f} "
+            f"{regime} bits, fewer than {min_bits:g}{hint}",
+            f"{checked.preset} preset: {report.provable_bits:.2f} provable bits, "
+            f"{report.conjectured_bits:.2f} conjectured bits",
+        )
+    try:
+        verify_proof(
+            checked.air,
+            checked.proof,
+            accepted_params=list(PRESETS.values()),
+            min_bits=min_bits,
+            regime=regime,
+        )
+    except VerificationError as e:
+        raise Verdict(customer_reason(e.reason), e.reason) from None
+    return checked
+
+
 def run_verify(
     directory: Path,
     reserves: Path | None = None,
@@ -477,37 +638,7 @@ def run_verify(
         fail(EXIT_INPUT, str(e))
     statement = pub.statement
     try:
-        try:
-            checked = check_published(pub)
-        except StatementMismatch as e:
-            raise Verdict(mismatch_reason(e), str(e)) from None
-        except VerificationError as e:
-            raise Verdict(customer_reason(e.reason), e.reason) from None
-        report = checked.security
-        bits = report.provable_bits if regime == "provable" else report.conjectured_bits
-        if bits < min_bits:
-            hint = (
-                ""
-                if accept_conjectured
-                else "; a proof made with --preset fast is accepted only with "
-                "--accept-conjectured-security"
-            )
-            raise Verdict(
-                f"the proof's security is below what this verifier requires: {bits:.1f} "
-                f"{regime} bits, fewer than {min_bits:g}{hint}",
-                f"{checked.preset} preset: {report.provable_bits:.2f} provable bits, "
-                f"{report.conjectured_bits:.2f} conjectured bits",
-            )
-        try:
-            verify_proof(
-                SolvencyAir(statement),
-                checked.proof,
-                accepted_params=list(PRESETS.values()),
-                min_bits=min_bits,
-                regime=regime,
-            )
-        except VerificationError as e:
-            raise Verdict(customer_reason(e.reason), e.reason) from None
+        checked = verified_publication(pub, regime, min_bits)
     except Verdict as v:
         seconds = time.perf_counter() - start
         if as_json:
@@ -524,6 +655,7 @@ def run_verify(
             click.echo(f"detail: {v.detail}")
         return EXIT_INVALID
     seconds = time.perf_counter() - start
+    report = checked.security
     zk = checked.params.zk and not statement.insecure_seeded
     verdict = (
         f"the liabilities of {statement.issuer} as of {statement.as_of} are proved: each "
@@ -683,6 +815,179 @@ def bench_cmd(sizes: str, num_assets: int, preset: str, as_json: bool) -> None:
             console.print(f"target {key} <= {target:g}: {biggest[key]} ({verdict})")
 
 
+# -- inclusion -------------------------------------------------------------------------------------
+@main.group("inclusion")
+def inclusion_group() -> None:
+    """Users' inclusion files, from the private store that `prove --private` wrote."""
+
+
+def inclusion_filename(user_id: str) -> str:
+    """FOLDER's file name for a user: the id percent-encoded (injective, no path separators),
+    or, for an id too long for a file name, '%sha256-' and its digest (quote() never writes
+    '%s', so the two forms cannot collide)."""
+    quoted = quote(user_id, safe="")
+    if len(quoted) <= 200:
+        return f"{quoted}.json"
+    return f"%sha256-{hashlib.sha256(user_id.encode()).hexdigest()}.json"
+
+
+def _inclusion_json(document: dict) -> bytes:
+    return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()
+
+
+@inclusion_group.command("export")
+@click.argument("private", metavar="PRIVATE_DIR", type=click.Path(path_type=Path))
+@click.option("--user", "user_id", default=None, metavar="ID", help="the user whose file to write")
+@click.option("--all", "everyone", is_flag=True, help="write every user's file into --out FOLDER")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="with --user: the file to write (default: standard output); with --all: a new "
+    "folder, one file per user named by the percent-encoded id, plus index.csv",
+)
+def inclusion_export_cmd(private: Path, user_id: str | None, everyone: bool, out: Path | None):
+    """Write one user's inclusion file (--user ID), or every user's (--all --out FOLDER).
+
+    An inclusion file holds the user's secret nonce and balances: give it to that user only."""
+    if everyone == (user_id is not None):
+        fail(EXIT_INPUT, "give exactly one of --user ID and --all")
+    if everyone and out is None:
+        fail(EXIT_INPUT, "--all needs --out FOLDER")
+    if out is not None and out.exists():
+        fail(EXIT_INPUT, f"--out {out} already exists; nothing is overwritten")
+    try:
+        store = inclusion.PrivateStore(private)
+    except inclusion.StoreError as e:
+        fail(EXIT_INPUT, str(e))
+    with store:
+        if everyone:
+            _export_all(store, out)
+            return
+        record = store.user(user_id)
+        if record is None:
+            fail(EXIT_INPUT, f"{store.path}: no user {user_id!r} in this proof")
+        data = _inclusion_json(inclusion.inclusion_documents(store, [record])[0])
+        if out is None:
+            sys.stdout.buffer.write(data)
+        else:
+            write_atomically(out, data, private=True)
+            console.print(f"wrote {out}: {user_id}'s inclusion file (secret: for them only)")
+
+
+def _export_all(store: inclusion.PrivateStore, out: Path) -> None:
+    """Every user's file into a temporary folder beside OUT, renamed to OUT when complete."""
+    start = time.perf_counter()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
+    try:
+        index = ["id,row,file"]
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed:,}/{task.total:,}"),
+            TimeElapsedColumn(),
+            console=console,
+        ) as bars:
+            task = bars.add_task("inclusion files", total=store.count())
+            for records in store.users():
+                for document in inclusion.inclusion_documents(store, records):
+                    name = inclusion_filename(document["user_id"])
+                    with open(tmp / name, "xb") as fh:
+                        fh.write(_inclusion_json(document))
+                    index.append(f"{_csv_field(document['user_id'])},{document['row']},{name}")
+                bars.advance(task, len(records))
+        (tmp / "index.csv").write_text("\n".join(index) + "\n", encoding="utf-8")
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    console.print(
+        f"wrote {len(index) - 1:,} inclusion files and index.csv to {out} in "
+        f"{time.perf_counter() - start:.1f} s (secret: each file is for its user only)"
+    )
+
+
+def _csv_field(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\r\n') else text
+
+
+@main.command("verify-inclusion")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option(
+    "--published",
+    type=click.Path(path_type=Path),
+    required=True,
+    metavar="DIR",
+    help="the published proof directory (statement.json, proof.bin, leaves.bin)",
+)
+@click.option(
+    "--skip-proof",
+    is_flag=True,
+    help="do not verify the STARK proof again: only if you already verified this "
+    "publication with `solvency verify`",
+)
+@click.option(
+    "--accept-conjectured-security",
+    "accept_conjectured",
+    is_flag=True,
+    help="as for `solvency verify`",
+)
+def verify_inclusion_cmd(
+    file: Path, published: Path, skip_proof: bool, accept_conjectured: bool
+) -> None:
+    """Check that FILE (your inclusion file) shows your balances in the proved liabilities.
+
+    Recomputes your leaf from your id, nonce and balances, follows the path to the root the
+    published proof binds, and verifies the proof. Exit 0 included, 1 not included or an
+    invalid proof, 2 unreadable input."""
+    start = time.perf_counter()
+    try:
+        raw = load_json_strict(file)
+        try:
+            claim = inclusion.parse_inclusion(raw)
+        except ValueError as e:
+            raise InputError(file, None, None, str(e)) from None
+        pub = read_published(published)
+        root = inclusion.parse_elements_hex(pub.data["inclusion"]["leaves_root"], 8)
+    except InputError as e:
+        fail(EXIT_INPUT, str(e))
+    except ValueError as e:
+        fail(EXIT_INPUT, f"{pub.path}: inclusion.leaves_root: {e}")
+    statement = pub.statement
+    try:
+        balances = inclusion.check_inclusion(claim, statement, root)
+    except inclusion.NotIncluded as e:
+        click.echo(f"NOT INCLUDED: {e}")
+        sys.exit(EXIT_INVALID)
+    if not skip_proof:
+        regime = "conjectured" if accept_conjectured else "provable"
+        try:
+            verified_publication(pub, regime, REQUIRED_BITS)
+        except Verdict as v:
+            click.echo(f"NOT INCLUDED: the published proof is not valid: {v.message}")
+            click.echo(f"detail: {v.detail}")
+            sys.exit(EXIT_INVALID)
+    held = [
+        f"{sym} {plain(Decimal(b).scaleb(-dec))}"
+        for sym, dec, b in zip(statement.symbols, statement.decimals, balances, strict=True)
+        if b
+    ]
+    zeros = len(balances) - len(held)
+    listed = ", ".join(held) if held else "all zero"
+    if held and zeros:
+        listed += f" (and zero in the {zeros} other asset{'s' if zeros > 1 else ''})"
+    note = (
+        " (the proof itself was not verified again: --skip-proof)"
+        if skip_proof
+        else f" (proof verified in {time.perf_counter() - start:.2f} s)"
+    )
+    click.echo(
+        f"INCLUDED: your balances {listed} are included in the liabilities proved as of "
+        f"{statement.as_of} by {statement.issuer}{note}"
+    )
+
+
 @main.group("snapshot")
 def snapshot_group() -> None:
     """Derive the snapshot from account positions, and explain it to a user."""
@@ -804,7 +1109,8 @@ DEMO_ISSUER = "Demo Exchange (synthetic data)"
 @click.option("--users", type=click.IntRange(1), default=4096, show_default=True)
 @click.option("--assets", "num_assets", type=click.IntRange(1, 200), default=22, show_default=True)
 def demo_cmd(users: int, num_assets: int) -> None:
-    """Generate a snapshot, prove it with the default preset, verify the proof."""
+    """Generate a snapshot, prove it with the default preset, verify the proof, and check the
+    first user's inclusion file."""
     identity = Identity(
         DEMO_ISSUER, parse_as_of(datetime.now(UTC).replace(microsecond=0).isoformat())
     )
@@ -812,10 +1118,28 @@ def demo_cmd(users: int, num_assets: int) -> None:
         out = Path(tmp)
         assets_path, snapshot_path = synthetic.write(synthetic.generate(users, num_assets, 1), out)
         console.print(f"generated {users:,} users x {num_assets} assets in {out}")
+        store = private_store_path(out / "private", out / "proof")
         result = prove_files(snapshot_path, assets_path, DEFAULT_PRESET, identity)
-        document = publish(result, DEFAULT_PRESET, out / "proof")
+        document = publish(result, DEFAULT_PRESET, out / "proof", store)
         console.print(summary(result, document), highlight=False, soft_wrap=True)
         code = run_verify(out / "proof")
+        user = result.ids[0]
+        with inclusion.PrivateStore(out / "private") as private:
+            doc = inclusion.inclusion_documents(private, [private.user(user)])[0]
+        write_atomically(out / "inclusion.json", _inclusion_json(doc), private=True)
+        click.echo("\n$ solvency verify-inclusion inclusion.json --published proof --skip-proof")
+        click.echo(f"  (the inclusion file of user {user!r}, exported from the private store)")
+        ctx = click.get_current_context()
+        try:
+            ctx.invoke(
+                verify_inclusion_cmd,
+                file=out / "inclusion.json",
+                published=out / "proof",
+                skip_proof=True,
+                accept_conjectured=False,
+            )
+        except SystemExit as e:
+            code = code or e.code
     sys.exit(code)
 
 

@@ -1,4 +1,9 @@
-"""What `prove` publishes and `verify` reads: proof.bin and statement.json, written atomically.
+"""What `prove` publishes and `verify` reads: proof.bin, leaves.bin and statement.json, written
+atomically.
+
+leaves.bin is the users' leaves (docs/inclusion.md), n x 8 field elements as little-endian
+32-bit words in row order; they are the AIR's periodic columns, so the proof is for exactly
+these leaves, and statement.json's root is recomputed from them.
 
 statement.json is for people and other tools; `verify` trusts none of it as written. Every field
 is either bound into the proof's Fiat-Shamir transcript (through `Statement.encode()`, the
@@ -24,6 +29,8 @@ preset                      recomputed: the name of the preset whose block `para
 security                    recomputed with stark.security.estimate_security; a block that
                             differs in any figure is refused (never printed as written)
 proof_sha256, proof_bytes   recomputed from proof.bin
+inclusion.leaf_hash         must be exactly ``LEAF_HASH`` (bound: the AIR's public inputs)
+inclusion.leaves_root       recomputed: the Merkle root of leaves.bin (bound: periodic columns)
 ==========================  =====================================================================
 
 Unknown fields, missing fields, duplicate JSON keys, duplicate symbols and values of the wrong
@@ -44,13 +51,19 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
+
+from circuits.leaf import leaves_root
+from circuits.poseidon2 import DIGEST
 from circuits.solvency import SolvencyAir, Statement
+from solvency.inclusion import LEAF_HASH, LEAF_REGISTERS, LEAF_WIDTH, elements_hex
 from solvency.snapshot import InputError
+from stark.field import P
 from stark.params import PRESETS, StarkParams
 from stark.proof import Proof, deserialize
 from stark.security import SecurityReport, estimate_security
 
-STATEMENT_FORMAT = "stark-solvency-statement/2"
+STATEMENT_FORMAT = "stark-solvency-statement/3"
 REGIMES_NOTE = "conjectured: ethSTARK conjecture; provable: unique decoding, every round"
 FIELDS = (
     "format",
@@ -67,7 +80,9 @@ FIELDS = (
     "security",
     "proof_sha256",
     "proof_bytes",
+    "inclusion",
 )
+INCLUSION_BLOCK = ("leaf_hash", "leaves_root")
 ASSET_FIELDS = ("symbol", "decimals", "price", "integer_price", "total", "total_base_units")
 SECURITY_FIELDS = ("conjectured_bits", "provable_bits", "terms", "regimes")
 DECIMAL_PATTERN = re.compile(r"-?\d+(\.\d+)?")
@@ -82,14 +97,16 @@ class StatementMismatch(ValueError):
         self.field = field
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write to a temporary file in the same directory, then rename over `path`."""
+def write_atomically(path: Path, data: bytes, *, private: bool = False) -> None:
+    """Write to a temporary file in the same directory, then rename over `path`. Private files
+    stay readable by their owner only (mkstemp's 0600); others get the usual permissions."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; published files are readable
+        if not private:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; published files are readable
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -134,9 +151,22 @@ def security_block(report: SecurityReport) -> dict:
     }
 
 
-def statement_json(statement: Statement, params: StarkParams, proof: bytes) -> dict:
-    """The published statement: see the module docstring for how each field is checked."""
-    report = estimate_security(params, SolvencyAir(statement).shape())
+def solvency_air(statement: Statement, leaves: np.ndarray) -> SolvencyAir:
+    """The AIR the application proves: the solvency AIR with these leaves, at the application's
+    leaf layout."""
+    return SolvencyAir(statement, leaves, leaf_width=LEAF_WIDTH, sbox_registers=LEAF_REGISTERS)
+
+
+def leaves_bytes(leaves: np.ndarray) -> bytes:
+    """leaves.bin: (n, 8) elements as little-endian 32-bit words, row by row."""
+    return np.asarray(leaves, dtype="<u4").tobytes()
+
+
+def statement_json(air: SolvencyAir, params: StarkParams, proof: bytes) -> dict:
+    """The published statement for a proof of `air` (with leaves): see the module docstring for
+    how each field is checked."""
+    statement = air.statement
+    report = estimate_security(params, air.shape())
     return {
         "format": STATEMENT_FORMAT,
         "issuer": statement.issuer,
@@ -168,6 +198,10 @@ def statement_json(statement: Statement, params: StarkParams, proof: bytes) -> d
         "security": security_block(report),
         "proof_sha256": hashlib.sha256(proof).hexdigest(),
         "proof_bytes": len(proof),
+        "inclusion": {
+            "leaf_hash": LEAF_HASH,
+            "leaves_root": elements_hex(leaves_root(air.leaves)),
+        },
     }
 
 
@@ -180,6 +214,7 @@ class Published:
     statement: Statement
     data: dict  # the JSON as read
     proof: bytes
+    leaves: np.ndarray  # (n, 8) canonical elements, from leaves.bin
 
 
 def _strict_object(pairs: list[tuple[str, object]]) -> dict:
@@ -255,8 +290,35 @@ def _decimal_string(value: object, path: Path, field: str) -> Decimal:
     return Decimal(text)
 
 
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(path, None, None, "no such file") from None
+    except OSError as e:
+        raise InputError(path, None, None, f"cannot read: {e.strerror}") from None
+
+
+def read_leaves(path: Path, n: int) -> np.ndarray:
+    """leaves.bin for n rows, (n, 8) uint64; InputError unless it is exactly n leaves of
+    canonical elements."""
+    raw = _read_bytes(path)
+    if len(raw) != 4 * DIGEST * n:
+        raise InputError(
+            path,
+            None,
+            None,
+            f"expected {n:,} leaves ({4 * DIGEST * n:,} bytes), got {len(raw):,} bytes",
+        )
+    leaves = np.frombuffer(raw, dtype="<u4").astype(np.uint64).reshape(n, DIGEST)
+    if leaves.max(initial=0) >= P:
+        row = int(np.flatnonzero((leaves >= P).any(axis=1))[0])
+        raise InputError(path, None, f"leaf {row}", "an element is not below the field's modulus")
+    return leaves
+
+
 def read_published(directory: Path) -> Published:
-    """Parse DIRECTORY/statement.json strictly and read DIRECTORY/proof.bin.
+    """Parse DIRECTORY/statement.json strictly and read DIRECTORY/proof.bin and leaves.bin.
 
     Raises InputError (one line naming the file and the field) if a file cannot be read or
     the statement is malformed: not JSON, a duplicate key, an unknown or missing field, a value
@@ -286,6 +348,9 @@ def read_published(directory: Path) -> Published:
         if not isinstance(data[name], bool):
             raise InputError(path, None, name, f"expected true or false, got {data[name]!r}")
     _fields(data["security"], SECURITY_FIELDS, path, "security.")
+    _fields(data["inclusion"], INCLUSION_BLOCK, path, "inclusion.")
+    for name in INCLUSION_BLOCK:
+        _str(data["inclusion"][name], path, f"inclusion.{name}")
     if not isinstance(data["params"], dict):
         raise InputError(path, None, "params", "expected a JSON object")
     _int(data["proof_bytes"], path, "proof_bytes")
@@ -320,20 +385,17 @@ def read_published(directory: Path) -> Published:
         raise InputError(path, None, None, f"malformed statement: {e}") from None
     if not statement.issuer or not statement.as_of:
         raise InputError(path, None, "issuer" if not statement.issuer else "as_of", "empty")
-    try:
-        proof = proof_path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(proof_path, None, None, "no such file") from None
-    except OSError as e:
-        raise InputError(proof_path, None, None, f"cannot read: {e.strerror}") from None
-    return Published(statement_path, statement, data, proof)
+    proof = _read_bytes(proof_path)
+    leaves = read_leaves(directory / "leaves.bin", statement.trace_len)
+    return Published(statement_path, statement, data, proof, leaves)
 
 
 @dataclass(frozen=True)
 class Checked:
-    """What `check_published` established: the parsed proof, its parameter block and preset
-    name, and the security recomputed from them."""
+    """What `check_published` established: the AIR (with the published leaves), the parsed
+    proof, its parameter block and preset name, and the security recomputed from them."""
 
+    air: SolvencyAir
     proof: Proof
     params: StarkParams
     preset: str
@@ -347,7 +409,8 @@ def check_published(pub: Published) -> Checked:
     Raises StatementMismatch (a false statement) or stark.proof.VerificationError (proof.bin is
     not a well-formed proof). The order is: the proof file's hash and size, the decimal
     representations, the padded user count against the proof's trace length, the parameter
-    block against the proof's, the preset name, the security figures, the zero-knowledge flag.
+    block against the proof's, the preset name, the leaf hash and the leaves' root, the
+    security figures, the zero-knowledge flag.
     """
     s, data, path = pub.statement, pub.data, pub.path
     if hashlib.sha256(pub.proof).hexdigest() != data["proof_sha256"]:
@@ -395,8 +458,20 @@ def check_published(pub: Published) -> Checked:
         raise StatementMismatch(
             path, "preset", f"says {data['preset']!r}, but the parameters are the {name!r} preset"
         )
+    if data["inclusion"]["leaf_hash"] != LEAF_HASH:
+        raise StatementMismatch(
+            path,
+            "inclusion.leaf_hash",
+            f"says {data['inclusion']['leaf_hash']!r}; this verifier knows only {LEAF_HASH!r}",
+        )
+    root = elements_hex(leaves_root(pub.leaves))
+    if data["inclusion"]["leaves_root"] != root:
+        raise StatementMismatch(
+            path, "inclusion.leaves_root", f"is not the root of leaves.bin ({root})"
+        )
+    air = solvency_air(s, pub.leaves)
     try:
-        report = estimate_security(params, SolvencyAir(s).shape())
+        report = estimate_security(params, air.shape())
     except ValueError as e:
         raise StatementMismatch(path, "params", f"unacceptable parameters: {e}") from None
     expected = security_block(report)
@@ -416,7 +491,7 @@ def check_published(pub: Published) -> Checked:
             f"says {str(data['zero_knowledge']).lower()}, but the proof "
             + ("hides balances" if zk else "does not hide balances"),
         )
-    return Checked(proof, params, name, report)
+    return Checked(air, proof, params, name, report)
 
 
 def _same(declared: object, expected: object) -> bool:

@@ -1,0 +1,385 @@
+"""Inclusion: the private store a proof leaves behind, the file each user receives, and the check
+a user runs on it. The leaf, the tree and the soundness argument are in circuits/leaf.py and
+docs/inclusion.md; this module is the application around them.
+
+The private store (`PRIVATE_DIR/users.sqlite`, written by `solvency prove --private`) holds, for
+one proof, every user's id, row, nonce and balances in base units, plus the published leaves
+and the statement's identity, so that any user's file can be exported later without the public
+directory. It is secret: anyone holding it can tell which leaf is whose and read every balance.
+
+An inclusion file (`stark-solvency-inclusion/1`, JSON) holds one user's id, nonce, row,
+balances (decimal strings per asset, as counted), the root of the leaves and the path from the
+user's leaf to it. `check_inclusion` recomputes the leaf from the id, the nonce and the balances
+(nothing in the file is trusted) and follows the path to the published root.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import numpy as np
+
+from circuits.leaf import (
+    NONCE_ELEMENTS,
+    id_commitment,
+    leaf_hash,
+    leaf_paths,
+    verify_leaf_path,
+)
+from circuits.poseidon2 import DIGEST
+from circuits.solvency import Statement, offset_limbs
+from stark.field import P
+
+INCLUSION_FORMAT = "stark-solvency-inclusion/1"
+STORE_FORMAT = "stark-solvency-private-store/1"
+STORE_NAME = "users.sqlite"
+# The application's leaf layout, chosen by measurement (docs/inclusion.md): Poseidon2 width 24,
+# no S-box registers (degree 7). The width defines the leaf function; the registers only the
+# columns, but both are bound into the proof through the AIR's public inputs.
+LEAF_WIDTH, LEAF_REGISTERS = 24, False
+LEAF_HASH = f"poseidon2-babybear-w{LEAF_WIDTH}"
+INCLUSION_FIELDS = (
+    "format",
+    "issuer",
+    "as_of",
+    "user_id",
+    "row",
+    "nonce",
+    "balances",
+    "leaves_root",
+    "path",
+)
+MAX_INCLUSION_BYTES = 1 << 16
+AMOUNT = re.compile(r"-?\d{1,40}(\.\d{1,40})?")
+
+
+# -- field elements as text ------------------------------------------------------------------
+def elements_hex(values) -> str:
+    """Field elements as one hex string, 8 digits (big-endian) per element."""
+    return "".join(f"{int(v):08x}" for v in np.asarray(values).reshape(-1))
+
+
+def parse_elements_hex(text: object, count: int) -> np.ndarray:
+    """The inverse of `elements_hex` for exactly `count` canonical elements (ValueError else)."""
+    if not isinstance(text, str) or not re.fullmatch(rf"[0-9a-f]{{{8 * count}}}", text):
+        raise ValueError(f"expected {8 * count} lowercase hex digits")
+    values = np.array([int(text[i : i + 8], 16) for i in range(0, len(text), 8)], dtype=np.uint64)
+    if values.max(initial=0) >= P:
+        raise ValueError("an element is not below the field's modulus")
+    return values
+
+
+# -- balances ----------------------------------------------------------------------------------
+def amount_text(base_units: int, decimals: int) -> str:
+    """A balance as the user reads it: base units / 10^decimals, all the decimals written."""
+    return f"{Decimal(int(base_units)).scaleb(-decimals):f}"
+
+
+def parse_amount(text: object, decimals: int) -> int:
+    """A decimal string back to base units, exactly; ValueError if it is not a plain decimal,
+    has more decimals than the asset, or does not fit a signed 64-bit balance."""
+    if not isinstance(text, str) or not AMOUNT.fullmatch(text):
+        raise ValueError(f"expected a plain decimal string, got {text!r}")
+    try:
+        scaled = Decimal(text).scaleb(decimals)
+    except InvalidOperation:
+        raise ValueError(f"not a number: {text!r}") from None
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"{text} has more than the asset's {decimals} decimals")
+    units = int(scaled)
+    if not -(1 << 63) <= units < 1 << 63:
+        raise ValueError(f"{text} is outside the range of a balance")
+    return units
+
+
+def user_leaf(user_id: str, nonce, balances: Sequence[int]) -> np.ndarray:
+    """The leaf (8,) of one user: leaf_hash(id_commitment(id, nonce), limbs(balances)), the
+    leaf hash of the solvency AIR at LEAF_WIDTH."""
+    limbs = offset_limbs(np.asarray([balances], dtype=np.int64))
+    return leaf_hash(id_commitment(user_id, nonce)[None, :], limbs, LEAF_WIDTH)[0]
+
+
+# -- the private store -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StoreIdentity:
+    """What the store says about the proof it belongs to."""
+
+    issuer: str
+    as_of: str
+    users_padded: int
+    symbols: tuple[str, ...]
+    decimals: tuple[int, ...]
+    leaves_root: str  # hex
+
+
+def check_private_location(private: Path, public: Path) -> Path:
+    """The store's path, PRIVATE/users.sqlite, after refusing a private directory inside the
+    public one (or the reverse, or the same) and an existing store. Raises ValueError."""
+    pub, priv = public.resolve(), private.resolve()
+    if priv == pub or pub in priv.parents or priv in pub.parents:
+        raise ValueError(
+            f"--private {private} must be outside --out {public} (and not contain it): "
+            "publishing the proof directory must never publish the users' nonces"
+        )
+    if priv.exists() and not priv.is_dir():
+        raise ValueError(f"--private {private} is not a directory")
+    store = private / STORE_NAME
+    if store.exists():
+        raise ValueError(
+            f"--private {private} already holds a private store ({STORE_NAME}) of another "
+            "proof; choose a new directory (its users need it to export their files)"
+        )
+    return store
+
+
+def write_store(
+    path: Path,
+    statement: Statement,
+    leaves: np.ndarray,
+    root: str,
+    ids: Sequence[str],
+    nonces: np.ndarray,
+    balances: np.ndarray,
+) -> None:
+    """Write the private store atomically (a temporary file, then a rename), readable by its
+    owner only: one record per user (id, row = position in `ids`, nonce, balances in base
+    units), the published leaves (n, 8), their root (hex) and the statement's identity."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)  # mkstemp made it 0600
+    try:
+        db = sqlite3.connect(tmp)
+        with db:
+            db.execute("PRAGMA journal_mode = OFF")
+            db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value)")
+            db.execute(
+                "CREATE TABLE users (id TEXT PRIMARY KEY, row INTEGER UNIQUE NOT NULL, "
+                "nonce TEXT NOT NULL, balances TEXT NOT NULL)"
+            )
+            meta = {
+                "format": STORE_FORMAT,
+                "issuer": statement.issuer,
+                "as_of": statement.as_of,
+                "users_padded": statement.trace_len,
+                "symbols": json.dumps(statement.symbols),
+                "decimals": json.dumps(statement.decimals),
+                "leaves_root": root,
+                "leaves": np.asarray(leaves, dtype="<u4").tobytes(),
+            }
+            db.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
+            db.executemany(
+                "INSERT INTO users VALUES (?, ?, ?, ?)",
+                (
+                    (uid, row, elements_hex(nonce), json.dumps([str(int(b)) for b in bal]))
+                    for row, (uid, nonce, bal) in enumerate(zip(ids, nonces, balances, strict=True))
+                ),
+            )
+        db.close()
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class StoreError(ValueError):
+    """A private store that cannot be read or is not one."""
+
+
+class PrivateStore:
+    """A private store opened read-only."""
+
+    def __init__(self, directory: Path):
+        self.path = directory / STORE_NAME
+        if not self.path.is_file():
+            raise StoreError(f"{self.path}: no private store here (no such file)")
+        try:
+            self.db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+            meta = dict(self.db.execute("SELECT key, value FROM meta"))
+        except sqlite3.Error as e:
+            raise StoreError(f"{self.path}: not a private store ({e})") from None
+        if meta.get("format") != STORE_FORMAT:
+            raise StoreError(f"{self.path}: format: not a {STORE_FORMAT} store")
+        self.identity = StoreIdentity(
+            meta["issuer"],
+            meta["as_of"],
+            int(meta["users_padded"]),
+            tuple(json.loads(meta["symbols"])),
+            tuple(json.loads(meta["decimals"])),
+            meta["leaves_root"],
+        )
+        n = self.identity.users_padded
+        leaves = np.frombuffer(meta["leaves"], dtype="<u4")
+        if leaves.size != n * DIGEST:
+            raise StoreError(f"{self.path}: leaves: expected {n} leaves")
+        self.leaves = leaves.astype(np.uint64).reshape(n, DIGEST)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> PrivateStore:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def count(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM users").fetchone()[0]
+
+    def user(self, user_id: str) -> tuple[str, int, str, list[int]] | None:
+        row = self.db.execute("SELECT * FROM users WHERE id = ?", (user_id,)).fetchone()
+        return None if row is None else (row[0], row[1], row[2], json.loads(row[3]))
+
+    def users(self, batch: int = 4096) -> Iterator[list[tuple[str, int, str, list[int]]]]:
+        """Every record, in row order, `batch` at a time."""
+        cursor = self.db.execute("SELECT * FROM users ORDER BY row")
+        while records := cursor.fetchmany(batch):
+            yield [(r[0], r[1], r[2], json.loads(r[3])) for r in records]
+
+
+def inclusion_documents(
+    store: PrivateStore, records: Sequence[tuple[str, int, str, list[int]]]
+) -> list[dict]:
+    """The inclusion files of these users: one tree for all of them."""
+    ident = store.identity
+    paths = leaf_paths(store.leaves, [r[1] for r in records])
+    return [
+        {
+            "format": INCLUSION_FORMAT,
+            "issuer": ident.issuer,
+            "as_of": ident.as_of,
+            "user_id": uid,
+            "row": row,
+            "nonce": nonce,
+            "balances": {
+                sym: amount_text(int(b), dec)
+                for sym, dec, b in zip(ident.symbols, ident.decimals, bal, strict=True)
+            },
+            "leaves_root": ident.leaves_root,
+            "path": [elements_hex(sibling) for sibling in path],
+        }
+        for (uid, row, nonce, bal), path in zip(records, paths, strict=True)
+    ]
+
+
+# -- checking a user's file --------------------------------------------------------------------
+@dataclass(frozen=True)
+class InclusionClaim:
+    """An inclusion file, parsed (well-formed, not yet checked)."""
+
+    issuer: str
+    as_of: str
+    user_id: str
+    row: int
+    nonce: np.ndarray
+    balances: dict[str, str]  # symbol -> decimal string, as in the file
+    leaves_root: np.ndarray
+    path: list[np.ndarray]
+
+
+def parse_inclusion(data: object) -> InclusionClaim:
+    """Check the shape of an inclusion file's JSON; raises ValueError("field: problem")."""
+    if not isinstance(data, dict):
+        raise ValueError("expected a JSON object")
+    for name in data:
+        if name not in INCLUSION_FIELDS:
+            raise ValueError(f"{name}: unknown field")
+    for name in INCLUSION_FIELDS:
+        if name not in data:
+            raise ValueError(f"{name}: missing field")
+    if data["format"] != INCLUSION_FORMAT:
+        raise ValueError(f"format: expected {INCLUSION_FORMAT!r}, got {data['format']!r}")
+    for name in ("issuer", "as_of", "user_id"):
+        if not isinstance(data[name], str):
+            raise ValueError(f"{name}: expected a string")
+    row = data["row"]
+    if isinstance(row, bool) or not isinstance(row, int) or row < 0:
+        raise ValueError("row: expected a non-negative integer")
+    balances = data["balances"]
+    if not isinstance(balances, dict) or not all(isinstance(v, str) for v in balances.values()):
+        raise ValueError('balances: expected {"SYMBOL": "decimal", ...}')
+    if not isinstance(data["path"], list) or len(data["path"]) > 64:
+        raise ValueError("path: expected a list of hashes")
+    fields = {"nonce": (data["nonce"], NONCE_ELEMENTS), "leaves_root": (data["leaves_root"], 8)}
+    parsed = {}
+    for name, (text, count) in fields.items():
+        try:
+            parsed[name] = parse_elements_hex(text, count)
+        except ValueError as e:
+            raise ValueError(f"{name}: {e}") from None
+    path = []
+    for d, text in enumerate(data["path"]):
+        try:
+            path.append(parse_elements_hex(text, DIGEST))
+        except ValueError as e:
+            raise ValueError(f"path[{d}]: {e}") from None
+    return InclusionClaim(
+        data["issuer"],
+        data["as_of"],
+        data["user_id"],
+        row,
+        parsed["nonce"],
+        dict(balances),
+        parsed["leaves_root"],
+        path,
+    )
+
+
+class NotIncluded(Exception):
+    """The file does not show the user's balances in the published root: why, in plain words."""
+
+
+def check_inclusion(claim: InclusionClaim, statement: Statement, root: np.ndarray) -> list[int]:
+    """Check a parsed inclusion file against a published statement and its leaves' root.
+
+    Returns the user's balances in base units, in the statement's asset order. Raises
+    NotIncluded with the reason: another issuer, date or root (another publication), balances
+    for other assets or not exact in the asset's decimals, a row or a path that cannot belong
+    to this statement, or a leaf (recomputed from id, nonce and balances) that the path does
+    not lead to the root.
+    """
+    if (claim.issuer, claim.as_of) != (statement.issuer, statement.as_of):
+        raise NotIncluded(
+            f"this file is for the proof of {claim.issuer!r} as of {claim.as_of}, but the "
+            f"published proof is {statement.issuer!r}'s as of {statement.as_of}"
+        )
+    if not np.array_equal(claim.leaves_root, root):
+        raise NotIncluded(
+            "this file's root is not the published proof's: it belongs to another snapshot "
+            "or was changed"
+        )
+    if list(claim.balances) != list(statement.symbols):
+        raise NotIncluded(
+            f"this file lists the assets {', '.join(claim.balances)}, the proof has "
+            f"{', '.join(statement.symbols)}"
+        )
+    balances = []
+    for sym, dec in zip(statement.symbols, statement.decimals, strict=True):
+        try:
+            balances.append(parse_amount(claim.balances[sym], dec))
+        except ValueError as e:
+            raise NotIncluded(f"your {sym} balance cannot have been counted: {e}") from None
+    n = statement.trace_len
+    if claim.row >= n or len(claim.path) != n.bit_length() - 1:
+        raise NotIncluded(
+            f"this file's position (row {claim.row}, a path of {len(claim.path)} hashes) "
+            f"cannot belong to a proof of {n:,} rows"
+        )
+    try:
+        leaf = user_leaf(claim.user_id, claim.nonce, balances)
+    except ValueError as e:  # an id with no UTF-8 form
+        raise NotIncluded(f"user_id: {e}") from None
+    if not verify_leaf_path(root, claim.row, leaf, claim.path, num_leaves=n):
+        raise NotIncluded(
+            "your id, nonce and balances, with this file's path, do not lead to the published "
+            "root: these balances are not the ones the exchange committed for you at row "
+            f"{claim.row}, or the file was changed"
+        )
+    return balances
