@@ -47,7 +47,6 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from circuits.leaf import id_commitments, new_nonces
 from circuits.solvency import (
     MAX_TRACE_LEN,
     MIN_TRACE_LEN,
@@ -55,7 +54,6 @@ from circuits.solvency import (
     Market,
     SolvencyAir,
     Statement,
-    build_witness_with_leaves,
     padded_size,
 )
 from solvency import generate as synthetic
@@ -247,22 +245,9 @@ def prove_files(
             snap = load_snapshot(snapshot, assets)
             check_capacity(snapshot, market, len(snap.ids))
             start = time.perf_counter()
-            bars.phase("id commitments")
-            nonces = new_nonces(len(snap.ids), rng)
+            bars.phase("leaves, witness")
             try:
-                commitments = id_commitments(snap.ids, nonces)
-            except ValueError as e:  # an id with no UTF-8 form
-                fail(EXIT_INPUT, f"{snapshot}: id: {e}")
-            bars.phase("witness")
-            try:
-                statement, trace, leaves = build_witness_with_leaves(
-                    market,
-                    snap.balances,
-                    commitments,
-                    leaf_width=inclusion.LEAF_WIDTH,
-                    sbox_registers=inclusion.LEAF_REGISTERS,
-                    rng=rng,
-                )
+                wit = inclusion.witness(market, snap.ids, snap.balances, rng)
             except Insolvent as e:
                 named = ", ".join(snap.ids[r] for r in e.rows[:5])
                 more = f" and {len(e.rows) - 5} more" if len(e.rows) > 5 else ""
@@ -271,19 +256,21 @@ def prove_files(
                     f"{snapshot}: {len(e.rows)} user(s) have a negative "
                     f"total value at the given prices: {named}{more}; nothing was written",
                 )
+            except ValueError as e:  # an id with no UTF-8 form
+                fail(EXIT_INPUT, f"{snapshot}: id: {e}")
             try:
                 statement = dataclasses.replace(
-                    statement,
+                    wit.statement,
                     issuer=identity.issuer,
                     as_of=identity.as_of,
                     insecure_seeded=insecure_seed is not None,
                 )
             except ValueError as e:
                 fail(EXIT_INPUT, f"{assets_path}: {e}")
-            air = solvency_air(statement, leaves)
+            air = solvency_air(statement, wit.leaves)
             proof = prove(
                 air,
-                trace,
+                wit.trace,
                 PRESETS[preset],
                 seed=insecure_seed,
                 on_phase=bars.phase,
@@ -291,7 +278,7 @@ def prove_files(
     except InputError as e:
         fail(EXIT_INPUT, str(e))
     seconds = time.perf_counter() - start
-    return ProveResult(air, proof, snap.ids, nonces, snap.balances, seconds)
+    return ProveResult(air, proof, snap.ids, wit.nonces, snap.balances, seconds)
 
 
 def publish(result: ProveResult, preset: str, out: Path, private_store: Path) -> dict:

@@ -30,13 +30,16 @@ import numpy as np
 from circuits.leaf import (
     NONCE_ELEMENTS,
     id_commitment,
+    id_commitments,
     leaf_hash,
     leaf_paths,
+    new_nonces,
     verify_leaf_path,
 )
 from circuits.poseidon2 import DIGEST
-from circuits.solvency import Statement, offset_limbs
-from stark.field import P
+from circuits.solvency import Market, Statement, build_witness_with_leaves, offset_limbs
+from stark.field import GF, P
+from stark.randomness import ProverRandomness
 
 INCLUSION_FORMAT = "stark-solvency-inclusion/1"
 STORE_FORMAT = "stark-solvency-private-store/1"
@@ -105,6 +108,39 @@ def user_leaf(user_id: str, nonce, balances: Sequence[int]) -> np.ndarray:
     leaf hash of the solvency AIR at LEAF_WIDTH."""
     limbs = offset_limbs(np.asarray([balances], dtype=np.int64))
     return leaf_hash(id_commitment(user_id, nonce)[None, :], limbs, LEAF_WIDTH)[0]
+
+
+@dataclass(frozen=True)
+class Witness:
+    """What proving a snapshot with inclusion needs: the statement, the main trace of the AIR
+    with leaves, the leaves (n, 8) to publish and the users' fresh nonces (users, 5)."""
+
+    statement: Statement
+    trace: GF
+    leaves: np.ndarray
+    nonces: np.ndarray
+
+
+def witness(
+    market: Market,
+    ids: Sequence[str],
+    balances: np.ndarray,
+    rng: ProverRandomness | None = None,
+) -> Witness:
+    """Fresh nonces, the users' id commitments, and the witness with the leaf hash at the
+    application's layout. rng: None (the default) draws the nonces and the padding rows' id
+    commitments from the operating system; a seeded ProverRandomness is for tests only.
+    Raises Insolvent (circuits.solvency), ValueError for an id with no UTF-8 form."""
+    nonces = new_nonces(len(ids), rng)
+    statement, trace, leaves = build_witness_with_leaves(
+        market,
+        balances,
+        id_commitments(ids, nonces),
+        leaf_width=LEAF_WIDTH,
+        sbox_registers=LEAF_REGISTERS,
+        rng=rng,
+    )
+    return Witness(statement, trace, leaves, nonces)
 
 
 # -- the private store -------------------------------------------------------------------------

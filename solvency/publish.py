@@ -55,7 +55,7 @@ import numpy as np
 
 from circuits.leaf import leaves_root
 from circuits.poseidon2 import DIGEST
-from circuits.solvency import SolvencyAir, Statement
+from circuits.solvency import MAX_TRACE_LEN, SolvencyAir, Statement
 from solvency.inclusion import LEAF_HASH, LEAF_REGISTERS, LEAF_WIDTH, elements_hex
 from solvency.snapshot import InputError
 from stark.field import P
@@ -299,18 +299,13 @@ def _read_bytes(path: Path) -> bytes:
         raise InputError(path, None, None, f"cannot read: {e.strerror}") from None
 
 
-def read_leaves(path: Path, n: int) -> np.ndarray:
-    """leaves.bin for n rows, (n, 8) uint64; InputError unless it is exactly n leaves of
-    canonical elements."""
+def read_leaves(path: Path) -> np.ndarray:
+    """leaves.bin as (n, 8) uint64; InputError unless it is whole leaves of canonical elements
+    (their number is checked against the statement by `check_published`)."""
     raw = _read_bytes(path)
-    if len(raw) != 4 * DIGEST * n:
-        raise InputError(
-            path,
-            None,
-            None,
-            f"expected {n:,} leaves ({4 * DIGEST * n:,} bytes), got {len(raw):,} bytes",
-        )
-    leaves = np.frombuffer(raw, dtype="<u4").astype(np.uint64).reshape(n, DIGEST)
+    if len(raw) % (4 * DIGEST) or len(raw) > 4 * DIGEST * MAX_TRACE_LEN:
+        raise InputError(path, None, None, f"{len(raw):,} bytes are not a whole number of leaves")
+    leaves = np.frombuffer(raw, dtype="<u4").astype(np.uint64).reshape(-1, DIGEST)
     if leaves.max(initial=0) >= P:
         row = int(np.flatnonzero((leaves >= P).any(axis=1))[0])
         raise InputError(path, None, f"leaf {row}", "an element is not below the field's modulus")
@@ -386,7 +381,7 @@ def read_published(directory: Path) -> Published:
     if not statement.issuer or not statement.as_of:
         raise InputError(path, None, "issuer" if not statement.issuer else "as_of", "empty")
     proof = _read_bytes(proof_path)
-    leaves = read_leaves(directory / "leaves.bin", statement.trace_len)
+    leaves = read_leaves(directory / "leaves.bin")
     return Published(statement_path, statement, data, proof, leaves)
 
 
@@ -443,6 +438,10 @@ def check_published(pub: Published) -> Checked:
             path,
             "users_padded",
             f"says {s.trace_len}, the proof is for {1 << proof.log_trace_len} padded users",
+        )
+    if len(pub.leaves) != s.trace_len:
+        raise StatementMismatch(
+            path, "users_padded", f"says {s.trace_len}, leaves.bin has {len(pub.leaves)} leaves"
         )
     params = proof.params
     if not _same(data["params"], dataclasses.asdict(params)):

@@ -24,14 +24,15 @@ IDENTITY = ("--issuer", "Test Exchange", "--as-of", "2025-06-30T23:59:59Z")
 
 @pytest.fixture(scope="session")
 def honest_proof(tmp_path_factory) -> Path:
-    """proof.bin and statement.json for SNAPSHOT, proved once per test session."""
+    """proof.bin, leaves.bin and statement.json for SNAPSHOT, proved once per test session; the
+    private store is in the sibling folder "private"."""
     tmp = tmp_path_factory.mktemp("honest")
     (tmp / "assets.json").write_text(json.dumps(ASSETS))
     (tmp / "snapshot.csv").write_text(SNAPSHOT)
     result = CliRunner().invoke(
         main,
         ["prove", str(tmp / "snapshot.csv"), "--assets", str(tmp / "assets.json"),
-         "--out", str(tmp / "out"), *IDENTITY],
+         "--out", str(tmp / "out"), "--private", str(tmp / "private"), *IDENTITY],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     return tmp / "out"

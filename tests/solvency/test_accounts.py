@@ -257,6 +257,8 @@ def test_built_snapshot_proves_and_verifies(tmp_path, name):
             str(EXAMPLES / "assets.json"),
             "--out",
             str(tmp_path / "proof"),
+            "--private",
+            str(tmp_path / "private"),
             "--issuer",
             "Example Exchange",
             "--as-of",

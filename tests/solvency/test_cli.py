@@ -14,6 +14,11 @@ from solvency.cli import main
 from .conftest import ASSETS, IDENTITY, SNAPSHOT
 
 
+def outputs(base: Path) -> tuple:
+    """prove's output options: the public directory base/out, the private store in base/private."""
+    return ("--out", base / "out", "--private", base / "private")
+
+
 def run(*args: str):
     return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
 
@@ -25,7 +30,17 @@ def write(tmp: Path, snapshot: str = SNAPSHOT, assets: dict = ASSETS, name="snap
 
 
 def prove_ok(tmp: Path, snapshot: Path, assets: Path) -> dict:
-    result = run("prove", snapshot, "--assets", assets, "--out", tmp / "out", *IDENTITY)
+    result = run(
+        "prove",
+        snapshot,
+        "--assets",
+        assets,
+        "--out",
+        tmp / "out",
+        "--private",
+        tmp / "private",
+        *IDENTITY,
+    )
     assert result.exit_code == 0, result.stderr
     return json.loads((tmp / "out" / "statement.json").read_text())
 
@@ -102,7 +117,17 @@ ERRORS = {
 def test_snapshot_input_errors(tmp_path, case):
     text, message = ERRORS[case]
     snapshot, assets = write(tmp_path, text)
-    result = run("prove", snapshot, "--assets", assets, "--out", tmp_path / "out", *IDENTITY)
+    result = run(
+        "prove",
+        snapshot,
+        "--assets",
+        assets,
+        "--out",
+        tmp_path / "out",
+        "--private",
+        tmp_path / "private",
+        *IDENTITY,
+    )
     assert result.exit_code == 2
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) <= 2  # one message, no traceback
@@ -112,7 +137,17 @@ def test_snapshot_input_errors(tmp_path, case):
 
 def test_out_of_range_names_the_range(tmp_path):
     snapshot, assets = write(tmp_path, "id,BTC\na,-92233720368.54775809\n")
-    result = run("prove", snapshot, "--assets", assets, "--out", tmp_path / "out", *IDENTITY)
+    result = run(
+        "prove",
+        snapshot,
+        "--assets",
+        assets,
+        "--out",
+        tmp_path / "out",
+        "--private",
+        tmp_path / "private",
+        *IDENTITY,
+    )
     assert result.exit_code == 2 and "outside the supported range" in result.stderr
 
 
@@ -130,7 +165,17 @@ def test_assets_file_errors(tmp_path, case):
     entry, message = ASSET_ERRORS[case]
     assets = {"quote": "USD", "assets": [{"symbol": "ETH", "decimals": 8, "price": "1"}, entry]}
     snapshot, assets_path = write(tmp_path, "id,ETH\na,1\n", assets)
-    result = run("prove", snapshot, "--assets", assets_path, "--out", tmp_path / "out", *IDENTITY)
+    result = run(
+        "prove",
+        snapshot,
+        "--assets",
+        assets_path,
+        "--out",
+        tmp_path / "out",
+        "--private",
+        tmp_path / "private",
+        *IDENTITY,
+    )
     assert result.exit_code == 2
     assert "assets.json:" in result.stderr and message in result.stderr
     assert "assets.json:9:" in result.stderr  # the line where the bad entry starts
@@ -138,7 +183,17 @@ def test_assets_file_errors(tmp_path, case):
 
 def test_insolvent_users_are_named_and_nothing_is_written(tmp_path):
     snapshot, assets = write(tmp_path, "id,BTC,USDT\nok,1,\npoor,-1,5\nworse,,-3\n")
-    result = run("prove", snapshot, "--assets", assets, "--out", tmp_path / "out", *IDENTITY)
+    result = run(
+        "prove",
+        snapshot,
+        "--assets",
+        assets,
+        "--out",
+        tmp_path / "out",
+        "--private",
+        tmp_path / "private",
+        *IDENTITY,
+    )
     assert result.exit_code == 3
     assert "2 user(s)" in result.stderr and "poor" in result.stderr and "worse" in result.stderr
     assert not (tmp_path / "out").exists()
@@ -216,7 +271,17 @@ def test_too_many_users_is_refused_plainly(tmp_path, monkeypatch):
 
     monkeypatch.setattr(solvency.cli, "MAX_TRACE_LEN", 2)
     snapshot, assets = write(tmp_path)
-    result = run("prove", snapshot, "--assets", assets, "--out", tmp_path / "out", *IDENTITY)
+    result = run(
+        "prove",
+        snapshot,
+        "--assets",
+        assets,
+        "--out",
+        tmp_path / "out",
+        "--private",
+        tmp_path / "private",
+        *IDENTITY,
+    )
     assert result.exit_code == 2 and "exceed one proof's capacity" in result.stderr
 
 
@@ -233,7 +298,7 @@ AS_OF_ERRORS = {
 def test_as_of_must_be_iso8601_with_a_timezone(tmp_path, as_of):
     snapshot, assets = write(tmp_path)
     result = run(
-        "prove", snapshot, "--assets", assets, "--out", tmp_path / "out",
+        "prove", snapshot, "--assets", assets, *outputs(tmp_path),
         "--issuer", "X", "--as-of", as_of,
     )  # fmt: skip
     assert result.exit_code == 2
@@ -246,18 +311,27 @@ def test_as_of_must_be_iso8601_with_a_timezone(tmp_path, as_of):
 def test_issuer_must_be_named(tmp_path):
     snapshot, assets = write(tmp_path)
     blank = run(
-        "prove", snapshot, "--assets", assets, "--out", tmp_path / "out",
+        "prove", snapshot, "--assets", assets, *outputs(tmp_path),
         "--issuer", "  ", "--as-of", "2025-06-30T23:59:59Z",
     )  # fmt: skip
     assert blank.exit_code == 2 and blank.stderr.startswith("error: --issuer: ")
-    missing = run("prove", snapshot, "--assets", assets, "--out", tmp_path / "out")
+    missing = run(
+        "prove",
+        snapshot,
+        "--assets",
+        assets,
+        "--out",
+        tmp_path / "out",
+        "--private",
+        tmp_path / "private",
+    )
     assert missing.exit_code == 2 and "--issuer" in missing.stderr
 
 
 def test_as_of_is_normalised_to_utc_and_shown_by_verify(tmp_path):
     snapshot, assets = write(tmp_path)
     result = run(
-        "prove", snapshot, "--assets", assets, "--out", tmp_path / "out",
+        "prove", snapshot, "--assets", assets, *outputs(tmp_path),
         "--issuer", "Börse Zürich AG", "--as-of", "2025-07-01T01:59:59+02:00",
     )  # fmt: skip
     assert result.exit_code == 0, result.stderr
@@ -282,7 +356,7 @@ def test_fast_proofs_need_conjectured_security_accepted_explicitly(tmp_path):
     snapshot, assets = write(tmp_path)
     out = tmp_path / "out"
     proved = run(
-        "prove", snapshot, "--assets", assets, "--out", out, *IDENTITY, "--preset", "fast"
+        "prove", snapshot, "--assets", assets, *outputs(out.parent), *IDENTITY, "--preset", "fast"
     )  # fmt: skip
     assert proved.exit_code == 0, proved.stderr
     assert "fast preset: conjectured security only" in proved.stderr
@@ -317,7 +391,7 @@ def test_prove_help_says_what_fast_and_insecure_seed_are():
 def test_old_seed_option_is_gone(tmp_path):
     snapshot, assets = write(tmp_path)
     result = run(
-        "prove", snapshot, "--assets", assets, "--out", tmp_path / "out", *IDENTITY, "--seed", 1
+        "prove", snapshot, "--assets", assets, *outputs(tmp_path), *IDENTITY, "--seed", 1
     )  # fmt: skip
     assert result.exit_code == 2 and "--seed" in result.stderr
 
@@ -326,7 +400,7 @@ def test_insecure_seed_warns_is_recorded_and_verify_says_so(tmp_path):
     snapshot, assets = write(tmp_path)
     out = tmp_path / "out"
     result = run(
-        "prove", snapshot, "--assets", assets, "--out", out, *IDENTITY, "--insecure-seed", 7
+        "prove", snapshot, "--assets", assets, *outputs(out.parent), *IDENTITY, "--insecure-seed", 7
     )  # fmt: skip
     assert result.exit_code == 0, result.stderr
     assert "warning:" in result.stderr and "does NOT hide" in result.stderr
@@ -348,7 +422,19 @@ def test_a_seeded_proof_cannot_pass_as_a_hiding_one(tmp_path):
     """The flag is bound into the transcript: clearing it in statement.json breaks the proof."""
     snapshot, assets = write(tmp_path)
     out = tmp_path / "out"
-    run("prove", snapshot, "--assets", assets, "--out", out, *IDENTITY, "--insecure-seed", 7)
+    run(
+        "prove",
+        snapshot,
+        "--assets",
+        assets,
+        "--out",
+        out,
+        "--private",
+        out.parent / "private",
+        *IDENTITY,
+        "--insecure-seed",
+        7,
+    )
     path = out / "statement.json"
     document = json.loads(path.read_text())
     document["insecure_seeded"], document["zero_knowledge"] = False, True
@@ -420,8 +506,9 @@ def test_demo_uses_the_default_preset():
     result = run("demo", "--users", 5, "--assets", 2)
     assert result.exit_code == 0, result.output
     assert "proven preset" in result.stderr
-    assert (
-        result.stdout.strip()
-        .splitlines()[-1]
-        .startswith("VALID: the liabilities of Demo Exchange (synthetic data) as of ")
+    lines = result.stdout.strip().splitlines()
+    assert any(
+        line.startswith("VALID: the liabilities of Demo Exchange (synthetic data) as of ")
+        for line in lines
     )
+    assert lines[-1].startswith("INCLUDED: your balances ")

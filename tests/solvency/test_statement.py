@@ -19,9 +19,16 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from circuits.solvency import SolvencyAir, Statement, build_witness
+from circuits.solvency import Statement
 from solvency.cli import main
-from solvency.publish import STATEMENT_FORMAT, statement_json, write_atomically
+from solvency.inclusion import witness
+from solvency.publish import (
+    STATEMENT_FORMAT,
+    leaves_bytes,
+    solvency_air,
+    statement_json,
+    write_atomically,
+)
 from solvency.snapshot import load_assets, load_snapshot, parse_as_of
 from stark.params import PRESETS
 from stark.prover import prove
@@ -249,7 +256,17 @@ def test_zero_price_published_as_a_real_price(tmp_path):
     assets["assets"][0]["price"] = "0"
     snapshot, assets_path = make_inputs(tmp_path, assets, "id,BTC,USDT\ndebtor,-10,1\nholder,12,\n")
     out = tmp_path / "out"
-    proved = run("prove", snapshot, "--assets", assets_path, "--out", out, *IDENTITY)
+    proved = run(
+        "prove",
+        snapshot,
+        "--assets",
+        assets_path,
+        "--out",
+        out,
+        "--private",
+        out.parent / "private",
+        *IDENTITY,
+    )
     assert proved.exit_code == 0, proved.stderr
     assert run("verify", out).exit_code == 0  # honest: the price 0 is shown as 0
     edit(out, set_in(("assets", 0, "price"), "97000.12"))
@@ -262,12 +279,17 @@ def _publish_with(tmp_path: Path, params, preset_field) -> Path:
     """A proof made with the library at `params` and published next to its statement."""
     snapshot, assets_path = make_inputs(tmp_path)
     assets = load_assets(assets_path)
-    statement, trace = build_witness(assets.market(), load_snapshot(snapshot, assets).balances)
-    statement = dataclasses.replace(statement, issuer="Test Exchange", as_of="2025-06-30T23:59:59Z")
-    proof = prove(SolvencyAir(statement), trace, params).to_bytes()
-    document = statement_json(statement, params, proof)
+    snap = load_snapshot(snapshot, assets)
+    wit = witness(assets.market(), snap.ids, snap.balances)
+    statement = dataclasses.replace(
+        wit.statement, issuer="Test Exchange", as_of="2025-06-30T23:59:59Z"
+    )
+    air = solvency_air(statement, wit.leaves)
+    proof = prove(air, wit.trace, params).to_bytes()
+    document = statement_json(air, params, proof)
     document["preset"] = preset_field
     out = tmp_path / "out"
+    write_atomically(out / "leaves.bin", leaves_bytes(wit.leaves))
     write_atomically(out / "proof.bin", proof)
     write_atomically(out / "statement.json", json.dumps(document).encode())
     return out
@@ -372,4 +394,4 @@ def test_parse_as_of_normalises_to_utc():
 
 
 def test_format_tag():
-    assert STATEMENT_FORMAT.endswith("/2")
+    assert STATEMENT_FORMAT.endswith("/3")
