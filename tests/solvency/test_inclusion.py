@@ -1,0 +1,416 @@
+"""Inclusion end to end through the command line: prove with a private store, export users'
+files, check them with `verify-inclusion`; every tampering case is refused with exit 1, and a
+publication whose leaves or root were changed does not verify."""
+
+import csv
+import json
+import os
+import shutil
+import stat
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from circuits.leaf import leaf_path, leaves_root, new_nonces
+from solvency.cli import inclusion_filename, main
+from solvency.inclusion import (
+    INCLUSION_FIELDS,
+    PrivateStore,
+    check_inclusion,
+    elements_hex,
+    parse_elements_hex,
+    parse_inclusion,
+)
+from solvency.publish import read_published
+
+from .conftest import ASSETS, IDENTITY
+
+USERS = 512  # exactly one full trace: the last user sits on the last row
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def snapshot_text() -> str:
+    """512 users; user-0001 and user-0002 hold identical balances; user-0003 owes ETH and USDT
+    (negative balances, solvent through BTC); the last user owes BTC."""
+    lines = ["id,BTC,ETH,USDT"]
+    for i in range(USERS):
+        btc, eth, usdt = f"0.{i:04d}", str(i % 3), f"{i * 7}.25"
+        if i in (1, 2):
+            btc, eth, usdt = "0.1", "1", "100"
+        if i == 3:
+            btc, eth, usdt = "1.5", "-2.25", "-1000.000001"
+        if i == USERS - 1:
+            btc, eth, usdt = "-0.00000001", "1", "0"
+        lines.append(f"user-{i:04d},{btc},{eth},{usdt}")
+    return "\n".join(lines) + "\n"
+
+
+def prove_into(base: Path) -> Path:
+    base.mkdir(parents=True, exist_ok=True)
+    (base / "assets.json").write_text(json.dumps(ASSETS))
+    (base / "snapshot.csv").write_text(snapshot_text())
+    result = run(
+        "prove", base / "snapshot.csv", "--assets", base / "assets.json",
+        "--out", base / "out", "--private", base / "private", *IDENTITY,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    return base
+
+
+@pytest.fixture(scope="module")
+def proved(tmp_path_factory) -> Path:
+    """base/out (public) and base/private (the store) for the 512-user snapshot."""
+    return prove_into(tmp_path_factory.mktemp("inclusion"))
+
+
+@pytest.fixture(scope="module")
+def proved_again(tmp_path_factory) -> Path:
+    """The same snapshot proved a second time (fresh nonces)."""
+    return prove_into(tmp_path_factory.mktemp("inclusion-again"))
+
+
+def export(proved: Path, user: str, tmp_path: Path) -> Path:
+    out = tmp_path / f"{user}.json"
+    result = run("inclusion", "export", proved / "private", "--user", user, "--out", out)
+    assert result.exit_code == 0, result.stderr
+    return out
+
+
+def check(file: Path, proved: Path, *flags):
+    return run("verify-inclusion", file, "--published", proved / "out", *flags)
+
+
+def included(result) -> str:
+    assert result.exit_code == 0, result.output
+    line = result.stdout.strip().splitlines()[-1]
+    assert line.startswith("INCLUDED: your balances ")
+    return line
+
+
+def not_included(result) -> str:
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    line = result.stdout.strip().splitlines()[0]
+    assert line.startswith("NOT INCLUDED: ")
+    return line
+
+
+# -- honest users ---------------------------------------------------------------------------------
+def test_first_user_is_included_and_the_proof_verifies(proved, tmp_path):
+    line = included(check(export(proved, "user-0000", tmp_path), proved))
+    assert "Test Exchange" in line and "2025-06-30T23:59:59Z" in line and "proof verified" in line
+
+
+@pytest.mark.parametrize(
+    ("user", "shown"),
+    [
+        ("user-0003", "BTC 1.5, ETH -2.25, USDT -1000.000001"),
+        (f"user-{USERS - 1:04d}", "BTC -0.00000001, ETH 1 (and zero in the 1 other asset)"),
+        ("user-0001", "BTC 0.1, ETH 1, USDT 100"),
+    ],
+)
+def test_negative_balances_and_the_last_row(proved, tmp_path, user, shown):
+    file = export(proved, user, tmp_path)
+    document = json.loads(file.read_text())
+    assert document["row"] == int(user[5:])  # the last user is on the trace's last row
+    line = included(check(file, proved, "--skip-proof"))
+    assert f"your balances {shown} are included" in line
+    assert "--skip-proof" in line
+
+
+def test_export_to_standard_output(proved):
+    result = run("inclusion", "export", proved / "private", "--user", "user-0005")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["user_id"] == "user-0005"
+
+
+# -- what a user's file holds ------------------------------------------------------------------
+def test_the_file_holds_only_the_users_own_data(proved, tmp_path):
+    document = json.loads(export(proved, "user-0004", tmp_path).read_text())
+    assert tuple(document) == INCLUSION_FIELDS
+    assert document["user_id"] == "user-0004"
+    assert document["balances"] == {"BTC": "0.00040000", "ETH": "1.00000000", "USDT": "28.250000"}
+    assert len(document["path"]) == 9  # log2(512) sibling hashes, nothing else about others
+    text = json.dumps(document)
+    for other in ("user-0005", "user-0003", "0.00050000"):
+        assert other not in text
+    pub = read_published(proved / "out")
+    assert document["path"] == [elements_hex(s) for s in leaf_path(pub.leaves, 4)]
+
+
+def test_identical_balances_give_different_leaves_and_proofs_are_unlinkable(proved, proved_again):
+    first, second = (read_published(p / "out").leaves for p in (proved, proved_again))
+    assert not np.array_equal(first[1], first[2])  # users 1 and 2 hold the same balances
+    assert not (first[:, None, :] == second[None, :, :]).all(axis=2).any()  # no leaf in common
+    with PrivateStore(proved / "private") as a, PrivateStore(proved_again / "private") as b:
+        assert a.user("user-0000")[2] != b.user("user-0000")[2]  # fresh nonces
+
+
+def test_the_private_store_is_the_owners_only(proved):
+    mode = stat.S_IMODE(os.stat(proved / "private" / "users.sqlite").st_mode)
+    assert mode & 0o077 == 0
+    assert not any(p.name.endswith(".sqlite") for p in (proved / "out").iterdir())
+    assert sorted(p.name for p in (proved / "out").iterdir()) == [
+        "leaves.bin",
+        "proof.bin",
+        "statement.json",
+    ]
+
+
+# -- tampering: exit 1 with a reason --------------------------------------------------------------
+def tampered(proved: Path, tmp_path: Path, change) -> Path:
+    file = export(proved, "user-0003", tmp_path)
+    document = json.loads(file.read_text())
+    change(document)
+    file.write_text(json.dumps(document))
+    return file
+
+
+def flip_hex(text: str) -> str:
+    return ("1" if text[7] == "0" else "0").join([text[:7], text[8:]])
+
+
+TAMPER = {
+    "balance one base unit up": (
+        lambda d: d["balances"].update(USDT="-1000.000000"),
+        "do not lead to the published root",
+    ),
+    "another id": (lambda d: d.update(user_id="user-0004"), "do not lead to the published root"),
+    "another nonce": (
+        lambda d: d.update(nonce=flip_hex(d["nonce"])),
+        "do not lead to the published root",
+    ),
+    "a path element": (
+        lambda d: d["path"].__setitem__(4, flip_hex(d["path"][4])),
+        "do not lead to the published root",
+    ),
+    "another row": (lambda d: d.update(row=4), "do not lead to the published root"),
+    "a row outside the proof": (lambda d: d.update(row=USERS), "cannot belong to a proof"),
+    "a path too short": (lambda d: d["path"].pop(), "cannot belong to a proof"),
+    "another issuer": (lambda d: d.update(issuer="Other Exchange"), "is for the proof of"),
+    "another date": (lambda d: d.update(as_of="2025-07-31T23:59:59Z"), "is for the proof of"),
+    "another root": (
+        lambda d: d.update(leaves_root=flip_hex(d["leaves_root"])),
+        "belongs to another snapshot",
+    ),
+    "an asset missing": (lambda d: d["balances"].pop("ETH"), "lists the assets"),
+    "too many decimals": (
+        lambda d: d["balances"].update(USDT="-1000.0000011"),
+        "more than the asset's 6 decimals",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", TAMPER)
+def test_tampering_is_not_included(proved, tmp_path, case):
+    change, reason = TAMPER[case]
+    line = not_included(check(tampered(proved, tmp_path, change), proved, "--skip-proof"))
+    assert reason in line, line
+
+
+def test_a_file_from_another_snapshot_is_not_included(proved, proved_again, tmp_path):
+    """The same user's honest file from the other proof of the same balances."""
+    file = export(proved_again, "user-0003", tmp_path)
+    line = not_included(check(file, proved, "--skip-proof"))
+    assert "belongs to another snapshot" in line
+
+
+def test_a_padding_row_holds_no_user(proved, tmp_path):
+    """Row 511 is a real user here; prove 3 users so rows 3..511 are padding, and claim one."""
+    base = tmp_path / "small"
+    base.mkdir()
+    (base / "assets.json").write_text(json.dumps(ASSETS))
+    (base / "snapshot.csv").write_text("id,BTC,ETH,USDT\na,1,,\nb,,1,\nc,,,1\n")
+    assert run(
+        "prove", base / "snapshot.csv", "--assets", base / "assets.json",
+        "--out", base / "out", "--private", base / "private", *IDENTITY,
+    ).exit_code == 0  # fmt: skip
+    document = json.loads(export(base, "c", tmp_path).read_text())
+    leaves = read_published(base / "out").leaves
+    for user_id, nonce in (("c", document["nonce"]), ("ghost", elements_hex(new_nonces(1)[0]))):
+        forged = dict(document, user_id=user_id, nonce=nonce, row=100)
+        forged["balances"] = {"BTC": "0.00000000", "ETH": "0.00000000", "USDT": "0.000000"}
+        forged["path"] = [elements_hex(s) for s in leaf_path(leaves, 100)]
+        file = tmp_path / "forged.json"
+        file.write_text(json.dumps(forged))
+        assert "do not lead to the published root" in not_included(check(file, base))
+    missing = run("inclusion", "export", base / "private", "--user", "ghost")
+    assert missing.exit_code == 2 and "no user 'ghost'" in missing.stderr
+
+
+def test_a_changed_publication_is_not_included(proved, tmp_path):
+    """A cheating exchange changes another user's leaf after proving, publishes the new root
+    and hands out files with the new root and paths: the user's leaf and path check out, only
+    the proof refuses. With --skip-proof the user relies on an earlier `verify`."""
+    out = Path(shutil.copytree(proved / "out", tmp_path / "out"))
+    leaves = read_published(out).leaves.copy()
+    leaves[100, 0] = (leaves[100, 0] + 1) % (15 * 2**27 + 1)
+    (out / "leaves.bin").write_bytes(leaves.astype("<u4").tobytes())
+    root = elements_hex(leaves_root(leaves))
+    document = json.loads((out / "statement.json").read_text())
+    document["inclusion"]["leaves_root"] = root
+    (out / "statement.json").write_text(json.dumps(document))
+
+    def new_root_and_path(d):
+        d.update(leaves_root=root, path=[elements_hex(s) for s in leaf_path(leaves, d["row"])])
+
+    file = tampered(proved, tmp_path, new_root_and_path)
+    line = not_included(run("verify-inclusion", file, "--published", out))
+    assert "the published proof is not valid" in line
+    included(run("verify-inclusion", file, "--published", out, "--skip-proof"))
+
+
+# -- the public verifier and the leaves -------------------------------------------------------
+def test_verify_recomputes_the_root(proved, tmp_path):
+    out = Path(shutil.copytree(proved / "out", tmp_path / "out"))
+    document = json.loads((out / "statement.json").read_text())
+    document["inclusion"]["leaves_root"] = flip_hex(document["inclusion"]["leaves_root"])
+    (out / "statement.json").write_text(json.dumps(document))
+    result = run("verify", out)
+    assert result.exit_code == 1
+    assert "inclusion.leaves_root: is not the root of leaves.bin" in result.stdout
+
+
+def test_verify_refuses_other_leaves(proved, tmp_path):
+    """One leaf changed and the root recomputed to match: only the proof can tell."""
+    out = Path(shutil.copytree(proved / "out", tmp_path / "out"))
+    leaves = read_published(out).leaves.copy()
+    leaves[[0, 1]] = leaves[[1, 0]]  # two users' leaves swapped
+    (out / "leaves.bin").write_bytes(leaves.astype("<u4").tobytes())
+    document = json.loads((out / "statement.json").read_text())
+    document["inclusion"]["leaves_root"] = elements_hex(leaves_root(leaves))
+    (out / "statement.json").write_text(json.dumps(document))
+    result = run("verify", out)
+    assert result.exit_code == 1
+    assert result.stdout.strip().splitlines()[-2].startswith("INVALID: the proof does not match")
+
+
+@pytest.mark.parametrize(
+    ("change", "code", "message"),
+    [
+        (lambda b: b[:-32], 1, "users_padded: says 512, leaves.bin has 511 leaves"),
+        (lambda b: b[:-3], 2, "not a whole number of leaves"),
+        (lambda b: b"\xff\xff\xff\xff" + b[4:], 2, "leaf 0: an element is not below"),
+        (None, 2, "leaves.bin: no such file"),
+    ],
+)
+def test_leaves_file_problems(proved, tmp_path, change, code, message):
+    out = Path(shutil.copytree(proved / "out", tmp_path / "out"))
+    if change is None:
+        (out / "leaves.bin").unlink()
+    else:
+        (out / "leaves.bin").write_bytes(change((out / "leaves.bin").read_bytes()))
+    result = run("verify", out)
+    assert result.exit_code == code, result.output
+    assert message in result.output
+
+
+def test_leaf_hash_is_fixed(proved, tmp_path):
+    out = Path(shutil.copytree(proved / "out", tmp_path / "out"))
+    document = json.loads((out / "statement.json").read_text())
+    document["inclusion"]["leaf_hash"] = "poseidon2-babybear-w16"
+    (out / "statement.json").write_text(json.dumps(document))
+    result = run("verify", out)
+    assert result.exit_code == 1 and "inclusion.leaf_hash" in result.stdout
+
+
+# -- exporting everyone --------------------------------------------------------------------------
+def test_export_all(proved, tmp_path):
+    folder = tmp_path / "files"
+    result = run("inclusion", "export", proved / "private", "--all", "--out", folder)
+    assert result.exit_code == 0, result.stderr
+    with (folder / "index.csv").open() as fh:
+        index = list(csv.DictReader(fh))
+    assert len(index) == USERS and len(list(folder.glob("*.json"))) == USERS
+    pub = read_published(proved / "out")
+    root = parse_elements_hex(pub.data["inclusion"]["leaves_root"], 8)
+    for entry in [*index[:: USERS // 8], index[-1]]:
+        document = json.loads((folder / entry["file"]).read_text())
+        assert document["user_id"] == entry["id"] and document["row"] == int(entry["row"])
+        check_inclusion(parse_inclusion(document), pub.statement, root)  # raises if not
+    again = run("inclusion", "export", proved / "private", "--all", "--out", folder)
+    assert again.exit_code == 2 and "already exists" in again.stderr
+
+
+def test_file_names_are_injective_and_safe():
+    names = {inclusion_filename(u) for u in ("a/b", "a%2Fb", "..", "x" * 300, "y" * 300, "é")}
+    assert len(names) == 6
+    assert all("/" not in n and len(n) < 255 and n not in (".", "..") for n in names)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--user", "user-0000", "--all"), "exactly one of --user ID and --all"),
+        (("--all",), "--all needs --out FOLDER"),
+        ((), "exactly one of --user ID and --all"),
+    ],
+)
+def test_export_usage_errors(proved, args, message):
+    result = run("inclusion", "export", proved / "private", *args)
+    assert result.exit_code == 2 and message in result.stderr
+
+
+def test_export_from_a_folder_without_a_store(tmp_path):
+    result = run("inclusion", "export", tmp_path, "--user", "x")
+    assert result.exit_code == 2 and "no private store here" in result.stderr
+
+
+# -- where the private store may go ------------------------------------------------------------
+@pytest.mark.parametrize("private", ["out", "out/private", "."])
+def test_private_store_never_inside_the_public_directory(tmp_path, private):
+    (tmp_path / "assets.json").write_text(json.dumps(ASSETS))
+    (tmp_path / "snapshot.csv").write_text("id,BTC\na,1\n")
+    result = run(
+        "prove", tmp_path / "snapshot.csv", "--assets", tmp_path / "assets.json",
+        "--out", tmp_path / "out", "--private", tmp_path / private, *IDENTITY,
+    )  # fmt: skip
+    assert result.exit_code == 2 and "must be outside --out" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_existing_store_is_never_replaced(proved, tmp_path):
+    (tmp_path / "assets.json").write_text(json.dumps(ASSETS))
+    (tmp_path / "snapshot.csv").write_text("id,BTC\na,1\n")
+    before = (proved / "private" / "users.sqlite").read_bytes()
+    result = run(
+        "prove", tmp_path / "snapshot.csv", "--assets", tmp_path / "assets.json",
+        "--out", tmp_path / "out", "--private", proved / "private", *IDENTITY,
+    )  # fmt: skip
+    assert result.exit_code == 2 and "already holds a private store" in result.stderr
+    assert (proved / "private" / "users.sqlite").read_bytes() == before
+
+
+# -- malformed inclusion files: exit 2 ----------------------------------------------------------
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("not json", "not valid JSON"),
+        ("[]", "expected a JSON object"),
+        ('{"format": "x"}', "missing field"),
+    ],
+)
+def test_unreadable_inclusion_file(proved, tmp_path, content, message):
+    file = tmp_path / "bad.json"
+    file.write_text(content)
+    result = check(file, proved)
+    assert result.exit_code == 2 and message in result.stderr, result.output
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d.update(nonce="xyz"), "nonce: expected 40 lowercase hex digits"),
+        (lambda d: d.update(extra=1), "extra: unknown field"),
+        (lambda d: d.update(row=-1), "row: expected a non-negative integer"),
+        (lambda d: d["path"].__setitem__(0, "f" * 64), "path[0]: an element is not below"),
+    ],
+)
+def test_malformed_inclusion_file(proved, tmp_path, change, message):
+    result = check(tampered(proved, tmp_path, change), proved)
+    assert result.exit_code == 2 and message in result.stderr, result.output
