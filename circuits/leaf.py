@@ -221,7 +221,11 @@ def leaves_root(leaves) -> np.ndarray:
 def leaf_paths(leaves, rows: Sequence[int]) -> np.ndarray:
     """(len(rows), log2 n, 8): for each row, the sibling of each node on its path, from the
     leaf's sibling up to the root's child. One tree for all rows."""
-    levels = tree_levels(leaves)
+    return paths_in(tree_levels(leaves), rows)
+
+
+def paths_in(levels: list[np.ndarray], rows: Sequence[int]) -> np.ndarray:
+    """`leaf_paths` on a tree already built by `tree_levels`."""
     rows = np.asarray(rows, dtype=np.int64).reshape(-1)
     n = levels[0].shape[0]
     if rows.size and (rows.min() < 0 or rows.max() >= n):

@@ -27,10 +27,7 @@ interrupted (Ctrl-C).
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
-import os
-import shutil
 import sys
 import tempfile
 import time
@@ -38,7 +35,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from urllib.parse import quote
 
 import click
 import numpy as np
@@ -808,20 +804,6 @@ def inclusion_group() -> None:
     """Users' inclusion files, from the private store that `prove --private` wrote."""
 
 
-def inclusion_filename(user_id: str) -> str:
-    """FOLDER's file name for a user: the id percent-encoded (injective, no path separators),
-    or, for an id too long for a file name, '%sha256-' and its digest (quote() never writes
-    '%s', so the two forms cannot collide)."""
-    quoted = quote(user_id, safe="")
-    if len(quoted) <= 200:
-        return f"{quoted}.json"
-    return f"%sha256-{hashlib.sha256(user_id.encode()).hexdigest()}.json"
-
-
-def _inclusion_json(document: dict) -> bytes:
-    return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()
-
-
 @inclusion_group.command("export")
 @click.argument("private", metavar="PRIVATE_DIR", type=click.Path(path_type=Path))
 @click.option("--user", "user_id", default=None, metavar="ID", help="the user whose file to write")
@@ -854,7 +836,7 @@ def inclusion_export_cmd(private: Path, user_id: str | None, everyone: bool, out
         record = store.user(user_id)
         if record is None:
             fail(EXIT_INPUT, f"{store.path}: no user {user_id!r} in this proof")
-        data = _inclusion_json(inclusion.inclusion_documents(store, [record])[0])
+        data = inclusion.document_bytes(inclusion.inclusion_documents(store, [record])[0])
         if out is None:
             sys.stdout.buffer.write(data)
         else:
@@ -863,40 +845,20 @@ def inclusion_export_cmd(private: Path, user_id: str | None, everyone: bool, out
 
 
 def _export_all(store: inclusion.PrivateStore, out: Path) -> None:
-    """Every user's file into a temporary folder beside OUT, renamed to OUT when complete."""
     start = time.perf_counter()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
-    try:
-        index = ["id,row,file"]
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed:,}/{task.total:,}"),
-            TimeElapsedColumn(),
-            console=console,
-        ) as bars:
-            task = bars.add_task("inclusion files", total=store.count())
-            for records in store.users():
-                for document in inclusion.inclusion_documents(store, records):
-                    name = inclusion_filename(document["user_id"])
-                    with open(tmp / name, "xb") as fh:
-                        fh.write(_inclusion_json(document))
-                    index.append(f"{_csv_field(document['user_id'])},{document['row']},{name}")
-                bars.advance(task, len(records))
-        (tmp / "index.csv").write_text("\n".join(index) + "\n", encoding="utf-8")
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,}"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bars:
+        task = bars.add_task("inclusion files", total=store.count())
+        count = inclusion.export_all(store, out, lambda done: bars.advance(task, done))
     console.print(
-        f"wrote {len(index) - 1:,} inclusion files and index.csv to {out} in "
+        f"wrote {count:,} inclusion files and index.csv to {out} in "
         f"{time.perf_counter() - start:.1f} s (secret: each file is for its user only)"
     )
-
-
-def _csv_field(text: str) -> str:
-    return '"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\r\n') else text
 
 
 @main.command("verify-inclusion")
@@ -1113,7 +1075,7 @@ def demo_cmd(users: int, num_assets: int) -> None:
         user = result.ids[0]
         with inclusion.PrivateStore(out / "private") as private:
             doc = inclusion.inclusion_documents(private, [private.user(user)])[0]
-        write_atomically(out / "inclusion.json", _inclusion_json(doc), private=True)
+        write_atomically(out / "inclusion.json", inclusion.document_bytes(doc), private=True)
         click.echo("\n$ solvency verify-inclusion inclusion.json --published proof --skip-proof")
         click.echo(f"  (the inclusion file of user {user!r}, exported from the private store)")
         ctx = click.get_current_context()

@@ -15,15 +15,19 @@ user's leaf to it. `check_inclusion` recomputes the leaf from the id, the nonce 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
+import shutil
 import sqlite3
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import cached_property
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 
@@ -32,8 +36,9 @@ from circuits.leaf import (
     id_commitment,
     id_commitments,
     leaf_hash,
-    leaf_paths,
     new_nonces,
+    paths_in,
+    tree_levels,
     verify_leaf_path,
 )
 from circuits.poseidon2 import DIGEST
@@ -257,6 +262,11 @@ class PrivateStore:
             raise StoreError(f"{self.path}: leaves: expected {n} leaves")
         self.leaves = leaves.astype(np.uint64).reshape(n, DIGEST)
 
+    @cached_property
+    def tree(self) -> list[np.ndarray]:
+        """The Merkle tree over the leaves (`tree_levels`), built once for every export."""
+        return tree_levels(self.leaves)
+
     def close(self) -> None:
         self.db.close()
 
@@ -285,7 +295,7 @@ def inclusion_documents(
 ) -> list[dict]:
     """The inclusion files of these users: one tree for all of them."""
     ident = store.identity
-    paths = leaf_paths(store.leaves, [r[1] for r in records])
+    paths = paths_in(store.tree, [r[1] for r in records])
     return [
         {
             "format": INCLUSION_FORMAT,
@@ -303,6 +313,52 @@ def inclusion_documents(
         }
         for (uid, row, nonce, bal), path in zip(records, paths, strict=True)
     ]
+
+
+def document_bytes(document: dict) -> bytes:
+    """An inclusion file's bytes: indented JSON, UTF-8."""
+    return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()
+
+
+def inclusion_filename(user_id: str) -> str:
+    """A user's file name in an export folder: the id percent-encoded (injective, no path
+    separators), or for an id too long for a file name '%sha256-' and its digest (quote()
+    never writes '%s', so the two forms cannot collide)."""
+    quoted = quote(user_id, safe="")
+    if len(quoted) <= 200:
+        return f"{quoted}.json"
+    return f"%sha256-{hashlib.sha256(user_id.encode()).hexdigest()}.json"
+
+
+def _csv_field(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\r\n') else text
+
+
+def export_all(
+    store: PrivateStore, out: Path, on_progress: Callable[[int], None] | None = None
+) -> int:
+    """Every user's file into the new folder OUT (`inclusion_filename`), plus index.csv (id,
+    row, file). Written in a temporary folder beside OUT, renamed to OUT when complete, so
+    that OUT is never half-written. on_progress(k) is called after each k users. Returns the
+    number of files."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
+    try:
+        index = ["id,row,file"]
+        for records in store.users():
+            for document in inclusion_documents(store, records):
+                name = inclusion_filename(document["user_id"])
+                with open(tmp / name, "xb") as fh:  # "x": two users never share a file
+                    fh.write(document_bytes(document))
+                index.append(f"{_csv_field(document['user_id'])},{document['row']},{name}")
+            if on_progress is not None:
+                on_progress(len(records))
+        (tmp / "index.csv").write_text("\n".join(index) + "\n", encoding="utf-8")
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return len(index) - 1
 
 
 # -- checking a user's file --------------------------------------------------------------------

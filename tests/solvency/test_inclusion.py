@@ -14,12 +14,13 @@ import pytest
 from click.testing import CliRunner
 
 from circuits.leaf import leaf_path, leaves_root, new_nonces
-from solvency.cli import inclusion_filename, main
+from solvency.cli import main
 from solvency.inclusion import (
     INCLUSION_FIELDS,
     PrivateStore,
     check_inclusion,
     elements_hex,
+    inclusion_filename,
     parse_elements_hex,
     parse_inclusion,
 )
