@@ -759,10 +759,14 @@ def verify_cmd(
     help="comma-separated user counts",
 )
 @click.option("--assets", "num_assets", type=click.IntRange(1, 200), default=22, show_default=True)
-@click.option("--preset", type=click.Choice(sorted(PRESETS)), default="fast", show_default=True)
+@click.option(
+    "--preset", type=click.Choice(sorted(PRESETS)), default=DEFAULT_PRESET, show_default=True
+)
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object per size")
 def bench_cmd(sizes: str, num_assets: int, preset: str, as_json: bool) -> None:
-    """Prove and verify generated snapshots of several sizes; save CSV and a plot."""
+    """Run the whole job on generated snapshots of several sizes: prove (with the leaves and
+    the private store), verify, check one user's inclusion file, export every user's file.
+    Prints a table; saves CSV and a plot under ./benches/results."""
     from solvency import bench
 
     try:
@@ -773,7 +777,16 @@ def bench_cmd(sizes: str, num_assets: int, preset: str, as_json: bool) -> None:
         fail(EXIT_INPUT, f"--users: each size must be in [1, {MAX_TRACE_LEN}]")
     rows = []
     table = Table(title=f"solvency bench: {num_assets} assets, {preset} preset")
-    for column in ("users", "prove (s)", "verify (s)", "proof (KB)", "peak RSS (MB)"):
+    columns = {
+        "users": lambda r: f"{r['users']:,}",
+        "prove (s)": lambda r: f"{r['prove_s']:.1f}",
+        "verify (s)": lambda r: f"{r['verify_s']:.3f}",
+        "proof (KB)": lambda r: f"{r['proof_bytes'] / 1000:,.0f}",
+        "inclusion check (ms)": lambda r: f"{r['verify_inclusion_ms']:.1f}",
+        "export all (s)": lambda r: f"{r['export_all_s']:.1f}",
+        "peak RSS (MB)": lambda r: f"{r['peak_rss_mb']:,.0f}",
+    }
+    for column in columns:
         table.add_column(column, justify="right")
     for users in counts:
         console.print(f"proving {users:,} users x {num_assets} assets ...")
@@ -781,21 +794,15 @@ def bench_cmd(sizes: str, num_assets: int, preset: str, as_json: bool) -> None:
         rows.append(row)
         if as_json:
             click.echo(bench.as_json_line(row))
-        table.add_row(
-            f"{users:,}",
-            f"{row['prove_s']:.1f}",
-            f"{row['verify_s']:.3f}",
-            f"{row['proof_bytes'] / 1000:.0f}",
-            f"{row['peak_rss_mb']:.0f}",
-        )
+        table.add_row(*(cell(row) for cell in columns.values()))
     console.print(table)
     csv_path, png_path = bench.save(rows, preset, num_assets)
     console.print(f"saved {csv_path} and {png_path}")
     biggest = rows[-1]
-    if biggest["users"] >= 65536 and num_assets == 22 and preset == "fast":
+    if biggest["users"] >= 65536 and num_assets == 22 and preset == DEFAULT_PRESET:
         for key, target in bench.TARGETS.items():
             verdict = "met" if biggest[key] <= target else "MISSED"
-            console.print(f"target {key} <= {target:g}: {biggest[key]} ({verdict})")
+            console.print(f"target {key} <= {target:,g}: {biggest[key]:,} ({verdict})")
 
 
 # -- inclusion -------------------------------------------------------------------------------------
