@@ -415,3 +415,26 @@ def test_unreadable_inclusion_file(proved, tmp_path, content, message):
 def test_malformed_inclusion_file(proved, tmp_path, change, message):
     result = check(tampered(proved, tmp_path, change), proved)
     assert result.exit_code == 2 and message in result.stderr, result.output
+
+
+# -- capacity ---------------------------------------------------------------------------------
+def test_capacity_with_the_leaf_hash(capsys):
+    """200 assets take about 9,600 columns with the leaf hash: 16,384 users fit, 16,385 do not
+    (they pad to 32,768 rows); 22 assets fit at every supported size."""
+    from decimal import Decimal
+
+    from solvency.cli import MAX_TRACE_CELLS, check_capacity, inclusion_width
+    from solvency.snapshot import Asset, Assets
+
+    def market(k):
+        return Assets("USD", tuple(Asset(f"A{j}", 8, Decimal(1)) for j in range(k))).market()
+
+    width = inclusion_width(market(200))
+    assert 32768 * width > MAX_TRACE_CELLS >= 16384 * width
+    check_capacity(Path("s.csv"), market(200), 16384)
+    check_capacity(Path("s.csv"), market(22), 1 << 17)
+    with pytest.raises(SystemExit) as refused:
+        check_capacity(Path("s.csv"), market(200), 16385)
+    assert refused.value.code == 2
+    message = " ".join(capsys.readouterr().err.split())
+    assert "at 200 assets one proof takes at most 16,384 users" in message
