@@ -69,6 +69,13 @@ def sum_mod_p(a: GF, axis: int = -1) -> GF:
 #: still do.
 PARALLEL_MIN_ELEMENTS = 1 << 15
 
+#: The extension product's own threshold, in products. Its serial kernel multiplies 2^15
+#: elements of the degree-5 field in about 1.6 ms, and the prover's constraint code makes
+#: hundreds of such products per chunk of the constraint domain: measured on this 2-core
+#: machine with another process holding a core, each parallel launch cost 2 to 8 ms, more than
+#: the product itself, so products up to a few chunks' size stay on one core.
+EXT_MUL_PARALLEL_MIN = 1 << 18
+
 #: Below this many elements, base-field operations inside ExtArray run as plain numpy integer
 #: arithmetic (a few microseconds) instead of galois's ufuncs (about 20 us of dispatch each);
 #: above it galois's compiled ufuncs are the faster of the two. Both are exact, so the choice
@@ -390,40 +397,71 @@ def _sum(a: np.ndarray, axis: int) -> np.ndarray:
 # wrappers pick the twin by the amount of work (PARALLEL_MIN_ELEMENTS).
 
 
+_EXT_BLOCK = 1024  # points per block of the ext-mul kernels (scratch stays in L1/L2)
+
+
 @numba.njit(cache=True, inline="always")
-def _ext_mul_one(a, b, out, w, i, ia, ib):
-    """out[:, i] = a[:, ia] * b[:, ib] in F_p[x]/(x^k - W)."""
+def _ext_mul_block(a, b, out, w, lo, hi, low, high):
+    """out[:, lo:hi] = a * b in F_p[x]/(x^k - W), one output coordinate at a time:
+
+        out_m = sum_{s + t = m} a_s b_t + W * sum_{s + t = m + k} a_s b_t,
+
+    each product reduced mod p before it is added (k <= 5 terms below 2^31 each, so
+    low + W * high < 2^38 cannot overflow), with the loop over points innermost so it runs
+    over contiguous rows. low, high: uint64 scratch of at least hi - lo entries. a or b may
+    have a single column (a scalar broadcast over the other)."""
     k = out.shape[0]
+    wide_a, wide_b = a.shape[1] > 1, b.shape[1] > 1
+    size = hi - lo
     for m in range(k):
-        acc = np.uint64(0)
+        for x in range(size):
+            low[x] = 0
+            high[x] = 0
         for s in range(k):
-            t = m - s if s <= m else m - s + k
-            prod = np.uint64(a[s, ia]) * np.uint64(b[t, ib]) % _P64
-            if s > m:  # x^(s+t) = W x^(s+t-k)
-                prod = prod * w % _P64
-            acc += prod
-        out[m, i] = acc % _P64
+            t = m - s
+            acc = low
+            if t < 0:
+                t += k
+                acc = high
+            if wide_a and wide_b:
+                for x in range(size):
+                    acc[x] += np.uint64(a[s, lo + x]) * np.uint64(b[t, lo + x]) % _P64
+            elif wide_a:
+                c = np.uint64(b[t, 0])
+                for x in range(size):
+                    acc[x] += np.uint64(a[s, lo + x]) * c % _P64
+            elif wide_b:
+                c = np.uint64(a[s, 0])
+                for x in range(size):
+                    acc[x] += c * np.uint64(b[t, lo + x]) % _P64
+            else:
+                acc[0] += np.uint64(a[s, 0]) * np.uint64(b[t, 0]) % _P64
+        for x in range(size):
+            out[m, lo + x] = (low[x] + high[x] * w) % _P64
 
 
 @numba.njit(parallel=True, cache=True)
 def _ext_mul_parallel(a, b, out, w):
     """out[:, i] = a[:, i or 0] * b[:, i or 0] in F_p[x]/(x^k - W); arrays (k, n) of uint32,
-    a or b may have a single column (a scalar broadcast over the other)."""
+    a or b may have a single column (a scalar broadcast over the other). Blocks of points are
+    spread over the cores."""
     n = out.shape[1]
-    wide_a, wide_b = a.shape[1] > 1, b.shape[1] > 1
-    for i in numba.prange(n):
-        ii = np.int64(i)  # a prange index may be unsigned; mixing it with 0 would give a float
-        _ext_mul_one(a, b, out, w, ii, ii if wide_a else np.int64(0), ii if wide_b else np.int64(0))
+    for blk in numba.prange((n + _EXT_BLOCK - 1) // _EXT_BLOCK):
+        lo = np.int64(blk) * _EXT_BLOCK  # a prange index may be unsigned
+        low = np.empty(_EXT_BLOCK, dtype=np.uint64)
+        high = np.empty(_EXT_BLOCK, dtype=np.uint64)
+        _ext_mul_block(a, b, out, w, lo, min(n, lo + _EXT_BLOCK), low, high)
 
 
 @numba.njit(cache=True)
 def _ext_mul_serial(a, b, out, w):
     """The serial twin of _ext_mul_parallel."""
     n = out.shape[1]
-    wide_a, wide_b = a.shape[1] > 1, b.shape[1] > 1
-    for i in range(n):
-        ii = np.int64(i)
-        _ext_mul_one(a, b, out, w, ii, ii if wide_a else np.int64(0), ii if wide_b else np.int64(0))
+    low = np.empty(_EXT_BLOCK, dtype=np.uint64)
+    high = np.empty(_EXT_BLOCK, dtype=np.uint64)
+    for blk in range((n + _EXT_BLOCK - 1) // _EXT_BLOCK):
+        lo = blk * _EXT_BLOCK
+        _ext_mul_block(a, b, out, w, lo, min(n, lo + _EXT_BLOCK), low, high)
 
 
 @numba.njit(cache=True)
@@ -502,7 +540,7 @@ def _ext_mul(a: np.ndarray, b: np.ndarray, ext: ExtensionField) -> np.ndarray:
     kernel = _ext_mul_serial
     if sa == sb and a.dtype == b.dtype == np.uint32 and a.ndim <= 2:  # the verifier's case
         out = np.empty((k, a.size // k), dtype=np.uint32)
-        if out.shape[1] >= PARALLEL_MIN_ELEMENTS:
+        if out.shape[1] >= EXT_MUL_PARALLEL_MIN:
             kernel = _ext_mul_parallel
         a2, b2 = np.ascontiguousarray(a.reshape(k, -1)), np.ascontiguousarray(b.reshape(k, -1))
         kernel(a2, b2, out, np.uint64(ext.nonresidue))
@@ -518,7 +556,7 @@ def _ext_mul(a: np.ndarray, b: np.ndarray, ext: ExtensionField) -> np.ndarray:
 
     size = math.prod(shape)
     out = np.empty((k, size), dtype=np.uint32)
-    kernel = _ext_mul_parallel if size >= PARALLEL_MIN_ELEMENTS else _ext_mul_serial
+    kernel = _ext_mul_parallel if size >= EXT_MUL_PARALLEL_MIN else _ext_mul_serial
     kernel(flat(a, sa), flat(b, sb), out, np.uint64(ext.nonresidue))
     return out.reshape((k, *shape))
 

@@ -112,26 +112,118 @@ def composition(air: Air, frame: Frame, alphas: ExtArray, z: Zerofiers):
     if every:
         total = total + weighted_sum(alphas, values, every)
     total = total * z.inv_vanishing
-    offset = len(specs)
-    for j, b in enumerate(air.boundary_constraints()):
-        column = (frame.aux if b.aux else frame.main)[b.column]
-        total = total + alphas[offset + j] * ((column - GF(b.value % P)) * z.inv_boundary[b.row])
+    boundaries = air.boundary_constraints()
+    if boundaries:  # sum_j alpha_(offset + j) (column_j - value_j) / (x - g^row_j)
+        terms = [
+            ((frame.aux if b.aux else frame.main)[b.column] - GF(b.value % P))
+            * z.inv_boundary[b.row]
+            for b in boundaries
+        ]
+        offset = len(specs)
+        weights = alphas[offset : offset + len(boundaries)]
+        total = total + weighted_sum(weights, terms, list(range(len(boundaries))))
     return total
 
 
 def weighted_sum(weights: ExtArray, values: list, indices: list[int]):
-    """sum_{i in indices} weights_i * values_i. Base-field columns of one length go through
-    one exact matrix product; extension values are accumulated one by one."""
+    """sum_{i in indices} weights_i * values_i, for extension weights.
+
+    The prover's values are columns over the points of a chunk: base-field columns (GF of one
+    length X) and extension columns (ExtArray of shape (X,)). All of them go through exact
+    compiled linear combinations of base-field rows: a base column c_i is one row with weight
+    w_i; an extension column sum_j c_ij x^j is its k coordinate rows c_ij with weights
+    w_i x^j (`over_coordinates`). Runs of values that are consecutive rows of one uint32
+    matrix (e.g. a gadget's block of constraint values) are combined where they lie; the other
+    rows are copied into one matrix. Anything else (the verifier's single values, columns of
+    another length) is accumulated one product at a time. The result is the same field
+    element whichever way a term goes.
+    """
     ext = weights.field
-    base = [i for i in indices if isinstance(values[i], GF) and np.ndim(values[i]) == 1]
-    in_base = set(base)
-    rest = [i for i in indices if i not in in_base]
+    k = ext.degree
     total = ext.zeros(())
-    if base:
-        total = lincomb(weights[np.asarray(base)], GF(np.stack([values[i] for i in base])))
+    lengths = [_column_length(values[i], ext) for i in indices]
+    length = next((x for x in lengths if x), 0)  # the first column's length
+    blocks: list[tuple[list[int], np.ndarray]] = []
+    loose: list[int] = []
+    extension: list[int] = []
+    rest: list[int] = []
+    run: list[int] = []
+    run_parent: np.ndarray | None = None
+    run_end = -1
+
+    def close_run() -> None:
+        if len(run) > 1 and run_parent is not None:
+            blocks.append((list(run), run_parent[run_end - len(run) : run_end]))
+        else:
+            loose.extend(run)
+        run.clear()
+
+    for i, size in zip(indices, lengths, strict=True):
+        v = values[i]
+        if not size or size != length:
+            rest.append(i)
+            continue
+        if isinstance(v, ExtArray):
+            extension.append(i)
+            continue
+        parent, row = _row_of(v)
+        if run and parent is not None and parent is run_parent and row == run_end:
+            run.append(i)
+            run_end += 1
+            continue
+        close_run()
+        run.append(i)
+        run_parent, run_end = parent, row + 1
+    close_run()
+
+    parts = [lincomb(weights[np.asarray(members)], rows) for members, rows in blocks]
+    if loose or extension:
+        matrix = np.empty((len(loose) + k * len(extension), length), dtype=np.uint32)
+        for r, i in enumerate(loose):
+            matrix[r] = np.asarray(values[i])
+        first = len(loose)
+        for r, i in enumerate(extension):
+            matrix[first + k * r : first + k * (r + 1)] = values[i]._raw
+        w = [weights[np.asarray(loose, dtype=np.int64)].coords]
+        if extension:
+            w.append(over_coordinates(weights[np.asarray(extension)]).coords)
+        parts.append(lincomb(ExtArray(ext, GF(np.concatenate(w, axis=1))), matrix))
+    for part in parts:
+        total = total + part
     for i in rest:
         total = total + weights[i] * values[i]
     return total
+
+
+def _column_length(value, ext: ExtensionField) -> int:
+    """X for a base column (GF, (X,)) or an extension column of `ext` (ExtArray, (X,));
+    0 for anything else."""
+    if isinstance(value, GF) and value.ndim == 1:
+        return value.shape[0]
+    if isinstance(value, ExtArray) and len(value.shape) == 1 and value.field == ext:
+        return value.shape[0]
+    return 0
+
+
+def _row_of(column: GF) -> tuple[np.ndarray | None, int]:
+    """(matrix, r) if `column` is row r of a C-contiguous uint32 matrix (its view's base),
+    else (None, -1)."""
+    parent = column.base
+    if (
+        not isinstance(parent, np.ndarray)
+        or parent.ndim != 2
+        or parent.dtype != np.uint32
+        or column.dtype != np.uint32
+        or not parent.flags.c_contiguous
+        or parent.shape[1] != column.shape[0]
+        or column.strides != (4,)
+    ):
+        return None, -1
+    offset = column.__array_interface__["data"][0] - parent.__array_interface__["data"][0]
+    row, rem = divmod(offset, parent.strides[0])
+    if rem or not 0 <= row < parent.shape[0]:
+        return None, -1
+    return parent, row
 
 
 # -- periodic columns --------------------------------------------------------------------------

@@ -23,7 +23,9 @@ from stark.field import (
     GF,
     ExtArray,
     ExtensionField,
+    batch_inverse,
     inverse_of_difference,
+    reduced,
     root_of_unity,
     to_int_array,
 )
@@ -310,13 +312,22 @@ class _NextRows:
 
     def _column(self, c: int):
         if self.ext is None:
-            return GF(self.lde[c, self.positions])
+            return reduced(self.lde[c, self.positions])
         k = self.ext.degree
-        return ExtArray(self.ext, GF(self.lde[k * c : k * (c + 1)][:, self.positions]))
+        return ExtArray(self.ext, reduced(self.lde[k * c : k * (c + 1)][:, self.positions]))
 
     def _all(self):
-        rows = GF(self.lde[:, self.positions])
+        rows = reduced(self.lde[:, self.positions])
         return rows if self.ext is None else base_to_ext_columns(rows, self.ext)
+
+
+def _columns_at(lde: GF, start: int, stop: int, stride: int) -> GF:
+    """LDE columns at the points start, start + stride, ... (< stop): a view of the committed
+    matrix when the points are consecutive (stride 1: the constraint domain is the whole LDE
+    coset), else a contiguous copy. Already reduced, so no range check."""
+    if stride == 1:
+        return lde[:, start:stop]
+    return reduced(np.ascontiguousarray(np.asarray(lde)[:, start:stop:stride]))
 
 
 def _composition_on_eval_domain(air, dom, ext, main_lde, aux_lde, challenges, alphas) -> ExtArray:
@@ -325,27 +336,33 @@ def _composition_on_eval_domain(air, dom, ext, main_lde, aux_lde, challenges, al
 
     H is a pointwise function of the rows at i and i + E/n, so it is evaluated in chunks of
     COMPOSITION_CHUNK points: the constraints' temporaries then take memory per chunk, not
-    per domain (the result is the same for any chunk size)."""
+    per domain (the result is the same for any chunk size). The current rows are views of the
+    committed LDE where possible; the zerofiers' inverses are batch inversions (Montgomery's
+    trick), the same field elements as any other inversion."""
     size = dom.eval_size
     stride, step = dom.lde_size // size, size // dom.trace_len
     periodic = periodic_on_coset(air, size, COSET_SHIFT)
     x = coset_points(COSET_SHIFT, size)
     coords = np.empty((ext.degree, size), dtype=np.uint32)
     for start in range(0, size, COMPOSITION_CHUNK):
-        points = np.arange(start, min(start + COMPOSITION_CHUNK, size))
-        here, after = points * stride, (points + step) % size * stride
+        stop = min(start + COMPOSITION_CHUNK, size)
+        after = (np.arange(start, stop) + step) % size * stride
         aux = aux_next = None
         if aux_lde is not None:
-            aux = base_to_ext_columns(GF(aux_lde[:, here]), ext)
+            aux = base_to_ext_columns(
+                _columns_at(aux_lde, start * stride, stop * stride, stride), ext
+            )
             aux_next = _NextRows(aux_lde, after, ext)
         frame = Frame(
-            main=GF(main_lde[:, here]),
+            main=_columns_at(main_lde, start * stride, stop * stride, stride),
             main_next=_NextRows(main_lde, after),
             aux=aux,
             aux_next=aux_next,
-            periodic=[column[points] for column in periodic],
+            periodic=[column[start:stop] for column in periodic],
             challenges=challenges,
         )
-        values = composition(air, frame, alphas, zerofiers(air, x[points], np.reciprocal))
-        coords[:, points] = np.broadcast_to(np.asarray(values.coords), (ext.degree, len(points)))
-    return ExtArray(ext, GF(coords))
+        values = composition(air, frame, alphas, zerofiers(air, x[start:stop], batch_inverse))
+        coords[:, start:stop] = np.broadcast_to(
+            np.asarray(values.coords), (ext.degree, stop - start)
+        )
+    return ExtArray(ext, reduced(coords))

@@ -307,14 +307,17 @@ def test_small_arrays_never_use_the_thread_pool(monkeypatch, quick_params):
 
 
 def test_large_arrays_use_the_parallel_kernels(monkeypatch):
-    """Past PARALLEL_MIN_ELEMENTS the parallel kernels are still the ones called."""
+    """Past their thresholds (EXT_MUL_PARALLEL_MIN for extension products,
+    PARALLEL_MIN_ELEMENTS otherwise) the parallel kernels are still the ones called; a
+    product of one chunk of the constraint domain stays serial."""
     calls = []
-    for name in ("_ext_mul_parallel", "_lincomb_parallel"):
+    for name in ("_ext_mul_parallel", "_ext_mul_serial", "_lincomb_parallel"):
         kernel = getattr(field, name)
         monkeypatch.setattr(field, name, lambda *a, _k=kernel, _n=name: (calls.append(_n), _k(*a)))
     ext = ExtensionField(4)
-    n = field.PARALLEL_MIN_ELEMENTS
-    a = ext.random((n,), seed=1)
+    a = ext.random((field.EXT_MUL_PARALLEL_MIN,), seed=1)
     _ = a * a
     lincomb(ext.random((4,), seed=2), GF.Random((4, 4 * 2048), seed=3))
-    assert calls == ["_ext_mul_parallel", "_lincomb_parallel"]
+    b = ext.random((field.PARALLEL_MIN_ELEMENTS,), seed=4)
+    _ = b * b
+    assert calls == ["_ext_mul_parallel", "_lincomb_parallel", "_ext_mul_serial"]
