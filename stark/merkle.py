@@ -14,7 +14,9 @@ from __future__ import annotations
 import hashlib
 import mmap
 import os
+from collections.abc import Callable
 
+import numba
 import numpy as np
 
 DIGEST_SIZE = 32
@@ -34,33 +36,39 @@ def _hash_range(view: memoryview, width: int, first: int, last: int) -> bytes:
     )
 
 
-def _hash_chunks(data: np.ndarray, width: int) -> np.ndarray:
-    """SHA-256 of each consecutive `width`-byte chunk of a contiguous array: (m, 32) digests.
+def _in_two_processes(count: int, nbytes: int, hash_range: Callable[[int, int], bytes]) -> bytes:
+    """hash_range(0, count): the concatenated digests of `count` leaves (`nbytes` in all).
 
     hashlib holds the GIL for short inputs, so threads cannot share this work; for large
     inputs a forked child hashes the second half into shared memory while this process hashes
     the first (the child inherits the data without a copy). Any failure of the child falls
-    back to hashing its half here.
-    """
+    back to hashing its half here."""
+    if nbytes < PARALLEL_MIN_BYTES or (os.cpu_count() or 1) < 2 or not hasattr(os, "fork"):
+        return hash_range(0, count)
+    half = count // 2
+    with mmap.mmap(-1, (count - half) * DIGEST_SIZE) as shared:
+        pid = os.fork()
+        if pid == 0:  # the child: hash, publish, leave without running any cleanup
+            status = 1
+            try:
+                shared[:] = hash_range(half, count)
+                status = 0
+            finally:
+                os._exit(status)
+        first = hash_range(0, half)
+        _, status = os.waitpid(pid, 0)
+        second = bytes(shared) if status == 0 else hash_range(half, count)
+    return first + second
+
+
+def _hash_chunks(data: np.ndarray, width: int) -> np.ndarray:
+    """SHA-256 of each consecutive `width`-byte chunk of a contiguous array: (m, 32) digests,
+    in two processes for large inputs (`_in_two_processes`)."""
     view = memoryview(data.reshape(-1).view(np.uint8))
     count = len(view) // width
-    if len(view) < PARALLEL_MIN_BYTES or (os.cpu_count() or 1) < 2 or not hasattr(os, "fork"):
-        digests = _hash_range(view, width, 0, count)
-    else:
-        half = count // 2
-        with mmap.mmap(-1, (count - half) * DIGEST_SIZE) as shared:
-            pid = os.fork()
-            if pid == 0:  # the child: hash, publish, leave without running any cleanup
-                status = 1
-                try:
-                    shared[:] = _hash_range(view, width, half, count)
-                    status = 0
-                finally:
-                    os._exit(status)
-            first = _hash_range(view, width, 0, half)
-            _, status = os.waitpid(pid, 0)
-            second = bytes(shared) if status == 0 else _hash_range(view, width, half, count)
-        digests = first + second
+    digests = _in_two_processes(
+        count, len(view), lambda first, last: _hash_range(view, width, first, last)
+    )
     return np.frombuffer(digests, dtype=np.uint8).reshape(-1, DIGEST_SIZE)
 
 
@@ -68,6 +76,57 @@ def hash_rows(rows: np.ndarray) -> np.ndarray:
     """Leaf digests (m, 32) of the rows of a uint32 matrix (m, w)."""
     data = np.ascontiguousarray(rows, dtype="<u4")
     return _hash_chunks(data, data.shape[1] * 4)
+
+
+#: Leaves transposed and hashed at a time by `hash_columns` (a buffer of this many rows).
+COLUMN_BLOCK = 512
+
+
+@numba.njit(cache=True)
+def _rows_of_columns(columns, salts, first, out):
+    """out[r] = (salts[first + r], columns[:, first + r]) for r < len(out): a block of leaf
+    rows from column-major data, tile by tile so that reads and writes stay in cache."""
+    count = out.shape[0]
+    width, words = columns.shape[0], salts.shape[1]
+    for r in range(count):
+        for j in range(words):
+            out[r, j] = salts[first + r, j]
+    tile = 64
+    for c0 in range(0, width, tile):
+        c1 = min(width, c0 + tile)
+        for r0 in range(0, count, tile):
+            r1 = min(count, r0 + tile)
+            for c in range(c0, c1):
+                for r in range(r0, r1):
+                    out[r, words + c] = columns[c, first + r]
+
+
+def hash_columns(columns: np.ndarray, salts: np.ndarray | None = None) -> np.ndarray:
+    """hash_rows(with_salts(columns.T, salts)) for a (cols, m) matrix held by columns (an
+    LDE), without building the transposed matrix: blocks of COLUMN_BLOCK leaf rows are
+    transposed into one reused buffer and hashed from it (the same bytes, so the same
+    digests)."""
+    data = np.asarray(columns)
+    if data.dtype != np.uint32:
+        data = data.astype(np.uint32)
+    width, count = data.shape
+    salt = np.zeros((count, 0), np.uint32) if salts is None else np.asarray(salts, np.uint32)
+    row_bytes = 4 * (salt.shape[1] + width)
+
+    def hash_range(first: int, last: int) -> bytes:
+        buf = np.empty((min(COLUMN_BLOCK, max(last - first, 1)), salt.shape[1] + width), "<u4")
+        view = memoryview(buf.reshape(-1).view(np.uint8))
+        out = []
+        for lo in range(first, last, COLUMN_BLOCK):
+            rows = min(COLUMN_BLOCK, last - lo)
+            _rows_of_columns(data, salt, lo, buf[:rows])
+            out.append(_hash_range(view, row_bytes, 0, rows))
+        return b"".join(out)
+
+    # compile (or load) the kernel here, not in both processes after a fork
+    _rows_of_columns(data, salt, 0, np.empty((0, salt.shape[1] + width), "<u4"))
+    digests = _in_two_processes(count, count * row_bytes, hash_range)
+    return np.frombuffer(digests, dtype=np.uint8).reshape(-1, DIGEST_SIZE)
 
 
 def _hash_level(children: np.ndarray) -> np.ndarray:
@@ -79,10 +138,20 @@ class MerkleTree:
     """A binary tree over the rows of a (m, w) uint32 matrix, m a power of two."""
 
     def __init__(self, rows: np.ndarray):
-        m = rows.shape[0]
+        self._build(rows.shape[0], lambda: hash_rows(rows))
+
+    @classmethod
+    def of_columns(cls, columns: np.ndarray, salts: np.ndarray | None = None) -> MerkleTree:
+        """The tree over the rows of with_salts(columns.T, salts) for a (w, m) matrix held by
+        columns, without transposing it (`hash_columns`): the same tree."""
+        tree = cls.__new__(cls)
+        tree._build(columns.shape[1], lambda: hash_columns(columns, salts))
+        return tree
+
+    def _build(self, m: int, leaves: Callable[[], np.ndarray]) -> None:
         if m < 1 or m & (m - 1):
             raise ValueError("a Merkle tree needs a power-of-two number of leaves")
-        self.levels = [hash_rows(rows)]  # levels[0] = leaves, levels[-1] = root
+        self.levels = [leaves()]  # levels[0] = leaves, levels[-1] = root
         while len(self.levels[-1]) > 1:
             self.levels.append(_hash_level(self.levels[-1]))
 

@@ -98,10 +98,10 @@ class Commitment:
 
 
 def commit_columns(columns: GF, rng: ProverRandomness | None) -> Commitment:
-    """Commit to an LDE held as columns (cols, N): leaf i is (salt_i, row i)."""
+    """Commit to an LDE held as columns (cols, N): leaf i is (salt_i, row i), hashed from the
+    columns block by block (no transposed copy of the LDE)."""
     salts = None if rng is None else rng.salts(columns.shape[1])
-    rows = with_salts(np.asarray(columns).T, salts)
-    return Commitment(columns, salts, MerkleTree(rows))
+    return Commitment(columns, salts, MerkleTree.of_columns(np.asarray(columns), salts))
 
 
 def hide(coeffs: GF, hiding: int, rng: ProverRandomness | None) -> GF:

@@ -16,7 +16,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from stark import merkle
-from stark.merkle import DIGEST_SIZE, MerkleTree, hash_rows, verify_rows
+from stark.merkle import DIGEST_SIZE, MerkleTree, hash_columns, hash_rows, verify_rows, with_salts
 
 LOG_SIZES = (0, 1, 3, 6)  # 1, 2, 8 and 64 leaves
 
@@ -301,6 +301,44 @@ def test_forked_hashing_matches_serial(monkeypatch):
     serial = MerkleTree(rows).root
     monkeypatch.setattr(merkle, "PARALLEL_MIN_BYTES", 1024)
     assert MerkleTree(rows).root == serial
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    width=st.integers(1, 70),
+    log_leaves=st.integers(0, 11),
+    salted=st.booleans(),
+    block=st.sampled_from([1, 3, 64, merkle.COLUMN_BLOCK]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_hash_columns_equals_hashing_the_transposed_rows(width, log_leaves, salted, block, seed):
+    """Hashing an LDE held by columns, block by block (any block size, with or without salt
+    words), gives the digests and the tree of its salted rows."""
+    rng = np.random.default_rng(seed)
+    columns = rng.integers(0, 2**31, size=(width, 1 << log_leaves), dtype=np.uint32)
+    salts = rng.integers(0, 2**31, size=(1 << log_leaves, 8), dtype=np.uint32) if salted else None
+    rows = with_salts(columns.T, salts)
+    merkle_block = merkle.COLUMN_BLOCK
+    try:
+        merkle.COLUMN_BLOCK = block
+        digests = hash_columns(columns, salts)
+    finally:
+        merkle.COLUMN_BLOCK = merkle_block
+    assert np.array_equal(digests, hash_rows(rows))
+    assert MerkleTree.of_columns(columns, salts).root == MerkleTree(rows).root
+
+
+def test_forked_column_hashing_matches_serial(monkeypatch):
+    """hash_columns in two processes (a forked child hashes the second half) gives the same
+    digests."""
+    rng = np.random.default_rng(8)
+    columns = rng.integers(0, 2**31, size=(40, 1 << 12), dtype=np.uint32)
+    salts = rng.integers(0, 2**31, size=(1 << 12, 8), dtype=np.uint32)
+    serial = hash_columns(columns, salts)
+    monkeypatch.setattr(merkle, "PARALLEL_MIN_BYTES", 1024)
+    monkeypatch.setattr(merkle, "COLUMN_BLOCK", 100)
+    assert np.array_equal(hash_columns(columns, salts), serial)
+    assert np.array_equal(serial, hash_rows(with_salts(columns.T, salts)))
 
 
 # -- the verifier's root computation against the former dictionary-based one ---------------------
