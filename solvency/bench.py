@@ -72,6 +72,7 @@ def _job(users: int, assets: int, preset: str, work: Path) -> dict:
         wit.leaves,
         root,
         ids,
+        wit.rows,
         wit.nonces,
         data.balances,
     )

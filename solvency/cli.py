@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sys
 import tempfile
 import time
@@ -132,6 +133,7 @@ class ProveResult:
     air: SolvencyAir
     proof: bytes
     ids: list[str]
+    rows: np.ndarray  # (users,) each user's row
     nonces: np.ndarray  # (users, 5)
     balances: np.ndarray  # (users, K) base units
     seconds: float
@@ -274,7 +276,7 @@ def prove_files(
     except InputError as e:
         fail(EXIT_INPUT, str(e))
     seconds = time.perf_counter() - start
-    return ProveResult(air, proof, snap.ids, wit.nonces, snap.balances, seconds)
+    return ProveResult(air, proof, snap.ids, wit.rows, wit.nonces, snap.balances, seconds)
 
 
 def publish(result: ProveResult, preset: str, out: Path, private_store: Path) -> dict:
@@ -288,12 +290,24 @@ def publish(result: ProveResult, preset: str, out: Path, private_store: Path) ->
         result.air.leaves,
         document["inclusion"]["leaves_root"],
         result.ids,
+        result.rows,
         result.nonces,
         result.balances,
     )
-    write_atomically(out / "leaves.bin", leaves_bytes(result.air.leaves))
-    write_atomically(out / "proof.bin", result.proof)
-    write_atomically(out / "statement.json", (json.dumps(document, indent=2) + "\n").encode())
+    files = {
+        "leaves.bin": leaves_bytes(result.air.leaves),
+        "proof.bin": result.proof,
+        "statement.json": (json.dumps(document, indent=2) + "\n").encode(),
+    }
+    written = [private_store]
+    try:
+        for name, data in files.items():
+            write_atomically(out / name, data)
+            written.append(out / name)
+    except BaseException:  # a publication half written is none: remove it, so a retry may run
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
     return document
 
 
@@ -388,7 +402,7 @@ def generate_cmd(users: int, num_assets: int, seed: int, out: Path) -> None:
 )
 @click.option(
     "--insecure-seed",
-    type=int,
+    type=click.IntRange(-(1 << 63), (1 << 63) - 1),
     default=None,
     metavar="N",
     help="TESTING ONLY: reproducible masks for tests; the proof does NOT hide balances "
@@ -408,9 +422,37 @@ def prove_cmd(
     OUT/leaves.bin and OUT/statement.json, and the private store PRIVATE_DIR/users.sqlite."""
     identity = parse_identity(issuer, as_of)
     store = private_store_path(private, out)
+    prepare_outputs(out, private)
     result = prove_files(snapshot, assets_path, preset, identity, insecure_seed)
-    document = publish(result, preset, out, store)
+    try:
+        document = publish(result, preset, out, store)
+    except OSError as e:
+        fail(EXIT_INPUT, f"cannot write the proof: {e.filename or out}: {e.strerror or e}")
     console.print(summary(result, document), highlight=False, soft_wrap=True)
+
+
+PUBLISHED_FILES = ("statement.json", "proof.bin", "leaves.bin")
+
+
+def prepare_outputs(out: Path, private: Path) -> None:
+    """Before any work: refuse an --out that holds a publication already (nothing is
+    overwritten), and directories that could not be created or written (exit 2). Nothing is
+    created yet: a run that fails on its input leaves no trace."""
+    if out.exists() and not out.is_dir():
+        fail(EXIT_INPUT, f"--out {out}: not a directory")
+    held = [name for name in PUBLISHED_FILES if (out / name).exists()]
+    if held:
+        fail(
+            EXIT_INPUT,
+            f"--out {out} already holds a publication ({', '.join(held)}); nothing is "
+            "overwritten: choose a new directory",
+        )
+    for option, path in (("--out", out), ("--private", private)):
+        if any(len(part.encode(errors="surrogateescape")) > 255 for part in path.parts):
+            fail(EXIT_INPUT, f"{option} {path}: a name in this path is too long")
+        existing = next(p for p in (path, *path.parents) if p.exists() or p == Path(p.anchor))
+        if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+            fail(EXIT_INPUT, f"{option} {path}: cannot be created or written ({existing})")
 
 
 def private_store_path(private: Path, out: Path) -> Path:
@@ -833,22 +875,32 @@ def inclusion_export_cmd(private: Path, user_id: str | None, everyone: bool, out
     if out is not None and out.exists():
         fail(EXIT_INPUT, f"--out {out} already exists; nothing is overwritten")
     try:
-        store = inclusion.PrivateStore(private)
+        with inclusion.PrivateStore(private) as store:
+            if everyone:
+                _export_all(store, out)
+                return
+            # an id that is not UTF-8 (bytes on the command line) is no user's
+            record = store.user(user_id) if _utf8(user_id) else None
+            if record is None:
+                fail(EXIT_INPUT, f"{store.path}: no user {user_id!r} in this proof")
+            data = inclusion.document_bytes(inclusion.inclusion_documents(store, [record])[0])
+            if out is None:
+                sys.stdout.buffer.write(data)
+            else:
+                write_atomically(out, data, private=True)
+                console.print(f"wrote {out}: {user_id!r}'s inclusion file (secret: theirs only)")
     except inclusion.StoreError as e:
         fail(EXIT_INPUT, str(e))
-    with store:
-        if everyone:
-            _export_all(store, out)
-            return
-        record = store.user(user_id)
-        if record is None:
-            fail(EXIT_INPUT, f"{store.path}: no user {user_id!r} in this proof")
-        data = inclusion.document_bytes(inclusion.inclusion_documents(store, [record])[0])
-        if out is None:
-            sys.stdout.buffer.write(data)
-        else:
-            write_atomically(out, data, private=True)
-            console.print(f"wrote {out}: {user_id}'s inclusion file (secret: for them only)")
+    except OSError as e:
+        fail(EXIT_INPUT, f"--out {out}: cannot write: {e.strerror or e}")
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _export_all(store: inclusion.PrivateStore, out: Path) -> None:
@@ -878,6 +930,14 @@ def _export_all(store: inclusion.PrivateStore, out: Path) -> None:
     help="the published proof directory (statement.json, proof.bin, leaves.bin)",
 )
 @click.option(
+    "--user",
+    "user_id",
+    default=None,
+    metavar="ID",
+    help="your user id: the file must be for it (without it, the verdict names the file's id "
+    "and you must check that it is yours)",
+)
+@click.option(
     "--skip-proof",
     is_flag=True,
     help="do not verify the STARK proof again: only if you already verified this "
@@ -890,7 +950,11 @@ def _export_all(store: inclusion.PrivateStore, out: Path) -> None:
     help="as for `solvency verify`",
 )
 def verify_inclusion_cmd(
-    file: Path, published: Path, skip_proof: bool, accept_conjectured: bool
+    file: Path,
+    published: Path,
+    user_id: str | None,
+    skip_proof: bool,
+    accept_conjectured: bool,
 ) -> None:
     """Check that FILE (your inclusion file) shows your balances in the proved liabilities.
 
@@ -899,7 +963,7 @@ def verify_inclusion_cmd(
     invalid proof, 2 unreadable input."""
     start = time.perf_counter()
     try:
-        raw = load_json_strict(file)
+        raw = load_json_strict(file, inclusion.MAX_INCLUSION_BYTES, "inclusion file")
         try:
             claim = inclusion.parse_inclusion(raw)
         except ValueError as e:
@@ -912,6 +976,10 @@ def verify_inclusion_cmd(
         fail(EXIT_INPUT, f"{pub.path}: inclusion.leaves_root: {e}")
     statement = pub.statement
     try:
+        if user_id is not None and user_id != claim.user_id:
+            raise inclusion.NotIncluded(
+                f"this file is for the user id {claim.user_id!r}, not for {user_id!r}"
+            )
         balances = inclusion.check_inclusion(claim, statement, root)
     except inclusion.NotIncluded as e:
         click.echo(f"NOT INCLUDED: {e}")
@@ -934,13 +1002,19 @@ def verify_inclusion_cmd(
     if held and zeros:
         listed += f" (and zero in the {zeros} other asset{'s' if zeros > 1 else ''})"
     note = (
-        " (the proof itself was not verified again: --skip-proof)"
+        " (the publication was not verified again: --skip-proof relies on an earlier "
+        "`solvency verify` of these same files)"
         if skip_proof
         else f" (proof verified in {time.perf_counter() - start:.2f} s)"
     )
+    if user_id is None:
+        click.echo(
+            f"note: this file is for the user id {claim.user_id!r}: check that it is yours "
+            "(--user ID checks it), or these may be someone else's balances"
+        )
     click.echo(
-        f"INCLUDED: your balances {listed} are included in the liabilities proved as of "
-        f"{statement.as_of} by {statement.issuer}{note}"
+        f"INCLUDED: your balances as user {claim.user_id!r}, {listed}, are included in the "
+        f"liabilities proved as of {statement.as_of} by {statement.issuer}{note}"
     )
 
 
@@ -1083,7 +1157,10 @@ def demo_cmd(users: int, num_assets: int) -> None:
         with inclusion.PrivateStore(out / "private") as private:
             doc = inclusion.inclusion_documents(private, [private.user(user)])[0]
         write_atomically(out / "inclusion.json", inclusion.document_bytes(doc), private=True)
-        click.echo("\n$ solvency verify-inclusion inclusion.json --published proof --skip-proof")
+        click.echo(
+            "\n$ solvency verify-inclusion inclusion.json --published proof "
+            f"--user {user} --skip-proof"
+        )
         click.echo(f"  (the inclusion file of user {user!r}, exported from the private store)")
         ctx = click.get_current_context()
         try:
@@ -1091,6 +1168,7 @@ def demo_cmd(users: int, num_assets: int) -> None:
                 verify_inclusion_cmd,
                 file=out / "inclusion.json",
                 published=out / "proof",
+                user_id=user,
                 skip_proof=True,
                 accept_conjectured=False,
             )

@@ -24,7 +24,7 @@ import sqlite3
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 from urllib.parse import quote
@@ -37,12 +37,20 @@ from circuits.leaf import (
     id_commitments,
     leaf_hash,
     new_nonces,
+    padding_id_commitments,
     paths_in,
     tree_levels,
     verify_leaf_path,
 )
 from circuits.poseidon2 import DIGEST
-from circuits.solvency import Market, Statement, build_witness_with_leaves, offset_limbs
+from circuits.solvency import (
+    Insolvent,
+    Market,
+    Statement,
+    build_witness_with_leaves,
+    offset_limbs,
+    padded_size,
+)
 from stark.field import GF, P
 from stark.randomness import ProverRandomness
 
@@ -66,7 +74,7 @@ INCLUSION_FIELDS = (
     "path",
 )
 MAX_INCLUSION_BYTES = 1 << 16
-AMOUNT = re.compile(r"-?\d{1,40}(\.\d{1,40})?")
+AMOUNT = re.compile(r"(-?)([0-9]{1,40})(?:\.([0-9]{1,40}))?")  # ASCII digits only
 
 
 # -- field elements as text ------------------------------------------------------------------
@@ -92,17 +100,16 @@ def amount_text(base_units: int, decimals: int) -> str:
 
 
 def parse_amount(text: object, decimals: int) -> int:
-    """A decimal string back to base units, exactly; ValueError if it is not a plain decimal,
-    has more decimals than the asset, or does not fit a signed 64-bit balance."""
-    if not isinstance(text, str) or not AMOUNT.fullmatch(text):
+    """A decimal string back to base units, exactly (string arithmetic: no rounding context);
+    ValueError if it is not a plain decimal of ASCII digits, has more non-zero decimals than
+    the asset, or does not fit a signed 64-bit balance."""
+    match = AMOUNT.fullmatch(text) if isinstance(text, str) else None
+    if match is None:
         raise ValueError(f"expected a plain decimal string, got {text!r}")
-    try:
-        scaled = Decimal(text).scaleb(decimals)
-    except InvalidOperation:
-        raise ValueError(f"not a number: {text!r}") from None
-    if scaled != scaled.to_integral_value():
+    sign, whole, fraction = match.group(1), match.group(2), (match.group(3) or "").rstrip("0")
+    if len(fraction) > decimals:
         raise ValueError(f"{text} has more than the asset's {decimals} decimals")
-    units = int(scaled)
+    units = int(whole + fraction.ljust(decimals, "0")) * (-1 if sign else 1)
     if not -(1 << 63) <= units < 1 << 63:
         raise ValueError(f"{text} is outside the range of a balance")
     return units
@@ -118,12 +125,24 @@ def user_leaf(user_id: str, nonce, balances: Sequence[int]) -> np.ndarray:
 @dataclass(frozen=True)
 class Witness:
     """What proving a snapshot with inclusion needs: the statement, the main trace of the AIR
-    with leaves, the leaves (n, 8) to publish and the users' fresh nonces (users, 5)."""
+    with leaves, the leaves (n, 8) to publish, each user's row (users,) and their fresh nonces
+    (users, 5)."""
 
     statement: Statement
     trace: GF
     leaves: np.ndarray
+    rows: np.ndarray
     nonces: np.ndarray
+
+
+def random_rows(users: int, n: int, rng: ProverRandomness | None = None) -> np.ndarray:
+    """A uniformly random injection of the users into the n rows: rows[i] is user i's row.
+    The order of the snapshot and the position of the padding rows are then hidden: a user's
+    row says nothing about their rank or about the number of users (only n is public)."""
+    rng = ProverRandomness() if rng is None else rng
+    keys = np.asarray(rng.elements(n, 2), dtype=np.uint64)  # 61.8 random bits per row
+    order = np.argsort(keys[:, 0] * np.uint64(P) + keys[:, 1], kind="stable")
+    return order[:users]
 
 
 def witness(
@@ -132,20 +151,33 @@ def witness(
     balances: np.ndarray,
     rng: ProverRandomness | None = None,
 ) -> Witness:
-    """Fresh nonces, the users' id commitments, and the witness with the leaf hash at the
-    application's layout. rng: None (the default) draws the nonces and the padding rows' id
-    commitments from the operating system; a seeded ProverRandomness is for tests only.
-    Raises Insolvent (circuits.solvency), ValueError for an id with no UTF-8 form."""
-    nonces = new_nonces(len(ids), rng)
-    statement, trace, leaves = build_witness_with_leaves(
-        market,
-        balances,
-        id_commitments(ids, nonces),
-        leaf_width=LEAF_WIDTH,
-        sbox_registers=LEAF_REGISTERS,
-        rng=rng,
-    )
-    return Witness(statement, trace, leaves, nonces)
+    """Fresh nonces, the users' id commitments at random rows (`random_rows`), padding rows
+    with zero balances and random id commitments everywhere else, and the witness with the
+    leaf hash at the application's layout. rng: None (the default) draws from the operating
+    system; a seeded ProverRandomness is for tests only. Raises Insolvent (circuits.solvency)
+    naming users by their index in `ids`, ValueError for an id with no UTF-8 form."""
+    users, k = np.shape(balances)
+    n = padded_size(users)
+    nonces = new_nonces(users, rng)
+    commitments = padding_id_commitments(n, rng)
+    rows = random_rows(users, n, rng)
+    commitments[rows] = id_commitments(ids, nonces)
+    table = np.zeros((n, k), dtype=np.int64)
+    table[rows] = balances
+    owner = np.full(n, -1, dtype=np.int64)
+    owner[rows] = np.arange(users)
+    try:
+        statement, trace, leaves = build_witness_with_leaves(
+            market,
+            table,
+            commitments,
+            leaf_width=LEAF_WIDTH,
+            sbox_registers=LEAF_REGISTERS,
+            rng=rng,
+        )
+    except Insolvent as e:  # rows back to the users in the snapshot's order
+        raise Insolvent(sorted(int(owner[r]) for r in e.rows)) from None
+    return Witness(statement, trace, leaves, rows, nonces)
 
 
 # -- the private store -------------------------------------------------------------------------
@@ -163,14 +195,21 @@ class StoreIdentity:
 
 def check_private_location(private: Path, public: Path) -> Path:
     """The store's path, PRIVATE/users.sqlite, after refusing a private directory inside the
-    public one (or the reverse, or the same) and an existing store. Raises ValueError."""
-    pub, priv = public.resolve(), private.resolve()
-    if priv == pub or pub in priv.parents or priv in pub.parents:
+    public one (or the reverse, or the same) and an existing store. Raises ValueError.
+    Compared both with symbolic links resolved and as written (a link inside the public
+    directory pointing elsewhere still puts the store in what is published)."""
+
+    def nested(a: Path, b: Path) -> bool:
+        return a == b or a in b.parents or b in a.parents
+
+    if nested(public.resolve(), private.resolve()) or nested(
+        Path(os.path.abspath(public)), Path(os.path.abspath(private))
+    ):
         raise ValueError(
             f"--private {private} must be outside --out {public} (and not contain it): "
             "publishing the proof directory must never publish the users' nonces"
         )
-    if priv.exists() and not priv.is_dir():
+    if private.exists() and not private.is_dir():
         raise ValueError(f"--private {private} is not a directory")
     store = private / STORE_NAME
     if store.exists():
@@ -187,12 +226,14 @@ def write_store(
     leaves: np.ndarray,
     root: str,
     ids: Sequence[str],
+    rows: np.ndarray,
     nonces: np.ndarray,
     balances: np.ndarray,
 ) -> None:
-    """Write the private store atomically (a temporary file, then a rename), readable by its
-    owner only: one record per user (id, row = position in `ids`, nonce, balances in base
-    units), the published leaves (n, 8), their root (hex) and the statement's identity."""
+    """Write the private store atomically, readable by its owner only: a temporary file, then
+    a hard link to `path`, which fails with FileExistsError rather than replace a store. One
+    record per user (id, row, nonce, balances in base units), the
+    published leaves (n, 8), their root (hex) and the statement's identity."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)  # mkstemp made it 0600
@@ -219,23 +260,26 @@ def write_store(
             db.executemany(
                 "INSERT INTO users VALUES (?, ?, ?, ?)",
                 (
-                    (uid, row, elements_hex(nonce), json.dumps([str(int(b)) for b in bal]))
-                    for row, (uid, nonce, bal) in enumerate(zip(ids, nonces, balances, strict=True))
+                    (uid, int(row), elements_hex(nonce), json.dumps([str(int(b)) for b in bal]))
+                    for uid, row, nonce, bal in zip(ids, rows, nonces, balances, strict=True)
                 ),
             )
         db.close()
-        os.replace(tmp, path)
-    except BaseException:
+        os.link(tmp, path)  # never replaces a store (FileExistsError), unlike a rename
+    finally:
         Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class StoreError(ValueError):
     """A private store that cannot be read or is not one."""
 
 
+Record = tuple[str, int, str, list[int]]  # id, row, nonce (hex), balances in base units
+
+
 class PrivateStore:
-    """A private store opened read-only."""
+    """A private store opened read-only. Anything it holds that is not what `write_store`
+    writes raises StoreError (a damaged store), here or when the records are read."""
 
     def __init__(self, directory: Path):
         self.path = directory / STORE_NAME
@@ -248,24 +292,32 @@ class PrivateStore:
             raise StoreError(f"{self.path}: not a private store ({e})") from None
         if meta.get("format") != STORE_FORMAT:
             raise StoreError(f"{self.path}: format: not a {STORE_FORMAT} store")
-        self.identity = StoreIdentity(
-            meta["issuer"],
-            meta["as_of"],
-            int(meta["users_padded"]),
-            tuple(json.loads(meta["symbols"])),
-            tuple(json.loads(meta["decimals"])),
-            meta["leaves_root"],
-        )
-        n = self.identity.users_padded
-        leaves = np.frombuffer(meta["leaves"], dtype="<u4")
-        if leaves.size != n * DIGEST:
-            raise StoreError(f"{self.path}: leaves: expected {n} leaves")
-        self.leaves = leaves.astype(np.uint64).reshape(n, DIGEST)
+        try:
+            self.identity = StoreIdentity(
+                str(meta["issuer"]),
+                str(meta["as_of"]),
+                int(meta["users_padded"]),
+                tuple(str(x) for x in json.loads(meta["symbols"])),
+                tuple(int(x) for x in json.loads(meta["decimals"])),
+                str(meta["leaves_root"]),
+            )
+            n = self.identity.users_padded
+            leaves = np.frombuffer(meta["leaves"], dtype="<u4").astype(np.uint64)
+            self.leaves = leaves.reshape(n, DIGEST)
+        except (KeyError, ValueError, TypeError) as e:
+            raise StoreError(
+                f"{self.path}: damaged private store ({type(e).__name__}: {e})"
+            ) from None
+        if elements_hex(self.tree[-1][0]) != self.identity.leaves_root:
+            raise StoreError(f"{self.path}: damaged private store: the leaves are not the root's")
 
     @cached_property
     def tree(self) -> list[np.ndarray]:
         """The Merkle tree over the leaves (`tree_levels`), built once for every export."""
-        return tree_levels(self.leaves)
+        try:
+            return tree_levels(self.leaves)
+        except ValueError as e:
+            raise StoreError(f"{self.path}: damaged private store: leaves: {e}") from None
 
     def close(self) -> None:
         self.db.close()
@@ -276,23 +328,47 @@ class PrivateStore:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    def _query(self, sql: str, *args) -> sqlite3.Cursor:
+        try:
+            return self.db.execute(sql, args)
+        except (sqlite3.Error, UnicodeError) as e:
+            raise StoreError(f"{self.path}: damaged private store ({e})") from None
+
+    def _record(self, r: tuple) -> Record:
+        """A users row, checked: text id, a row below n, a 5-element nonce, K balances."""
+        try:
+            uid, row, nonce, balances = r
+            balances = [int(b) for b in json.loads(balances)]
+            parse_elements_hex(nonce, NONCE_ELEMENTS)
+            ok = isinstance(uid, str) and isinstance(row, int) and 0 <= row < len(self.leaves)
+            if not ok or len(balances) != len(self.identity.symbols):
+                raise ValueError("a user record is malformed")
+        except (ValueError, TypeError) as e:
+            raise StoreError(f"{self.path}: damaged private store: {e}") from None
+        return uid, row, nonce, balances
+
     def count(self) -> int:
-        return self.db.execute("SELECT COUNT(*) FROM users").fetchone()[0]
+        return self._query("SELECT COUNT(*) FROM users").fetchone()[0]
 
-    def user(self, user_id: str) -> tuple[str, int, str, list[int]] | None:
-        row = self.db.execute("SELECT * FROM users WHERE id = ?", (user_id,)).fetchone()
-        return None if row is None else (row[0], row[1], row[2], json.loads(row[3]))
+    def user(self, user_id: str) -> Record | None:
+        """The user's record, or None if the store has no such user."""
+        row = self._query("SELECT * FROM users WHERE id = ?", user_id).fetchone()
+        return None if row is None else self._record(row)
 
-    def users(self, batch: int = 4096) -> Iterator[list[tuple[str, int, str, list[int]]]]:
+    def users(self, batch: int = 4096) -> Iterator[list[Record]]:
         """Every record, in row order, `batch` at a time."""
-        cursor = self.db.execute("SELECT * FROM users ORDER BY row")
-        while records := cursor.fetchmany(batch):
-            yield [(r[0], r[1], r[2], json.loads(r[3])) for r in records]
+        cursor = self._query("SELECT * FROM users ORDER BY row")
+        while True:
+            try:
+                records = cursor.fetchmany(batch)
+            except sqlite3.Error as e:
+                raise StoreError(f"{self.path}: damaged private store ({e})") from None
+            if not records:
+                return
+            yield [self._record(r) for r in records]
 
 
-def inclusion_documents(
-    store: PrivateStore, records: Sequence[tuple[str, int, str, list[int]]]
-) -> list[dict]:
+def inclusion_documents(store: PrivateStore, records: Sequence[Record]) -> list[dict]:
     """The inclusion files of these users: one tree for all of them."""
     ident = store.identity
     paths = paths_in(store.tree, [r[1] for r in records])
@@ -348,7 +424,14 @@ def export_all(
         for records in store.users():
             for document in inclusion_documents(store, records):
                 name = inclusion_filename(document["user_id"])
-                with open(tmp / name, "xb") as fh:  # "x": two users never share a file
+                try:  # O_EXCL: two users never share a file, 0600: each is secret
+                    fd = os.open(tmp / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                except FileExistsError:  # a case-insensitive file system folded two ids
+                    name = (
+                        f"%sha256-{hashlib.sha256(document['user_id'].encode()).hexdigest()}.json"
+                    )
+                    fd = os.open(tmp / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "wb") as fh:
                     fh.write(document_bytes(document))
                 index.append(f"{_csv_field(document['user_id'])},{document['row']},{name}")
             if on_progress is not None:
@@ -439,8 +522,8 @@ def check_inclusion(claim: InclusionClaim, statement: Statement, root: np.ndarra
     """
     if (claim.issuer, claim.as_of) != (statement.issuer, statement.as_of):
         raise NotIncluded(
-            f"this file is for the proof of {claim.issuer!r} as of {claim.as_of}, but the "
-            f"published proof is {statement.issuer!r}'s as of {statement.as_of}"
+            f"this file is for the proof of {claim.issuer!r} as of {claim.as_of!r}, but the "
+            f"published proof is {statement.issuer!r}'s as of {statement.as_of!r}"
         )
     if not np.array_equal(claim.leaves_root, root):
         raise NotIncluded(
@@ -449,8 +532,8 @@ def check_inclusion(claim: InclusionClaim, statement: Statement, root: np.ndarra
         )
     if list(claim.balances) != list(statement.symbols):
         raise NotIncluded(
-            f"this file lists the assets {', '.join(claim.balances)}, the proof has "
-            f"{', '.join(statement.symbols)}"
+            f"this file lists the assets {', '.join(map(repr, claim.balances))}, the proof has "
+            f"{', '.join(map(repr, statement.symbols))}"
         )
     balances = []
     for sym, dec in zip(statement.symbols, statement.decimals, strict=True):
@@ -467,7 +550,7 @@ def check_inclusion(claim: InclusionClaim, statement: Statement, root: np.ndarra
     try:
         leaf = user_leaf(claim.user_id, claim.nonce, balances)
     except ValueError as e:  # an id with no UTF-8 form
-        raise NotIncluded(f"user_id: {e}") from None
+        raise NotIncluded(f"the user id {claim.user_id!r} cannot be hashed: {e}") from None
     if not verify_leaf_path(root, claim.row, leaf, claim.path, num_leaves=n):
         raise NotIncluded(
             "your id, nonce and balances, with this file's path, do not lead to the published "

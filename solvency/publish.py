@@ -230,16 +230,18 @@ def _no_constant(name: str):
     raise ValueError(f"{name} is not a number")
 
 
-def load_json_strict(path: Path):
-    """JSON with duplicate keys and NaN/Infinity refused. Raises InputError."""
+def load_json_strict(path: Path, max_bytes: int = MAX_STATEMENT_BYTES, what: str = "statement"):
+    """JSON with duplicate keys and NaN/Infinity refused, at most `max_bytes` read (a device
+    or a huge file is refused, not read whole). Raises InputError."""
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as fh:
+            raw = fh.read(max_bytes + 1)
     except FileNotFoundError:
         raise InputError(path, None, None, "no such file") from None
     except OSError as e:
         raise InputError(path, None, None, f"cannot read: {e.strerror}") from None
-    if len(raw) > MAX_STATEMENT_BYTES:
-        raise InputError(path, None, None, "larger than any statement")
+    if len(raw) > max_bytes:
+        raise InputError(path, None, None, f"larger than any {what}")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

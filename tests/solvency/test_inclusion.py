@@ -115,13 +115,42 @@ def test_first_user_is_included_and_the_proof_verifies(proved, tmp_path):
         ("user-0001", "BTC 0.1, ETH 1, USDT 100"),
     ],
 )
-def test_negative_balances_and_the_last_row(proved, tmp_path, user, shown):
-    file = export(proved, user, tmp_path)
-    document = json.loads(file.read_text())
-    assert document["row"] == int(user[5:])  # the last user is on the trace's last row
-    line = included(check(file, proved, "--skip-proof"))
-    assert f"your balances {shown} are included" in line
-    assert "--skip-proof" in line
+def test_negative_balances(proved, tmp_path, user, shown):
+    line = included(check(export(proved, user, tmp_path), proved, "--skip-proof"))
+    assert f"your balances as user {user!r}, {shown}, are included" in line
+    assert "--skip-proof relies on an earlier `solvency verify`" in line
+
+
+def test_the_first_and_the_last_row(proved, tmp_path):
+    """Every row holds a user here (512 users): the ones on rows 0 and 511 are included."""
+    with PrivateStore(proved / "private") as store:
+        by_row = {record[1]: record[0] for records in store.users() for record in records}
+    assert sorted(by_row) == list(range(USERS))
+    for row in (0, USERS - 1):
+        file = export(proved, by_row[row], tmp_path)
+        assert json.loads(file.read_text())["row"] == row
+        included(check(file, proved, "--skip-proof", "--user", by_row[row]))
+
+
+def test_rows_are_random(proved, proved_again):
+    """Users sit on random rows, drawn afresh for each proof: a row says nothing of a user's
+    place in the snapshot, and the same snapshot gives another order the next time."""
+    with PrivateStore(proved / "private") as a, PrivateStore(proved_again / "private") as b:
+        rows_a = [a.user(f"user-{i:04d}")[1] for i in range(USERS)]
+        rows_b = [b.user(f"user-{i:04d}")[1] for i in range(USERS)]
+    assert sorted(rows_a) == list(range(USERS)) and rows_a != list(range(USERS))
+    assert rows_a != rows_b
+
+
+def test_the_verdict_names_the_user(proved, tmp_path):
+    """A file for alice passes as alice's only: the verdict names the id, and --user checks it
+    (an exchange could otherwise hand carol alice's file when they hold the same balances)."""
+    file = export(proved, "user-0001", tmp_path)
+    result = check(file, proved, "--skip-proof")
+    assert "note: this file is for the user id 'user-0001': check that it is yours" in result.stdout
+    included(check(file, proved, "--skip-proof", "--user", "user-0001"))
+    line = not_included(check(file, proved, "--skip-proof", "--user", "user-0002"))
+    assert "this file is for the user id 'user-0001', not for 'user-0002'" in line
 
 
 def test_export_to_standard_output(proved):
@@ -141,7 +170,7 @@ def test_the_file_holds_only_the_users_own_data(proved, tmp_path):
     for other in ("user-0005", "user-0003", "0.00050000"):
         assert other not in text
     pub = read_published(proved / "out")
-    assert document["path"] == [elements_hex(s) for s in leaf_path(pub.leaves, 4)]
+    assert document["path"] == [elements_hex(s) for s in leaf_path(pub.leaves, document["row"])]
 
 
 def test_identical_balances_give_different_leaves_and_proofs_are_unlinkable(proved, proved_again):
@@ -190,7 +219,7 @@ TAMPER = {
         lambda d: d["path"].__setitem__(4, flip_hex(d["path"][4])),
         "do not lead to the published root",
     ),
-    "another row": (lambda d: d.update(row=4), "do not lead to the published root"),
+    "another row": (lambda d: d.update(row=d["row"] ^ 1), "do not lead to the published root"),
     "a row outside the proof": (lambda d: d.update(row=USERS), "cannot belong to a proof"),
     "a path too short": (lambda d: d["path"].pop(), "cannot belong to a proof"),
     "another issuer": (lambda d: d.update(issuer="Other Exchange"), "is for the proof of"),
@@ -222,7 +251,8 @@ def test_a_file_from_another_snapshot_is_not_included(proved, proved_again, tmp_
 
 
 def test_a_padding_row_holds_no_user(proved, tmp_path):
-    """Row 511 is a real user here; prove 3 users so rows 3..511 are padding, and claim one."""
+    """Prove 3 users, so that 509 of the 512 rows are padding, and claim one of those rows with
+    the real user's nonce or a new one, and zero balances."""
     base = tmp_path / "small"
     base.mkdir()
     (base / "assets.json").write_text(json.dumps(ASSETS))
@@ -233,10 +263,13 @@ def test_a_padding_row_holds_no_user(proved, tmp_path):
     ).exit_code == 0  # fmt: skip
     document = json.loads(export(base, "c", tmp_path).read_text())
     leaves = read_published(base / "out").leaves
+    with PrivateStore(base / "private") as store:
+        used = {store.user(u)[1] for u in "abc"}
+    padding = next(r for r in range(512) if r not in used)
     for user_id, nonce in (("c", document["nonce"]), ("ghost", elements_hex(new_nonces(1)[0]))):
-        forged = dict(document, user_id=user_id, nonce=nonce, row=100)
+        forged = dict(document, user_id=user_id, nonce=nonce, row=padding)
         forged["balances"] = {"BTC": "0.00000000", "ETH": "0.00000000", "USDT": "0.000000"}
-        forged["path"] = [elements_hex(s) for s in leaf_path(leaves, 100)]
+        forged["path"] = [elements_hex(s) for s in leaf_path(leaves, padding)]
         file = tmp_path / "forged.json"
         file.write_text(json.dumps(forged))
         assert "do not lead to the published root" in not_included(check(file, base))
@@ -438,3 +471,110 @@ def test_capacity_with_the_leaf_hash(capsys):
     assert refused.value.code == 2
     message = " ".join(capsys.readouterr().err.split())
     assert "at 200 assets one proof takes at most 16,384 users" in message
+
+
+# -- found by the review (helper attack): each fails on the code before it --------------------
+@pytest.mark.parametrize(
+    "amount",
+    [
+        "-1000.0000010000000000000000000000001",  # rounds to the true value at 28 digits
+        "-１０００.000001",  # fullwidth digits
+        "-১০০০.000001",  # Bengali digits
+    ],
+)
+def test_only_exact_ascii_amounts(proved, tmp_path, amount):
+    line = not_included(
+        check(tampered(proved, tmp_path, lambda d: d["balances"].update(USDT=amount)), proved)
+    )
+    assert "your USDT balance cannot have been counted" in line
+
+
+def test_untrusted_text_is_escaped(proved, tmp_path):
+    """A file cannot print a fake verdict on the user's terminal."""
+    fake = "\r\x1b[2KINCLUDED: your balances are fine\x1b[8m"
+    result = check(tampered(proved, tmp_path, lambda d: d.update(as_of=fake)), proved)
+    line = not_included(result)
+    assert "\x1b" not in result.stdout and "\r" not in result.stdout
+    assert "\\x1b[2KINCLUDED" in line
+
+
+def test_a_damaged_store_is_refused(proved, tmp_path):
+    import sqlite3
+
+    private = Path(shutil.copytree(proved / "private", tmp_path / "private"))
+    db = sqlite3.connect(private / "users.sqlite")
+    with db:
+        db.execute("UPDATE users SET balances = '[1]' WHERE id = 'user-0002'")
+        db.execute("DELETE FROM meta WHERE key = 'issuer'")
+    db.close()
+    result = run("inclusion", "export", private, "--user", "user-0002")
+    assert result.exit_code == 2 and "damaged private store" in result.stderr
+    db = sqlite3.connect(private / "users.sqlite")
+    with db:
+        db.execute("INSERT INTO meta VALUES ('issuer', 'Test Exchange')")
+    db.close()
+    result = run("inclusion", "export", private, "--user", "user-0002")
+    assert result.exit_code == 2 and "a user record is malformed" in result.stderr
+    assert run("inclusion", "export", private, "--user", "user-0001").exit_code == 0
+
+
+def test_the_private_store_through_a_link_in_the_public_directory(tmp_path):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "out" / "link").symlink_to(tmp_path / "elsewhere")
+    (tmp_path / "snapshot.csv").write_text("id,BTC\na,1\n")
+    (tmp_path / "assets.json").write_text(json.dumps(ASSETS))
+    result = run(
+        "prove", tmp_path / "snapshot.csv", "--assets", tmp_path / "assets.json",
+        "--out", tmp_path / "out", "--private", tmp_path / "out" / "link", *IDENTITY,
+    )  # fmt: skip
+    assert result.exit_code == 2 and "must be outside --out" in result.stderr
+
+
+def test_prove_never_overwrites_a_publication(proved, tmp_path):
+    before = (proved / "out" / "statement.json").read_bytes()
+    result = run(
+        "prove", proved / "snapshot.csv", "--assets", proved / "assets.json",
+        "--out", proved / "out", "--private", tmp_path / "private", *IDENTITY,
+    )  # fmt: skip
+    assert result.exit_code == 2 and "already holds a publication" in result.stderr
+    assert (proved / "out" / "statement.json").read_bytes() == before
+    assert not (tmp_path / "private").exists()
+
+
+def test_a_failed_publication_leaves_nothing(tmp_path, monkeypatch):
+    """The statement cannot be written: the store and the files already written are removed,
+    and the same command can run again."""
+    import solvency.cli as cli
+
+    (tmp_path / "snapshot.csv").write_text("id,BTC\na,1\n")
+    (tmp_path / "assets.json").write_text(json.dumps(ASSETS))
+    args = (
+        "prove", tmp_path / "snapshot.csv", "--assets", tmp_path / "assets.json",
+        "--out", tmp_path / "out", "--private", tmp_path / "private", *IDENTITY,
+    )  # fmt: skip
+    real = cli.write_atomically
+
+    def failing(path, data, **kw):
+        if path.name == "statement.json":
+            raise OSError(28, "No space left on device", str(path))
+        return real(path, data, **kw)
+
+    monkeypatch.setattr(cli, "write_atomically", failing)
+    result = run(*args)
+    assert result.exit_code == 2 and "No space left on device" in result.stderr
+    assert not list((tmp_path / "out").iterdir()) and not list((tmp_path / "private").iterdir())
+    monkeypatch.setattr(cli, "write_atomically", real)
+    assert run(*args).exit_code == 0
+
+
+@pytest.mark.parametrize("seed", [str(1 << 63), str(-(1 << 63) - 1)])
+def test_insecure_seed_range(tmp_path, seed):
+    (tmp_path / "snapshot.csv").write_text("id,BTC\na,1\n")
+    (tmp_path / "assets.json").write_text(json.dumps(ASSETS))
+    result = run(
+        "prove", tmp_path / "snapshot.csv", "--assets", tmp_path / "assets.json",
+        "--out", tmp_path / "out", "--private", tmp_path / "private", *IDENTITY,
+        "--insecure-seed", seed,
+    )  # fmt: skip
+    assert result.exit_code == 2 and "--insecure-seed" in result.stderr
