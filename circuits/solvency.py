@@ -48,9 +48,11 @@ def digits(x: int, count: int) -> list[int]:
 
 
 #: The canonical snapshot time: UTC, to the second or the microsecond, "Z" suffix.
+# Asset symbols and the quote currency: ASCII letters, digits and . _ -, so that no two names
+# that look alike on a screen (Latin BTC and Cyrillic ВТС) can be different assets.
+SYMBOL_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
 AS_OF_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{6})?Z")
 MAX_ISSUER_BYTES = 256
-MAX_NAME_BYTES = 256  # the quote currency's name
 STATEMENT_TAG = b"stark-solvency statement v2\0"
 #: Appended to the statement's encoding in the public inputs of an AIR with user leaves.
 LEAVES_TAG = b"stark-solvency leaves v1\0"
@@ -102,9 +104,15 @@ class Statement:
             raise ValueError(f"between 1 and {MAX_ASSETS} assets are supported, not {k}")
         if not (len(self.prices) == len(self.totals) == len(self.decimals) == k):
             raise ValueError("one price, one total and one decimals value per asset")
-        _check_text(self.quote, "the quote currency", MAX_NAME_BYTES)
-        for sym in self.symbols:
-            _check_text(sym, "an asset symbol", MAX_NAME_BYTES)
+        for name, what in (
+            (self.quote, "the quote currency"),
+            *((s, "an asset symbol") for s in self.symbols),
+        ):
+            if not isinstance(name, str) or not SYMBOL_PATTERN.fullmatch(name):
+                raise ValueError(
+                    f"{what} {name!r} must be 1 to 32 ASCII letters, digits, '.', '_' or '-', "
+                    "starting with a letter or digit"
+                )
         if len(set(self.symbols)) != k:
             dup = next(s for s in self.symbols if self.symbols.count(s) > 1)
             raise ValueError(f"duplicate asset symbol {dup!r}: one asset, one total")

@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
 from pathlib import Path
 
-from solvency.snapshot import AMOUNT_PATTERN, SYMBOL_PATTERN, InputError, _item_lines
+from circuits.solvency import SYMBOL_PATTERN
+from solvency.snapshot import AMOUNT_PATTERN, InputError, _item_lines
 
 MODES = ("cross", "isolated_auto", "isolated_quick")
 COMPONENTS = (

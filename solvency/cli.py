@@ -605,6 +605,12 @@ def _emit_json(document: dict) -> None:
     click.echo(json.dumps(document, indent=None))
 
 
+def zero_priced(statement: Statement) -> list[str]:
+    """The assets priced at 0: a debt in them costs a user nothing in value, so a row of such
+    debts (a user who does not exist, say) could lower their total and still pass."""
+    return [sym for sym, p in zip(statement.symbols, statement.prices, strict=True) if p == 0]
+
+
 def verified_publication(pub: Published, regime: str, min_bits: float) -> Checked:
     """Check a publication in full: statement.json against what is recomputed (including the
     leaves' root), the security bar, and the STARK proof for the statement and the leaves.
@@ -715,6 +721,7 @@ def run_verify(
                     for a in lines
                 ],
                 "reserves_below_liabilities": [a.symbol for a in lines if a.below],
+                "zero_priced": zero_priced(statement),
                 "preset": checked.preset,
                 "security": {
                     "regime_required": regime,
@@ -746,6 +753,14 @@ def run_verify(
         )
     if below:
         click.echo(f"reserves below liabilities: {', '.join(below)}")
+    unpriced = zero_priced(statement)
+    if unpriced:
+        click.echo(
+            f"warning: {', '.join(unpriced)} priced at 0: negative balances in "
+            f"{'it' if len(unpriced) == 1 else 'them'} do not lower any user's value, so "
+            "the proof does not stop rows with such debts from lowering the total; check "
+            "that a price of 0 is right"
+        )
     if not zk:
         click.echo(
             "WARNING: this proof was made with --insecure-seed (testing only): it does NOT "

@@ -24,10 +24,16 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from circuits.solvency import MAX_ASSETS, MAX_ISSUER_BYTES, MAX_PRICE_BITS, Market, format_as_of
+from circuits.solvency import (
+    MAX_ASSETS,
+    MAX_ISSUER_BYTES,
+    MAX_PRICE_BITS,
+    SYMBOL_PATTERN,
+    Market,
+    format_as_of,
+)
 
 AMOUNT_PATTERN = r"[+-]?(\d+(\.\d*)?|\.\d+)"
-SYMBOL_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
 MAX_DECIMALS = 30
 INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
 
@@ -183,8 +189,10 @@ def load_assets(path: str | Path) -> Assets:
     if not isinstance(data, dict) or not isinstance(data.get("assets"), list):
         raise InputError(path, 1, "assets", 'expected {"quote": ..., "assets": [...]}')
     quote = data.get("quote", "USD")
-    if not isinstance(quote, str) or not quote:
-        raise InputError(path, 1, "quote", "must be a non-empty string")
+    if not isinstance(quote, str) or not SYMBOL_PATTERN.fullmatch(quote):
+        raise InputError(
+            path, 1, "quote", f"invalid quote currency {quote!r}: 1 to 32 ASCII letters or digits"
+        )
     lines = _item_lines(text)
     assets, seen = [], set()
     for i, item in enumerate(data["assets"]):

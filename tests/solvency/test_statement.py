@@ -218,6 +218,12 @@ MALFORMED = {
         "BTC.integer_price: expected a string",
     ),
     "seed flag as string": (set_in(("insecure_seeded",), "no"), "insecure_seeded: expected true"),
+    # Cyrillic letters that look like BTC: a reserves file for "BTC" would match the wrong line
+    "look-alike symbol": (
+        set_in(("assets", 0, "symbol"), "\u0412\u0422\u0421"),
+        "an asset symbol 'ВТС' must be 1 to 32 ASCII letters",
+    ),
+    "look-alike quote": (set_in(("quote",), "\u0055SD\u200b"), "the quote currency"),
 }
 
 
@@ -268,7 +274,9 @@ def test_zero_price_published_as_a_real_price(tmp_path):
         *IDENTITY,
     )
     assert proved.exit_code == 0, proved.stderr
-    assert run("verify", out).exit_code == 0  # honest: the price 0 is shown as 0
+    honest = run("verify", out)
+    assert honest.exit_code == 0  # honest: the price 0 is shown as 0, with a warning
+    assert "warning: BTC priced at 0: negative balances in it do not lower" in honest.stdout
     edit(out, set_in(("assets", 0, "price"), "97000.12"))
     result = run("verify", out)
     assert result.exit_code == 1
