@@ -23,6 +23,7 @@ from stark.field import (
     GF,
     ExtArray,
     ExtensionField,
+    P,
     batch_inverse,
     inverse_of_difference,
     reduced,
@@ -113,12 +114,12 @@ def hide(coeffs: GF, hiding: int, rng: ProverRandomness | None) -> GF:
     if rng is None or hiding == 0:
         return coeffs
     cols, n = coeffs.shape
-    r = rng.elements(cols, hiding)
-    out = GF.Zeros((cols, n + hiding))
-    out[:, :n] = coeffs
-    out[:, :hiding] -= r
-    out[:, n:] += r
-    return out
+    r = np.asarray(rng.elements(cols, hiding), dtype=np.int64)
+    out = np.zeros((cols, n + hiding), dtype=np.uint32)  # plain integers: no range checks
+    out[:, :n] = np.asarray(coeffs)
+    out[:, :hiding] = (out[:, :hiding] - r) % P
+    out[:, n:] = (out[:, n:] + r) % P
+    return reduced(out)
 
 
 def split_quotient(

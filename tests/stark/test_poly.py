@@ -103,35 +103,45 @@ def test_evaluate_at_extension_point(k, d):
 
 
 # -- serial and parallel transforms ---------------------------------------------------------------
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(
     rows=st.integers(1, 5),
     log_size=st.integers(0, 10),
-    pad=st.integers(0, 2),
+    d_fraction=st.floats(0.0, 1.0),
     inverse=st.booleans(),
     seed=st.integers(0, 2**32 - 1),
 )
-def test_ntt_serial_and_parallel_twins_agree(rows, log_size, pad, inverse, seed):
-    """Both transform kernels give the same rows, zero-padded and pre-scaled ones included."""
+def test_ntt_serial_and_parallel_twins_agree(rows, log_size, d_fraction, inverse, seed):
+    """Both transform kernels give the same rows, for any row length d <= size (zero-padded
+    and pre-scaled, split into cosets of the largest power of two <= d, coefficients past it
+    folded); and those are the transforms: row 0 against galois."""
     size = 1 << log_size
-    d = max(1, size >> pad)
+    d = max(1, round(d_fraction * size))
     rng = np.random.default_rng(seed)
     data = rng.integers(0, P, (rows, d), dtype=np.int64).astype(np.uint32)
+    data[0, 0] = P - 1  # an extreme value
     scale = rng.integers(0, P, d, dtype=np.int64).astype(np.uint64)
-    perm, twiddles = ntt._tables(size, inverse)
-    post = np.uint64(pow(size, -1, P) if inverse else 1)
+    tables = ntt._plan(size, d, inverse, scale)
     serial = np.empty((rows, size), np.uint32)
     parallel = np.empty((rows, size), np.uint32)
-    ntt._transform_rows_serial(data, serial, size, perm[:size], twiddles, scale, post)
-    ntt._transform_rows(data, parallel, size, perm[:size], twiddles, scale, post)
+    ntt._transform_rows_serial(data, serial, *tables, 1)
+    ntt._transform_rows(data, parallel, *tables, min(rows, 2))
     assert np.array_equal(serial, parallel)
-    if not inverse:  # and they are the transform: row 0 against galois
-        padded = GF(
-            np.concatenate(
-                [data[0].astype(np.uint64) * scale % P, np.zeros(size - d, np.uint64)]
-            ).astype(np.int64)
-        )
-        assert np.array_equal(serial[0], galois.ntt(padded, size))
+    padded = GF(
+        np.concatenate(
+            [data[0].astype(np.uint64) * scale % P, np.zeros(size - d, np.uint64)]
+        ).astype(np.int64)
+    )
+    expected = (galois.intt if inverse else galois.ntt)(padded, size)
+    assert np.array_equal(serial[0], expected)
+
+
+@settings(max_examples=25, deadline=None)
+@given(x=st.integers(0, 2**32 - 1), w=st.integers(0, P - 1))
+def test_shoup_product_is_exact(x, w):
+    """x * w mod p by Shoup's method, for any 32-bit x and any fixed w < p."""
+    factor, quotient = ntt.shoup(np.array([w]))
+    assert int(ntt._mul_shoup(np.uint32(x), factor[0], quotient[0])) == x * w % P
 
 
 def test_ntt_routes_small_batches_to_the_serial_kernel(monkeypatch):
