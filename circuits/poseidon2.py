@@ -1,9 +1,12 @@
 """Poseidon2 over BabyBear: the reference permutation, a sponge hash and a 2-to-1 compression.
 
-Everything here is plain numpy, vectorised over a batch of states (loops run over rounds, never
-over states), and exact: every product of two reduced elements is below 2^62, so uint64
-arithmetic followed by `% p` never overflows. The AIR gadget that proves the same permutation is
-in `circuits/poseidon2_air.py`; docs/poseidon2.md describes both.
+The reference permutation (`_permute`, `permute_reference`, and the gadget's witness) is plain
+numpy, vectorised over a batch of states (loops run over rounds, never over states); `permute`,
+`hash_elements` and `compress` run a numba-compiled permutation state by state
+(`_permute_compiled`), tested equal to the reference (`hash_elements_reference`,
+`compress_reference`) on random inputs. Both are exact: every product of two reduced elements
+is below 2^62, so uint64 arithmetic followed by `% p` never overflows. The AIR gadget that
+proves the same permutation is in `circuits/poseidon2_air.py`; docs/poseidon2.md describes both.
 
 Parameters: `circuits/data/poseidon2_babybear.json`, a copy of the shared reference vectors
 (the parameter set Plonky3 ships as its BabyBear default: S-box x^7, 8 external rounds, 13
@@ -32,13 +35,15 @@ collisions and second preimages; docs/poseidon2.md):
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+import numba
 import numpy as np
 
-from stark.field import GF, P, reduced
+from stark.field import GF, PARALLEL_MIN_ELEMENTS, P, reduced
 
 WIDTHS = (16, 24)
 SBOX_DEGREE = 7
@@ -198,6 +203,95 @@ def _permute(state: np.ndarray, prm: Poseidon2Params, witness: Witness | None) -
     return state
 
 
+# -- the compiled permutation (hashing many states: a tree's nodes, a batch of leaves) ---------
+@numba.njit(cache=True, inline="always")
+def _external_linear_row(state, y):
+    """M_E on one reduced state (t,), in place; y is scratch (t,). Every sum below 2^38."""
+    t = state.shape[0]
+    for b in range(0, t, 4):
+        x0, x1, x2, x3 = state[b], state[b + 1], state[b + 2], state[b + 3]
+        t01, t23 = x0 + x1, x2 + x3
+        t0123 = t01 + t23
+        t01123, t01233 = t0123 + x1, t0123 + x3
+        y[b] = t01123 + t01
+        y[b + 1] = t01123 + x2 + x2
+        y[b + 2] = t01233 + t23
+        y[b + 3] = t01233 + x0 + x0
+    for k in range(4):
+        s = np.uint64(0)
+        for b in range(0, t, 4):
+            s += y[b + k]
+        for b in range(0, t, 4):
+            state[b + k] = (y[b + k] + s) % _P
+
+
+@numba.njit(cache=True, inline="always")
+def _sbox7(x):
+    """x^7 for reduced x (products below 2^62)."""
+    x2 = x * x % _P
+    x3 = x2 * x % _P
+    return x3 * x3 % _P * x % _P
+
+
+@numba.njit(cache=True, inline="always")
+def _permute_row(state, external, internal, diagonal, y):
+    """The permutation (module docstring, steps 1-4) on one reduced state (t,), in place."""
+    t = state.shape[0]
+    half = external.shape[0] // 2
+    _external_linear_row(state, y)
+    for r in range(external.shape[0]):
+        if r == half:
+            for c in internal:
+                state[0] = _sbox7((state[0] + c) % _P)
+                total = np.uint64(0)
+                for i in range(t):
+                    total += state[i]
+                for i in range(t):
+                    state[i] = (total + diagonal[i] * state[i]) % _P
+        for i in range(t):
+            state[i] = _sbox7((state[i] + external[r, i]) % _P)
+        _external_linear_row(state, y)
+
+
+@numba.njit(cache=True)
+def _permute_rows_serial(states, external, internal, diagonal):
+    """Every row of reduced uint64 states (batch, t), in place."""
+    y = np.empty(states.shape[1], dtype=np.uint64)
+    for b in range(states.shape[0]):
+        _permute_row(states[b], external, internal, diagonal, y)
+
+
+@numba.njit(cache=True, parallel=True)
+def _permute_rows_parallel(states, external, internal, diagonal):
+    """The parallel twin of _permute_rows_serial (blocks of rows over the cores)."""
+    batch = states.shape[0]
+    block = 1024
+    for blk in numba.prange((batch + block - 1) // block):
+        y = np.empty(states.shape[1], dtype=np.uint64)
+        lo = np.int64(blk) * block
+        for b in range(lo, min(batch, lo + block)):
+            _permute_row(states[b], external, internal, diagonal, y)
+
+
+@cache
+def _compiled_constants(width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(external (8, t), internal (R_p,), diagonal (t,)) as contiguous uint64 for the kernels."""
+    prm = params(width)
+    external = np.ascontiguousarray(np.concatenate([prm.external_initial, prm.external_final]))
+    return external, np.ascontiguousarray(prm.internal), np.ascontiguousarray(prm.diagonal)
+
+
+def _permute_compiled(states: np.ndarray) -> np.ndarray:
+    """The permutation of every row of reduced uint64 states (batch, t), compiled: the same
+    values as `_permute(states, params(t), None)` (the numpy reference, which also records the
+    gadget's witness). A new array; parallel only for batches of PARALLEL_MIN_ELEMENTS
+    elements or more (the verifier's small calls never touch the thread pool)."""
+    out = np.array(states, dtype=np.uint64, order="C")
+    kernel = _permute_rows_parallel if out.size >= PARALLEL_MIN_ELEMENTS else _permute_rows_serial
+    kernel(out, *_compiled_constants(out.shape[1]))
+    return out
+
+
 def as_states(states, width: int | None = None, *, canonical: bool = True) -> np.ndarray:
     """Reduced uint64 (batch, width) from a GF array or an integer array (a single state
     (width,) becomes a batch of one).
@@ -236,8 +330,17 @@ def permute(states) -> np.ndarray | GF:
     Accepts a GF array or an integer array (also a single state of shape (width,)); integers
     are read mod p, as Plonky3's `from_u32` does (the published width-24 known-answer test
     has an input entry above p). Returns the same kind: a GF array for GF input, else a
-    reduced uint64 array.
+    reduced uint64 array. Compiled (`_permute_compiled`); `permute_reference` is the numpy
+    reference, equal on every input.
     """
+    a = as_states(states, canonical=False)
+    if a.shape[1] not in WIDTHS:
+        raise ValueError(f"Poseidon2 width must be one of {WIDTHS}, not {a.shape[1]}")
+    return _like(_permute_compiled(a), states)
+
+
+def permute_reference(states) -> np.ndarray | GF:
+    """`permute` by the vectorised numpy reference (`_permute`, loops over rounds)."""
     a = as_states(states, canonical=False)
     if a.shape[1] not in WIDTHS:
         raise ValueError(f"Poseidon2 width must be one of {WIDTHS}, not {a.shape[1]}")
@@ -280,25 +383,44 @@ def hash_elements(inputs, width: int = 16) -> np.ndarray | GF:
     A sponge over the width-`width` permutation with capacity 8 (rate 8 at width 16, 16 at
     width 24): state = sponge_iv(m); for each chunk of sponge_chunks: add the chunk to the
     rate part, permute; the digest is the first 8 elements of the final state. Rows of the same
-    length m are hashed in one vectorised pass. Returns GF for GF input, else uint64.
+    length m are hashed in one pass (compiled permutation). Returns GF for GF input, else
+    uint64. `hash_elements_reference` is the same function on the numpy reference.
     """
+    return _sponge(inputs, width, _permute_compiled)
+
+
+def hash_elements_reference(inputs, width: int = 16) -> np.ndarray | GF:
+    """`hash_elements` with the numpy reference permutation."""
+    return _sponge(inputs, width, lambda state: _permute(state, params(width), None))
+
+
+def _sponge(inputs, width: int, permutation: Callable[[np.ndarray], np.ndarray]):
     a = as_states(inputs)
     prm = params(width)
     state = np.tile(sponge_iv(a.shape[1], width), (a.shape[0], 1))
     for chunk in np.moveaxis(sponge_chunks(a, width), 1, 0):
         state[:, : prm.rate] = (state[:, : prm.rate] + chunk) % _P
-        state = _permute(state, prm, None)
+        state = permutation(state)
     return _like(state[:, :DIGEST], inputs)
 
 
 def compress(left, right) -> np.ndarray | GF:
     """The 2-to-1 compression of two digests (batch, 8) each: P(left || right)[:8] + left,
     the width-16 permutation with feed-forward, truncated to 8 elements. Returns GF if `left`
-    is GF, else uint64."""
+    is GF, else uint64. Compiled; `compress_reference` is the same on the numpy reference."""
+    return _compress(left, right, _permute_compiled)
+
+
+def compress_reference(left, right) -> np.ndarray | GF:
+    """`compress` with the numpy reference permutation."""
+    return _compress(left, right, lambda state: _permute(state, params(16), None))
+
+
+def _compress(left, right, permutation: Callable[[np.ndarray], np.ndarray]):
     lft, rgt = as_states(left, DIGEST), as_states(right, DIGEST)
     if lft.shape != rgt.shape:
         raise ValueError("compress needs as many left digests as right digests")
-    out = _permute(np.concatenate([lft, rgt], axis=1), params(16), None)[:, :DIGEST]
+    out = permutation(np.concatenate([lft, rgt], axis=1))[:, :DIGEST]
     return _like((out + lft) % _P, left)
 
 
@@ -312,12 +434,15 @@ __all__ = [
     "Witness",
     "as_states",
     "compress",
+    "compress_reference",
     "external_linear",
     "hash_elements",
+    "hash_elements_reference",
     "internal_linear",
     "params",
     "permutation_witness",
     "permute",
+    "permute_reference",
     "sbox",
     "sponge_chunks",
     "sponge_iv",
