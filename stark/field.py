@@ -360,10 +360,21 @@ class ExtArray:
         return acc
 
     def inverse(self) -> ExtArray:
-        """a^-1 = (prod_{j>=1} phi^j(a)) / N(a), vectorised: one base inversion per element."""
-        conj = self.conjugate_product()
-        n = (self * conj)._raw[0]
-        return ExtArray._of(self.field, _mul(conj._raw, _inverse(n)[np.newaxis]))
+        """a^-1 = (prod_{j>=1} phi^j(a)) / N(a), vectorised: one base inversion per element.
+        Large arrays compute the conjugate products and norms in one compiled pass
+        (_ext_conjugate_products; the same field elements)."""
+        k = self.field.degree
+        if self._raw[0].size < SMALL_OPS:
+            conj = self.conjugate_product()
+            n = (self * conj)._raw[0]
+            return ExtArray._of(self.field, _mul(conj._raw, _inverse(n)[np.newaxis]))
+        flat = np.ascontiguousarray(self._raw.reshape(k, -1), dtype=np.uint32)
+        conj = np.empty_like(flat)
+        norms = np.empty(flat.shape[1], dtype=np.uint32)
+        frobenius = np.stack(self.field._frobenius).astype(np.uint32)
+        _ext_conjugate_products(flat, frobenius, np.uint64(self.field.nonresidue), conj, norms)
+        out = _mul(conj, _inverse(norms)[np.newaxis])
+        return ExtArray._of(self.field, out.reshape(self._raw.shape))
 
     def __eq__(self, other) -> bool:  # type: ignore[override]
         o = self._lift(other)
@@ -397,71 +408,157 @@ def _sum(a: np.ndarray, axis: int) -> np.ndarray:
 # wrappers pick the twin by the amount of work (PARALLEL_MIN_ELEMENTS).
 
 
-_EXT_BLOCK = 1024  # points per block of the ext-mul kernels (scratch stays in L1/L2)
+_EXT_BLOCK = 512  # points per block of the extension kernels (scratch stays in L1)
+_P32 = np.uint32(P)
+_MONT_PINV = np.uint32(-pow(P, -1, 1 << 32) % (1 << 32))  # -p^-1 mod 2^32
+_MONT_R2 = np.uint32((1 << 64) % P)  # R^2 mod p, R = 2^32
 
 
 @numba.njit(cache=True, inline="always")
-def _ext_mul_block(a, b, out, w, lo, hi, low, high):
-    """out[:, lo:hi] = a * b in F_p[x]/(x^k - W), one output coordinate at a time:
+def _mont(a, b):
+    """Montgomery's product a b R^-1 mod p (R = 2^32) in [0, p), for a, b < 2^32 with a b <
+    p R: t = a b, m = -t p^-1 mod R, (t + m p) / R is exact and below 2p, and min(u, u - p)
+    (wrapping) reduces it. 32-bit multiplies only, so the loops over points vectorise."""
+    t = np.uint64(a) * np.uint64(b)
+    m = np.uint32(np.uint32(t) * _MONT_PINV)
+    u = np.uint32((t + np.uint64(m) * np.uint64(_P32)) >> np.uint64(32))
+    return min(u, np.uint32(u - _P32))
+
+
+@numba.njit(cache=True, inline="always")
+def _add_mod(a, b):
+    """a + b mod p for a, b < p (the sum fits in 32 bits)."""
+    s = np.uint32(a + b)
+    return min(s, np.uint32(s - _P32))
+
+
+@numba.njit(cache=True, inline="always")
+def _ext_mul_rows(a, b_mont, out, w_mont, size, low, high):
+    """out[:, :size] = a * b in F_p[x]/(x^k - W), from a (k, >= size) and b_mont = b R mod p:
 
         out_m = sum_{s + t = m} a_s b_t + W * sum_{s + t = m + k} a_s b_t,
 
-    each product reduced mod p before it is added (k <= 5 terms below 2^31 each, so
-    low + W * high < 2^38 cannot overflow), with the loop over points innermost so it runs
-    over contiguous rows. low, high: uint64 scratch of at least hi - lo entries. a or b may
-    have a single column (a scalar broadcast over the other)."""
+    each product _mont(a_s, b_t R) = a_s b_t mod p, sums reduced as they go, W applied as
+    _mont(high, W R). low, high: uint32 scratch of >= size entries. Loops over points are
+    innermost, with unsigned indices, so they vectorise."""
     k = out.shape[0]
-    wide_a, wide_b = a.shape[1] > 1, b.shape[1] > 1
-    size = hi - lo
+    n = np.uint64(size)
     for m in range(k):
-        for x in range(size):
+        for x in range(n):
             low[x] = 0
             high[x] = 0
         for s in range(k):
             t = m - s
-            acc = low
+            dest = low
             if t < 0:
                 t += k
-                acc = high
-            if wide_a and wide_b:
-                for x in range(size):
-                    acc[x] += np.uint64(a[s, lo + x]) * np.uint64(b[t, lo + x]) % _P64
-            elif wide_a:
-                c = np.uint64(b[t, 0])
-                for x in range(size):
-                    acc[x] += np.uint64(a[s, lo + x]) * c % _P64
-            elif wide_b:
-                c = np.uint64(a[s, 0])
-                for x in range(size):
-                    acc[x] += c * np.uint64(b[t, lo + x]) % _P64
-            else:
-                acc[0] += np.uint64(a[s, 0]) * np.uint64(b[t, 0]) % _P64
+                dest = high
+            a_s, b_t = a[s], b_mont[t]
+            for x in range(n):
+                dest[x] = _add_mod(dest[x], _mont(a_s[x], b_t[x]))
+        o = out[m]
+        for x in range(n):
+            o[x] = _add_mod(low[x], _mont(high[x], w_mont))
+
+
+@numba.njit(cache=True, inline="always")
+def _ext_mul_block(a, b, out, w_mont, lo, hi, a_blk, b_blk, o_blk, low, high):
+    """out[:, lo:hi] = a * b (a or b may be one column, broadcast): the block's operands are
+    copied into scratch (b in Montgomery form) and multiplied by _ext_mul_rows."""
+    k = out.shape[0]
+    size = hi - lo
+    wide_a, wide_b = a.shape[1] > 1, b.shape[1] > 1
+    for s in range(k):
+        if wide_a:
+            for x in range(size):
+                a_blk[s, x] = a[s, lo + x]
+        else:
+            a_blk[s, :size] = a[s, 0]
+        if wide_b:
+            for x in range(size):
+                b_blk[s, x] = _mont(b[s, lo + x], _MONT_R2)
+        else:
+            b_blk[s, :size] = _mont(b[s, 0], _MONT_R2)
+    _ext_mul_rows(a_blk, b_blk, o_blk, w_mont, size, low, high)
+    for m in range(k):
         for x in range(size):
-            out[m, lo + x] = (low[x] + high[x] * w) % _P64
+            out[m, lo + x] = o_blk[m, x]
+
+
+@numba.njit(cache=True, inline="always")
+def _ext_mul_range(a, b, out, w, first, last):
+    """out[:, i] = a * b for blocks first..last-1 of _EXT_BLOCK points, with their own scratch."""
+    k, n = out.shape
+    w_mont = _mont(np.uint32(w), _MONT_R2)
+    a_blk = np.empty((k, _EXT_BLOCK), dtype=np.uint32)
+    b_blk = np.empty((k, _EXT_BLOCK), dtype=np.uint32)
+    o_blk = np.empty((k, _EXT_BLOCK), dtype=np.uint32)
+    low = np.empty(_EXT_BLOCK, dtype=np.uint32)
+    high = np.empty(_EXT_BLOCK, dtype=np.uint32)
+    for blk in range(first, last):
+        lo = blk * _EXT_BLOCK
+        _ext_mul_block(
+            a, b, out, w_mont, lo, min(n, lo + _EXT_BLOCK), a_blk, b_blk, o_blk, low, high
+        )
 
 
 @numba.njit(parallel=True, cache=True)
 def _ext_mul_parallel(a, b, out, w):
     """out[:, i] = a[:, i or 0] * b[:, i or 0] in F_p[x]/(x^k - W); arrays (k, n) of uint32,
     a or b may have a single column (a scalar broadcast over the other). Blocks of points are
-    spread over the cores."""
-    n = out.shape[1]
-    for blk in numba.prange((n + _EXT_BLOCK - 1) // _EXT_BLOCK):
-        lo = np.int64(blk) * _EXT_BLOCK  # a prange index may be unsigned
-        low = np.empty(_EXT_BLOCK, dtype=np.uint64)
-        high = np.empty(_EXT_BLOCK, dtype=np.uint64)
-        _ext_mul_block(a, b, out, w, lo, min(n, lo + _EXT_BLOCK), low, high)
+    spread over the cores (each with its own scratch)."""
+    blocks = (out.shape[1] + _EXT_BLOCK - 1) // _EXT_BLOCK
+    for blk in numba.prange(blocks):
+        first = np.int64(blk)  # a prange index may be unsigned
+        _ext_mul_range(a, b, out, w, first, first + 1)
 
 
 @numba.njit(cache=True)
 def _ext_mul_serial(a, b, out, w):
     """The serial twin of _ext_mul_parallel."""
-    n = out.shape[1]
-    low = np.empty(_EXT_BLOCK, dtype=np.uint64)
-    high = np.empty(_EXT_BLOCK, dtype=np.uint64)
-    for blk in range((n + _EXT_BLOCK - 1) // _EXT_BLOCK):
-        lo = blk * _EXT_BLOCK
-        _ext_mul_block(a, b, out, w, lo, min(n, lo + _EXT_BLOCK), low, high)
+    _ext_mul_range(a, b, out, w, 0, (out.shape[1] + _EXT_BLOCK - 1) // _EXT_BLOCK)
+
+
+@numba.njit(cache=True)
+def _ext_conjugate_products(a, frobenius, w, conj, norms):
+    """For each column i of a (k, n): conj[:, i] = prod_{j=1}^{k-1} phi^j(a_i) and norms[i] =
+    N(a_i) = (a_i conj_i)_0, where phi^j scales coordinate s by frobenius[j, s]. Block by
+    block with the vectorised product of _ext_mul_rows."""
+    k, n = a.shape
+    w_mont = _mont(np.uint32(w), _MONT_R2)
+    frob_mont = np.empty((k, k), dtype=np.uint32)
+    for j in range(k):
+        for s in range(k):
+            frob_mont[j, s] = _mont(frobenius[j, s], _MONT_R2)
+    a_blk = np.empty((k, _EXT_BLOCK), dtype=np.uint32)
+    f_blk = np.empty((k, _EXT_BLOCK), dtype=np.uint32)
+    c_blk = np.empty((k, _EXT_BLOCK), dtype=np.uint32)
+    t_blk = np.empty((k, _EXT_BLOCK), dtype=np.uint32)
+    low = np.empty(_EXT_BLOCK, dtype=np.uint32)
+    high = np.empty(_EXT_BLOCK, dtype=np.uint32)
+    for lo in range(0, n, _EXT_BLOCK):
+        size = min(n, lo + _EXT_BLOCK) - lo
+        for s in range(k):
+            for x in range(size):
+                a_blk[s, x] = a[s, lo + x]
+        for s in range(k):  # conj = phi^1(a)
+            for x in range(size):
+                c_blk[s, x] = _mont(a_blk[s, x], frob_mont[1, s])
+        for j in range(2, k):  # conj *= phi^j(a), the right factor in Montgomery form
+            for s in range(k):
+                for x in range(size):
+                    f_blk[s, x] = _mont(a_blk[s, x], _mont(frob_mont[j, s], _MONT_R2))
+            _ext_mul_rows(c_blk, f_blk, t_blk, w_mont, size, low, high)
+            c_blk, t_blk = t_blk, c_blk
+        for s in range(k):  # the norm: a * conj, kept in Montgomery form for coordinate 0
+            for x in range(size):
+                f_blk[s, x] = _mont(c_blk[s, x], _MONT_R2)
+        _ext_mul_rows(a_blk, f_blk, t_blk, w_mont, size, low, high)
+        for x in range(size):
+            norms[lo + x] = t_blk[0, x]
+        for s in range(k):
+            for x in range(size):
+                conj[s, lo + x] = c_blk[s, x]
 
 
 @numba.njit(cache=True)
