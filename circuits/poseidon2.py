@@ -273,6 +273,44 @@ def _permute_rows_parallel(states, external, internal, diagonal):
             _permute_row(states[b], external, internal, diagonal, y)
 
 
+@numba.njit(cache=True)
+def _witness_rows(states, external, internal, diagonal, cubes, post, partial_cubes, partial_out):
+    """The permutation of every row of reduced uint64 states (batch, t), recording what the
+    gadget commits (as `_permute` records it): cubes[r, b] and post[r, b] for external round
+    r (the cubes x^3 of the S-box inputs, the state after the round's M_E),
+    partial_cubes[q, b] and partial_out[q, b] for partial round q (x^3 and x^7 of element
+    0's S-box input). `states` is left unchanged."""
+    batch, t = states.shape
+    half = external.shape[0] // 2
+    state = np.empty(t, dtype=np.uint64)
+    y = np.empty(t, dtype=np.uint64)
+    for b in range(batch):
+        for i in range(t):
+            state[i] = states[b, i]
+        _external_linear_row(state, y)
+        for r in range(external.shape[0]):
+            if r == half:
+                for q in range(internal.shape[0]):
+                    x = (state[0] + internal[q]) % _P
+                    x3 = x * x % _P * x % _P
+                    partial_cubes[q, b] = x3
+                    state[0] = x3 * x3 % _P * x % _P
+                    partial_out[q, b] = state[0]
+                    total = np.uint64(0)
+                    for i in range(t):
+                        total += state[i]
+                    for i in range(t):
+                        state[i] = (total + diagonal[i] * state[i]) % _P
+            for i in range(t):
+                x = (state[i] + external[r, i]) % _P
+                x3 = x * x % _P * x % _P
+                cubes[r, b, i] = x3
+                state[i] = x3 * x3 % _P * x % _P
+            _external_linear_row(state, y)
+            for i in range(t):
+                post[r, b, i] = state[i]
+
+
 @cache
 def _compiled_constants(width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(external (8, t), internal (R_p,), diagonal (t,)) as contiguous uint64 for the kernels."""
@@ -348,7 +386,22 @@ def permute_reference(states) -> np.ndarray | GF:
 
 
 def permutation_witness(states, width: int) -> Witness:
-    """The intermediate values the AIR gadget commits, for a batch of input states."""
+    """The intermediate values the AIR gadget commits, for a batch of input states (compiled:
+    `_witness_rows`; `permutation_witness_reference` records the same values with the numpy
+    reference)."""
+    a = as_states(states, width)
+    prm = params(width)
+    batch, rounds = a.shape[0], 2 * HALF_EXTERNAL_ROUNDS
+    cubes = np.empty((rounds, batch, width), dtype=np.uint64)
+    post = np.empty((rounds, batch, width), dtype=np.uint64)
+    partial_cubes = np.empty((prm.partial_rounds, batch), dtype=np.uint64)
+    partial_out = np.empty((prm.partial_rounds, batch), dtype=np.uint64)
+    _witness_rows(a, *_compiled_constants(width), cubes, post, partial_cubes, partial_out)
+    return Witness(list(cubes), list(post), list(partial_cubes), list(partial_out))
+
+
+def permutation_witness_reference(states, width: int) -> Witness:
+    """`permutation_witness` by the numpy reference permutation."""
     w = Witness([], [], [], [])
     _permute(as_states(states, width), params(width), w)
     return w
@@ -441,6 +494,7 @@ __all__ = [
     "internal_linear",
     "params",
     "permutation_witness",
+    "permutation_witness_reference",
     "permute",
     "permute_reference",
     "sbox",
