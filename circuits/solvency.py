@@ -536,6 +536,18 @@ class Market:
     decimals: tuple[int, ...]
     prices: tuple[int, ...]
 
+    def statement(self, totals: tuple[int, ...], trace_len: int) -> Statement:
+        """The statement of these assets with these totals over trace_len rows."""
+        return Statement(
+            self.quote,
+            self.scale,
+            self.symbols,
+            self.decimals,
+            tuple(int(p) for p in self.prices),
+            totals,
+            trace_len,
+        )
+
 
 def build_witness(market: Market, balances: np.ndarray) -> tuple[Statement, GF]:
     """The statement and the main trace for integer balances (users, K) in base units.
@@ -589,16 +601,7 @@ def _solvency_witness(market: Market, balances: np.ndarray) -> tuple[Statement, 
     padded = np.zeros((n, k), dtype=np.int64)
     padded[:users] = balances
     limbs = offset_limbs(padded)
-    totals = tuple(exact_totals(limbs, n))
-    statement = Statement(
-        market.quote,
-        market.scale,
-        market.symbols,
-        market.decimals,
-        tuple(int(p) for p in market.prices),
-        totals,
-        n,
-    )
+    statement = market.statement(tuple(exact_totals(limbs, n)), n)
     air = SolvencyAir(statement)
     lay = air.layout
     trace = np.zeros((lay.width, n), dtype=np.int64)

@@ -177,15 +177,7 @@ def check_capacity(snapshot: Path, market: Market, users: int) -> None:
 def inclusion_width(market: Market) -> int:
     """The main trace's columns for this market's AIR with leaves."""
     k = len(market.symbols)
-    probe = Statement(
-        market.quote,
-        market.scale,
-        market.symbols,
-        market.decimals,
-        tuple(int(p) for p in market.prices),
-        (0,) * k,
-        MIN_TRACE_LEN,
-    )
+    probe = market.statement((0,) * k, MIN_TRACE_LEN)
     gadget = SolvencyAir(probe).layout.leaf_gadget(
         inclusion.LEAF_WIDTH, sbox_registers=inclusion.LEAF_REGISTERS
     )

@@ -117,17 +117,7 @@ ERRORS = {
 def test_snapshot_input_errors(tmp_path, case):
     text, message = ERRORS[case]
     snapshot, assets = write(tmp_path, text)
-    result = run(
-        "prove",
-        snapshot,
-        "--assets",
-        assets,
-        "--out",
-        tmp_path / "out",
-        "--private",
-        tmp_path / "private",
-        *IDENTITY,
-    )
+    result = run("prove", snapshot, "--assets", assets, *outputs(tmp_path), *IDENTITY)
     assert result.exit_code == 2
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) <= 2  # one message, no traceback
@@ -137,17 +127,7 @@ def test_snapshot_input_errors(tmp_path, case):
 
 def test_out_of_range_names_the_range(tmp_path):
     snapshot, assets = write(tmp_path, "id,BTC\na,-92233720368.54775809\n")
-    result = run(
-        "prove",
-        snapshot,
-        "--assets",
-        assets,
-        "--out",
-        tmp_path / "out",
-        "--private",
-        tmp_path / "private",
-        *IDENTITY,
-    )
+    result = run("prove", snapshot, "--assets", assets, *outputs(tmp_path), *IDENTITY)
     assert result.exit_code == 2 and "outside the supported range" in result.stderr
 
 
@@ -165,17 +145,7 @@ def test_assets_file_errors(tmp_path, case):
     entry, message = ASSET_ERRORS[case]
     assets = {"quote": "USD", "assets": [{"symbol": "ETH", "decimals": 8, "price": "1"}, entry]}
     snapshot, assets_path = write(tmp_path, "id,ETH\na,1\n", assets)
-    result = run(
-        "prove",
-        snapshot,
-        "--assets",
-        assets_path,
-        "--out",
-        tmp_path / "out",
-        "--private",
-        tmp_path / "private",
-        *IDENTITY,
-    )
+    result = run("prove", snapshot, "--assets", assets_path, *outputs(tmp_path), *IDENTITY)
     assert result.exit_code == 2
     assert "assets.json:" in result.stderr and message in result.stderr
     assert "assets.json:9:" in result.stderr  # the line where the bad entry starts
@@ -183,17 +153,7 @@ def test_assets_file_errors(tmp_path, case):
 
 def test_insolvent_users_are_named_and_nothing_is_written(tmp_path):
     snapshot, assets = write(tmp_path, "id,BTC,USDT\nok,1,\npoor,-1,5\nworse,,-3\n")
-    result = run(
-        "prove",
-        snapshot,
-        "--assets",
-        assets,
-        "--out",
-        tmp_path / "out",
-        "--private",
-        tmp_path / "private",
-        *IDENTITY,
-    )
+    result = run("prove", snapshot, "--assets", assets, *outputs(tmp_path), *IDENTITY)
     assert result.exit_code == 3
     assert "2 user(s)" in result.stderr and "poor" in result.stderr and "worse" in result.stderr
     assert not (tmp_path / "out").exists()
@@ -271,17 +231,7 @@ def test_too_many_users_is_refused_plainly(tmp_path, monkeypatch):
 
     monkeypatch.setattr(solvency.cli, "MAX_TRACE_LEN", 2)
     snapshot, assets = write(tmp_path)
-    result = run(
-        "prove",
-        snapshot,
-        "--assets",
-        assets,
-        "--out",
-        tmp_path / "out",
-        "--private",
-        tmp_path / "private",
-        *IDENTITY,
-    )
+    result = run("prove", snapshot, "--assets", assets, *outputs(tmp_path), *IDENTITY)
     assert result.exit_code == 2 and "exceed one proof's capacity" in result.stderr
 
 
@@ -315,16 +265,7 @@ def test_issuer_must_be_named(tmp_path):
         "--issuer", "  ", "--as-of", "2025-06-30T23:59:59Z",
     )  # fmt: skip
     assert blank.exit_code == 2 and blank.stderr.startswith("error: --issuer: ")
-    missing = run(
-        "prove",
-        snapshot,
-        "--assets",
-        assets,
-        "--out",
-        tmp_path / "out",
-        "--private",
-        tmp_path / "private",
-    )
+    missing = run("prove", snapshot, "--assets", assets, *outputs(tmp_path))
     assert missing.exit_code == 2 and "--issuer" in missing.stderr
 
 

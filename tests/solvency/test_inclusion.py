@@ -51,14 +51,19 @@ def snapshot_text() -> str:
     return "\n".join(lines) + "\n"
 
 
+def prove(inputs: Path, out: Path, private: Path, *extra):
+    """`solvency prove` of inputs/snapshot.csv against inputs/assets.json."""
+    return run(
+        "prove", inputs / "snapshot.csv", "--assets", inputs / "assets.json",
+        "--out", out, "--private", private, *IDENTITY, *extra,
+    )  # fmt: skip
+
+
 def prove_into(base: Path) -> Path:
     base.mkdir(parents=True, exist_ok=True)
     (base / "assets.json").write_text(json.dumps(ASSETS))
     (base / "snapshot.csv").write_text(snapshot_text())
-    result = run(
-        "prove", base / "snapshot.csv", "--assets", base / "assets.json",
-        "--out", base / "out", "--private", base / "private", *IDENTITY,
-    )  # fmt: skip
+    result = prove(base, base / "out", base / "private")
     assert result.exit_code == 0, result.stderr
     return base
 
@@ -257,10 +262,7 @@ def test_a_padding_row_holds_no_user(proved, tmp_path):
     base.mkdir()
     (base / "assets.json").write_text(json.dumps(ASSETS))
     (base / "snapshot.csv").write_text("id,BTC,ETH,USDT\na,1,,\nb,,1,\nc,,,1\n")
-    assert run(
-        "prove", base / "snapshot.csv", "--assets", base / "assets.json",
-        "--out", base / "out", "--private", base / "private", *IDENTITY,
-    ).exit_code == 0  # fmt: skip
+    assert prove(base, base / "out", base / "private").exit_code == 0
     document = json.loads(export(base, "c", tmp_path).read_text())
     leaves = read_published(base / "out").leaves
     with PrivateStore(base / "private") as store:
@@ -400,10 +402,7 @@ def test_export_from_a_folder_without_a_store(tmp_path):
 def test_private_store_never_inside_the_public_directory(tmp_path, private):
     (tmp_path / "assets.json").write_text(json.dumps(ASSETS))
     (tmp_path / "snapshot.csv").write_text("id,BTC\na,1\n")
-    result = run(
-        "prove", tmp_path / "snapshot.csv", "--assets", tmp_path / "assets.json",
-        "--out", tmp_path / "out", "--private", tmp_path / private, *IDENTITY,
-    )  # fmt: skip
+    result = prove(tmp_path, tmp_path / "out", tmp_path / private)
     assert result.exit_code == 2 and "must be outside --out" in result.stderr
     assert not (tmp_path / "out").exists()
 
@@ -412,10 +411,7 @@ def test_an_existing_store_is_never_replaced(proved, tmp_path):
     (tmp_path / "assets.json").write_text(json.dumps(ASSETS))
     (tmp_path / "snapshot.csv").write_text("id,BTC\na,1\n")
     before = (proved / "private" / "users.sqlite").read_bytes()
-    result = run(
-        "prove", tmp_path / "snapshot.csv", "--assets", tmp_path / "assets.json",
-        "--out", tmp_path / "out", "--private", proved / "private", *IDENTITY,
-    )  # fmt: skip
+    result = prove(tmp_path, tmp_path / "out", proved / "private")
     assert result.exit_code == 2 and "already holds a private store" in result.stderr
     assert (proved / "private" / "users.sqlite").read_bytes() == before
 
@@ -524,19 +520,13 @@ def test_the_private_store_through_a_link_in_the_public_directory(tmp_path):
     (tmp_path / "out" / "link").symlink_to(tmp_path / "elsewhere")
     (tmp_path / "snapshot.csv").write_text("id,BTC\na,1\n")
     (tmp_path / "assets.json").write_text(json.dumps(ASSETS))
-    result = run(
-        "prove", tmp_path / "snapshot.csv", "--assets", tmp_path / "assets.json",
-        "--out", tmp_path / "out", "--private", tmp_path / "out" / "link", *IDENTITY,
-    )  # fmt: skip
+    result = prove(tmp_path, tmp_path / "out", tmp_path / "out" / "link")
     assert result.exit_code == 2 and "must be outside --out" in result.stderr
 
 
 def test_prove_never_overwrites_a_publication(proved, tmp_path):
     before = (proved / "out" / "statement.json").read_bytes()
-    result = run(
-        "prove", proved / "snapshot.csv", "--assets", proved / "assets.json",
-        "--out", proved / "out", "--private", tmp_path / "private", *IDENTITY,
-    )  # fmt: skip
+    result = prove(proved, proved / "out", tmp_path / "private")
     assert result.exit_code == 2 and "already holds a publication" in result.stderr
     assert (proved / "out" / "statement.json").read_bytes() == before
     assert not (tmp_path / "private").exists()
@@ -549,10 +539,7 @@ def test_a_failed_publication_leaves_nothing(tmp_path, monkeypatch):
 
     (tmp_path / "snapshot.csv").write_text("id,BTC\na,1\n")
     (tmp_path / "assets.json").write_text(json.dumps(ASSETS))
-    args = (
-        "prove", tmp_path / "snapshot.csv", "--assets", tmp_path / "assets.json",
-        "--out", tmp_path / "out", "--private", tmp_path / "private", *IDENTITY,
-    )  # fmt: skip
+    args = (tmp_path, tmp_path / "out", tmp_path / "private")
     real = cli.write_atomically
 
     def failing(path, data, **kw):
@@ -561,20 +548,16 @@ def test_a_failed_publication_leaves_nothing(tmp_path, monkeypatch):
         return real(path, data, **kw)
 
     monkeypatch.setattr(cli, "write_atomically", failing)
-    result = run(*args)
+    result = prove(*args)
     assert result.exit_code == 2 and "No space left on device" in result.stderr
     assert not list((tmp_path / "out").iterdir()) and not list((tmp_path / "private").iterdir())
     monkeypatch.setattr(cli, "write_atomically", real)
-    assert run(*args).exit_code == 0
+    assert prove(*args).exit_code == 0
 
 
 @pytest.mark.parametrize("seed", [str(1 << 63), str(-(1 << 63) - 1)])
 def test_insecure_seed_range(tmp_path, seed):
     (tmp_path / "snapshot.csv").write_text("id,BTC\na,1\n")
     (tmp_path / "assets.json").write_text(json.dumps(ASSETS))
-    result = run(
-        "prove", tmp_path / "snapshot.csv", "--assets", tmp_path / "assets.json",
-        "--out", tmp_path / "out", "--private", tmp_path / "private", *IDENTITY,
-        "--insecure-seed", seed,
-    )  # fmt: skip
+    result = prove(tmp_path, tmp_path / "out", tmp_path / "private", "--insecure-seed", seed)
     assert result.exit_code == 2 and "--insecure-seed" in result.stderr
