@@ -723,10 +723,69 @@ def _lincomb(w: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return out
 
 
+@numba.njit(cache=True, inline="always")
+def _row_dot(w_low, w_high, rows, out, r):
+    """out[j, r] = sum_i (w_low[j, i] + 2^16 w_high[j, i]) rows[r, i] mod p: products below
+    2^47, so 2^16 of them are summed in uint64 before a reduction."""
+    k, m = w_low.shape
+    row = rows[r]
+    for j in range(k):
+        low, high = w_low[j], w_high[j]
+        total = np.uint64(0)
+        for first in range(0, m, 1 << 16):
+            acc_low = np.uint64(0)
+            acc_high = np.uint64(0)
+            for i in range(np.uint64(first), np.uint64(min(m, first + (1 << 16)))):
+                v = np.uint64(row[i])
+                acc_low += low[i] * v
+                acc_high += high[i] * v
+            total += acc_low % _P64 + (acc_high % _P64) * np.uint64(65536) % _P64
+        out[j, r] = total % _P64
+
+
+@numba.njit(parallel=True, cache=True)
+def _row_dots_parallel(w_low, w_high, rows, out):
+    """out[:, r] = the weights (k, m) applied to row r of rows (R, m), rows over the cores."""
+    for r in numba.prange(rows.shape[0]):
+        _row_dot(w_low, w_high, rows, out, np.int64(r))
+
+
+@numba.njit(cache=True)
+def _row_dots_serial(w_low, w_high, rows, out):
+    """The serial twin of _row_dots_parallel."""
+    for r in range(rows.shape[0]):
+        _row_dot(w_low, w_high, rows, out, r)
+
+
+def row_dots(weights: ExtArray, rows: GF) -> ExtArray:
+    """sum_i weights_i * rows[r, i] for every row r: extension weights (m,), base rows (R, m)
+    (the same as lincomb(weights, rows.T), without transposing the rows): (R,) values."""
+    k = weights.field.degree
+    w = weights._raw.reshape(k, -1).astype(np.uint64)
+    data = np.ascontiguousarray(np.asarray(rows), dtype=np.uint32)
+    if data.shape[1] != w.shape[1]:
+        raise ValueError(f"{w.shape[1]} weights for rows of {data.shape[1]} entries")
+    out = np.empty((k, data.shape[0]), dtype=np.uint32)
+    wide = data.shape[0] > 1 and data.size >= PARALLEL_MIN_ELEMENTS
+    kernel = _row_dots_parallel if wide else _row_dots_serial
+    kernel(np.ascontiguousarray(w & 0xFFFF), np.ascontiguousarray(w >> 16), data, out)
+    return ExtArray._of(weights.field, out)
+
+
 def lincomb(weights: ExtArray, rows: GF) -> ExtArray:
     """sum_i weights_i * rows_i for extension weights (m,) and base-field rows (m, X)."""
     k = weights.field.degree
     return ExtArray._of(weights.field, _lincomb(weights._raw.reshape(k, -1), np.asarray(rows)))
+
+
+def lincombs(weights: list[ExtArray], rows: GF) -> list[ExtArray]:
+    """[lincomb(w, rows) for w in weights], in one pass over the rows (the kernel's weight
+    matrix stacks the coordinates of every weight vector)."""
+    ext = weights[0].field
+    k = ext.degree
+    stacked = np.concatenate([w._raw.reshape(k, -1) for w in weights], axis=0)
+    out = _lincomb(stacked, np.asarray(rows))
+    return [ExtArray._of(ext, out[i * k : (i + 1) * k]) for i in range(len(weights))]
 
 
 def base_lincomb(coeffs: GF, rows: GF) -> GF:

@@ -25,6 +25,7 @@ from stark.field import (
     powers,
     reduced,
     root_of_unity,
+    row_dots,
 )
 
 COSET_SHIFT = GF(MULTIPLICATIVE_GENERATOR)
@@ -83,7 +84,7 @@ def evaluate_at(coeffs: GF, point: ExtArray) -> ExtArray:
     """Evaluate each base-field polynomial (rows of `coeffs`, shape (cols, d)) at one extension
     point z: returns an extension array of shape (cols,), sum_i c_i z^i."""
     coeffs = _as_matrix(coeffs)
-    return lincomb(ext_powers(point, coeffs.shape[1]), coeffs.T)
+    return row_dots(ext_powers(point, coeffs.shape[1]), coeffs)
 
 
 def nonzero_entries(values) -> tuple[np.ndarray, np.ndarray]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from stark.air import Air, Frame
-from stark.field import GF, ExtArray, ExtensionField, P, lincomb, root_of_unity
+from stark.field import GF, ExtArray, ExtensionField, P, lincomb, lincombs, root_of_unity
 from stark.params import AirShape, Domains, StarkParams
 from stark.poly import (
     COSET_SHIFT,
@@ -325,17 +325,18 @@ def deep_combination(
     g_z, g_q = gammas[:width], gammas[width : width + num_segments]
     g_gz = gammas[width + num_segments : 2 * width + num_segments]
 
-    def columns_combined(weights: ExtArray) -> ExtArray:
-        acc = lincomb(weights[:w_main], main_x)
-        if aux_x is not None:
-            acc = acc + lincomb(over_coordinates(weights[w_main:]), aux_x)
-        return acc
-
-    at_z = columns_combined(g_z) + lincomb(over_coordinates(g_q), segments_x)
+    # sum_i g_i T_i(x) and sum_i g'_i T_i(x): one pass over each committed matrix for both
+    at_z, at_gz = lincombs([g_z[:w_main], g_gz[:w_main]], main_x)
+    if aux_x is not None:
+        aux_z, aux_gz = lincombs(
+            [over_coordinates(g_z[w_main:]), over_coordinates(g_gz[w_main:])], aux_x
+        )
+        at_z, at_gz = at_z + aux_z, at_gz + aux_gz
+    at_z = at_z + lincomb(over_coordinates(g_q), segments_x)
     claimed_z = (ood.trace_z * g_z).sum() + (ood.quotient_z * g_q).sum()
     claimed_gz = (ood.trace_gz * g_gz).sum()
     total = (at_z - claimed_z) * inv_x_minus_z
-    total = total + (columns_combined(g_gz) - claimed_gz) * inv_x_minus_gz
+    total = total + (at_gz - claimed_gz) * inv_x_minus_gz
     if quotient_x.shape[0] > num_segments * k:  # the random codeword R (zero knowledge)
         g_r = gammas[2 * width + num_segments :]
         total = total + lincomb(over_coordinates(g_r), quotient_x[num_segments * k :])

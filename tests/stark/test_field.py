@@ -321,3 +321,36 @@ def test_large_arrays_use_the_parallel_kernels(monkeypatch):
     b = ext.random((field.PARALLEL_MIN_ELEMENTS,), seed=4)
     _ = b * b
     assert calls == ["_ext_mul_parallel", "_lincomb_parallel", "_ext_mul_serial"]
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    k=st.sampled_from(DEGREES),
+    rows=st.integers(1, 40),
+    m=st.sampled_from([1, 2, 17, 300, 5000]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_row_dots_is_lincomb_of_the_transpose(k, rows, m, seed):
+    """row_dots(w, rows) = lincomb(w, rows.T), serial and parallel kernels alike."""
+    ext = ExtensionField(k)
+    rng = np.random.default_rng(seed)
+    data = GF(rng.integers(0, P, (rows, m), dtype=np.int64))
+    data[0] = P - 1
+    w = ext.random((m,), seed=rng)
+    expected = lincomb(w, data.T)
+    assert field.row_dots(w, data) == expected
+    raw = w._raw.reshape(k, -1).astype(np.uint64)
+    low, high = np.ascontiguousarray(raw & 0xFFFF), np.ascontiguousarray(raw >> 16)
+    serial, parallel = np.empty((k, rows), np.uint32), np.empty((k, rows), np.uint32)
+    field._row_dots_serial(low, high, np.asarray(data, dtype=np.uint32), serial)
+    field._row_dots_parallel(low, high, np.asarray(data, dtype=np.uint32), parallel)
+    assert np.array_equal(serial, parallel)
+    assert np.array_equal(serial, np.asarray(expected.coords))
+
+
+def test_row_dots_past_2_16_entries():
+    """Rows longer than 2^16 entries (the accumulators are reduced every 2^16 products)."""
+    ext = ExtensionField(5)
+    data = GF(np.full((2, (1 << 16) + 300), P - 1, dtype=np.int64))
+    w = ext.array(np.full((5, (1 << 16) + 300), P - 1, dtype=np.int64))
+    assert field.row_dots(w, data) == lincomb(w, data.T)
