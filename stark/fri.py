@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stark.field import GF, ExtArray, ExtensionField, root_of_unity
+from stark.field import GF, ExtArray, ExtensionField, P, batch_inverse, power, root_of_unity
 from stark.merkle import MerkleTree, salt_width, verify_rows, with_salts
 from stark.params import Domains, StarkParams
 from stark.poly import COSET_SHIFT, coset_points, interpolate_coset
@@ -30,7 +30,7 @@ from stark.transcript import Transcript
 
 def layer_shift(layer: int, folding_factor: int) -> GF:
     """s_l = s^(f^l), the shift of layer l's coset."""
-    return COSET_SHIFT ** (folding_factor**layer)
+    return power(COSET_SHIFT, folding_factor**layer)
 
 
 def fold_cosets(values: ExtArray, x_inv: GF, beta: ExtArray, folding_factor: int) -> ExtArray:
@@ -41,17 +41,19 @@ def fold_cosets(values: ExtArray, x_inv: GF, beta: ExtArray, folding_factor: int
     f_j(x_b^f) = u_j / (f x_b^j), so f'(x_b^f) = (1/f) sum_j (beta / x_b)^j u_j.
     """
     f = folding_factor
-    zeta_inv = np.reciprocal(root_of_unity(f.bit_length() - 1))
+    # zeta^-1 = zeta^(f-1), its powers and 1/f as integer powers, not galois' compiled ufuncs
+    zeta = root_of_unity(f.bit_length() - 1)
+    zeta_inv_powers = power(zeta, (f - np.arange(f)) % f)
     ratio = beta * x_inv  # (B,)
     term = values.field.ones(x_inv.shape)
     acc = values.field.zeros(x_inv.shape)
     for j in range(f):
         u_j = values[0]
         for m in range(1, f):
-            u_j = u_j + values[m] * (zeta_inv ** ((m * j) % f))
+            u_j = u_j + values[m] * zeta_inv_powers[(m * j) % f]
         acc = acc + term * u_j
         term = term * ratio
-    return acc * np.reciprocal(GF(f))
+    return acc * power(f, P - 2)
 
 
 def coset_rows(codeword: ExtArray, folding_factor: int) -> np.ndarray:
@@ -182,7 +184,7 @@ def verify_queries(
         opened = ExtArray(ext, cosets.coords[:, slot, at])
         if opened != values:
             raise VerificationError(f"FRI layer {layer}: value disagrees with the layer before")
-        x_inv = np.reciprocal(coset_points(layer_shift(layer, f), size, leaves))
+        x_inv = batch_inverse(coset_points(layer_shift(layer, f), size, leaves))
         values = fold_cosets(cosets, x_inv, beta, f)[at]
         pos = leaf
     last = len(domains.fri_layer_sizes)

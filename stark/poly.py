@@ -22,6 +22,7 @@ from stark.field import (
     batch_inverse,
     inverse_of_difference,
     lincomb,
+    power,
     powers,
     reduced,
     root_of_unity,
@@ -36,7 +37,7 @@ def coset_points(shift: GF, size: int, positions: np.ndarray | None = None) -> G
     w = root_of_unity(size.bit_length() - 1)
     if positions is None:
         return shift * powers(w, size)
-    return shift * w ** np.asarray(positions, dtype=np.int64)
+    return shift * power(w, positions)
 
 
 def interpolate(values: GF) -> GF:
@@ -205,7 +206,7 @@ def periodic_column_on_coset(
     A column with few nonzero entries (a one-hot selector) is evaluated from its Lagrange
     basis polynomials, others by interpolating and extending; the values are the same.
     """
-    points, inner_shift = size * m // n, shift ** (n // m)
+    points, inner_shift = size * m // n, power(shift, n // m)
     inner = None
     if 4 * len(positions) <= points.bit_length():  # a few terms beat two transforms
         try:

@@ -12,7 +12,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from stark.air import Air, Frame
-from stark.field import GF, ExtArray, ExtensionField, P, lincomb, lincombs, root_of_unity
+from stark.field import (
+    GF,
+    ExtArray,
+    ExtensionField,
+    P,
+    lincomb,
+    lincombs,
+    power,
+    root_of_unity,
+)
 from stark.params import AirShape, Domains, StarkParams
 from stark.poly import (
     COSET_SHIFT,
@@ -91,8 +100,8 @@ def zerofiers(air: Air, x, inverse) -> Zerofiers:
     rows = sorted({b.row for b in air.boundary_constraints()})
     return Zerofiers(
         inv_vanishing=inverse(x**n - GF(1)),
-        last_row=x - g ** (n - 1),
-        inv_boundary={r: inverse(x - g**r) for r in rows},
+        last_row=x - power(g, n - 1),
+        inv_boundary={r: inverse(x - power(g, r)) for r in rows},
     )
 
 
@@ -349,7 +358,8 @@ def draw_ood_point(transcript: Transcript, ext: ExtensionField, n: int, lde_size
     while True:
         z = transcript.challenge_ext(ext)[0]
         on_trace = (z**n - 1).is_zero()
-        on_lde = ((z * np.reciprocal(COSET_SHIFT)) ** lde_size - 1).is_zero()
+        shift_inverse = power(COSET_SHIFT, P - 2)  # not galois' reciprocal: compiled on first use
+        on_lde = ((z * shift_inverse) ** lde_size - 1).is_zero()
         if not on_trace and not on_lde:
             return z
 
