@@ -839,7 +839,10 @@ def bench_cmd(sizes: str, num_assets: int, preset: str, as_json: bool) -> None:
         table.add_column(column, justify="right")
     for users in counts:
         console.print(f"proving {users:,} users x {num_assets} assets ...")
-        row = bench.measure_isolated(users, num_assets, preset)
+        try:
+            row = bench.measure_isolated(users, num_assets, preset)
+        except RuntimeError as e:
+            fail(EXIT_INVALID, f"bench at {users:,} users failed: {e}")
         rows.append(row)
         if as_json:
             click.echo(bench.as_json_line(row))
