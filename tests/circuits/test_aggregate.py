@@ -153,6 +153,19 @@ def test_extreme_totals():
     verify(air, prove(air, trace, QUICK).to_bytes(), accepted_params=[QUICK])
 
 
+def test_more_batches_than_the_table():
+    """B = 513 batches of one asset: m = 1024 rows, 511 of them padding."""
+    b = 513
+    rng = np.random.default_rng(9)
+    ot = [[int(v)] for v in rng.integers(0, 1 << 62, size=b)]
+    bl = np.stack([new_blinding(ProverRandomness(100 + i)) for i in range(b)])
+    statement, trace = aggregate_witness(CONTEXT, ot, bl, (512,) * b)
+    assert statement.totals == (sum(t for (t,) in ot) - 512 * b * OFFSET,)
+    air = AggregateAir(statement)
+    assert air.trace_len == 1024 and first_violation(air, trace) is None
+    verify(air, prove(air, trace, QUICK).to_bytes(), accepted_params=[QUICK])
+
+
 def test_with_sbox_registers():
     ot, bl = batch_totals(2), blindings()
     statement, trace = aggregate_witness(CONTEXT, ot, bl, SIZES, sbox_registers=True)
