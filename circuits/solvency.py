@@ -9,6 +9,12 @@ Opt-in user leaves (`SolvencyAir(statement, leaves)`, `build_witness_with_leaves
 also holds its user's id commitment and a `LeafHashGadget` (circuits/leaf.py) hashing it with
 the very limb cells above; the digest equals the row's published leaf, a periodic column
 (docs/inclusion.md). Without leaves the AIR is exactly the one above.
+
+Opt-in hidden totals (`SolvencyAir(statement, totals_commitment=c)`, `build_hidden_witness`;
+issue 10, batches): the statement's totals are zero and flagged hidden, the totals' digits are
+private range-checked cells, and a width-16 Poseidon2 sponge across rows 0..K computes the
+hiding commitment `circuits.totals.totals_commitment(T', blinding)`, whose output on row K is
+the public c (docs/circuit.md, "Hidden totals (batches)").
 """
 
 from __future__ import annotations
@@ -25,6 +31,9 @@ import numpy as np
 from circuits import lookup
 from circuits.leaf import LeafHashGadget, padding_id_commitments
 from circuits.poseidon2 import DIGEST, as_states
+from circuits.poseidon2_air import Poseidon2Gadget
+from circuits.totals import BLINDING, CHUNKS, commitment_states, new_blinding, sponge_iv
+from circuits.totals import WIDTH as TOTALS_WIDTH
 from stark.air import Air, BoundaryConstraint, Frame, TransitionConstraint
 from stark.field import GF, ExtArray, P, base_lincomb, reduced
 from stark.randomness import ProverRandomness
@@ -57,6 +66,9 @@ STATEMENT_TAG = b"stark-solvency statement v2\0"
 #: Appended to the statement's encoding in the public inputs of an AIR with user leaves.
 LEAVES_TAG = b"stark-solvency leaves v1\0"
 LEAF_WIDTHS = (16, 24)
+#: Appended to the public inputs (after the leaves' part, if any) of an AIR with hidden totals.
+HIDDEN_TOTALS_TAG = b"stark-solvency hidden totals v1\0"
+TOTAL_DIGITS = LIMBS + 2  # hidden totals: tot[0..7], then H = h0 + 512 h1 (tot_h[0..1])
 
 
 def format_as_of(moment: datetime) -> str:
@@ -85,6 +97,9 @@ class Statement:
     units, the padded number of users n. insecure_seeded: the prover's masks came from a
     seed (`--insecure-seed`, for tests): the proof then does not hide balances, and says so.
     Symbols are distinct: one asset, one total.
+    hidden_totals: the totals are not public (a batch, issue 10): `totals` must then be all
+    zero, and the proof binds a hiding commitment to the true totals instead
+    (`SolvencyAir(statement, totals_commitment=...)`). The flag is bound by `encode()`.
     """
 
     quote: str
@@ -97,6 +112,7 @@ class Statement:
     issuer: str = ""
     as_of: str = ""
     insecure_seeded: bool = False
+    hidden_totals: bool = False
 
     def __post_init__(self) -> None:
         k = len(self.symbols)
@@ -124,6 +140,10 @@ class Statement:
             )
         if not isinstance(self.insecure_seeded, bool):
             raise ValueError("insecure_seeded must be a boolean")
+        if not isinstance(self.hidden_totals, bool):
+            raise ValueError("hidden_totals must be a boolean")
+        if self.hidden_totals and any(self.totals):
+            raise ValueError("a statement with hidden totals carries zero totals")
         ints = (self.scale, self.trace_len, *self.decimals, *self.prices, *self.totals)
         if any(isinstance(v, bool) or not isinstance(v, int) for v in ints):
             raise ValueError("scale, decimals, prices, totals and trace_len must be integers")
@@ -157,16 +177,17 @@ class Statement:
         """Canonical bytes of everything public, for the transcript (the AIR's public inputs).
 
         A version tag; n, the asset count, the scale and the flags byte (bit 0: insecure
-        seeded); the quote, the issuer and the snapshot time, each length-prefixed UTF-8; then
-        per asset its length-prefixed symbol, decimals, price (16 bytes) and total (16 bytes,
-        signed). Every part has a fixed width or a length prefix, so the encoding is injective.
+        seeded, bit 1: hidden totals); the quote, the issuer and the snapshot time, each
+        length-prefixed UTF-8; then per asset its length-prefixed symbol, decimals, price (16
+        bytes) and total (16 bytes, signed). Every part has a fixed width or a length prefix,
+        so the encoding is injective.
         """
 
         def text(value: str) -> bytes:
             raw = value.encode()
             return struct.pack("<H", len(raw)) + raw
 
-        flags = 1 if self.insecure_seeded else 0
+        flags = (1 if self.insecure_seeded else 0) | (2 if self.hidden_totals else 0)
         out = [
             STATEMENT_TAG,
             struct.pack("<IIIB", self.trace_len, self.num_assets, self.scale, flags),
@@ -189,11 +210,17 @@ class Layout:
     carry_lo/hi[l]: the totals' normalisation carries (row j holds asset j's);
     value[s]: base-512 digits of the user's value V; kappa0/1/2[s]: the value carries' limbs;
     mult: LogUp multiplicities.
+    With hidden_totals, after mult: tot[0..7] and tot_h[0..1] (row j: asset j's digits of
+    T'_j and its final carry H_j = h0 + 512 h1), blind[0..7] (row K: the blinding) and the
+    totals' width-16 Poseidon2 gadget (its own input and output columns; S-box registers if
+    totals_registers).
     """
 
     num_assets: int
     price_digits: int
     positions: int
+    hidden_totals: bool = False
+    totals_registers: bool = True
 
     def u(self, j: int, l: int) -> int:
         return LIMBS * j + l
@@ -224,13 +251,38 @@ class Layout:
 
     @property
     def width(self) -> int:
+        """The columns of the AIR without leaves (the leaves' columns come after these)."""
+        if not self.hidden_totals:
+            return self.mult + 1
+        return self.totals_gadget.offset + self.totals_gadget.num_columns
+
+    # -- with hidden totals only: right after mult ----------------------------------------------
+    @property
+    def tot(self) -> int:
+        """tot[0..7] at tot + l, then h0, h1 at tot + 8, tot + 9 (TOTAL_DIGITS columns)."""
+        if not self.hidden_totals:
+            raise ValueError("the totals are public: no tot columns")
         return self.mult + 1
+
+    @property
+    def blind(self) -> int:
+        """blind[0..7] at blind + e (the blinding, on row K)."""
+        return self.tot + TOTAL_DIGITS
+
+    @cached_property
+    def totals_gadget(self) -> Poseidon2Gadget:
+        """The totals' sponge: one width-16 permutation per row, owning its input and output."""
+        return Poseidon2Gadget(
+            self.blind + BLINDING, TOTALS_WIDTH, sbox_registers=self.totals_registers
+        )
 
     def range_checked(self) -> list[int]:
         """Columns whose every cell is looked up in [0, 512)."""
         cols = [self.u(j, l) for j in range(self.num_assets) for l in range(LIMBS - 1)]
         cols += list(range(self.carry_lo, self.value + self.positions))
         cols += list(range(self.kappa, self.mult))
+        if self.hidden_totals:
+            cols += list(range(self.tot, self.tot + TOTAL_DIGITS))
         return cols
 
     def kappa2(self) -> list[int]:
@@ -267,6 +319,14 @@ class SolvencyAir(Air):
     columns of cycle n holding the leaves, and 8 degree-1 constraints `digest_k = leaf_k` on
     every row. Its name and public inputs then say so (inclusion on, width, registers), so a
     proof with leaves never verifies as one without, nor the other way round.
+
+    totals_commitment: None (the default): the totals are the statement's, public. Or the
+    public (8,) hiding commitment to them, for a statement with `hidden_totals`: the AIR then
+    adds the private digit cells tot/tot_h (range-checked), the blinding cells and a width-16
+    Poseidon2 gadget (S-box registers iff `sbox_registers`), the totals constraint reads the
+    cells instead of public digits, a sponge across rows 0..K hashes them, and 8 boundary
+    constraints set the output on row K to the commitment (docs/circuit.md, "Hidden totals
+    (batches)"). Name and public inputs say so; a proof never verifies in the other mode.
     """
 
     name = "solvency-v1"
@@ -278,6 +338,7 @@ class SolvencyAir(Air):
         *,
         leaf_width: int = 24,
         sbox_registers: bool = True,
+        totals_commitment=None,
     ):
         super().__init__(statement.trace_len)
         self.statement = statement
@@ -285,7 +346,18 @@ class SolvencyAir(Air):
         price_digits = max(1, -(-max(max(statement.prices), 1).bit_length() // LIMB_BITS))
         value_bits = 64 + max(sum(statement.prices), 1).bit_length()
         positions = max(LIMBS + price_digits, -(-value_bits // LIMB_BITS) + 1)
-        self.layout = Layout(k, price_digits, positions)
+        hidden = totals_commitment is not None
+        if hidden != statement.hidden_totals:
+            raise ValueError(
+                "a statement with hidden totals needs their commitment, and only such a statement"
+            )
+        self.totals_commitment: tuple[int, ...] | None = None
+        if hidden:
+            commitment = as_states(np.asarray(totals_commitment).reshape(1, -1), DIGEST)[0]
+            self.totals_commitment = tuple(int(v) for v in commitment)
+            if not k < self.trace_len - 1:  # rows 0..K and n - 1 are distinct (K <= 200 < 511)
+                raise ValueError("hidden totals need more rows than assets + 1")
+        self.layout = Layout(k, price_digits, positions, hidden, sbox_registers)
         self.main_width = self.layout.width
         self.num_lookups = len(self.layout.range_checked()) + len(self.layout.kappa2())
         self.aux_width = lookup.num_helpers(self.num_lookups) + 1
@@ -300,10 +372,18 @@ class SolvencyAir(Air):
             self.leaf_gadget = self.layout.leaf_gadget(leaf_width, sbox_registers=sbox_registers)
             self.main_width = self.leaf_gadget.offset + self.leaf_gadget.num_columns
             self.name = f"solvency-v1-leaves-w{leaf_width}" + ("" if sbox_registers else "-noreg")
+        if hidden:
+            leaves_part = f"-leaves-w{leaf_width}" if self.leaf_gadget is not None else ""
+            regs_part = "" if sbox_registers else "-noreg"
+            self.name = f"solvency-v1-hidden{leaves_part}{regs_part}"
 
     @property
     def with_leaves(self) -> bool:
         return self.leaf_gadget is not None
+
+    @property
+    def hidden_totals(self) -> bool:
+        return self.totals_commitment is not None
 
     # -- public constants ---------------------------------------------------------------------
     @cached_property
@@ -345,6 +425,17 @@ class SolvencyAir(Air):
             + [TransitionConstraint(4, all_rows=True)] * (self.aux_width - 1)  # LogUp helpers
             + [TransitionConstraint(2, all_rows=True)]  # LogUp running sum
             + self._leaf_constraints()
+            + self._hidden_constraints()
+        )
+
+    def _hidden_constraints(self) -> list[TransitionConstraint]:
+        """With hidden totals: the totals gadget's (degree 3, or 7 without registers), then the
+        sponge's 16 chaining constraints (degree 2, across the wrap)."""
+        if not self.hidden_totals:
+            return []
+        return (
+            self.layout.totals_gadget.transition_constraints()
+            + [TransitionConstraint(2, all_rows=True)] * TOTALS_WIDTH
         )
 
     def _leaf_constraints(self) -> list[TransitionConstraint]:
@@ -361,13 +452,18 @@ class SolvencyAir(Air):
 
     @cached_property
     def _periodic(self) -> list[np.ndarray]:
-        """The range table (cycle 512), one one-hot selector per asset (cycle n) and, with
-        leaves, the 8 leaf columns (cycle n), built once: the verifier reads them three times."""
+        """The range table (cycle 512), one one-hot selector per asset (cycle n), with leaves
+        the 8 leaf columns (cycle n) and with hidden totals `last` (1 on row n - 1 only, cycle
+        n), built once: the verifier reads them three times."""
         selectors = np.zeros((self.statement.num_assets, self.trace_len), dtype=np.int64)
         selectors[np.arange(self.statement.num_assets), np.arange(self.statement.num_assets)] = 1
         out = [np.arange(BASE, dtype=np.int64), *selectors]
         if self.leaves is not None:  # element k of every row's leaf (cycle n)
             out += [np.ascontiguousarray(self.leaves[:, c].astype(np.int64)) for c in range(DIGEST)]
+        if self.hidden_totals:
+            last = np.zeros(self.trace_len, dtype=np.int64)
+            last[-1] = 1
+            out.append(last)
         return out
 
     def boundary_constraints(self) -> list[BoundaryConstraint]:
@@ -378,16 +474,28 @@ class SolvencyAir(Air):
             for l in range(LIMBS)
         ]
         out.append(BoundaryConstraint(self.aux_width - 1, 0, 0, aux=True))
+        if self.hidden_totals:  # the sponge's output on row K is the public commitment
+            k, gadget = self.statement.num_assets, self.layout.totals_gadget
+            out += [
+                BoundaryConstraint(gadget.output_cols[e], k, v)
+                for e, v in enumerate(self.totals_commitment)
+            ]
         return out
 
     def public_inputs(self) -> bytes:
         """The statement's encoding; with leaves, followed by a tag, the leaf width and the
         register flag (the leaves themselves are periodic columns, absorbed before these).
-        The statement's encoding is self-delimiting, so the two forms cannot collide."""
-        if self.leaf_gadget is None:
-            return self.statement.encode()
-        g = self.leaf_gadget
-        return self.statement.encode() + LEAVES_TAG + struct.pack("<BB", g.width, g.sbox_registers)
+        The statement's encoding is self-delimiting, so the two forms cannot collide. With
+        hidden totals, followed by `HIDDEN_TOTALS_TAG`, the totals gadget's register flag and
+        the 8 commitment elements (4 bytes each)."""
+        out = self.statement.encode()
+        if self.leaf_gadget is not None:
+            g = self.leaf_gadget
+            out += LEAVES_TAG + struct.pack("<BB", g.width, g.sbox_registers)
+        if self.hidden_totals:
+            regs = self.layout.totals_registers
+            out += HIDDEN_TOTALS_TAG + struct.pack(f"<B{DIGEST}I", regs, *self.totals_commitment)
+        return out
 
     def lookup_fractions(self) -> int:
         """num_lookups values on each of the n rows, and the table's 512 distinct entries."""
@@ -410,7 +518,10 @@ class SolvencyAir(Air):
             keep = GF(1) - selectors[j]
             out += [keep * (y[lay.r(j, l)] - x[lay.r(j, l)] - x[lay.u(j, l)]) for l in range(LIMBS)]
         # totals: on row j, S_jl + c_(l-1) - d_jl - 512 c_l = 0 with S_jl = r + u
-        out += self._normalisation(x, selectors)
+        on_asset_row = selectors[0]
+        for sel in selectors[1:]:
+            on_asset_row = on_asset_row + sel
+        out += self._normalisation(x, selectors, on_asset_row)
         # user value: A_s + kappa_(s-1) - C_s - v_s - 512 kappa_s = 0, kappa_(S-1) = 0
         out += self._user_value(x)
         alpha = f.challenges[0]
@@ -424,19 +535,60 @@ class SolvencyAir(Air):
             # the leaf of this row's idc and limb cells u[j][l] (the cells read above) ...
             out += self.leaf_gadget.constraints(x)
             # ... is the published leaf of this row
-            leaf = f.periodic[1 + k :]
+            leaf = f.periodic[1 + k : 1 + k + DIGEST]
             out += [x[c] - v for c, v in zip(self.leaf_gadget.digest_cols, leaf, strict=True)]
+        if self.hidden_totals:
+            # each row's permutation, chained from row n - 1 (the IV) through rows 0..K
+            out += self.layout.totals_gadget.constraints(x)
+            out += self._sponge(x, y, selectors[k - 1], on_asset_row, f.periodic[-1])
+        return out
+
+    def _chunks(self, z) -> list:
+        """The 4 chunks of 27 bits of T'_j, affine in the cells of a row: chunk_c = t_3c +
+        512 t_(3c+1) + 512^2 t_(3c+2) for c = 0, 1, 2 with t = (tot[0..7], h0, h1), and
+        chunk_3 = h1 (`circuits.totals.total_chunks` on range-checked digits)."""
+        t = [z[self.layout.tot + i] for i in range(TOTAL_DIGITS)]
+        chunks = [
+            t[3 * c] + t[3 * c + 1] * GF(BASE) + t[3 * c + 2] * GF(BASE * BASE) for c in (0, 1, 2)
+        ]
+        return [*chunks, t[9]]
+
+    def _sponge(self, x, y, final, on_asset_row, last) -> list:
+        """The sponge across rows, one constraint per state element e (degree 2):
+
+            (C + L) in'_e - C out_e - L iv_e - (C - F + L) chunk'_e - F blind'_e = 0
+
+        with the periodic C = sum_j sel_j (rows 0..K-1), F = sel_(K-1) and L = last (row n-1),
+        primes on the next row's cells, chunk_e = 0 for e >= 4 and blind_e = 0 for e >= 8. On
+        row n-1 it reads in_e = iv_e + chunk_e on row 0; on row j < K-1, in_e = out_e + chunk_e
+        on row j+1 (asset j+1's chunks); on row K-1, in_e = out_e + blind_e on row K; on the
+        other rows (K..n-2) it is 0 = 0."""
+        lay, k = self.layout, self.statement.num_assets
+        gadget = lay.totals_gadget
+        iv = sponge_iv(k)
+        chunks = self._chunks(y)
+        starts = on_asset_row + last
+        absorbs = on_asset_row - final + last
+        out = []
+        for e in range(TOTALS_WIDTH):
+            v = starts * y[gadget.input_cols[e]] - on_asset_row * x[gadget.output_cols[e]]
+            if iv[e]:
+                v = v - last * GF(int(iv[e]))
+            if e < CHUNKS:
+                v = v - absorbs * chunks[e]
+            if e < BLINDING:
+                v = v - final * y[lay.blind + e]
+            out.append(v)
         return out
 
     def _carry(self, x, l: int):
         lay = self.layout
         return x[lay.carry_lo + l] + x[lay.carry_hi + l] * GF(BASE)
 
-    def _normalisation(self, x, selectors) -> list:
+    def _normalisation(self, x, selectors, on_asset_row) -> list:
+        if self.hidden_totals:
+            return self._hidden_normalisation(x, selectors, on_asset_row)
         lay, k = self.layout, self.statement.num_assets
-        on_asset_row = selectors[0]
-        for sel in selectors[1:]:
-            on_asset_row = on_asset_row + sel
         out = []
         for l in range(LIMBS):
             per_asset = None
@@ -451,6 +603,28 @@ class SolvencyAir(Air):
             shared = carry_in
             if carry_out is not None:
                 shared = -carry_out if shared is None else shared - carry_out
+            out.append(per_asset + on_asset_row * shared)
+        return out
+
+    def _hidden_normalisation(self, x, selectors, on_asset_row) -> list:
+        """Constraint (4) with the digits in cells: on row j (C = sum_j sel_j = 1 there),
+        S_jl + c_(l-1) - tot_l - 512 c_l = 0 for l < 7 and S_j7 + c_6 - tot_7 - 512 H = 0 with
+        H = h0 + 512 h1; the cells are range-checked in [0, 512) (docs/circuit.md)."""
+        lay, k = self.layout, self.statement.num_assets
+        out = []
+        for l in range(LIMBS):
+            per_asset = None
+            for j in range(k):
+                term = selectors[j] * (x[lay.r(j, l)] + x[lay.u(j, l)])
+                per_asset = term if per_asset is None else per_asset + term
+            shared = -x[lay.tot + l]
+            if l > 0:
+                shared = shared + self._carry(x, l - 1)
+            if l < LIMBS - 1:
+                shared = shared - self._carry(x, l) * GF(BASE)
+            else:
+                high = x[lay.tot + LIMBS] + x[lay.tot + LIMBS + 1] * GF(BASE)
+                shared = shared - high * GF(BASE)
             out.append(per_asset + on_asset_row * shared)
         return out
 
@@ -536,17 +710,36 @@ class Market:
     decimals: tuple[int, ...]
     prices: tuple[int, ...]
 
-    def statement(self, totals: tuple[int, ...], trace_len: int) -> Statement:
-        """The statement of these assets with these totals over trace_len rows."""
+    def statement(
+        self, totals: tuple[int, ...], trace_len: int, *, hidden_totals: bool = False
+    ) -> Statement:
+        """The statement of these assets with these totals over trace_len rows; with
+        hidden_totals, the statement of a batch whose totals are hidden (zero in it)."""
         return Statement(
             self.quote,
             self.scale,
             self.symbols,
             self.decimals,
             tuple(int(p) for p in self.prices),
-            totals,
+            (0,) * len(totals) if hidden_totals else totals,
             trace_len,
+            hidden_totals=hidden_totals,
         )
+
+
+@dataclass(frozen=True)
+class TotalsOpening:
+    """A batch's hidden totals and what opens their commitment: secret, except `commitment`.
+
+    totals: T_j; offset_totals: T'_j = T_j + n 2^63; blinding: (8,) uniform field elements;
+    commitment: (8,) `circuits.totals.totals_commitment(offset_totals, blinding)`, public
+    (`SolvencyAir(statement, ..., totals_commitment=commitment)`).
+    """
+
+    totals: tuple[int, ...]
+    offset_totals: tuple[int, ...]
+    blinding: np.ndarray
+    commitment: np.ndarray
 
 
 def build_witness(market: Market, balances: np.ndarray) -> tuple[Statement, GF]:
@@ -554,7 +747,7 @@ def build_witness(market: Market, balances: np.ndarray) -> tuple[Statement, GF]:
 
     Raises Insolvent (with the offending rows) if a user's value is negative.
     """
-    statement, trace, _ = _solvency_witness(market, balances)
+    statement, trace, _, _ = _solvency_witness(market, balances)
     return statement, GF(trace % P)
 
 
@@ -580,20 +773,73 @@ def build_witness_with_leaves(
     idc = as_states(id_commitments, DIGEST)  # canonical elements, else ValueError
     if idc.shape[0] != users:
         raise ValueError(f"one id commitment per user: {idc.shape[0]} for {users} users")
-    statement, base, lay = _solvency_witness(market, balances)
-    n = statement.trace_len
+    statement, base, lay, _ = _solvency_witness(market, balances)
+    trace, leaves = _with_leaves(statement, base, lay, idc, leaf_width, sbox_registers, rng)
+    return statement, trace, leaves
+
+
+def _with_leaves(
+    statement: Statement,
+    base: np.ndarray,
+    lay: Layout,
+    idc: np.ndarray,
+    leaf_width: int,
+    sbox_registers: bool,
+    rng: ProverRandomness | None,
+) -> tuple[GF, np.ndarray]:
+    """The whole trace with leaves from the columns before them, and the leaves."""
+    n, users = statement.trace_len, idc.shape[0]
     gadget = lay.leaf_gadget(leaf_width, sbox_registers=sbox_registers)
     trace = np.empty((gadget.offset + gadget.num_columns, n), dtype=np.uint32)
     trace[: lay.width] = base % P
     trace[lay.idc.start : lay.idc.stop, :users] = idc.T
     trace[lay.idc.start : lay.idc.stop, users:] = padding_id_commitments(n - users, rng).T
     leaves = gadget.fill(trace)  # from the idc cells and the limb cells u[j][l] just written
-    return statement, reduced(trace), leaves
+    return reduced(trace), leaves
 
 
-def _solvency_witness(market: Market, balances: np.ndarray) -> tuple[Statement, np.ndarray, Layout]:
-    """The statement, the columns of the AIR without leaves as int64 (not yet reduced mod p)
-    and their layout."""
+def build_hidden_witness(
+    market: Market,
+    balances: np.ndarray,
+    id_commitments=None,
+    *,
+    leaf_width: int = 24,
+    sbox_registers: bool = True,
+    rng: ProverRandomness | None = None,
+) -> tuple[Statement, GF, np.ndarray | None, TotalsOpening]:
+    """A batch whose totals are hidden: the statement (hidden_totals, zero totals), the main
+    trace of `SolvencyAir(statement, leaves, leaf_width=..., sbox_registers=...,
+    totals_commitment=opening.commitment)`, the leaves (n, 8) to publish (None without
+    id_commitments: the AIR without leaves) and the opening (totals, blinding, commitment).
+
+    The blinding is `circuits.totals.new_blinding(rng)` (rng: None draws from the operating
+    system; a seeded ProverRandomness is for tests only), drawn before the padding rows' id
+    commitments. Raises Insolvent as `build_witness` does.
+    """
+    users = np.shape(balances)[0]
+    if id_commitments is not None:
+        idc = as_states(id_commitments, DIGEST)  # canonical elements, else ValueError
+        if idc.shape[0] != users:
+            raise ValueError(f"one id commitment per user: {idc.shape[0]} for {users} users")
+    blinding = new_blinding(rng)
+    statement, base, lay, opening = _solvency_witness(
+        market, balances, blinding=blinding, totals_registers=sbox_registers
+    )
+    if id_commitments is None:
+        return statement, reduced(base % P), None, opening
+    trace, leaves = _with_leaves(statement, base, lay, idc, leaf_width, sbox_registers, rng)
+    return statement, trace, leaves, opening
+
+
+def _solvency_witness(
+    market: Market,
+    balances: np.ndarray,
+    *,
+    blinding: np.ndarray | None = None,
+    totals_registers: bool = True,
+) -> tuple[Statement, np.ndarray, Layout, TotalsOpening | None]:
+    """The statement, the columns of the AIR without leaves as int64 (not yet reduced mod p),
+    their layout and, with a blinding (hidden totals), the totals' opening."""
     users, k = balances.shape
     if users > MAX_TRACE_LEN:
         raise ValueError(f"{users} users exceed one proof's capacity of {MAX_TRACE_LEN}")
@@ -601,8 +847,12 @@ def _solvency_witness(market: Market, balances: np.ndarray) -> tuple[Statement, 
     padded = np.zeros((n, k), dtype=np.int64)
     padded[:users] = balances
     limbs = offset_limbs(padded)
-    statement = market.statement(tuple(exact_totals(limbs, n)), n)
-    air = SolvencyAir(statement)
+    totals = tuple(exact_totals(limbs, n))
+    offset_totals = [t + n * OFFSET for t in totals]
+    hidden = blinding is not None
+    statement = market.statement(totals, n, hidden_totals=hidden)
+    placeholder = np.zeros(DIGEST, dtype=np.uint64) if hidden else None  # not read here
+    air = SolvencyAir(statement, sbox_registers=totals_registers, totals_commitment=placeholder)
     lay = air.layout
     trace = np.zeros((lay.width, n), dtype=np.int64)
     for j in range(k):
@@ -613,20 +863,32 @@ def _solvency_witness(market: Market, balances: np.ndarray) -> tuple[Statement, 
             rotated = np.roll(column, -(j + 1))
             prefix = np.concatenate([[0], np.cumsum(rotated[:-1])])
             trace[lay.r(j, l)] = np.roll(prefix, j + 1)
-    _totals_carries(air, limbs, trace)
+    _totals_carries(lay, limbs, trace, offset_totals)
     _user_value(air, limbs, trace, users)
+    if hidden:  # row j: asset j's digits of T'_j and H_j = h0 + 512 h1
+        for j, t in enumerate(offset_totals):
+            trace[lay.tot : lay.tot + TOTAL_DIGITS, j] = digits(t, TOTAL_DIGITS)
     looked = np.stack(
         [trace[c] for c in lay.range_checked()] + [64 * trace[c] for c in lay.kappa2()]
     )
     trace[lay.mult] = lookup.multiplicities(looked, BASE, n)
-    return statement, trace, lay
+    if not hidden:
+        return statement, trace, lay, None
+    # the sponge: row j < K absorbs asset j, row K the blinding; rows past K permute zeros
+    trace[lay.blind : lay.blind + BLINDING, k] = blinding
+    inputs = np.zeros((n, TOTALS_WIDTH), dtype=np.uint64)
+    inputs[: k + 1] = commitment_states(offset_totals, blinding)
+    outputs = lay.totals_gadget.fill(trace, inputs)
+    opening = TotalsOpening(
+        totals, tuple(offset_totals), np.asarray(blinding, dtype=np.uint64), outputs[k, :DIGEST]
+    )
+    return statement, trace, lay, opening
 
 
-def _totals_carries(air: SolvencyAir, limbs: np.ndarray, trace: np.ndarray) -> None:
-    lay = air.layout
+def _totals_carries(lay: Layout, limbs: np.ndarray, trace: np.ndarray, offset_totals) -> None:
     sums = limbs.sum(axis=0)
     for j in range(sums.shape[0]):
-        target = air.offset_totals[j]
+        target = offset_totals[j]
         carry = 0
         for l in range(LIMBS - 1):
             step = int(sums[j, l]) + carry - ((target >> (LIMB_BITS * l)) & (BASE - 1))
