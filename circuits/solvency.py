@@ -727,7 +727,7 @@ class Market:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class TotalsOpening:
     """A batch's hidden totals and what opens their commitment: secret, except `commitment`.
 
