@@ -100,6 +100,9 @@ class Statement:
     hidden_totals: the totals are not public (a batch, issue 10): `totals` must then be all
     zero, and the proof binds a hiding commitment to the true totals instead
     (`SolvencyAir(statement, totals_commitment=...)`). The flag is bound by `encode()`.
+    batch: (index, count, snapshot) for batch `index` of `count` of the snapshot whose digest
+    (64 hex digits, `solvency.batches.snapshot_digest`) is `snapshot`, so that a batch proof
+    cannot stand in another slot or for another snapshot (docs/batches.md). Bound by `encode()`.
     """
 
     quote: str
@@ -113,6 +116,7 @@ class Statement:
     as_of: str = ""
     insecure_seeded: bool = False
     hidden_totals: bool = False
+    batch: tuple[int, int, str] | None = None
 
     def __post_init__(self) -> None:
         k = len(self.symbols)
@@ -144,6 +148,13 @@ class Statement:
             raise ValueError("hidden_totals must be a boolean")
         if self.hidden_totals and any(self.totals):
             raise ValueError("a statement with hidden totals carries zero totals")
+        if self.batch is not None:
+            index, count, snapshot = self.batch
+            ints_ok = all(isinstance(v, int) and not isinstance(v, bool) for v in (index, count))
+            if not ints_ok or not 0 <= index < count <= 1 << 16:
+                raise ValueError("a batch is (index, count) with 0 <= index < count <= 65536")
+            if not isinstance(snapshot, str) or not re.fullmatch(r"[0-9a-f]{64}", snapshot):
+                raise ValueError("a batch names its snapshot by a SHA-256 digest (64 hex digits)")
         ints = (self.scale, self.trace_len, *self.decimals, *self.prices, *self.totals)
         if any(isinstance(v, bool) or not isinstance(v, int) for v in ints):
             raise ValueError("scale, decimals, prices, totals and trace_len must be integers")
@@ -177,17 +188,23 @@ class Statement:
         """Canonical bytes of everything public, for the transcript (the AIR's public inputs).
 
         A version tag; n, the asset count, the scale and the flags byte (bit 0: insecure
-        seeded, bit 1: hidden totals); the quote, the issuer and the snapshot time, each
-        length-prefixed UTF-8; then per asset its length-prefixed symbol, decimals, price (16
-        bytes) and total (16 bytes, signed). Every part has a fixed width or a length prefix,
-        so the encoding is injective.
+        seeded, bit 1: hidden totals, bit 2: a batch); the quote, the issuer and the snapshot
+        time, each length-prefixed UTF-8; then per asset its length-prefixed symbol, decimals,
+        price (16 bytes) and total (16 bytes, signed); for a batch, its index and count (4
+        bytes each) and the snapshot's 32-byte digest. Every part has a fixed width or a length
+        prefix, and the flags say whether the batch part is there, so the encoding is
+        injective.
         """
 
         def text(value: str) -> bytes:
             raw = value.encode()
             return struct.pack("<H", len(raw)) + raw
 
-        flags = (1 if self.insecure_seeded else 0) | (2 if self.hidden_totals else 0)
+        flags = (
+            (1 if self.insecure_seeded else 0)
+            | (2 if self.hidden_totals else 0)
+            | (4 if self.batch is not None else 0)
+        )
         out = [
             STATEMENT_TAG,
             struct.pack("<IIIB", self.trace_len, self.num_assets, self.scale, flags),
@@ -199,6 +216,9 @@ class Statement:
         for sym, decimals, price, total in rows:
             out.append(text(sym) + struct.pack("<B", decimals))
             out.append(price.to_bytes(16, "little") + total.to_bytes(16, "little", signed=True))
+        if self.batch is not None:
+            index, count, snapshot = self.batch
+            out.append(struct.pack("<II", index, count) + bytes.fromhex(snapshot))
         return b"".join(out)
 
 

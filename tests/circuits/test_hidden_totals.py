@@ -371,3 +371,23 @@ def test_public_mode_proofs_are_byte_identical_to_before(with_leaves):
             air = module.SolvencyAir(statement)
         proofs.append(prove(air, trace, QUICK, seed=7).to_bytes())
     assert hashlib.sha256(proofs[0]).digest() == hashlib.sha256(proofs[1]).digest()
+
+
+def test_a_batch_proof_binds_its_place_and_snapshot(honest):
+    """Statement.batch = (index, count, snapshot digest) is bound: a batch proof verifies only
+    in its own slot of its own snapshot (docs/batches.md)."""
+    air, trace, opening, _ = honest
+    snapshot = "ab" * 32
+
+    def batch_air(place):
+        statement = replace(air.statement, batch=place)
+        return SolvencyAir(statement, totals_commitment=opening.commitment)
+
+    proof = prove(batch_air((1, 3, snapshot)), trace, QUICK).to_bytes()
+    accepted(batch_air((1, 3, snapshot)), proof)
+    for other in ((2, 3, snapshot), (1, 4, snapshot), (1, 3, "cd" * 32), None):
+        with pytest.raises(VerificationError):
+            accepted(batch_air(other), proof)
+    for bad in ((3, 3, snapshot), (-1, 3, snapshot), (0, 1, "AB" * 32), (0, 1, "ab")):
+        with pytest.raises(ValueError):
+            replace(air.statement, batch=bad)
