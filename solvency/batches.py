@@ -16,6 +16,7 @@ Layout, for OUT (public) and PRIVATE:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -26,7 +27,15 @@ from pathlib import Path
 
 import numpy as np
 
-from circuits.solvency import MAX_TRACE_LEN, MIN_TRACE_LEN, Market, Statement
+from circuits.aggregate import AggregateAir, AggregateStatement, aggregate_witness
+from circuits.solvency import (
+    MAX_TRACE_LEN,
+    MIN_TRACE_LEN,
+    Market,
+    SolvencyAir,
+    Statement,
+    TotalsOpening,
+)
 from stark.params import is_power_of_two
 
 PLAN_FORMAT = "stark-solvency-batch-plan/1"
@@ -100,50 +109,181 @@ class BatchTask:
 
 @dataclass(frozen=True)
 class BatchResult:
-    """What comes back: the public files and the private records of one batch."""
+    """What comes back from a worker: the public part of one batch (its statement, leaves,
+    totals commitment and proof) and the private part (the users' rows, nonces and balances,
+    and the opening of the commitment, which only the aggregation may read)."""
 
     index: int
     statement: Statement
-    document: dict  # statement.json
+    commitment: np.ndarray
+    leaves: np.ndarray
     proof: bytes
-    leaves: bytes
-    root: str
+    opening: TotalsOpening
     ids: list[str]
     rows: np.ndarray
     nonces: np.ndarray
     balances: np.ndarray
     seconds: float
 
+    @property
+    def public(self) -> BatchProof:
+        return BatchProof(self.index, self.statement, self.commitment, self.leaves, self.proof)
+
+
+@dataclass(frozen=True)
+class BatchProof:
+    """One batch as published: its statement (hidden totals, its place in the snapshot), the
+    leaves, the commitment to its totals and the proof."""
+
+    index: int
+    statement: Statement
+    commitment: np.ndarray
+    leaves: np.ndarray
+    proof: bytes
+
+    def air(self) -> SolvencyAir:
+        return batch_air(self.statement, self.leaves, self.commitment)
+
+
+def batch_air(statement: Statement, leaves: np.ndarray, commitment: np.ndarray) -> SolvencyAir:
+    """The AIR of a batch: the solvency AIR with the application's leaves and hidden totals."""
+    from solvency.inclusion import LEAF_REGISTERS, LEAF_WIDTH
+
+    return SolvencyAir(
+        statement,
+        leaves,
+        leaf_width=LEAF_WIDTH,
+        sbox_registers=LEAF_REGISTERS,
+        totals_commitment=commitment,
+    )
+
 
 def prove_batch(task: BatchTask) -> BatchResult:
-    """Prove one batch (runs on a worker): nonces, random rows, the witness with the leaf hash,
-    the proof. Raises Insolvent (naming users by their index in the batch) like `prove`."""
-    import dataclasses
-
+    """Prove one batch (runs on a worker): nonces, random rows, the witness with the leaf hash
+    and hidden totals, the proof, bound to the batch's place (index, count, snapshot digest).
+    Raises Insolvent (naming users by their index in the batch) like `prove`."""
     from solvency import inclusion
-    from solvency.publish import leaves_bytes, solvency_air, statement_json
     from stark.params import PRESETS
     from stark.prover import prove
 
     start = time.perf_counter()
-    wit = inclusion.witness(task.market, task.ids, task.balances)
-    statement = dataclasses.replace(wit.statement, issuer=task.issuer, as_of=task.as_of)
-    air = solvency_air(statement, wit.leaves)
-    proof = prove(air, wit.trace, PRESETS[task.preset]).to_bytes()
-    document = statement_json(air, PRESETS[task.preset], proof)
+    wit = inclusion.witness(task.market, task.ids, task.balances, hide_totals=True)
+    statement = dataclasses.replace(
+        wit.statement,
+        issuer=task.issuer,
+        as_of=task.as_of,
+        batch=(task.index, task.count, task.digest),
+    )
+    commitment = wit.opening.commitment
+    proof = prove(batch_air(statement, wit.leaves, commitment), wit.trace, PRESETS[task.preset])
     return BatchResult(
         task.index,
         statement,
-        document,
-        proof,
-        leaves_bytes(wit.leaves),
-        document["inclusion"]["leaves_root"],
+        commitment,
+        wit.leaves,
+        proof.to_bytes(),
+        wit.opening,
         list(task.ids),
         wit.rows,
         wit.nonces,
         task.balances,
         time.perf_counter() - start,
     )
+
+
+# -- the aggregation -----------------------------------------------------------------------------
+def aggregate_context(issuer: str, as_of: str, digest: str, proofs: Sequence[bytes]) -> bytes:
+    """What the aggregation proof is about: the snapshot (identity, digest) and the SHA-256 of
+    every batch proof in order, so that no other proof of a batch can stand in for the one
+    aggregated."""
+    parts = [b"stark-solvency-snapshot/1", issuer.encode(), as_of.encode(), bytes.fromhex(digest)]
+    parts += [hashlib.sha256(p).digest() for p in proofs]
+    return b"".join(len(p).to_bytes(4, "little") + p for p in parts)
+
+
+def prove_aggregate(
+    results: Sequence[BatchResult], preset: str
+) -> tuple[AggregateStatement, bytes]:
+    """The aggregation proof over every batch, in index order: the grand totals are the sums
+    of the totals the commitments hide, opened inside the constraints."""
+    from stark.params import PRESETS
+    from stark.prover import prove
+
+    results = sorted(results, key=lambda r: r.index)
+    first = results[0].statement
+    issuer, as_of, digest = first.issuer, first.as_of, first.batch[2]
+    context = aggregate_context(issuer, as_of, digest, [r.proof for r in results])
+    statement, trace = aggregate_witness(
+        context,
+        [r.opening.offset_totals for r in results],
+        np.stack([r.opening.blinding for r in results]),
+        [r.statement.trace_len for r in results],
+    )
+    return statement, prove(AggregateAir(statement), trace, PRESETS[preset]).to_bytes()
+
+
+class SnapshotError(ValueError):
+    """A set of batch proofs and an aggregation that do not make one snapshot: why, plainly."""
+
+
+def verify_snapshot(
+    batch_proofs: Sequence[BatchProof],
+    aggregate: AggregateStatement,
+    aggregate_proof: bytes,
+    *,
+    issuer: str,
+    as_of: str,
+    digest: str,
+    count: int,
+    accepted_params: Sequence,
+) -> list[int]:
+    """Check a batched snapshot and return its grand totals. First the set, before any STARK
+    work: exactly `count` batches, indices 0..count-1 once each, every one bound to this
+    snapshot (issuer, time, digest) and to its own slot, no proof twice, and the aggregation's
+    commitments, batch sizes and context equal to the batches'. Then every batch proof and the
+    aggregation proof. Raises SnapshotError with the reason."""
+    from stark.proof import VerificationError
+    from stark.verifier import verify
+
+    by_index: dict[int, BatchProof] = {}
+    for bp in batch_proofs:
+        if bp.index in by_index:
+            raise SnapshotError(f"batch {bp.index} appears twice")
+        by_index[bp.index] = bp
+    missing = sorted(set(range(count)) - set(by_index))
+    extra = sorted(set(by_index) - set(range(count)))
+    if missing or extra:
+        raise SnapshotError(
+            f"the snapshot has {count} batches; "
+            + (f"missing: {missing[:10]}" if missing else f"unexpected: {extra[:10]}")
+        )
+    ordered = [by_index[b] for b in range(count)]
+    if len({hashlib.sha256(bp.proof).digest() for bp in ordered}) != count:
+        raise SnapshotError("the same proof stands for two batches")
+    for b, bp in enumerate(ordered):
+        s = bp.statement
+        if (s.issuer, s.as_of, s.batch) != (issuer, as_of, (b, count, digest)):
+            raise SnapshotError(
+                f"batch {b} is not batch {b} of this snapshot (it is for {s.issuer!r} as of "
+                f"{s.as_of}, place {s.batch and s.batch[:2]}, snapshot {s.batch and s.batch[2]})"
+            )
+    expected = aggregate_context(issuer, as_of, digest, [bp.proof for bp in ordered])
+    if aggregate.context != expected:
+        raise SnapshotError("the aggregation is not over these batch proofs")
+    if [tuple(int(v) for v in bp.commitment) for bp in ordered] != list(aggregate.commitments):
+        raise SnapshotError("the aggregation's commitments are not the batches'")
+    if [bp.statement.trace_len for bp in ordered] != list(aggregate.batch_sizes):
+        raise SnapshotError("the aggregation's batch sizes are not the batches'")
+    for b, bp in enumerate(ordered):
+        try:
+            verify(bp.air(), bp.proof, accepted_params=accepted_params)
+        except VerificationError as e:
+            raise SnapshotError(f"batch {b}: the proof is not valid ({e.reason})") from None
+    try:
+        verify(AggregateAir(aggregate), aggregate_proof, accepted_params=accepted_params)
+    except VerificationError as e:
+        raise SnapshotError(f"the aggregation: the proof is not valid ({e.reason})") from None
+    return list(aggregate.totals)
 
 
 # -- where batches go ------------------------------------------------------------------------
@@ -160,33 +300,53 @@ def private_dir(private: Path, index: int) -> Path:
 
 
 def write_batch(result: BatchResult, out: Path, private: Path) -> None:
-    """One finished batch: its private store first, then its public files, each atomically
-    (the statement last: a batch with a statement is complete)."""
+    """One finished batch: its private store and opening first, then its public files, each
+    atomically (the record last: a batch with a record is complete). The public record,
+    batch.json, holds the batch's statement fields, its commitment and its leaves' root."""
+    from circuits.leaf import leaves_root
     from solvency import inclusion
-    from solvency.publish import write_atomically
+    from solvency.publish import leaves_bytes, write_atomically
 
-    leaves = np.frombuffer(result.leaves, dtype="<u4").astype(np.uint64).reshape(-1, 8)
+    root = inclusion.elements_hex(leaves_root(result.leaves))
     store = private_dir(private, result.index) / inclusion.STORE_NAME
     store.unlink(missing_ok=True)  # an interrupted earlier attempt at this batch
     inclusion.write_store(
-        store, result.statement, leaves, result.root, result.ids, result.rows, result.nonces,
+        store, result.statement, result.leaves, root, result.ids, result.rows, result.nonces,
         result.balances,
     )  # fmt: skip
+    opening = {
+        "offset_totals": [str(t) for t in result.opening.offset_totals],
+        "blinding": inclusion.elements_hex(result.opening.blinding),
+    }
+    write_atomically(
+        private_dir(private, result.index) / "opening.json",
+        json.dumps(opening).encode(),
+        private=True,
+    )
+    s = result.statement
+    record = {
+        "index": result.index,
+        "count": s.batch[1],
+        "snapshot": s.batch[2],
+        "users_padded": s.trace_len,
+        "commitment": inclusion.elements_hex(result.commitment),
+        "leaves_root": root,
+        "proof_sha256": hashlib.sha256(result.proof).hexdigest(),
+    }
     directory = public_dir(out, result.index)
-    document = (json.dumps(result.document, indent=2) + "\n").encode()
-    write_atomically(directory / "leaves.bin", result.leaves)
+    write_atomically(directory / "leaves.bin", leaves_bytes(result.leaves))
     write_atomically(directory / "proof.bin", result.proof)
-    write_atomically(directory / "statement.json", document)
+    write_atomically(directory / "batch.json", (json.dumps(record, indent=2) + "\n").encode())
 
 
 def finished(plan: Plan, out: Path, private: Path) -> set[int]:
-    """The batches already written for this plan (`--resume`): a statement and a store."""
+    """The batches already written for this plan (`--resume`): a record and a store."""
     from solvency import inclusion
 
     return {
         b
         for b in range(plan.count)
-        if (public_dir(out, b) / "statement.json").is_file()
+        if (public_dir(out, b) / "batch.json").is_file()
         and (private_dir(private, b) / inclusion.STORE_NAME).is_file()
     }
 

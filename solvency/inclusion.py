@@ -47,6 +47,8 @@ from circuits.solvency import (
     Insolvent,
     Market,
     Statement,
+    TotalsOpening,
+    build_hidden_witness,
     build_witness_with_leaves,
     offset_limbs,
     padded_size,
@@ -133,6 +135,7 @@ class Witness:
     leaves: np.ndarray
     rows: np.ndarray
     nonces: np.ndarray
+    opening: TotalsOpening | None = None  # with hidden totals: the secret that opens them
 
 
 def random_rows(users: int, n: int, rng: ProverRandomness | None = None) -> np.ndarray:
@@ -150,12 +153,16 @@ def witness(
     ids: Sequence[str],
     balances: np.ndarray,
     rng: ProverRandomness | None = None,
+    *,
+    hide_totals: bool = False,
 ) -> Witness:
     """Fresh nonces, the users' id commitments at random rows (`random_rows`), padding rows
     with zero balances and random id commitments everywhere else, and the witness with the
-    leaf hash at the application's layout. rng: None (the default) draws from the operating
-    system; a seeded ProverRandomness is for tests only. Raises Insolvent (circuits.solvency)
-    naming users by their index in `ids`, ValueError for an id with no UTF-8 form."""
+    leaf hash at the application's layout; with hide_totals, for the AIR that publishes a
+    commitment to the totals instead of the totals (a batch, docs/batches.md). rng: None (the
+    default) draws from the operating system; a seeded ProverRandomness is for tests only.
+    Raises Insolvent (circuits.solvency) naming users by their index in `ids`, ValueError for
+    an id with no UTF-8 form."""
     users, k = np.shape(balances)
     n = padded_size(users)
     nonces = new_nonces(users, rng)
@@ -166,18 +173,20 @@ def witness(
     table[rows] = balances
     owner = np.full(n, -1, dtype=np.int64)
     owner[rows] = np.arange(users)
+    layout = {"leaf_width": LEAF_WIDTH, "sbox_registers": LEAF_REGISTERS, "rng": rng}
+    opening = None
     try:
-        statement, trace, leaves = build_witness_with_leaves(
-            market,
-            table,
-            commitments,
-            leaf_width=LEAF_WIDTH,
-            sbox_registers=LEAF_REGISTERS,
-            rng=rng,
-        )
+        if hide_totals:
+            statement, trace, leaves, opening = build_hidden_witness(
+                market, table, commitments, **layout
+            )
+        else:
+            statement, trace, leaves = build_witness_with_leaves(
+                market, table, commitments, **layout
+            )
     except Insolvent as e:  # rows back to the users in the snapshot's order
         raise Insolvent(sorted(int(owner[r]) for r in e.rows)) from None
-    return Witness(statement, trace, leaves, rows, nonces)
+    return Witness(statement, trace, leaves, rows, nonces, opening)
 
 
 # -- the private store -------------------------------------------------------------------------

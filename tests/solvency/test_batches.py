@@ -1,19 +1,23 @@
 """Batches as tasks (solvency/batches.py): the plan, a local Dask cluster of two workers, the
 same batches without Dask, and resuming after an interruption."""
 
+import dataclasses
 import json
+import re
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from solvency import batches
-from solvency.cli import main
+from circuits.leaf import leaf_path, leaves_root
+from solvency import batches, inclusion
 from solvency.snapshot import load_assets, load_snapshot
+from stark.field import P
+from stark.params import PRESETS
 
 from .conftest import ASSETS
 
 USERS, SIZE = 1300, 512  # 3 batches: 512, 512 and 276 users
+ISSUER, AS_OF = "Test Exchange", "2025-06-30T23:59:59Z"
 
 
 def inputs(tmp_path: Path) -> tuple[Path, Path]:
@@ -29,14 +33,13 @@ def tasks_for(tmp_path: Path) -> tuple[batches.Plan, list[batches.BatchTask]]:
     snapshot_path, assets_path = inputs(tmp_path)
     assets = load_assets(assets_path)
     snap = load_snapshot(snapshot_path, assets)
-    issuer, as_of = "Test Exchange", "2025-06-30T23:59:59Z"
-    digest = batches.snapshot_digest([snapshot_path, assets_path], SIZE, issuer, as_of)
-    plan = batches.make_plan(len(snap.ids), SIZE, digest, issuer, as_of)
+    digest = batches.snapshot_digest([snapshot_path, assets_path], SIZE, ISSUER, AS_OF)
+    plan = batches.make_plan(len(snap.ids), SIZE, digest, ISSUER, AS_OF)
     tasks = [
         batches.BatchTask(
             b, plan.count, [snap.ids[i] for i in plan.users_of(b)],
             snap.balances[plan.users_of(b).start : plan.users_of(b).stop],
-            assets.market(), issuer, as_of, "proven", digest,
+            assets.market(), ISSUER, AS_OF, "proven", digest,
         )
         for b in range(plan.count)
     ]  # fmt: skip
@@ -62,46 +65,171 @@ def test_the_digest_names_the_inputs_and_the_plan(tmp_path):
     assert base != batches.snapshot_digest(files, SIZE, "X", "T")
 
 
-def check_batches(out: Path, private: Path, plan: batches.Plan) -> None:
-    """Every batch verifies as a publication of its own, and its users' files are included."""
-    runner = CliRunner()
-    for b in range(plan.count):
-        directory = batches.public_dir(out, b)
-        assert runner.invoke(main, ["verify", str(directory)]).exit_code == 0
-        user = f"u{plan.users_of(b).stop - 1:05d}"
-        file = out.parent / f"{user}.json"
-        exported = runner.invoke(
-            main,
-            ["inclusion", "export", str(batches.private_dir(private, b)), "--user", user,
-             "--out", str(file)],
+@pytest.fixture(scope="module")
+def proved(tmp_path_factory):
+    """The snapshot's 3 batches proved without Dask, and the aggregation over them."""
+    plan, tasks = tasks_for(tmp_path_factory.mktemp("batches"))
+    results = []
+    batches.run(tasks, results.append, workers=0)
+    aggregate, aggregate_proof = batches.prove_aggregate(results, "proven")
+    return plan, tasks, sorted(results, key=lambda r: r.index), aggregate, aggregate_proof
+
+
+def check(plan, proofs, aggregate, aggregate_proof) -> list[int]:
+    return batches.verify_snapshot(
+        proofs, aggregate, aggregate_proof, issuer=ISSUER, as_of=AS_OF, digest=plan.digest,
+        count=plan.count, accepted_params=[PRESETS["proven"]],
+    )  # fmt: skip
+
+
+def exact_totals(tasks) -> list[int]:
+    return [int(sum(t.balances[:, j].sum() for t in tasks)) for j in range(3)]
+
+
+def test_the_snapshot_verifies_and_shows_only_the_grand_totals(proved):
+    plan, tasks, results, aggregate, aggregate_proof = proved
+    totals = check(plan, [r.public for r in results], aggregate, aggregate_proof)
+    assert totals == exact_totals(tasks)
+    for r in results:  # each batch publishes a commitment, not its totals
+        assert r.statement.hidden_totals and r.statement.totals == (0, 0, 0)
+        assert r.statement.batch == (r.index, 3, plan.digest)
+
+
+def test_a_user_of_each_batch_is_included(proved):
+    _, tasks, results, *_ = proved
+    for r in results:
+        b = r.index
+        user = tasks[b].ids[-1]
+        i = len(tasks[b].ids) - 1
+        claim = inclusion.InclusionClaim(
+            ISSUER, AS_OF, user, int(r.rows[i]), r.nonces[i],
+            {s: inclusion.amount_text(v, d) for s, d, v in
+             zip(r.statement.symbols, r.statement.decimals, tasks[b].balances[i], strict=True)},
+            leaves_root(r.leaves), list(leaf_path(r.leaves, int(r.rows[i]))),
         )  # fmt: skip
-        assert exported.exit_code == 0, exported.stderr
-        checked = runner.invoke(
-            main,
-            ["verify-inclusion", str(file), "--published", str(directory), "--user", user,
-             "--skip-proof"],
-        )  # fmt: skip
-        assert checked.exit_code == 0, checked.output
+        inclusion.check_inclusion(claim, r.statement, leaves_root(r.leaves))
+
+
+def drop(items, b):
+    return [x for x in items if x.index != b]
+
+
+def test_each_attack_is_refused(proved):
+    plan, _, results, aggregate, aggregate_proof = proved
+    public = [r.public for r in results]
+    cases = {
+        "a batch missing": (drop(public, 1), aggregate, "missing: [1]"),
+        "a batch twice": ([*public, public[2]], aggregate, "batch 2 appears twice"),
+        "a batch in another slot": (
+            [
+                public[0],
+                dataclasses.replace(public[2], index=1),
+                dataclasses.replace(public[1], index=2),
+            ],
+            aggregate,
+            "batch 1 is not batch 1 of this snapshot",
+        ),
+        "the same proof twice": (
+            [public[0], dataclasses.replace(public[0], index=1), public[2]],
+            aggregate,
+            "the same proof stands for two batches",
+        ),
+        "a changed proof": (
+            [public[0], dataclasses.replace(public[1], proof=flip(public[1].proof)), public[2]],
+            aggregate,
+            "the aggregation is not over these batch proofs",
+        ),
+        "a changed commitment": (
+            [
+                public[0],
+                dataclasses.replace(public[1], commitment=(public[1].commitment + 1) % P),
+                public[2],
+            ],
+            aggregate,
+            "the aggregation's commitments are not the batches'",
+        ),
+        "other grand totals": (
+            public,
+            dataclasses.replace(aggregate, totals=(aggregate.totals[0] + 1, *aggregate.totals[1:])),
+            "the aggregation: the proof is not valid",
+        ),
+    }
+    for name, (proofs, agg, reason) in cases.items():
+        with pytest.raises(batches.SnapshotError, match=re.escape(reason)):
+            check(plan, proofs, agg, aggregate_proof)
+            pytest.fail(f"{name}: accepted")
+
+
+def test_a_batch_of_another_snapshot_is_refused(proved, tmp_path):
+    """Batch 1 of the same users proved for another snapshot digest: refused by its binding,
+    and, with the records rewritten to claim this snapshot, by its proof."""
+    plan, tasks, results, aggregate, aggregate_proof = proved
+    other = batches.prove_batch(dataclasses.replace(tasks[1], digest="ee" * 32))
+    public = [results[0].public, other.public, results[2].public]
+    with pytest.raises(batches.SnapshotError, match="is not batch 1 of this snapshot"):
+        check(plan, public, aggregate, aggregate_proof)
+    forged = dataclasses.replace(
+        other.public, statement=results[1].statement, commitment=results[1].commitment
+    )
+    public = [results[0].public, forged, results[2].public]
+    with pytest.raises(batches.SnapshotError, match="aggregation is not over these"):
+        check(plan, public, aggregate, aggregate_proof)
+    aggregate2, proof2 = batches.prove_aggregate([results[0], other, results[2]], "proven")
+    aggregate2 = dataclasses.replace(aggregate2, commitments=aggregate.commitments,
+                                     context=batches.aggregate_context(
+                                         ISSUER, AS_OF, plan.digest,
+                                         [p.proof for p in public]))  # fmt: skip
+    with pytest.raises(batches.SnapshotError, match="batch 1: the proof is not valid"):
+        check(plan, public, aggregate2, proof2)
+
+
+def test_an_aggregation_opening_other_totals_is_refused(proved):
+    """The aggregator opens batch 0's commitment to totals one unit higher (same blinding): the
+    commitments it proves are not the batches'; and stated with the batches' commitments, the
+    proof does not verify."""
+    plan, _, results, aggregate, _ = proved
+    cheat = [
+        dataclasses.replace(
+            results[0],
+            opening=dataclasses.replace(
+                results[0].opening,
+                offset_totals=(results[0].opening.offset_totals[0] + 1,
+                               *results[0].opening.offset_totals[1:]),
+            ),
+        ),
+        *results[1:],
+    ]  # fmt: skip
+    agg, proof = batches.prove_aggregate(cheat, "proven")
+    public = [r.public for r in results]
+    with pytest.raises(batches.SnapshotError, match="commitments are not the batches'"):
+        check(plan, public, agg, proof)
+    restated = dataclasses.replace(agg, commitments=aggregate.commitments)
+    with pytest.raises(batches.SnapshotError, match="the aggregation: the proof is not valid"):
+        check(plan, public, restated, proof)
+
+
+def flip(data: bytes) -> bytes:
+    return data[:-40] + bytes([data[-40] ^ 1]) + data[-39:]
 
 
 def test_three_batches_on_two_dask_workers(tmp_path):
     plan, tasks = tasks_for(tmp_path)
     out, private = tmp_path / "out", tmp_path / "private"
-    done = []
+    results = []
 
     def write(result):
         batches.write_batch(result, out, private)
-        done.append(result.index)
+        results.append(result)
 
     batches.run(tasks, write, workers=2)
-    assert sorted(done) == [0, 1, 2]
+    assert sorted(r.index for r in results) == [0, 1, 2]
     assert batches.finished(plan, out, private) == {0, 1, 2}
-    check_batches(out, private, plan)
+    aggregate, proof = batches.prove_aggregate(results, "proven")
+    assert check(plan, [r.public for r in results], aggregate, proof) == exact_totals(tasks)
 
 
-def test_without_dask_and_resume(tmp_path):
-    """Batch 1 is written, then the run is interrupted; resuming proves only 0 and 2, and the
-    result verifies as the Dask run's does."""
+def test_resume_proves_only_what_is_missing(tmp_path):
+    """Batch 1 is written, then the run stops; resuming proves only 0 and 2."""
     plan, tasks = tasks_for(tmp_path)
     out, private = tmp_path / "out", tmp_path / "private"
     batches.run([tasks[1]], lambda r: batches.write_batch(r, out, private), workers=0)
@@ -114,11 +242,4 @@ def test_without_dask_and_resume(tmp_path):
 
     todo = [t for t in tasks if t.index not in batches.finished(plan, out, private)]
     batches.run(todo, write, workers=0)
-    assert seen == [0, 2]
-    check_batches(out, private, plan)
-    totals = [
-        json.loads((batches.public_dir(out, b) / "statement.json").read_text())["assets"]
-        for b in range(3)
-    ]
-    btc = sum(int(t[0]["total_base_units"]) for t in totals)
-    assert btc == 1000 * sum(range(USERS))  # user i holds 0.iiiii BTC = 1000 i base units
+    assert seen == [0, 2] and batches.finished(plan, out, private) == {0, 1, 2}
