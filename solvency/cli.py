@@ -53,8 +53,8 @@ from circuits.solvency import (
     Statement,
     padded_size,
 )
+from solvency import batched_publish, batches, inclusion
 from solvency import generate as synthetic
-from solvency import inclusion
 from solvency.publish import (
     Checked,
     Published,
@@ -652,6 +652,8 @@ def run_verify(
     return the exit code (0 valid, 1 invalid, 2 unreadable input)."""
     regime = "conjectured" if accept_conjectured else "provable"
     start = time.perf_counter()
+    if batched_publish.is_batched(directory):
+        return run_verify_snapshot(directory, reserves, regime, min_bits)
     try:
         pub = read_published(directory)
         reserve = _reserves(reserves, pub.statement)
@@ -760,6 +762,59 @@ def run_verify(
         )
     click.echo(f"verified in {seconds:.2f} s")
     click.echo(f"VALID: {verdict}")
+    return 0
+
+
+def run_verify_snapshot(
+    directory: Path, reserves: Path | None, regime: str, min_bits: float
+) -> int:
+    """`verify` of a snapshot proved in batches (solvency/batched_publish.py): every batch
+    proof, the aggregation, and the grand totals."""
+    start = time.perf_counter()
+    try:
+        checked = batched_publish.check_snapshot(directory, list(PRESETS.values()))
+        bits = getattr(checked.security, f"{regime}_bits")
+        if bits < min_bits:
+            raise Verdict(
+                f"the proofs' security is below what this verifier requires: {bits:.1f} "
+                f"{regime} bits, fewer than {min_bits:g}",
+                f"{checked.preset} preset",
+            )
+        reserve = _reserves(reserves, checked.statement)
+    except InputError as e:
+        fail(EXIT_INPUT, str(e))
+    except StatementMismatch as e:
+        click.echo(f"INVALID: {mismatch_reason(e)}")
+        click.echo(f"detail: {e}")
+        return EXIT_INVALID
+    except batches.SnapshotError as e:
+        click.echo(f"INVALID: {e}")
+        return EXIT_INVALID
+    except (Verdict, VerificationError) as e:
+        click.echo(f"INVALID: {getattr(e, 'message', e)}")
+        return EXIT_INVALID
+    statement = checked.statement
+    table, below = totals_table(statement, reserve)
+    click.echo(
+        f"Liabilities of {statement.issuer} as of {statement.as_of}, "
+        f"{statement.trace_len:,} users (padded) in {checked.count} batches, prices in "
+        f"{statement.quote}:"
+    )
+    Console(file=sys.stdout).print(table)
+    click.echo(
+        f"security, recomputed ({checked.preset} preset, the weaker of a batch proof and the "
+        f"aggregation): {checked.security.provable_bits:.1f} bits provable, "
+        f"{checked.security.conjectured_bits:.1f} bits conjectured"
+    )
+    if below:
+        click.echo(f"reserves below liabilities: {', '.join(below)}")
+    click.echo(f"verified in {time.perf_counter() - start:.2f} s")
+    click.echo(
+        f"VALID: the liabilities of {statement.issuer} as of {statement.as_of} are proved: "
+        f"each total is the exact sum of {statement.trace_len:,} padded user balances in "
+        f"{checked.count} batches (no batch's totals revealed) and no user's total value is "
+        "below zero"
+    )
     return 0
 
 

@@ -4,12 +4,15 @@ same batches without Dask, and resuming after an interruption."""
 import dataclasses
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from circuits.leaf import leaf_path, leaves_root
-from solvency import batches, inclusion
+from solvency import batched_publish, batches, inclusion
+from solvency.cli import main
 from solvency.snapshot import load_assets, load_snapshot
 from stark.field import P
 from stark.params import PRESETS
@@ -243,3 +246,75 @@ def test_resume_proves_only_what_is_missing(tmp_path):
     todo = [t for t in tasks if t.index not in batches.finished(plan, out, private)]
     batches.run(todo, write, workers=0)
     assert seen == [0, 2] and batches.finished(plan, out, private) == {0, 1, 2}
+
+
+# -- the publication ----------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def published(proved, tmp_path_factory):
+    """The fixture's batches written and published as `prove` would: DIR/statement.json,
+    DIR/aggregate.bin, DIR/batches/b0000i/."""
+    plan, _, results, aggregate, aggregate_proof = proved
+    base = tmp_path_factory.mktemp("published")
+    out, private = base / "out", base / "private"
+    for r in results:
+        batches.write_batch(r, out, private)
+    batched_publish.publish_snapshot(
+        out, results, aggregate, aggregate_proof, plan, PRESETS["proven"]
+    )
+    return out
+
+
+def verify_cli(directory: Path):
+    return CliRunner().invoke(main, ["verify", str(directory)], catch_exceptions=False)
+
+
+def test_verify_a_batched_publication(published, proved):
+    _, tasks, *_ = proved
+    result = verify_cli(published)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.strip().splitlines()
+    assert (
+        lines[-1].startswith("VALID: ") and "in 3 batches (no batch's totals revealed)" in lines[-1]
+    )
+    document = json.loads((published / "statement.json").read_text())
+    assert [int(a["total_base_units"]) for a in document["assets"]] == exact_totals(tasks)
+    assert "total_base_units" not in json.dumps(document["batches"])
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda d: shutil.rmtree(batches.public_dir(d, 1)), "INVALID: batch 1 of 3 is missing"),
+        (
+            lambda d: shutil.copy(
+                batches.public_dir(d, 0) / "proof.bin", batches.public_dir(d, 2) / "proof.bin"
+            ),
+            "batches[2].proof_sha256",
+        ),
+        (
+            lambda d: edit_statement(d, lambda s: s["assets"][0].update(total="1")),
+            "BTC.total",
+        ),
+        (
+            lambda d: edit_statement(d, lambda s: s["batches"].pop()),
+            "INVALID:",
+        ),
+        (
+            lambda d: edit_statement(d, lambda s: s["batches"].insert(1, dict(s["batches"][0]))),
+            "INVALID:",
+        ),
+    ],
+)
+def test_a_damaged_publication_is_invalid(published, tmp_path, damage, message):
+    directory = Path(shutil.copytree(published, tmp_path / "out"))
+    damage(directory)
+    result = verify_cli(directory)
+    assert result.exit_code == 1, result.output
+    assert message in result.stdout
+
+
+def edit_statement(directory: Path, change) -> None:
+    path = directory / "statement.json"
+    document = json.loads(path.read_text())
+    change(document)
+    path.write_text(json.dumps(document))
