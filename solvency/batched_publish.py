@@ -36,9 +36,8 @@ from solvency.publish import (
     _int,
     _int_string,
     _str,
-    coins,
+    asset_records,
     load_json_strict,
-    plain,
     preset_name,
     price_decimal,
     read_leaves,
@@ -114,19 +113,7 @@ def snapshot_json(
         "snapshot": plan.digest,
         "batch_size": plan.size,
         "users_padded": sum(r.statement.trace_len for r in results),
-        "assets": [
-            {
-                "symbol": sym,
-                "decimals": dec,
-                "price": plain(price_decimal(p_int, s.scale, dec)),
-                "integer_price": str(p_int),
-                "total": coins(total, dec),
-                "total_base_units": str(total),
-            }
-            for sym, dec, p_int, total in zip(
-                s.symbols, s.decimals, s.prices, aggregate.totals, strict=True
-            )
-        ],
+        "assets": asset_records(s, aggregate.totals),
         "batches": [
             {
                 "users_padded": r.statement.trace_len,

@@ -162,6 +162,24 @@ def leaves_bytes(leaves: np.ndarray) -> bytes:
     return np.asarray(leaves, dtype="<u4").tobytes()
 
 
+def asset_records(statement: Statement, totals) -> list[dict]:
+    """statement.json's assets: symbol, decimals, price (as a plain decimal and as the proved
+    integer), total (likewise), in the statement's order."""
+    return [
+        {
+            "symbol": sym,
+            "decimals": dec,
+            "price": plain(price_decimal(p_int, statement.scale, dec)),
+            "integer_price": str(p_int),
+            "total": coins(total, dec),
+            "total_base_units": str(total),
+        }
+        for sym, dec, p_int, total in zip(
+            statement.symbols, statement.decimals, statement.prices, totals, strict=True
+        )
+    ]
+
+
 def statement_json(air: SolvencyAir, params: StarkParams, proof: bytes) -> dict:
     """The published statement for a proof of `air` (with leaves): see the module docstring for
     how each field is checked."""
@@ -176,23 +194,7 @@ def statement_json(air: SolvencyAir, params: StarkParams, proof: bytes) -> dict:
         "users_padded": statement.trace_len,
         "insecure_seeded": statement.insecure_seeded,
         "zero_knowledge": params.zk and not statement.insecure_seeded,
-        "assets": [
-            {
-                "symbol": sym,
-                "decimals": dec,
-                "price": plain(price_decimal(p_int, statement.scale, dec)),
-                "integer_price": str(p_int),
-                "total": coins(total, dec),
-                "total_base_units": str(total),
-            }
-            for sym, dec, p_int, total in zip(
-                statement.symbols,
-                statement.decimals,
-                statement.prices,
-                statement.totals,
-                strict=True,
-            )
-        ],
+        "assets": asset_records(statement, statement.totals),
         "preset": preset_name(params),
         "params": dataclasses.asdict(params),
         "security": security_block(report),
