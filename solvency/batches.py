@@ -31,6 +31,7 @@ from circuits.aggregate import AggregateAir, AggregateStatement, aggregate_witne
 from circuits.solvency import (
     MAX_TRACE_LEN,
     MIN_TRACE_LEN,
+    Insolvent,
     Market,
     SolvencyAir,
     Statement,
@@ -161,13 +162,16 @@ def batch_air(statement: Statement, leaves: np.ndarray, commitment: np.ndarray) 
 def prove_batch(task: BatchTask) -> BatchResult:
     """Prove one batch (runs on a worker): nonces, random rows, the witness with the leaf hash
     and hidden totals, the proof, bound to the batch's place (index, count, snapshot digest).
-    Raises Insolvent (naming users by their index in the batch) like `prove`."""
+    Raises InsolventUsers (naming them by id) if a user's value is negative."""
     from solvency import inclusion
     from stark.params import PRESETS
     from stark.prover import prove
 
     start = time.perf_counter()
-    wit = inclusion.witness(task.market, task.ids, task.balances, hide_totals=True)
+    try:
+        wit = inclusion.witness(task.market, task.ids, task.balances, hide_totals=True)
+    except Insolvent as e:
+        raise InsolventUsers([task.ids[i] for i in e.rows]) from None
     statement = dataclasses.replace(
         wit.statement,
         issuer=task.issuer,
@@ -220,6 +224,45 @@ def prove_aggregate(
         [r.statement.trace_len for r in results],
     )
     return statement, prove(AggregateAir(statement), trace, PRESETS[preset]).to_bytes()
+
+
+class InsolventUsers(ValueError):
+    """Users of a batch whose total value is negative, by id (raised on the worker)."""
+
+    def __init__(self, ids: list[str]):
+        super().__init__(f"{len(ids)} user(s) with a negative total value")
+        self.ids = ids
+
+
+def load_result(out: Path, private: Path, index: int, statement: Statement) -> BatchResult:
+    """A batch written by an earlier run (`--resume`), as far as the aggregation and the
+    publication need it: its statement, commitment, leaves, proof and opening."""
+    from solvency.inclusion import parse_elements_hex
+    from solvency.publish import read_leaves
+
+    record = json.loads((public_dir(out, index) / "batch.json").read_text())
+    opening = json.loads((private_dir(private, index) / "opening.json").read_text())
+    commitment = parse_elements_hex(record["commitment"], 8)
+    offset_totals = tuple(int(t) for t in opening["offset_totals"])
+    n = statement.trace_len
+    return BatchResult(
+        index,
+        statement,
+        commitment,
+        read_leaves(public_dir(out, index) / "leaves.bin"),
+        (public_dir(out, index) / "proof.bin").read_bytes(),
+        TotalsOpening(
+            tuple(t - n * (1 << 63) for t in offset_totals),
+            offset_totals,
+            parse_elements_hex(opening["blinding"], 8),
+            commitment,
+        ),
+        [],
+        np.zeros(0, dtype=np.int64),
+        np.zeros((0, 5), dtype=np.uint64),
+        np.zeros((0, statement.num_assets), dtype=np.int64),
+        0.0,
+    )
 
 
 class SnapshotError(ValueError):

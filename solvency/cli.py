@@ -41,7 +41,14 @@ import click
 import numpy as np
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from circuits.solvency import (
@@ -70,7 +77,14 @@ from solvency.publish import (
     statement_json,
     write_atomically,
 )
-from solvency.snapshot import InputError, load_assets, load_snapshot, parse_as_of, parse_issuer
+from solvency.snapshot import (
+    InputError,
+    Snapshot,
+    load_assets,
+    load_snapshot,
+    parse_as_of,
+    parse_issuer,
+)
 from stark.params import PRESETS
 from stark.proof import VerificationError
 from stark.prover import prove
@@ -211,16 +225,29 @@ INSECURE_SEED_WARNING = (
 )
 
 
+def load_inputs(snapshot: Path, assets_path: Path) -> tuple[Market, Snapshot]:
+    """The assets' market and the snapshot's users; exits 2 with one line on bad input."""
+    try:
+        assets = load_assets(assets_path)
+        market = assets.market(assets_path)
+        with console.status(f"loading {snapshot}"):
+            return market, load_snapshot(snapshot, assets)
+    except InputError as e:
+        fail(EXIT_INPUT, str(e))
+
+
 def prove_files(
     snapshot: Path,
-    assets_path: Path,
+    market: Market,
+    snap: Snapshot,
     preset: str,
     identity: Identity,
     insecure_seed: int | None = None,
     show_progress: bool = True,
 ) -> ProveResult:
-    """Load, check and prove a snapshot with its users' leaves: fresh nonces, id commitments,
-    the witness with the leaf hash, the proof. Exits with code 2 or 3 on bad or false input."""
+    """Prove a loaded snapshot in one proof with its users' leaves: fresh nonces, id
+    commitments, the witness with the leaf hash, the proof. Exits with code 2 or 3 on bad or
+    false input."""
     if insecure_seed is not None:
         console.print(f"[bold yellow]warning:[/] {INSECURE_SEED_WARNING}", soft_wrap=True)
     # the nonces hide the leaves: from the operating system, or reproducible for tests only
@@ -228,11 +255,7 @@ def prove_files(
         None if insecure_seed is None else ProverRandomness(b"nonces" + str(insecure_seed).encode())
     )
     try:
-        assets = load_assets(assets_path)
-        market = assets.market(assets_path)
         with PhaseProgress(show_progress) as bars:
-            bars.phase("load snapshot")
-            snap = load_snapshot(snapshot, assets)
             check_capacity(snapshot, market, len(snap.ids))
             start = time.perf_counter()
             bars.phase("leaves, witness")
@@ -256,7 +279,7 @@ def prove_files(
                     insecure_seeded=insecure_seed is not None,
                 )
             except ValueError as e:
-                fail(EXIT_INPUT, f"{assets_path}: {e}")
+                fail(EXIT_INPUT, f"{snapshot}: {e}")
             air = solvency_air(statement, wit.leaves)
             proof = prove(
                 air,
@@ -400,6 +423,32 @@ def generate_cmd(users: int, num_assets: int, seed: int, out: Path) -> None:
     help="TESTING ONLY: reproducible masks for tests; the proof does NOT hide balances "
     "(statement.json and verify say so)",
 )
+@click.option(
+    "--batch-size",
+    type=int,
+    default=batches.DEFAULT_BATCH_SIZE,
+    show_default=True,
+    help="a larger snapshot is proved in batches of this many users (a power of two), only "
+    "the grand totals published",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(0, 256),
+    default=None,
+    help="batches: local Dask workers (default: one per core; 0: no Dask, one by one)",
+)
+@click.option(
+    "--scheduler",
+    default=None,
+    metavar="ADDRESS",
+    help="batches: an existing Dask scheduler, e.g. tcp://10.0.0.5:8786, whose workers have "
+    "this package installed",
+)
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="batches: go on with an interrupted run (same inputs), proving only what is missing",
+)
 def prove_cmd(
     snapshot: Path,
     assets_path: Path,
@@ -409,13 +458,31 @@ def prove_cmd(
     as_of: str,
     preset: str,
     insecure_seed: int | None,
+    batch_size: int,
+    workers: int | None,
+    scheduler: str | None,
+    resume: bool,
 ) -> None:
     """Prove SNAPSHOT (CSV or JSON) against the assets file; write OUT/proof.bin,
-    OUT/leaves.bin and OUT/statement.json, and the private store PRIVATE_DIR/users.sqlite."""
+    OUT/leaves.bin and OUT/statement.json, and the private store PRIVATE_DIR/users.sqlite.
+    A snapshot of more than --batch-size users is proved in batches (docs/batches.md)."""
     identity = parse_identity(issuer, as_of)
+    try:
+        batches.check_batch_size(batch_size)
+    except ValueError as e:
+        fail(EXIT_INPUT, f"--batch-size: {e}")
     store = private_store_path(private, out)
     prepare_outputs(out, private)
-    result = prove_files(snapshot, assets_path, preset, identity, insecure_seed)
+    market, snap = load_inputs(snapshot, assets_path)
+    if len(snap.ids) > batch_size or resume:
+        if insecure_seed is not None:
+            fail(EXIT_INPUT, "--insecure-seed is for a single proof, not for batches")
+        prove_in_batches(
+            snapshot, assets_path, market, snap, out, private, preset, identity, batch_size,
+            workers, scheduler, resume,
+        )  # fmt: skip
+        return
+    result = prove_files(snapshot, market, snap, preset, identity, insecure_seed)
     try:
         document = publish(result, preset, out, store)
     except OSError as e:
@@ -445,6 +512,94 @@ def prepare_outputs(out: Path, private: Path) -> None:
         existing = next(p for p in (path, *path.parents) if p.exists() or p == Path(p.anchor))
         if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
             fail(EXIT_INPUT, f"{option} {path}: cannot be created or written ({existing})")
+
+
+def prove_in_batches(
+    snapshot: Path,
+    assets_path: Path,
+    market: Market,
+    snap: Snapshot,
+    out: Path,
+    private: Path,
+    preset: str,
+    identity: Identity,
+    batch_size: int,
+    workers: int | None,
+    scheduler: str | None,
+    resume: bool,
+) -> None:
+    """Prove the snapshot in batches on Dask (or one by one with --workers 0), writing each
+    batch as it completes, then the aggregation and the publication (docs/batches.md)."""
+    start = time.perf_counter()
+    check_capacity(snapshot, market, batch_size)
+    digest = batches.snapshot_digest(
+        [snapshot, assets_path], batch_size, identity.issuer, identity.as_of
+    )
+    plan = batches.make_plan(len(snap.ids), batch_size, digest, identity.issuer, identity.as_of)
+    try:
+        earlier = batches.read_plan(private)
+    except (ValueError, OSError, TypeError) as e:
+        fail(EXIT_INPUT, f"--private {private}: {e}")
+    if earlier is not None and not resume:
+        fail(EXIT_INPUT, f"--private {private} holds a batch run already; --resume goes on")
+    if resume and earlier is None:
+        fail(EXIT_INPUT, f"--resume: --private {private} holds no batch run to go on with")
+    if earlier is not None and earlier != plan:
+        fail(EXIT_INPUT, "--resume: the inputs or the options differ from the interrupted run's")
+    write_atomically(private / "plan.json", plan.to_json(), private=True)
+    done = batches.finished(plan, out, private)
+    tasks = [
+        batches.BatchTask(
+            b, plan.count, [snap.ids[i] for i in plan.users_of(b)],
+            snap.balances[plan.users_of(b).start : plan.users_of(b).stop], market,
+            identity.issuer, identity.as_of, preset, digest,
+        )
+        for b in range(plan.count)
+        if b not in done
+    ]  # fmt: skip
+    if done:
+        console.print(f"resuming: {len(done)} of {plan.count} batches already proved")
+    results: dict[int, batches.BatchResult] = {}
+    with Progress(
+        TextColumn("batches"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        console=console,
+    ) as bars:
+        bar = bars.add_task("batches", total=plan.count, completed=len(done))
+
+        def finished(result: batches.BatchResult) -> None:
+            batches.write_batch(result, out, private)
+            results[result.index] = result
+            bars.advance(bar)
+
+        try:
+            batches.run(tasks, finished, scheduler=scheduler, workers=workers)
+        except batches.InsolventUsers as e:
+            named = ", ".join(e.ids[:5]) + (f" and {len(e.ids) - 5} more" if len(e.ids) > 5 else "")
+            fail(EXIT_UNSATISFIED, f"{snapshot}: user(s) with a negative total value: {named}")
+    base = dataclasses.replace(
+        market.statement((0,) * len(market.symbols), batch_size),
+        issuer=identity.issuer,
+        as_of=identity.as_of,
+    )
+    for b in done:
+        n = len(plan.users_of(b))
+        statement = batched_publish.batch_statement(base, b, plan.count, digest, padded_size(n))
+        results[b] = batches.load_result(out, private, b, statement)
+    with console.status("aggregation"):
+        aggregate, aggregate_proof = batches.prove_aggregate(list(results.values()), preset)
+        batched_publish.publish_snapshot(
+            out, list(results.values()), aggregate, aggregate_proof, plan, PRESETS[preset]
+        )
+    console.print(
+        f"{len(snap.ids):,} users in {plan.count} batches of {batch_size:,}, "
+        f"{len(market.symbols)} assets, proved in {time.perf_counter() - start:.1f} s "
+        f"({preset} preset); only the grand totals are published"
+    )
 
 
 def private_store_path(private: Path, out: Path) -> Path:
@@ -1214,7 +1369,8 @@ def demo_cmd(users: int, num_assets: int) -> None:
         assets_path, snapshot_path = synthetic.write(synthetic.generate(users, num_assets, 1), out)
         console.print(f"generated {users:,} users x {num_assets} assets in {out}")
         store = private_store_path(out / "private", out / "proof")
-        result = prove_files(snapshot_path, assets_path, DEFAULT_PRESET, identity)
+        market, snap = load_inputs(snapshot_path, assets_path)
+        result = prove_files(snapshot_path, market, snap, DEFAULT_PRESET, identity)
         document = publish(result, DEFAULT_PRESET, out / "proof", store)
         console.print(summary(result, document), highlight=False, soft_wrap=True)
         code = run_verify(out / "proof")

@@ -318,3 +318,66 @@ def edit_statement(directory: Path, change) -> None:
     document = json.loads(path.read_text())
     change(document)
     path.write_text(json.dumps(document))
+
+
+# -- the command line ---------------------------------------------------------------------------
+def prove_cli(tmp_path: Path, out: str, *extra):
+    snapshot_path, assets_path = tmp_path / "snapshot.csv", tmp_path / "assets.json"
+    if not snapshot_path.exists():
+        inputs(tmp_path)
+    return CliRunner().invoke(
+        main,
+        ["prove", str(snapshot_path), "--assets", str(assets_path), "--out", str(tmp_path / out),
+         "--private", str(tmp_path / f"{out}-private"), "--issuer", ISSUER, "--as-of", AS_OF,
+         "--batch-size", str(SIZE), *extra],
+        catch_exceptions=False,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("workers", ["2", "0"])
+def test_prove_in_batches_then_verify(tmp_path, workers):
+    """On a local Dask cluster of two workers, and without Dask: the same statement."""
+    result = prove_cli(tmp_path, "out", "--workers", workers)
+    assert result.exit_code == 0, result.output
+    assert "1,300 users in 3 batches of 512" in " ".join(result.stderr.split())
+    verified = verify_cli(tmp_path / "out")
+    assert verified.exit_code == 0, verified.output
+    document = json.loads((tmp_path / "out" / "statement.json").read_text())
+    assert document["format"] == batched_publish.SNAPSHOT_FORMAT and len(document["batches"]) == 3
+
+
+def test_resume_after_an_interruption(tmp_path):
+    assert prove_cli(tmp_path, "out", "--workers", "0").exit_code == 0
+    out = tmp_path / "out"
+    before = (batches.public_dir(out, 0) / "proof.bin").read_bytes()
+    for name in ("statement.json", "aggregate.bin", "batches/b00002/batch.json"):
+        (out / name).unlink()  # as if stopped while batch 2 was being written
+    again = prove_cli(tmp_path, "out", "--workers", "0")
+    assert again.exit_code == 2 and "--resume goes on" in again.stderr
+    resumed = prove_cli(tmp_path, "out", "--workers", "0", "--resume")
+    assert resumed.exit_code == 0, resumed.output
+    assert "resuming: 2 of 3 batches already proved" in resumed.stderr
+    assert (batches.public_dir(out, 0) / "proof.bin").read_bytes() == before  # not redone
+    assert verify_cli(out).exit_code == 0
+
+
+def test_resume_needs_the_same_inputs(tmp_path):
+    assert prove_cli(tmp_path, "out", "--workers", "0").exit_code == 0
+    (tmp_path / "out" / "statement.json").unlink()
+    snapshot = tmp_path / "snapshot.csv"
+    snapshot.write_text(snapshot.read_text().replace("u00001,", "u00001x,"))
+    result = prove_cli(tmp_path, "out", "--workers", "0", "--resume")
+    assert result.exit_code == 2 and "differ from the interrupted run's" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (("--batch-size", "500"), "--batch-size: the batch size must be a power of two"),
+        (("--insecure-seed", "1"), "--insecure-seed is for a single proof"),
+        (("--resume",), "holds no batch run to go on with"),
+    ],
+)
+def test_batch_options_refused(tmp_path, extra, message):
+    result = prove_cli(tmp_path, "out", "--workers", "0", *extra)
+    assert result.exit_code == 2 and message in result.stderr, result.output
