@@ -205,11 +205,25 @@ def is_batched(directory: Path) -> bool:
     return isinstance(data, dict) and data.get("format") == SNAPSHOT_FORMAT
 
 
-def check_snapshot(directory: Path, accepted: list[StarkParams]) -> Snapshot:
-    """Read and check a batched publication in full. Raises InputError (malformed or missing
-    files: exit 2), StatementMismatch (a field that is not what is recomputed) or
-    batches.SnapshotError (the batches and the aggregation do not make this snapshot, or a
-    proof is invalid)."""
+@dataclass(frozen=True)
+class Header:
+    """statement.json of a batched snapshot, parsed strictly but not checked: the statement
+    of the assets and identity (zero totals, batch 0's size), the snapshot digest, the
+    batches' records and sizes."""
+
+    path: Path
+    data: dict
+    grand: Statement
+    digest: str
+    records: list
+    sizes: list[int]
+
+    def batch(self, index: int) -> Statement:
+        return batch_statement(self.grand, index, len(self.records), self.digest, self.sizes[index])
+
+
+def read_header(directory: Path) -> Header:
+    """Parse DIRECTORY/statement.json of a batched snapshot; InputError if malformed."""
     path = directory / "statement.json"
     data = load_json_strict(path)
     _fields(data, FIELDS, path, "")
@@ -244,6 +258,22 @@ def check_snapshot(directory: Path, accepted: list[StarkParams]) -> Snapshot:
         if isinstance(e, InputError):
             raise
         raise InputError(path, None, None, f"malformed statement: {e}") from None
+    sizes = [
+        _int(r["users_padded"], path, f"batches[{i}].users_padded") for i, r in enumerate(records)
+    ]
+    return Header(path, data, grand, digest, records, sizes)
+
+
+def check_snapshot(directory: Path, accepted: list[StarkParams]) -> Snapshot:
+    """Read and check a batched publication in full. Raises InputError (malformed or missing
+    files: exit 2), StatementMismatch (a field that is not what is recomputed) or
+    batches.SnapshotError (the batches and the aggregation do not make this snapshot, or a
+    proof is invalid)."""
+    head = read_header(directory)
+    path, data, grand, digest, records = (
+        head.path, head.data, head.grand, head.digest, head.records
+    )  # fmt: skip
+    assets = data["assets"]
     totals = tuple(
         _int_string(a["total_base_units"], path, "total_base_units", signed=True) for a in assets
     )

@@ -921,7 +921,7 @@ def run_verify(
 
 
 def run_verify_snapshot(
-    directory: Path, reserves: Path | None, regime: str, min_bits: float
+    directory: Path, reserves: Path | None, regime: str, min_bits: float, *, quiet: bool = False
 ) -> int:
     """`verify` of a snapshot proved in batches (solvency/batched_publish.py): every batch
     proof, the aggregation, and the grand totals."""
@@ -948,6 +948,8 @@ def run_verify_snapshot(
     except (Verdict, VerificationError) as e:
         click.echo(f"INVALID: {getattr(e, 'message', e)}")
         return EXIT_INVALID
+    if quiet:
+        return 0
     statement = checked.statement
     table, below = totals_table(statement, reserve)
     click.echo(
@@ -1095,20 +1097,21 @@ def inclusion_export_cmd(private: Path, user_id: str | None, everyone: bool, out
     if out is not None and out.exists():
         fail(EXIT_INPUT, f"--out {out} already exists; nothing is overwritten")
     try:
-        with inclusion.PrivateStore(private) as store:
-            if everyone:
-                _export_all(store, out)
-                return
-            # an id that is not UTF-8 (bytes on the command line) is no user's
-            record = store.user(user_id) if _utf8(user_id) else None
-            if record is None:
-                fail(EXIT_INPUT, f"{store.path}: no user {user_id!r} in this proof")
-            data = inclusion.document_bytes(inclusion.inclusion_documents(store, [record])[0])
-            if out is None:
-                sys.stdout.buffer.write(data)
-            else:
-                write_atomically(out, data, private=True)
-                console.print(f"wrote {out}: {user_id!r}'s inclusion file (secret: theirs only)")
+        stores = inclusion.open_stores(private)
+        if everyone:
+            _export_all(stores, out)
+            return
+        # an id that is not UTF-8 (bytes on the command line) is no user's
+        found = [(s, r) for s in stores if _utf8(user_id) and (r := s.user(user_id))]
+        if not found:
+            fail(EXIT_INPUT, f"{private}: no user {user_id!r} in this proof")
+        store, record = found[0]
+        data = inclusion.document_bytes(inclusion.inclusion_documents(store, [record])[0])
+        if out is None:
+            sys.stdout.buffer.write(data)
+        else:
+            write_atomically(out, data, private=True)
+            console.print(f"wrote {out}: {user_id!r}'s inclusion file (secret: theirs only)")
     except inclusion.StoreError as e:
         fail(EXIT_INPUT, str(e))
     except OSError as e:
@@ -1123,7 +1126,7 @@ def _utf8(text: str) -> bool:
     return True
 
 
-def _export_all(store: inclusion.PrivateStore, out: Path) -> None:
+def _export_all(stores: list[inclusion.PrivateStore], out: Path) -> None:
     start = time.perf_counter()
     with Progress(
         TextColumn("{task.description}"),
@@ -1132,8 +1135,9 @@ def _export_all(store: inclusion.PrivateStore, out: Path) -> None:
         TimeElapsedColumn(),
         console=console,
     ) as bars:
-        task = bars.add_task("inclusion files", total=store.count())
-        count = inclusion.export_all(store, out, lambda done: bars.advance(task, done))
+        total = sum(s.count() for s in stores)
+        task = bars.add_task("inclusion files", total=total)
+        count = inclusion.export_all(stores, out, lambda done: bars.advance(task, done))
     console.print(
         f"wrote {count:,} inclusion files and index.csv to {out} in "
         f"{time.perf_counter() - start:.1f} s (secret: each file is for its user only)"
@@ -1188,6 +1192,11 @@ def verify_inclusion_cmd(
             claim = inclusion.parse_inclusion(raw)
         except ValueError as e:
             raise InputError(file, None, None, str(e)) from None
+        if batched_publish.is_batched(published):
+            code = verify_inclusion_in_batches(
+                claim, published, user_id, skip_proof, accept_conjectured, start
+            )
+            sys.exit(code)
         pub = read_published(published)
         root = inclusion.parse_elements_hex(pub.data["inclusion"]["leaves_root"], 8)
     except InputError as e:
@@ -1212,6 +1221,11 @@ def verify_inclusion_cmd(
             click.echo(f"NOT INCLUDED: the published proof is not valid: {v.message}")
             click.echo(f"detail: {v.detail}")
             sys.exit(EXIT_INVALID)
+    _included(claim, statement, balances, user_id, skip_proof, start)
+
+
+def _included(claim, statement, balances, user_id, skip_proof: bool, start: float) -> None:
+    """The INCLUDED verdict: the user's balances, with the note that names the file's id."""
     held = [
         f"{sym} {plain(Decimal(b).scaleb(-dec))}"
         for sym, dec, b in zip(statement.symbols, statement.decimals, balances, strict=True)
@@ -1236,6 +1250,46 @@ def verify_inclusion_cmd(
         f"INCLUDED: your balances as user {claim.user_id!r}, {listed}, are included in the "
         f"liabilities proved as of {statement.as_of} by {statement.issuer}{note}"
     )
+
+
+def verify_inclusion_in_batches(
+    claim: inclusion.InclusionClaim,
+    published: Path,
+    user_id: str | None,
+    skip_proof: bool,
+    accept_conjectured: bool,
+    start: float,
+) -> int:
+    """verify-inclusion against a snapshot proved in batches: the path climbs from the leaf
+    to the batch's root, then to the users' root of statement.json; the whole publication is
+    then checked as `verify` does (unless --skip-proof)."""
+    head = batched_publish.read_header(published)
+    try:
+        root = inclusion.parse_elements_hex(head.data["users_root"], 8)
+    except ValueError as e:
+        raise InputError(head.path, None, "users_root", str(e)) from None
+    count = len(head.records)
+    try:
+        if user_id is not None and user_id != claim.user_id:
+            raise inclusion.NotIncluded(
+                f"this file is for the user id {claim.user_id!r}, not for {user_id!r}"
+            )
+        if claim.batch is not None and claim.batch >= count:
+            raise inclusion.NotIncluded(f"this file names batch {claim.batch}; there are {count}")
+        statement = head.batch(claim.batch or 0)
+        width = 1 << max(0, (count - 1).bit_length())
+        balances = inclusion.check_inclusion(claim, statement, root, batches=(count, width))
+    except inclusion.NotIncluded as e:
+        click.echo(f"NOT INCLUDED: {e}")
+        return EXIT_INVALID
+    if not skip_proof:
+        regime = "conjectured" if accept_conjectured else "provable"
+        code = run_verify_snapshot(published, None, regime, REQUIRED_BITS, quiet=True)
+        if code:
+            click.echo("NOT INCLUDED: the published proof is not valid (solvency verify says why)")
+            return EXIT_INVALID
+    _included(claim, statement, balances, user_id, skip_proof, start)
+    return 0
 
 
 @main.group("snapshot")

@@ -57,6 +57,7 @@ from stark.field import GF, P
 from stark.randomness import ProverRandomness
 
 INCLUSION_FORMAT = "stark-solvency-inclusion/1"
+BATCHED_INCLUSION_FORMAT = "stark-solvency-inclusion/2"  # a batched snapshot: "batch" too
 STORE_FORMAT = "stark-solvency-private-store/1"
 STORE_NAME = "users.sqlite"
 # The application's leaf layout, chosen by measurement (docs/inclusion.md): Poseidon2 width 24,
@@ -290,6 +291,10 @@ class PrivateStore:
     """A private store opened read-only. Anything it holds that is not what `write_store`
     writes raises StoreError (a damaged store), here or when the records are read."""
 
+    #: In a batched snapshot: (batch index, the users' tree over the batch roots), set by
+    #: `open_stores`; the files then reach the users' root through the batch's root.
+    placement: tuple[int, list[np.ndarray]] | None = None
+
     def __init__(self, directory: Path):
         self.path = directory / STORE_NAME
         if not self.path.is_file():
@@ -377,13 +382,44 @@ class PrivateStore:
             yield [self._record(r) for r in records]
 
 
+def open_stores(private: Path) -> list[PrivateStore]:
+    """The private stores of a proof: PRIVATE/users.sqlite, or for a batched snapshot
+    (PRIVATE/plan.json) every batch's, each placed under the users' root. Raises StoreError."""
+    from circuits.leaf import tree_levels as levels_of
+    from solvency.batched_publish import EMPTY_ROOT
+
+    plan = private / "plan.json"
+    if not plan.is_file():
+        return [PrivateStore(private)]
+    try:
+        count = int(json.loads(plan.read_text())["count"])
+    except (ValueError, KeyError, TypeError, OSError) as e:
+        raise StoreError(f"{plan}: not a batch plan ({e})") from None
+    stores = [PrivateStore(private / "batches" / f"b{b:05d}") for b in range(count)]
+    width = 1 << max(0, (count - 1).bit_length())
+    roots = [s.tree[-1][0] for s in stores] + [EMPTY_ROOT] * (width - count)
+    top = levels_of(np.stack(roots))
+    for b, store in enumerate(stores):
+        store.placement = (b, top)
+    return stores
+
+
 def inclusion_documents(store: PrivateStore, records: Sequence[Record]) -> list[dict]:
-    """The inclusion files of these users: one tree for all of them."""
+    """The inclusion files of these users: one tree for all of them. In a batched snapshot
+    each path goes on from the batch's root to the users' root (format /2, with "batch")."""
     ident = store.identity
     paths = paths_in(store.tree, [r[1] for r in records])
+    extra: dict = {}
+    root = ident.leaves_root
+    if store.placement is not None:
+        b, top = store.placement
+        above = paths_in(top, [b])[0]
+        paths = [np.concatenate([path, above]) for path in paths]
+        extra, root = {"batch": b}, elements_hex(top[-1][0])
     return [
         {
-            "format": INCLUSION_FORMAT,
+            "format": INCLUSION_FORMAT if not extra else BATCHED_INCLUSION_FORMAT,
+            **extra,
             "issuer": ident.issuer,
             "as_of": ident.as_of,
             "user_id": uid,
@@ -393,7 +429,7 @@ def inclusion_documents(store: PrivateStore, records: Sequence[Record]) -> list[
                 sym: amount_text(int(b), dec)
                 for sym, dec, b in zip(ident.symbols, ident.decimals, bal, strict=True)
             },
-            "leaves_root": ident.leaves_root,
+            "leaves_root": root,
             "path": [elements_hex(sibling) for sibling in path],
         }
         for (uid, row, nonce, bal), path in zip(records, paths, strict=True)
@@ -420,7 +456,7 @@ def _csv_field(text: str) -> str:
 
 
 def export_all(
-    store: PrivateStore, out: Path, on_progress: Callable[[int], None] | None = None
+    stores: Sequence[PrivateStore], out: Path, on_progress: Callable[[int], None] | None = None
 ) -> int:
     """Every user's file into the new folder OUT (`inclusion_filename`), plus index.csv (id,
     row, file). Written in a temporary folder beside OUT, renamed to OUT when complete, so
@@ -430,7 +466,7 @@ def export_all(
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
     try:
         index = ["id,row,file"]
-        for records in store.users():
+        for store, records in ((s, r) for s in stores for r in s.users()):
             for document in inclusion_documents(store, records):
                 name = inclusion_filename(document["user_id"])
                 try:  # O_EXCL: two users never share a file, 0600: each is secret
@@ -442,7 +478,12 @@ def export_all(
                     fd = os.open(tmp / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
                 with os.fdopen(fd, "wb") as fh:
                     fh.write(document_bytes(document))
-                index.append(f"{_csv_field(document['user_id'])},{document['row']},{name}")
+                where = (
+                    f"{document['batch']}:{document['row']}"
+                    if "batch" in document
+                    else document["row"]
+                )
+                index.append(f"{_csv_field(document['user_id'])},{where},{name}")
             if on_progress is not None:
                 on_progress(len(records))
         (tmp / "index.csv").write_text("\n".join(index) + "\n", encoding="utf-8")
@@ -466,20 +507,26 @@ class InclusionClaim:
     balances: dict[str, str]  # symbol -> decimal string, as in the file
     leaves_root: np.ndarray
     path: list[np.ndarray]
+    batch: int | None = None  # a batched snapshot's batch index
 
 
 def parse_inclusion(data: object) -> InclusionClaim:
     """Check the shape of an inclusion file's JSON; raises ValueError("field: problem")."""
     if not isinstance(data, dict):
         raise ValueError("expected a JSON object")
+    batched = data.get("format") == BATCHED_INCLUSION_FORMAT
+    if data.get("format") not in (INCLUSION_FORMAT, BATCHED_INCLUSION_FORMAT):
+        raise ValueError(f"format: expected {INCLUSION_FORMAT!r}, got {data.get('format')!r}")
+    names = (*INCLUSION_FIELDS, "batch") if batched else INCLUSION_FIELDS
     for name in data:
-        if name not in INCLUSION_FIELDS:
+        if name not in names:
             raise ValueError(f"{name}: unknown field")
-    for name in INCLUSION_FIELDS:
+    for name in names:
         if name not in data:
             raise ValueError(f"{name}: missing field")
-    if data["format"] != INCLUSION_FORMAT:
-        raise ValueError(f"format: expected {INCLUSION_FORMAT!r}, got {data['format']!r}")
+    batch = data.get("batch")
+    if batched and (isinstance(batch, bool) or not isinstance(batch, int) or batch < 0):
+        raise ValueError("batch: expected a non-negative integer")
     for name in ("issuer", "as_of", "user_id"):
         if not isinstance(data[name], str):
             raise ValueError(f"{name}: expected a string")
@@ -513,6 +560,7 @@ def parse_inclusion(data: object) -> InclusionClaim:
         dict(balances),
         parsed["leaves_root"],
         path,
+        batch,
     )
 
 
@@ -520,7 +568,13 @@ class NotIncluded(Exception):
     """The file does not show the user's balances in the published root: why, in plain words."""
 
 
-def check_inclusion(claim: InclusionClaim, statement: Statement, root: np.ndarray) -> list[int]:
+def check_inclusion(
+    claim: InclusionClaim,
+    statement: Statement,
+    root: np.ndarray,
+    *,
+    batches: tuple[int, int] | None = None,
+) -> list[int]:
     """Check a parsed inclusion file against a published statement and its leaves' root.
 
     Returns the user's balances in base units, in the statement's asset order. Raises
@@ -551,7 +605,18 @@ def check_inclusion(claim: InclusionClaim, statement: Statement, root: np.ndarra
         except ValueError as e:
             raise NotIncluded(f"your {sym} balance cannot have been counted: {e}") from None
     n = statement.trace_len
-    if claim.row >= n or len(claim.path) != n.bit_length() - 1:
+    row, leaves = claim.row, n
+    if (claim.batch is None) != (batches is None):
+        raise NotIncluded(
+            "this file is for a snapshot proved in batches and the publication is not, or the "
+            "other way round"
+        )
+    if batches is not None:  # the users' tree over the batches: batch b's rows follow b * n
+        count, width = batches
+        if claim.batch >= count:
+            raise NotIncluded(f"this file names batch {claim.batch}; there are {count}")
+        row, leaves = claim.batch * n + claim.row, n * width
+    if claim.row >= n or len(claim.path) != leaves.bit_length() - 1:
         raise NotIncluded(
             f"this file's position (row {claim.row}, a path of {len(claim.path)} hashes) "
             f"cannot belong to a proof of {n:,} rows"
@@ -560,7 +625,7 @@ def check_inclusion(claim: InclusionClaim, statement: Statement, root: np.ndarra
         leaf = user_leaf(claim.user_id, claim.nonce, balances)
     except ValueError as e:  # an id with no UTF-8 form
         raise NotIncluded(f"the user id {claim.user_id!r} cannot be hashed: {e}") from None
-    if not verify_leaf_path(root, claim.row, leaf, claim.path, num_leaves=n):
+    if not verify_leaf_path(root, row, leaf, claim.path, num_leaves=leaves):
         raise NotIncluded(
             "your id, nonce and balances, with this file's path, do not lead to the published "
             "root: these balances are not the ones the exchange committed for you at row "

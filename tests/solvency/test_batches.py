@@ -381,3 +381,63 @@ def test_resume_needs_the_same_inputs(tmp_path):
 def test_batch_options_refused(tmp_path, extra, message):
     result = prove_cli(tmp_path, "out", "--workers", "0", *extra)
     assert result.exit_code == 2 and message in result.stderr, result.output
+
+
+# -- users' inclusion across batches ---------------------------------------------------------------
+@pytest.fixture(scope="module")
+def proved_cli(tmp_path_factory):
+    base = tmp_path_factory.mktemp("cli")
+    assert prove_cli(base, "out", "--workers", "0").exit_code == 0
+    return base
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.mark.parametrize("user", ["u00000", "u00700", "u01299"])  # batches 0, 1 and 2 (smaller)
+def test_a_user_of_each_batch_checks_their_file(proved_cli, tmp_path, user):
+    file = tmp_path / "mine.json"
+    exported = run("inclusion", "export", proved_cli / "out-private", "--user", user, "--out", file)
+    assert exported.exit_code == 0, exported.output
+    document = json.loads(file.read_text())
+    assert document["format"] == "stark-solvency-inclusion/2"
+    assert document["batch"] == int(user[1:]) // SIZE
+    published = json.loads((proved_cli / "out" / "statement.json").read_text())
+    assert document["leaves_root"] == published["users_root"]
+    result = run("verify-inclusion", file, "--published", proved_cli / "out", "--user", user)
+    assert result.exit_code == 0, result.output
+    assert (
+        result.stdout.strip()
+        .splitlines()[-1]
+        .startswith(f"INCLUDED: your balances as user {user!r}")
+    )
+    # another batch index, or a balance changed: not included
+    for change in (
+        lambda d: d.update(batch=(d["batch"] + 1) % 3),
+        lambda d: d["balances"].update(BTC="1.00000000"),
+    ):
+        forged = dict(document, balances=dict(document["balances"]))
+        change(forged)
+        file.write_text(json.dumps(forged))
+        refused = run("verify-inclusion", file, "--published", proved_cli / "out", "--skip-proof")
+        assert refused.exit_code == 1 and "NOT INCLUDED" in refused.stdout
+
+
+def test_export_everyone_across_batches(proved_cli, tmp_path):
+    result = run(
+        "inclusion", "export", proved_cli / "out-private", "--all", "--out", tmp_path / "f"
+    )
+    assert result.exit_code == 0, result.output
+    assert len(list((tmp_path / "f").glob("*.json"))) == USERS
+
+
+def test_a_single_proof_file_is_not_a_batch_file(proved_cli, tmp_path):
+    file = tmp_path / "mine.json"
+    run("inclusion", "export", proved_cli / "out-private", "--user", "u00001", "--out", file)
+    document = json.loads(file.read_text())
+    document["format"] = "stark-solvency-inclusion/1"
+    del document["batch"]
+    file.write_text(json.dumps(document))
+    result = run("verify-inclusion", file, "--published", proved_cli / "out", "--skip-proof")
+    assert result.exit_code == 1 and "proved in batches" in result.stdout
