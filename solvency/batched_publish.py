@@ -2,7 +2,7 @@
 
     DIR/statement.json                      format SNAPSHOT_FORMAT (below)
     DIR/aggregate.bin                       the aggregation proof
-    DIR/batches/b00000/{proof.bin, leaves.bin, batch.json}
+    DIR/batches/b00000/{proof.bin, leaves.bin}
 
 statement.json holds the identity, the assets with their prices and **grand** totals, the
 snapshot's digest and batch size, one record per batch (padded users, the commitment to its
@@ -32,6 +32,7 @@ from solvency import batches
 from solvency.inclusion import LEAF_HASH, elements_hex, parse_elements_hex
 from solvency.publish import (
     StatementMismatch,
+    _decimal_string,
     _fields,
     _int,
     _int_string,
@@ -131,17 +132,16 @@ def snapshot_json(
         },
         "preset": preset_name(params),
         "params": dataclasses.asdict(params),
-        "security": security_block(_weakest(results[0].public.air(), aggregate, params)),
+        "security": security_block(_weakest([r.public.air() for r in results], aggregate, params)),
         "inclusion": {"leaf_hash": LEAF_HASH},
     }
 
 
-def _weakest(batch_air, aggregate: AggregateStatement, params: StarkParams):
-    """The security of the weaker of a batch proof and the aggregation proof (provable bits)."""
-    reports = [
-        estimate_security(params, batch_air.shape()),
-        estimate_security(params, AggregateAir(aggregate).shape()),
-    ]
+def _weakest(batch_airs: list, aggregate: AggregateStatement, params: StarkParams):
+    """The security of the weakest proof: every distinct batch shape (sizes may differ) and
+    the aggregation, by provable bits."""
+    shapes = {air.shape() for air in batch_airs} | {AggregateAir(aggregate).shape()}
+    reports = [estimate_security(params, shape) for shape in shapes]
     return min(reports, key=lambda r: r.provable_bits)
 
 
@@ -261,6 +261,19 @@ def read_header(directory: Path) -> Header:
     sizes = [
         _int(r["users_padded"], path, f"batches[{i}].users_padded") for i, r in enumerate(records)
     ]
+    if not grand.issuer or not grand.as_of:
+        raise InputError(path, None, "issuer" if not grand.issuer else "as_of", "empty")
+    size = _int(data["batch_size"], path, "batch_size")
+    if any(n != size for n in sizes[:-1]) or not sizes[-1] <= size:
+        raise InputError(
+            path, None, "batches", f"every batch but the last has batch_size = {size} rows"
+        )
+    _int(data["users_padded"], path, "users_padded")
+    _fields(data["aggregate"], ("proof_sha256", "proof_bytes"), path, "aggregate.")
+    _int(data["aggregate"]["proof_bytes"], path, "aggregate.proof_bytes")
+    for i, a in enumerate(assets):
+        _decimal_string(a["price"], path, f"assets[{i}].price")
+        _decimal_string(a["total"], path, f"assets[{i}].total")
     return Header(path, data, grand, digest, records, sizes)
 
 
@@ -303,7 +316,10 @@ def check_snapshot(directory: Path, accepted: list[StarkParams]) -> Snapshot:
         sizes.append(n)
         roots.append(root)
     aggregate_proof = _read(directory / "aggregate.bin")
-    if hashlib.sha256(aggregate_proof).hexdigest() != data["aggregate"].get("proof_sha256"):
+    if (hashlib.sha256(aggregate_proof).hexdigest(), len(aggregate_proof)) != (
+        data["aggregate"]["proof_sha256"],
+        data["aggregate"]["proof_bytes"],
+    ):
         raise StatementMismatch(path, "aggregate.proof_sha256", "is not aggregate.bin's")
     top = users_root(roots)
     if elements_hex(top) != data["users_root"]:
@@ -317,17 +333,22 @@ def check_snapshot(directory: Path, accepted: list[StarkParams]) -> Snapshot:
             raise StatementMismatch(path, f"{sym}.price", "is not the proved price")
         if Decimal(a["total"]) != Decimal(total).scaleb(-dec):
             raise StatementMismatch(path, f"{sym}.total", "is not the proved total")
-    aggregate = AggregateStatement(
-        batches.aggregate_context(grand.issuer, grand.as_of, digest, proofs_bytes(proofs)),
-        grand.num_assets,
-        tuple(commitments),
-        tuple(sizes),
-        totals,
-    )
+    try:
+        aggregate = AggregateStatement(
+            batches.aggregate_context(grand.issuer, grand.as_of, digest, proofs_bytes(proofs)),
+            grand.num_assets,
+            tuple(commitments),
+            tuple(sizes),
+            totals,
+        )
+    except ValueError as e:
+        raise InputError(path, None, None, f"malformed statement: {e}") from None
     params = deserialize(aggregate_proof).params
     if dataclasses.asdict(params) != data["params"] or params not in accepted:
         raise StatementMismatch(path, "params", "not the proofs' accepted parameters")
-    report = _weakest(proofs[0].air(), aggregate, params)
+    if data["preset"] != preset_name(params):
+        raise StatementMismatch(path, "preset", f"is not {preset_name(params)!r}")
+    report = _weakest([p.air() for p in proofs], aggregate, params)
     if data["security"] != security_block(report):
         raise StatementMismatch(path, "security", "is not what the parameters give")
     batches.verify_snapshot(

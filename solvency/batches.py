@@ -9,8 +9,8 @@ aggregation proof over the batches (docs/batches.md, "Status") come on top of th
 
 Layout, for OUT (public) and PRIVATE:
 
-    OUT/batches/b00000/{leaves.bin, proof.bin, statement.json}
-    PRIVATE/batches/b00000/users.sqlite
+    OUT/batches/b00000/{leaves.bin, proof.bin}
+    PRIVATE/batches/b00000/{users.sqlite, opening.json, batch.json}
     PRIVATE/plan.json      the snapshot's digest, the batch size and count, the identity
 """
 
@@ -198,10 +198,11 @@ def prove_batch(task: BatchTask) -> BatchResult:
 # -- the aggregation -----------------------------------------------------------------------------
 def aggregate_context(issuer: str, as_of: str, digest: str, proofs: Sequence[bytes]) -> bytes:
     """What the aggregation proof is about: the snapshot (identity, digest) and the SHA-256 of
-    every batch proof in order, so that no other proof of a batch can stand in for the one
-    aggregated."""
+    every batch proof in order (hashed once more, so the context stays small at any number of
+    batches), so that no other proof of a batch can stand in for the one aggregated."""
+    proofs_digest = hashlib.sha256(b"".join(hashlib.sha256(p).digest() for p in proofs))
     parts = [b"stark-solvency-snapshot/1", issuer.encode(), as_of.encode(), bytes.fromhex(digest)]
-    parts += [hashlib.sha256(p).digest() for p in proofs]
+    parts += [len(proofs).to_bytes(4, "little"), proofs_digest.digest()]
     return b"".join(len(p).to_bytes(4, "little") + p for p in parts)
 
 
@@ -240,7 +241,7 @@ def load_result(out: Path, private: Path, index: int, statement: Statement) -> B
     from solvency.inclusion import parse_elements_hex
     from solvency.publish import read_leaves
 
-    record = json.loads((public_dir(out, index) / "batch.json").read_text())
+    record = json.loads((private_dir(private, index) / "batch.json").read_text())
     opening = json.loads((private_dir(private, index) / "opening.json").read_text())
     commitment = parse_elements_hex(record["commitment"], 8)
     offset_totals = tuple(int(t) for t in opening["offset_totals"])
@@ -344,8 +345,9 @@ def private_dir(private: Path, index: int) -> Path:
 
 def write_batch(result: BatchResult, out: Path, private: Path) -> None:
     """One finished batch: its private store and opening first, then its public files, each
-    atomically (the record last: a batch with a record is complete). The public record,
-    batch.json, holds the batch's statement fields, its commitment and its leaves' root."""
+    atomically (the record last: a batch with a record is complete). The record,
+    PRIVATE/batches/bNNNNN/batch.json, holds the batch's place, its commitment and its leaves'
+    root, for `--resume`; the publication's statement.json says the same to verifiers."""
     from circuits.leaf import leaves_root
     from solvency import inclusion
     from solvency.publish import leaves_bytes, write_atomically
@@ -379,7 +381,11 @@ def write_batch(result: BatchResult, out: Path, private: Path) -> None:
     directory = public_dir(out, result.index)
     write_atomically(directory / "leaves.bin", leaves_bytes(result.leaves))
     write_atomically(directory / "proof.bin", result.proof)
-    write_atomically(directory / "batch.json", (json.dumps(record, indent=2) + "\n").encode())
+    write_atomically(
+        private_dir(private, result.index) / "batch.json",
+        (json.dumps(record, indent=2) + "\n").encode(),
+        private=True,
+    )
 
 
 def finished(plan: Plan, out: Path, private: Path) -> set[int]:
@@ -389,8 +395,9 @@ def finished(plan: Plan, out: Path, private: Path) -> set[int]:
     return {
         b
         for b in range(plan.count)
-        if (public_dir(out, b) / "batch.json").is_file()
+        if (private_dir(private, b) / "batch.json").is_file()
         and (private_dir(private, b) / inclusion.STORE_NAME).is_file()
+        and (public_dir(out, b) / "proof.bin").is_file()
     }
 
 

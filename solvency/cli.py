@@ -808,6 +808,8 @@ def run_verify(
     regime = "conjectured" if accept_conjectured else "provable"
     start = time.perf_counter()
     if batched_publish.is_batched(directory):
+        if as_json:
+            fail(EXIT_INPUT, "--json: not yet for a snapshot proved in batches")
         return run_verify_snapshot(directory, reserves, regime, min_bits)
     try:
         pub = read_published(directory)

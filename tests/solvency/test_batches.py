@@ -350,8 +350,9 @@ def test_resume_after_an_interruption(tmp_path):
     assert prove_cli(tmp_path, "out", "--workers", "0").exit_code == 0
     out = tmp_path / "out"
     before = (batches.public_dir(out, 0) / "proof.bin").read_bytes()
-    for name in ("statement.json", "aggregate.bin", "batches/b00002/batch.json"):
+    for name in ("statement.json", "aggregate.bin"):
         (out / name).unlink()  # as if stopped while batch 2 was being written
+    (batches.private_dir(tmp_path / "out-private", 2) / "batch.json").unlink()
     again = prove_cli(tmp_path, "out", "--workers", "0")
     assert again.exit_code == 2 and "--resume goes on" in again.stderr
     resumed = prove_cli(tmp_path, "out", "--workers", "0", "--resume")
@@ -441,3 +442,38 @@ def test_a_single_proof_file_is_not_a_batch_file(proved_cli, tmp_path):
     file.write_text(json.dumps(document))
     result = run("verify-inclusion", file, "--published", proved_cli / "out", "--skip-proof")
     assert result.exit_code == 1 and "proved in batches" in result.stdout
+
+
+# -- found by the review (helper attack) ----------------------------------------------------------
+@pytest.mark.parametrize(
+    ("change", "code", "message"),
+    [
+        (lambda s: s.update(issuer=""), 2, "issuer: empty"),
+        (lambda s: s.update(batch_size=1024), 2, "every batch but the last has batch_size"),
+        (lambda s: s.update(batch_size="lol"), 2, "batch_size: expected an integer"),
+        (lambda s: s.update(preset="fast"), 1, "preset"),
+        (lambda s: s["aggregate"].update(proof_bytes=1), 1, "aggregate.proof_sha256"),
+        (lambda s: s["aggregate"].update(note="x"), 2, "aggregate.note: unknown field"),
+        (lambda s: s.update(users_padded=1536.0), 2, "users_padded: expected an integer"),
+        (lambda s: s["assets"][0].update(price="abc"), 2, "assets[0].price"),
+        (lambda s: s["assets"][0].update(total="844350000e-8"), 2, "assets[0].total"),
+        (
+            lambda s: s["assets"][0].update(total_base_units=str(10**35), total="1" + "0" * 27),
+            2,
+            "malformed statement",
+        ),
+    ],
+)
+def test_every_field_is_checked(published, tmp_path, change, code, message):
+    directory = Path(shutil.copytree(published, tmp_path / "out"))
+    edit_statement(directory, change)
+    result = verify_cli(directory)
+    assert result.exit_code == code, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_the_context_stays_small():
+    """The aggregation's context does not grow with the number of batches."""
+    many = batches.aggregate_context("X", "T", "ab" * 32, [b"p%d" % i for i in range(20000)])
+    assert len(many) == len(batches.aggregate_context("X", "T", "ab" * 32, [b"p"]))

@@ -422,7 +422,8 @@ def test_an_existing_store_is_never_replaced(proved, tmp_path):
     [
         ("not json", "not valid JSON"),
         ("[]", "expected a JSON object"),
-        ('{"format": "x"}', "missing field"),
+        ('{"format": "x"}', "format: expected"),
+        ('{"format": "stark-solvency-inclusion/1"}', "missing field"),
     ],
 )
 def test_unreadable_inclusion_file(proved, tmp_path, content, message):
