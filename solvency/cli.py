@@ -808,9 +808,7 @@ def run_verify(
     regime = "conjectured" if accept_conjectured else "provable"
     start = time.perf_counter()
     if batched_publish.is_batched(directory):
-        if as_json:
-            fail(EXIT_INPUT, "--json: not yet for a snapshot proved in batches")
-        return run_verify_snapshot(directory, reserves, regime, min_bits)
+        return run_verify_snapshot(directory, reserves, regime, min_bits, as_json=as_json)
     try:
         pub = read_published(directory)
         reserve = _reserves(reserves, pub.statement)
@@ -923,13 +921,24 @@ def run_verify(
 
 
 def run_verify_snapshot(
-    directory: Path, reserves: Path | None, regime: str, min_bits: float, *, quiet: bool = False
+    directory: Path,
+    reserves: Path | None,
+    regime: str,
+    min_bits: float,
+    *,
+    quiet: bool = False,
+    as_json: bool = False,
 ) -> int:
     """`verify` of a snapshot proved in batches (solvency/batched_publish.py): every batch
     proof, the aggregation, and the grand totals."""
     start = time.perf_counter()
     try:
-        checked = batched_publish.check_snapshot(directory, list(PRESETS.values()))
+        try:
+            checked = batched_publish.check_snapshot(directory, list(PRESETS.values()))
+        except StatementMismatch as e:
+            raise Verdict(mismatch_reason(e), str(e)) from None
+        except (batches.SnapshotError, VerificationError) as e:
+            raise Verdict(str(e), str(e)) from None
         bits = getattr(checked.security, f"{regime}_bits")
         if bits < min_bits:
             raise Verdict(
@@ -939,17 +948,44 @@ def run_verify_snapshot(
             )
         reserve = _reserves(reserves, checked.statement)
     except InputError as e:
+        if as_json:
+            _emit_json({"verdict": "unreadable", "reason": str(e)})
         fail(EXIT_INPUT, str(e))
-    except StatementMismatch as e:
-        click.echo(f"INVALID: {mismatch_reason(e)}")
-        click.echo(f"detail: {e}")
+    except Verdict as v:
+        if as_json:
+            _emit_json({"verdict": "invalid", "message": v.message, "reason": v.detail})
+        else:
+            click.echo(f"INVALID: {v.message}")
+            if v.detail != v.message:
+                click.echo(f"detail: {v.detail}")
         return EXIT_INVALID
-    except batches.SnapshotError as e:
-        click.echo(f"INVALID: {e}")
-        return EXIT_INVALID
-    except (Verdict, VerificationError) as e:
-        click.echo(f"INVALID: {getattr(e, 'message', e)}")
-        return EXIT_INVALID
+    if as_json:
+        statement = checked.statement
+        _emit_json(
+            {
+                "verdict": "valid",
+                "issuer": statement.issuer,
+                "as_of": statement.as_of,
+                "quote": statement.quote,
+                "users_padded": statement.trace_len,
+                "batches": checked.count,
+                "assets": [
+                    {"symbol": a.symbol, "price": a.price, "total": a.total}
+                    for a in asset_lines(statement, reserve)
+                ],
+                "preset": checked.preset,
+                "security": {
+                    "regime_required": regime,
+                    "min_bits": min_bits,
+                    "provable_bits": round(checked.security.provable_bits, 2),
+                    "conjectured_bits": round(checked.security.conjectured_bits, 2),
+                    "recomputed": True,
+                },
+                "zero_knowledge": checked.params.zk,
+                "seconds": round(time.perf_counter() - start, 3),
+            }
+        )
+        return 0
     if quiet:
         return 0
     statement = checked.statement

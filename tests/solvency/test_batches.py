@@ -477,3 +477,16 @@ def test_the_context_stays_small():
     """The aggregation's context does not grow with the number of batches."""
     many = batches.aggregate_context("X", "T", "ab" * 32, [b"p%d" % i for i in range(20000)])
     assert len(many) == len(batches.aggregate_context("X", "T", "ab" * 32, [b"p"]))
+
+
+def test_verify_json_for_batches(published, tmp_path):
+    result = CliRunner().invoke(main, ["verify", str(published), "--json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["verdict"] == "valid" and document["batches"] == 3
+    assert [a["symbol"] for a in document["assets"]] == ["BTC", "ETH", "USDT"]
+    directory = Path(shutil.copytree(published, tmp_path / "out"))
+    shutil.rmtree(batches.public_dir(directory, 1))
+    result = CliRunner().invoke(main, ["verify", str(directory), "--json"])
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["verdict"] == "invalid"
