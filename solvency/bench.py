@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import hashlib
 import json
 import multiprocessing
 import resource
@@ -42,6 +43,16 @@ TARGETS = {
 
 
 BENCH_AS_OF = "2026-01-01T00:00:00Z"
+BATCH_SIZE = 1 << 16  # as `prove`'s default
+
+
+#: Targets of issue 10 (1,048,576 users x 22 assets, the default preset, in batches).
+TARGETS_MILLION = {
+    "prove_s": 1800.0,
+    "peak_rss_mb": 12000.0,
+    "verify_s": 10.0,
+    "export_all_s": 600.0,
+}
 
 
 def _market(spec: list[dict]):
@@ -90,7 +101,7 @@ def _job(users: int, assets: int, preset: str, work: Path) -> dict:
     with inclusion.PrivateStore(work / "private") as store:
         claim_doc = inclusion.inclusion_documents(store, [store.user(ids[-1])])[0]
         start = time.perf_counter()
-        count = inclusion.export_all(store, work / "files")
+        count = inclusion.export_all([store], work / "files")
         export_s = time.perf_counter() - start
     start = time.perf_counter()
     pub = read_published(work / "out")  # as verify-inclusion --skip-proof does
@@ -111,11 +122,80 @@ def _job(users: int, assets: int, preset: str, work: Path) -> dict:
     }
 
 
-def measure(users: int, assets: int, preset: str) -> dict:
-    """One size, in the current process, after a warm-up at 8 users (compiled kernels)."""
+def _batched_job(users: int, assets: int, preset: str, work: Path, batch_size: int) -> dict:
+    """A snapshot larger than one batch, as `prove` does it (one process, no Dask): every
+    batch proved and written, the aggregation and the publication; then `verify` of the
+    publication, one user's check, and every user's file exported."""
+    from solvency import batched_publish, batches
+    from stark.params import PRESETS
+
+    data = generate(users, assets, seed=1)
+    ids = [f"user-{i:07d}" for i in range(users)]
+    market = _market(data.assets)
+    digest = hashlib.sha256(f"bench {users} {assets} {batch_size}".encode()).hexdigest()
+    start = time.perf_counter()
+    plan = batches.make_plan(users, batch_size, digest, "Bench Exchange", BENCH_AS_OF)
+    tasks = [
+        batches.BatchTask(
+            b, plan.count, ids[r.start : r.stop], data.balances[r.start : r.stop], market,
+            "Bench Exchange", BENCH_AS_OF, preset, digest,
+        )
+        for b, r in ((b, plan.users_of(b)) for b in range(plan.count))
+    ]  # fmt: skip
+    out, private = work / "out", work / "private"
+    write_atomically(private / "plan.json", plan.to_json(), private=True)
+    results = []
+
+    def write(result):
+        batches.write_batch(result, out, private)
+        results.append(result)
+
+    batches.run(tasks, write, workers=0)
+    aggregate, aggregate_proof = batches.prove_aggregate(results, preset)
+    batched_publish.publish_snapshot(
+        out, results, aggregate, aggregate_proof, plan, PRESETS[preset]
+    )
+    prove_s = time.perf_counter() - start
+    start = time.perf_counter()
+    checked = batched_publish.check_snapshot(out, [PRESETS[preset]])
+    verify_s = time.perf_counter() - start
+    stores = inclusion.open_stores(private)
+    claim_doc = inclusion.inclusion_documents(stores[-1], [stores[-1].user(ids[-1])])[0]
+    start = time.perf_counter()
+    count = inclusion.export_all(stores, work / "files")
+    export_s = time.perf_counter() - start
+    start = time.perf_counter()
+    head = batched_publish.read_header(out)  # as verify-inclusion --skip-proof does
+    claim = inclusion.parse_inclusion(json.loads(inclusion.document_bytes(claim_doc)))
+    width = 1 << max(0, (plan.count - 1).bit_length())
+    inclusion.check_inclusion(
+        claim,
+        head.batch(claim.batch),
+        inclusion.parse_elements_hex(head.data["users_root"], 8),
+        batches=(plan.count, width),
+    )
+    check_ms = (time.perf_counter() - start) * 1000
+    assert count == users and checked.count == plan.count
+    return {
+        "prove_s": prove_s,
+        "verify_s": verify_s,
+        "proof_bytes": sum(len(r.proof) for r in results) + len(aggregate_proof),
+        "verify_inclusion_ms": check_ms,
+        "export_all_s": export_s,
+        "users_padded": sum(r.statement.trace_len for r in results),
+        "main_columns": results[0].public.air().main_width,
+    }
+
+
+def measure(users: int, assets: int, preset: str, batch_size: int = BATCH_SIZE) -> dict:
+    """One size, in the current process, after a warm-up at 8 users (compiled kernels). A
+    size above batch_size is proved in batches (`_batched_job`)."""
     with tempfile.TemporaryDirectory(prefix="solvency-bench-") as tmp:
         _job(8, assets, preset, Path(tmp) / "warm")
-        got = _job(users, assets, preset, Path(tmp) / "run")
+        if users > batch_size:
+            got = _batched_job(users, assets, preset, Path(tmp) / "run", batch_size)
+        else:
+            got = _job(users, assets, preset, Path(tmp) / "run")
     return {
         "users": users,
         "assets": assets,

@@ -490,3 +490,19 @@ def test_verify_json_for_batches(published, tmp_path):
     result = CliRunner().invoke(main, ["verify", str(directory), "--json"])
     assert result.exit_code == 1
     assert json.loads(result.stdout)["verdict"] == "invalid"
+
+
+def test_bench_runs_the_batched_job():
+    """`solvency bench` above the batch size measures the batched job (here 3 batches)."""
+    from solvency import bench
+
+    row = bench.measure(1300, 3, "proven", batch_size=512)
+    assert row["users_padded"] == 1536 and row["export_all_s"] >= 0
+    assert row["proof_bytes"] > 3 * 100_000 and row["verify_s"] > 0
+
+
+def test_bench_runs_the_single_proof_job():
+    from solvency import bench
+
+    row = bench.measure(600, 2, "proven")
+    assert row["users_padded"] == 1024 and row["verify_inclusion_ms"] > 0
