@@ -335,7 +335,7 @@ def check_snapshot(directory: Path, accepted: list[StarkParams]) -> Snapshot:
             raise StatementMismatch(path, f"{sym}.total", "is not the proved total")
     try:
         aggregate = AggregateStatement(
-            batches.aggregate_context(grand.issuer, grand.as_of, digest, proofs_bytes(proofs)),
+            batches.aggregate_context(grand.issuer, grand.as_of, digest, [p.proof for p in proofs]),
             grand.num_assets,
             tuple(commitments),
             tuple(sizes),
@@ -362,10 +362,6 @@ def check_snapshot(directory: Path, accepted: list[StarkParams]) -> Snapshot:
         sum(sizes), grand.issuer, grand.as_of,
     )  # fmt: skip
     return Snapshot(shown, count, params, preset_name(params) or "", report, top)
-
-
-def proofs_bytes(proofs: list[batches.BatchProof]) -> list[bytes]:
-    return [p.proof for p in proofs]
 
 
 def _read(path: Path) -> bytes:

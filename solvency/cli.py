@@ -1271,7 +1271,14 @@ def verify_inclusion_cmd(
     _included(claim, statement, balances, user_id, skip_proof, start)
 
 
-def _included(claim, statement, balances, user_id, skip_proof: bool, start: float) -> None:
+def _included(
+    claim: inclusion.InclusionClaim,
+    statement: Statement,
+    balances: list[int],
+    user_id: str | None,
+    skip_proof: bool,
+    start: float,
+) -> None:
     """The INCLUDED verdict: the user's balances, with the note that names the file's id."""
     held = [
         f"{sym} {plain(Decimal(b).scaleb(-dec))}"
