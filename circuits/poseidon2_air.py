@@ -40,6 +40,7 @@ import numpy as np
 from circuits.poseidon2 import (
     HALF_EXTERNAL_ROUNDS,
     Poseidon2Params,
+    _external_linear_row,
     as_states,
     params,
     permutation_witness,
@@ -65,25 +66,7 @@ _P64 = np.uint64(P)
 _KERNEL_BLOCK = 512  # points per parallel work item
 
 
-@numba.njit(cache=True, inline="always")
-def _external_linear_inplace(state, y):
-    """M_E on reduced state (t,), in place; y is scratch (t,). Sums stay below 2^38."""
-    t = state.shape[0]
-    for b in range(0, t, 4):
-        x0, x1, x2, x3 = state[b], state[b + 1], state[b + 2], state[b + 3]
-        t01, t23 = x0 + x1, x2 + x3
-        t0123 = t01 + t23
-        t01123, t01233 = t0123 + x1, t0123 + x3
-        y[b] = t01123 + t01
-        y[b + 1] = t01123 + x2 + x2
-        y[b + 2] = t01233 + t23
-        y[b + 3] = t01233 + x0 + x0
-    for k in range(4):
-        s = np.uint64(0)
-        for b in range(0, t, 4):
-            s += y[b + k]
-        for b in range(0, t, 4):
-            state[b + k] = (y[b + k] + s) % _P64
+_external_linear_inplace = _external_linear_row  # M_E in place: the hashing kernel's own
 
 
 @numba.njit(cache=True, inline="always")
