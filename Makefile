@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -e ".[test,bench]"
+	$(PIP) install --quiet -e ".[prove,test,bench]"
 	touch $@
 
 install: $(VENV)/.installed
