@@ -22,8 +22,8 @@ lint: install
 	$(VENV)/bin/ruff check stark circuits solvency tests benches
 
 bench: install
-	$(VENV)/bin/solvency bench --users 1024,4096,16384,65536 --assets 22 --preset fast
-	$(VENV)/bin/solvency bench --users 1024,4096,16384,65536 --assets 22 --preset proven
+	$(VENV)/bin/solvency bench --users 1024,4096,16384,65536 --assets 22 --preset fast --out benches/results --force
+	$(VENV)/bin/solvency bench --users 1024,4096,16384,65536 --assets 22 --preset proven --out benches/results --force
 
 bench-core: install
 	$(PY) benches/bench_stark.py --log-rows 18 --cols 64 --preset fast

@@ -1,20 +1,24 @@
 """`solvency bench`: the whole job on generated snapshots of several sizes, as `prove`, `verify`,
-`inclusion export` and `verify-inclusion` do it; print a table, save CSV and a PNG plot under
-benches/results/. Each size runs in its own process, so that its peak memory is its own."""
+`inclusion export` and `verify-inclusion` do it; the command prints a table and saves CSV and a
+PNG plot in its --out folder. Each size runs in its own process, so that its peak memory is its
+own."""
 
 from __future__ import annotations
 
 import csv
 import dataclasses
 import hashlib
+import io
 import json
 import multiprocessing
+import os
 import resource
 import tempfile
 import time
 from decimal import Decimal
 from pathlib import Path
 
+from circuits.solvency import Market
 from solvency import inclusion
 from solvency.generate import generate
 from solvency.publish import (
@@ -28,7 +32,6 @@ from solvency.snapshot import Asset, Assets
 from stark.params import PRESETS
 from stark.prover import prove
 
-RESULTS = Path("benches") / "results"
 #: Targets of issue 9 (22 assets, the default proven preset, 65,536 users on 2 cores): prove
 #: with the leaves and the private store, verify with the leaves' root, the proof's bytes, a
 #: user's check without the STARK, every user's file exported.
@@ -55,7 +58,7 @@ TARGETS_MILLION = {
 }
 
 
-def _market(spec: list[dict]):
+def market_of(spec: list[dict]) -> Market:
     """The generated assets through the same price rule as the command line."""
     assets = Assets(
         "USD", tuple(Asset(a["symbol"], a["decimals"], Decimal(a["price"])) for a in spec)
@@ -66,12 +69,12 @@ def _market(spec: list[dict]):
 def _job(users: int, assets: int, preset: str, work: Path) -> dict:
     """Prove (nonces, witness with leaves, proof, private store, publication), verify the
     publication, check one user's file, export every user's file; seconds of each."""
-    from solvency.cli import verified_publication
+    from solvency.commands.verify import verified_publication
 
     data = generate(users, assets, seed=1)
     ids = [f"user-{i:07d}" for i in range(users)]
     start = time.perf_counter()
-    wit = inclusion.witness(_market(data.assets), ids, data.balances)
+    wit = inclusion.witness(market_of(data.assets), ids, data.balances)
     statement = dataclasses.replace(wit.statement, issuer="Bench Exchange", as_of=BENCH_AS_OF)
     air = solvency_air(statement, wit.leaves)
     proof = prove(air, wit.trace, PRESETS[preset]).to_bytes()
@@ -131,7 +134,7 @@ def _batched_job(users: int, assets: int, preset: str, work: Path, batch_size: i
 
     data = generate(users, assets, seed=1)
     ids = [f"user-{i:07d}" for i in range(users)]
-    market = _market(data.assets)
+    market = market_of(data.assets)
     digest = hashlib.sha256(f"bench {users} {assets} {batch_size}".encode()).hexdigest()
     start = time.perf_counter()
     plan = batches.make_plan(users, batch_size, digest, "Bench Exchange", BENCH_AS_OF)
@@ -213,9 +216,15 @@ def measure(users: int, assets: int, preset: str, batch_size: int = BATCH_SIZE) 
 
 def _child(conn, users: int, assets: int, preset: str) -> None:
     try:
-        conn.send(measure(users, assets, preset))
+        result = measure(users, assets, preset)
+    except KeyboardInterrupt:  # Ctrl-C reaches the whole process group: the parent reports it
+        return
     except BaseException as e:  # report, do not hang the parent
-        conn.send({"error": f"{type(e).__name__}: {e}"})
+        result = {"error": f"{type(e).__name__}: {e}"}
+    try:
+        conn.send(result)
+    except OSError:  # the parent is gone (interrupted): nobody to tell
+        pass
     finally:
         conn.close()
 
@@ -227,20 +236,35 @@ def measure_isolated(users: int, assets: int, preset: str) -> dict:
     process = ctx.Process(target=_child, args=(child, users, assets, preset))
     process.start()
     child.close()
-    result = parent.recv()
+    try:
+        result = parent.recv()
+    except EOFError:  # killed (out of memory, say) before it could answer
+        process.join()
+        raise RuntimeError(f"the measuring process died (exit code {process.exitcode})") from None
+    except BaseException:  # interrupted (or the child died): do not leave it running
+        process.terminate()
+        process.join()
+        raise
     process.join()
     if "error" in result:
         raise RuntimeError(result["error"])
     return result
 
 
-def save(rows: list[dict], preset: str, assets: int) -> tuple[Path, Path]:
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    stem = RESULTS / f"solvency_{preset}_{assets}assets"
-    with stem.with_suffix(".csv").open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+def result_paths(folder: Path, preset: str, assets: int) -> tuple[Path, Path]:
+    """The CSV table and the PNG plot of one bench run in `folder`."""
+    stem = folder / f"solvency_{preset}_{assets}assets"
+    return stem.with_suffix(".csv"), stem.with_suffix(".png")
+
+
+def save(rows: list[dict], folder: Path, preset: str, assets: int) -> tuple[Path, Path]:
+    """Write the rows as CSV and plot them (seconds, proof KB, peak MB against users)."""
+    csv_path, png_path = result_paths(folder, preset, assets)
+    table = io.StringIO()
+    writer = csv.DictWriter(table, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    write_atomically(csv_path, table.getvalue().encode())
     import matplotlib
 
     matplotlib.use("Agg")
@@ -252,19 +276,22 @@ def save(rows: list[dict], preset: str, assets: int) -> tuple[Path, Path]:
     axes[0].plot(users, [r["verify_s"] for r in rows], "s-", label="verify")
     axes[0].set_ylabel("seconds")
     axes[0].legend()
-    axes[1].plot(users, [r["proof_bytes"] / 1024 for r in rows], "o-")
-    axes[1].set_ylabel("proof size (KiB)")
+    axes[1].plot(users, [r["proof_bytes"] / 1000 for r in rows], "o-")
+    axes[1].set_ylabel("proof size (KB)")
     axes[2].plot(users, [r["peak_rss_mb"] for r in rows], "o-")
     axes[2].set_ylabel("peak RSS (MB)")
     for ax in axes:
         ax.set_xscale("log", base=2)
         ax.set_xlabel("users")
         ax.grid(True, alpha=0.3)
-    fig.suptitle(f"solvency proofs, {assets} assets, {preset} preset (2 cores)")
+    cores = os.cpu_count() or 1
+    fig.suptitle(f"solvency proofs, {assets} assets, {preset} preset ({cores} cores)")
     fig.tight_layout()
-    fig.savefig(stem.with_suffix(".png"), dpi=100)
+    image = io.BytesIO()
+    fig.savefig(image, format="png", dpi=100)
     plt.close(fig)
-    return stem.with_suffix(".csv"), stem.with_suffix(".png")
+    write_atomically(png_path, image.getvalue())
+    return csv_path, png_path
 
 
 def as_json_line(row: dict) -> str:

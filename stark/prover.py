@@ -60,7 +60,9 @@ from stark.randomness import ProverRandomness
 #: Points of the constraint domain evaluated at once (see _composition_on_eval_domain).
 COMPOSITION_CHUNK = 1 << 15
 
-PHASES = ("trace LDE", "trace commit", "constraints", "quotient", "DEEP", "FRI", "queries")
+TRACE_PHASES = ("main trace LDE", "main trace commit")
+AUX_PHASES = ("auxiliary trace LDE", "auxiliary trace commit")
+LATER_PHASES = ("constraints", "quotient", "DEEP", "FRI", "queries")
 
 
 class ProverError(ValueError):
@@ -68,16 +70,18 @@ class ProverError(ValueError):
 
 
 class _Phases:
-    """Times each prover phase and reports its start to an optional callback."""
+    """Times each prover phase and reports its start, with its place in the order, to an
+    optional callback: on_phase(name, step, total), step counting from 1."""
 
-    def __init__(self, on_phase: Callable[[str], None] | None):
+    def __init__(self, on_phase: Callable[[str, int, int], None] | None, with_aux: bool):
         self.on_phase = on_phase
-        self.seconds: dict[str, float] = dict.fromkeys(PHASES, 0.0)
+        self.order = TRACE_PHASES + (AUX_PHASES if with_aux else ()) + LATER_PHASES
+        self.seconds: dict[str, float] = dict.fromkeys(self.order, 0.0)
 
     @contextmanager
     def __call__(self, name: str) -> Iterator[None]:
         if self.on_phase:
-            self.on_phase(name)
+            self.on_phase(name, self.order.index(name) + 1, len(self.order))
         start = time.perf_counter()
         yield
         self.seconds[name] += time.perf_counter() - start
@@ -152,7 +156,7 @@ def prove(
     *,
     check: bool = True,
     seed: int | bytes | None = None,
-    on_phase: Callable[[str], None] | None = None,
+    on_phase: Callable[[str, int, int], None] | None = None,
     timings: dict[str, float] | None = None,
 ) -> Proof:
     """Prove that `main_trace` (shape (main_width, n)) satisfies `air`.
@@ -162,7 +166,8 @@ def prove(
         must reject.
     seed: with zero knowledge, derive the masks from this seed instead of the operating
         system's generator (reproducible proofs for tests and audits).
-    on_phase: called with each phase's name as it starts (for progress display).
+    on_phase: called as each phase starts with its name, its step (from 1) and the number of
+        phases (for progress display: "3/9 constraints").
     timings: if given, filled with seconds per phase.
     """
     air.validate_declaration()
@@ -173,20 +178,20 @@ def prove(
     main_trace = GF(main_trace)
     if main_trace.shape != (air.main_width, n):
         raise ValueError(f"trace has shape {main_trace.shape}, expected {(air.main_width, n)}")
-    phase = _Phases(on_phase)
+    phase = _Phases(on_phase, with_aux=air.aux_width > 0)
     transcript = start_transcript(air, params)
     rng = ProverRandomness(seed) if params.zk else None
 
-    def commit_trace(columns: GF, label: str) -> tuple[GF, Commitment]:
-        with phase("trace LDE"):
+    def commit_trace(columns: GF, label: str, which: str) -> tuple[GF, Commitment]:
+        with phase(f"{which} trace LDE"):
             coeffs = hide(interpolate(columns), dom.hiding, rng)
             lde = evaluate_coset(coeffs, big_n)
-        with phase("trace commit"):
+        with phase(f"{which} trace commit"):
             commitment = commit_columns(lde, rng)
         transcript.absorb(label, commitment.tree.root)
         return coeffs, commitment
 
-    main_coeffs, main = commit_trace(main_trace, "main root")
+    main_coeffs, main = commit_trace(main_trace, "main root", "main")
     aux_trace = challenges = aux_coeffs = aux = None
     aux_nonce = 0
     if air.aux_width:
@@ -194,7 +199,7 @@ def prove(
         transcript.absorb("aux pow nonce", aux_nonce.to_bytes(8, "little"))
         challenges = transcript.challenge_ext(ext, air.num_aux_challenges)
         aux_trace = air.build_aux_trace(main_trace, challenges)
-        aux_coeffs, aux = commit_trace(ext_columns_to_base(aux_trace), "aux root")
+        aux_coeffs, aux = commit_trace(ext_columns_to_base(aux_trace), "aux root", "auxiliary")
 
     if check:
         violation = air.find_violation(main_trace, aux_trace, challenges)

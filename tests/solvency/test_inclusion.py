@@ -453,7 +453,7 @@ def test_capacity_with_the_leaf_hash(capsys):
     (they pad to 32,768 rows); 22 assets fit at every supported size."""
     from decimal import Decimal
 
-    from solvency.cli import MAX_TRACE_CELLS, check_capacity, inclusion_width
+    from solvency.commands.prove import MAX_TRACE_CELLS, check_capacity, inclusion_width
     from solvency.snapshot import Asset, Assets
 
     def market(k):
@@ -536,7 +536,7 @@ def test_prove_never_overwrites_a_publication(proved, tmp_path):
 def test_a_failed_publication_leaves_nothing(tmp_path, monkeypatch):
     """The statement cannot be written: the store and the files already written are removed,
     and the same command can run again."""
-    import solvency.cli as cli
+    import solvency.commands.prove as cli
 
     (tmp_path / "snapshot.csv").write_text("id,BTC\na,1\n")
     (tmp_path / "assets.json").write_text(json.dumps(ASSETS))

@@ -1,0 +1,115 @@
+"""What every command shares: the exit codes, the error line, the progress bars, the checks on
+output paths made before any work."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+EXIT_INVALID, EXIT_INPUT, EXIT_UNSATISFIED, EXIT_INTERRUPTED = 1, 2, 3, 130
+REQUIRED_BITS = 100.0
+
+#: Messages and progress go to standard error, results to standard output. soft_wrap: a line
+#: piped to a file or a log is never cut at 80 columns.
+console = Console(stderr=True, soft_wrap=True)
+
+
+def fail(code: int, message: str) -> NoReturn:
+    """One line `error: message` on standard error, then exit with `code`."""
+    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    sys.exit(code)
+
+
+class PhaseProgress:
+    """One line per phase, numbered in order ("3/9 constraints"), each with its elapsed time.
+    `phase(name, step, total)` matches the prover's on_phase callback."""
+
+    def __init__(self, enabled: bool = True):
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description:<28}"),
+            BarColumn(bar_width=20),
+            TimeElapsedColumn(),
+            console=console,
+            disable=not enabled,
+        )
+        self.current = None
+        self.offset = 0  # phases shown before the prover's (the witness)
+
+    def __enter__(self) -> PhaseProgress:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.finish()
+        self.progress.__exit__(*exc)
+
+    def phase(self, name: str, step: int = 0, total: int = 0) -> None:
+        self.finish()
+        label = f"{step}/{total} {name}" if total else name
+        self.current = self.progress.add_task(label, total=1)
+
+    def finish(self) -> None:
+        if self.current is not None:
+            self.progress.update(self.current, completed=1)
+            self.current = None
+
+
+def path_name_too_long(path: Path) -> bool:
+    """A component longer than the 255 bytes every common file system allows."""
+    return any(len(part.encode(errors="surrogateescape")) > 255 for part in path.parts)
+
+
+def check_creatable(option: str, path: Path) -> None:
+    """Exit 2 unless `path` (a file or a directory, maybe not there yet) could be created: its
+    nearest existing ancestor is a writable directory and no name in it is too long."""
+    if path_name_too_long(path):
+        fail(EXIT_INPUT, f"{option} {path}: a name in this path is too long")
+    existing = next(p for p in (path, *path.parents) if p.exists() or p == Path(p.anchor))
+    if existing != path and not existing.is_dir():
+        fail(EXIT_INPUT, f"{option} {path}: {existing} is not a directory")
+    if existing.is_dir() and not os.access(existing, os.W_OK | os.X_OK):
+        fail(EXIT_INPUT, f"{option} {path}: cannot be created or written ({existing})")
+
+
+def check_new_file(option: str, path: Path, force: bool, inputs: dict[str, Path]) -> None:
+    """Before any work, for an output file: never an input of the same command (compared as
+    files: a link or another spelling of the same path counts), never a directory, and an
+    existing file only with --force (exit 2 otherwise)."""
+    for what, source in inputs.items():
+        if same_file(source, path):
+            fail(EXIT_INPUT, f"{option} {path} is the same file as {what}: it would be destroyed")
+    if path.is_dir():
+        fail(EXIT_INPUT, f"{option} {path} is a directory; give a file name")
+    if path.exists() and not force:
+        fail(EXIT_INPUT, f"{option} {path} already exists; nothing is overwritten (--force)")
+    check_creatable(option, path)
+
+
+def same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name the same file (both existing), or the same absolute path."""
+    try:
+        if a.exists() and b.exists():
+            return a.samefile(b)
+    except OSError:
+        pass
+    return Path(os.path.abspath(a)) == Path(os.path.abspath(b))
+
+
+def announce_compilation() -> None:
+    """Say so when the compiled kernels are not cached yet: only the first run on a machine
+    compiles them (a few seconds, silent otherwise)."""
+    try:
+        from stark.jit import compiled_kernels_cached
+    except ImportError:  # no compiler: the numpy paths need no compilation
+        return
+    if not compiled_kernels_cached():
+        console.print(
+            "compiling the numeric kernels (the first run on this machine; cached afterwards)"
+        )

@@ -1,0 +1,61 @@
+"""`solvency generate`: a realistic synthetic snapshot and assets file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from solvency.commands.common import EXIT_INPUT, check_new_file, console, fail
+
+FILES = ("snapshot.csv", "assets.json")
+
+
+@click.command("generate")
+@click.option(
+    "--users", type=click.IntRange(1, 1 << 24), required=True, help="how many users (rows)"
+)
+@click.option(
+    "--assets",
+    "num_assets",
+    type=click.IntRange(1, 200),
+    required=True,
+    help="how many assets (columns); real symbols first, then synthetic ones",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(0),
+    default=0,
+    show_default=True,
+    help="the synthetic data's seed (the same seed gives the same files)",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    required=True,
+    metavar="DIR",
+    help="a directory (created if needed) for snapshot.csv and assets.json",
+)
+@click.option("--force", is_flag=True, help="replace snapshot.csv and assets.json if in DIR")
+def generate_cmd(users: int, num_assets: int, seed: int, out: Path, force: bool) -> None:
+    """Write a realistic synthetic DIR/snapshot.csv and DIR/assets.json: heavy-tailed
+    balances, about 10% of users with a loan (a negative balance), everyone solvent."""
+    if out.exists() and not out.is_dir():
+        fail(EXIT_INPUT, f"--out {out}: not a directory (generate writes {' and '.join(FILES)})")
+    for name in FILES:
+        check_new_file("--out", out / name, force, {})
+    from solvency import generate as synthetic
+    from solvency.bench import market_of
+    from solvency.commands.prove import largest_batch
+
+    generated = synthetic.generate(users, num_assets, seed)
+    assets_path, snapshot_path = synthetic.write(generated, out)
+    console.print(
+        f"wrote {snapshot_path} ({users:,} users) and {assets_path} ({num_assets} assets)"
+    )
+    most = largest_batch(market_of(generated.assets))
+    if users > most:
+        console.print(
+            f"note: at {num_assets} assets one proof holds at most {most:,} users: "
+            f"`solvency prove` proves this snapshot in batches (--batch-size {most:,} or less)"
+        )

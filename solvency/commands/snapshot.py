@@ -1,0 +1,148 @@
+"""`solvency snapshot build` and `explain`: derive the snapshot from account positions."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from solvency.commands.common import (
+    EXIT_INPUT,
+    check_new_file,
+    console,
+    fail,
+)
+from solvency.publish import write_atomically
+from solvency.snapshot import InputError
+
+
+@click.group("snapshot")
+def snapshot_group() -> None:
+    """Derive the snapshot from account positions, and explain it to a user."""
+
+
+def _load_views(accounts_path: Path, prices_path: Path | None):
+    from solvency import accounts as acc
+
+    try:
+        records, prices = acc.load_accounts(accounts_path)
+        if prices_path is not None:
+            prices = acc.load_prices(prices_path)
+        acc.check_consistency(records, prices, prices_path or accounts_path)
+    except InputError as e:
+        fail(EXIT_INPUT, str(e))
+    return records, prices, [acc.derive(r, prices) for r in records]
+
+
+def _plain(amount: Decimal) -> str:
+    """An exact decimal without exponent or trailing zeros; empty for zero."""
+    return "" if amount == 0 else f"{amount.normalize():f}"
+
+
+@snapshot_group.command("build")
+@click.argument("accounts_path", metavar="ACCOUNTS", type=click.Path(path_type=Path))
+@click.option(
+    "--prices",
+    "prices_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="mark prices (JSON {SYMBOL: price} or an assets file); default: the "
+    "accounts file's mark_prices",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    required=True,
+    metavar="FILE",
+    help="the snapshot CSV to write, the file `solvency prove` takes",
+)
+@click.option(
+    "--account-view",
+    type=click.Path(path_type=Path),
+    default=None,
+    metavar="FILE",
+    help="also write the account-view equity per asset (default: OUT with '.account-view.csv')",
+)
+@click.option("--force", is_flag=True, help="replace OUT and the account view if they exist")
+def snapshot_build_cmd(
+    accounts_path: Path,
+    prices_path: Path | None,
+    out: Path,
+    account_view: Path | None,
+    force: bool,
+) -> None:
+    """Write every user's per-asset snapshot equity (the amounts `prove` proves) and their
+    account-view equity, as CSV, from ACCOUNTS (a JSON file of account positions)."""
+    from solvency.accounts import symbols_of
+
+    account_view = account_view or out.with_suffix(".account-view.csv")
+    inputs = {"ACCOUNTS": accounts_path, **({"--prices": prices_path} if prices_path else {})}
+    check_new_file("--out", out, force, inputs)
+    check_new_file("--account-view", account_view, force, {**inputs, "--out": out})
+    records, prices, views = _load_views(accounts_path, prices_path)
+    symbols = [s for s in prices if s in set(symbols_of(views))]
+    for path, pick in ((out, "snapshot"), (account_view, "account")):
+        lines = [",".join(["id", *symbols])]
+        for record, view in zip(records, views, strict=True):
+            amounts = getattr(view, pick)
+            lines.append(
+                ",".join([record.id, *(_plain(amounts.get(s, Decimal(0))) for s in symbols)])
+            )
+        write_atomically(path, ("\n".join(lines) + "\n").encode())
+        console.print(f"wrote {path} ({len(records)} users, {len(symbols)} assets, {pick} equity)")
+
+
+@snapshot_group.command("explain")
+@click.argument("accounts_path", metavar="ACCOUNTS", type=click.Path(path_type=Path))
+@click.option("--user", "user_id", required=True, metavar="ID", help="the user to explain")
+@click.option(
+    "--prices",
+    "prices_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="mark prices, as for `snapshot build`",
+)
+def snapshot_explain_cmd(accounts_path: Path, user_id: str, prices_path: Path | None) -> None:
+    """Why a user's snapshot differs from their account view, asset by asset."""
+    from solvency.accounts import COMPONENTS
+
+    records, prices, views = _load_views(accounts_path, prices_path)
+    matches = [v for r, v in zip(records, views, strict=True) if r.id == user_id]
+    if not matches:
+        fail(EXIT_INPUT, f"{accounts_path}: no user {user_id!r}")
+    view = matches[0]
+    assets = [a for a in prices if a in view.snapshot or a in view.account]
+    used = [c for c in COMPONENTS if any(view.components.get(a, {}).get(c) for a in assets)]
+    table = Table(title=f"{user_id}: account equity and snapshot equity")
+    for column in (
+        "asset",
+        "account equity",
+        "snapshot equity",
+        "D-value",
+        *used,
+        "D-value in USD",
+    ):
+        table.add_column(column, justify="left" if column == "asset" else "right")
+    total = Decimal(0)
+    for a in assets:
+        d = view.difference(a)
+        total += d * prices[a]
+        parts = view.components.get(a, {})
+        table.add_row(
+            a,
+            _plain(view.account.get(a, Decimal(0))) or "0",
+            _plain(view.snapshot.get(a, Decimal(0))) or "0",
+            _plain(d) or "0",
+            *[_plain(parts.get(c, Decimal(0))) or "0" for c in used],
+            f"{d * prices[a]:,.4f}",
+        )
+    Console(width=200).print(table)
+    acc_usd, snap_usd = view.value(view.account, prices), view.value(view.snapshot, prices)
+    print(f"total value: account {acc_usd:,.4f} USD, snapshot {snap_usd:,.4f} USD")
+    if total:
+        print(f"the difference, {total:,.4f} USD, is the rounding of the quoted unrealised PnL")
+    else:
+        print("the two views hold the same value; only the split between assets differs")

@@ -1,0 +1,260 @@
+"""The command line as a person uses it: the installed `solvency` script in its own process.
+Every mistake gives one line and its exit code, never a traceback; nothing a user has is ever
+overwritten; Ctrl-C and a closed pipe end cleanly; `--help` starts fast."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+import pytest
+
+from solvency.cli import COMMANDS, main
+
+from .conftest import ASSETS, IDENTITY, SNAPSHOT
+
+SCRIPT = Path(sys.executable).with_name("solvency")
+
+
+def solvency(*args, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run the console script as a user would; the terminal is wide enough not to matter."""
+    return subprocess.run(
+        [str(SCRIPT), *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=timeout,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+
+
+def refused(result: subprocess.CompletedProcess, code: int, *words: str) -> None:
+    """The run ended with `code` and one error line holding `words`, and no traceback."""
+    assert result.returncode == code, (result.returncode, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr + result.stdout
+    for word in words:
+        assert word in result.stderr, (word, result.stderr)
+
+
+@pytest.fixture
+def inputs(tmp_path) -> tuple[Path, Path]:
+    (tmp_path / "assets.json").write_text(json.dumps(ASSETS))
+    (tmp_path / "snapshot.csv").write_text(SNAPSHOT)
+    return tmp_path / "snapshot.csv", tmp_path / "assets.json"
+
+
+# -- start-up, help, version ----------------------------------------------------------------------
+def test_help_imports_no_command():
+    """`solvency --help` loads no command module and nothing numeric: that is what keeps it
+    under a fraction of a second (the whole prover imports in about two)."""
+    code = (
+        "import sys\nfrom solvency.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = {'numpy', 'stark', 'circuits', 'galois', 'numba', 'pandas', 'rich'}\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy"
+        " or m.startswith('solvency.commands')))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+    for name in COMMANDS:
+        assert name in result.stdout
+    assert "Exit codes:" in result.stdout and "130" in result.stdout
+
+
+def test_version():
+    result = solvency("--version")
+    assert result.returncode == 0 and result.stdout.startswith("solvency, version ")
+
+
+def test_the_listed_help_is_each_commands_own():
+    for name, (_, _, short) in COMMANDS.items():
+        command = main.get_command(click.Context(main), name)
+        assert command.short_help == short and command.help
+
+
+def _options(command: click.Command):
+    yield from (p for p in command.params if isinstance(p, click.Option))
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            yield from _options(sub)
+
+
+def test_every_option_has_help():
+    for name in COMMANDS:
+        command = main.get_command(click.Context(main), name)
+        for option in _options(command):
+            if option.name not in ("help", "version"):
+                assert option.help, f"{name} {option.opts[0]} has no help"
+
+
+def test_bench_help_says_where_files_go():
+    result = solvency("bench", "--help")
+    text = " ".join(result.stdout.split())
+    assert result.returncode == 0 and "~/solvency-" in text and "DIR/solvency_PRESET" in text
+
+
+# -- outputs are checked first and nothing is overwritten -------------------------------------
+def test_prove_outputs_are_checked_before_any_work(inputs, tmp_path):
+    snapshot, assets = inputs
+    a_file = tmp_path / "a-file"
+    a_file.write_text("mine")
+    cases = {
+        a_file: "not a directory",
+        a_file / "out": "is not a directory",
+        tmp_path / ("x" * 300): "too long",
+    }
+    for out, message in cases.items():
+        result = solvency(
+            "prove", snapshot, "--assets", assets, "--out", out, "--private",
+            tmp_path / "private", *IDENTITY,
+        )  # fmt: skip
+        refused(result, 2, message)
+        assert "constraints" not in result.stderr  # refused before proving
+    assert a_file.read_text() == "mine"
+
+
+def test_generate_refuses_to_overwrite(tmp_path):
+    out = tmp_path / "gen"
+    assert solvency("generate", "--users", "8", "--assets", "2", "--out", out).returncode == 0
+    before = (out / "snapshot.csv").read_bytes()
+    again = solvency("generate", "--users", "9", "--assets", "2", "--seed", "5", "--out", out)
+    refused(again, 2, "already exists", "--force")
+    assert (out / "snapshot.csv").read_bytes() == before
+    forced = solvency("generate", "--users", "9", "--assets", "2", "--out", out, "--force")
+    assert forced.returncode == 0 and (out / "snapshot.csv").read_bytes() != before
+    a_file = tmp_path / "a-file"
+    a_file.write_text("mine")
+    refused(solvency("generate", "--users", "8", "--assets", "2", "--out", a_file), 2, "not a")
+    assert a_file.read_text() == "mine"
+
+
+def test_generate_refuses_a_negative_seed(tmp_path):
+    result = solvency(
+        "generate", "--users", "8", "--assets", "2", "--seed", "-1", "--out", tmp_path
+    )
+    refused(result, 2, "--seed")
+
+
+def test_generate_says_when_one_proof_is_not_enough(tmp_path):
+    result = solvency("generate", "--users", "20000", "--assets", "200", "--out", tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "at most 16,384 users" in result.stderr and "--batch-size" in result.stderr
+
+
+ACCOUNTS = Path(__file__).parents[2] / "examples" / "accounts" / "loan.json"
+
+
+def test_snapshot_build_never_destroys_its_input(tmp_path):
+    accounts = tmp_path / "acc.json"
+    accounts.write_bytes(ACCOUNTS.read_bytes())
+    refused(solvency("snapshot", "build", accounts, "--out", accounts), 2, "same file")
+    link = tmp_path / "link.json"
+    link.symlink_to(accounts)
+    refused(solvency("snapshot", "build", accounts, "--out", link), 2, "same file")
+    out = tmp_path / "snap.csv"
+    refused(
+        solvency("snapshot", "build", accounts, "--out", out, "--account-view", out),
+        2,
+        "same file as --out",
+    )
+    refused(solvency("snapshot", "build", accounts, "--out", tmp_path), 2, "is a directory")
+    assert accounts.read_bytes() == ACCOUNTS.read_bytes() and not out.exists()
+    assert solvency("snapshot", "build", accounts, "--out", out).returncode == 0
+    refused(solvency("snapshot", "build", accounts, "--out", out), 2, "already exists")
+    assert solvency("snapshot", "build", accounts, "--out", out, "--force").returncode == 0
+
+
+@pytest.mark.parametrize(
+    "sizes, message",
+    [("16,", "whole numbers"), ("", "at least one size"), ("0", "must be in"), ("1e3", "whole")],
+)
+def test_bench_sizes(tmp_path, sizes, message):
+    refused(solvency("bench", "--users", sizes, "--out", tmp_path), 2, message)
+
+
+def test_bench_never_replaces_earlier_results(tmp_path):
+    earlier = tmp_path / "solvency_proven_22assets.csv"
+    earlier.write_text("the README cites these")
+    result = solvency("bench", "--users", "64", "--out", tmp_path)
+    refused(result, 2, "already exists", "--force")
+    assert "proving" not in result.stderr and earlier.read_text() == "the README cites these"
+
+
+def test_demo_keeps_its_files_where_it_says(tmp_path):
+    out = tmp_path / "demo"
+    result = solvency("demo", "--users", "16", "--assets", "2", "--out", out)
+    assert result.returncode == 0, result.stderr
+    assert f"the demo's files are in {out}" in result.stdout
+    for name in ("snapshot.csv", "assets.json", "proof/proof.bin", "inclusion.json"):
+        assert (out / name).is_file()
+    assert "VALID" in result.stdout and "INCLUDED" in result.stdout
+    refused(solvency("demo", "--users", "16", "--out", out), 2, "not an empty directory")
+    assert solvency("verify", out / "proof" / "proof.bin").returncode == 0  # a file in DIR
+
+
+# -- the prover's output ------------------------------------------------------------------------
+def test_prove_shows_its_phases_in_order_and_one_summary_line(inputs, tmp_path):
+    snapshot, assets = inputs
+    result = solvency("prove", snapshot, "--assets", assets, "--out", tmp_path / "out",
+                      "--private", tmp_path / "private", *IDENTITY)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    for step in ("1/9 main trace LDE", "3/9 auxiliary trace LDE", "5/9 constraints", "9/9 queries"):
+        assert step in result.stderr
+    summary = [line for line in result.stderr.splitlines() if "proved in" in line]
+    assert len(summary) == 1 and "bits conjectured" in summary[0]  # not cut at 80 columns
+
+
+# -- interruptions --------------------------------------------------------------------------
+def _interrupt(args, after: float, cwd: Path) -> subprocess.CompletedProcess:
+    process = subprocess.Popen(
+        [str(SCRIPT), *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, cwd=cwd, start_new_session=True,
+    )  # fmt: skip
+    time.sleep(after)
+    os.killpg(process.pid, signal.SIGINT)  # as the terminal does: the whole process group
+    stdout, stderr = process.communicate(timeout=60)
+    return subprocess.CompletedProcess(args, process.returncode, stdout, stderr)
+
+
+@pytest.mark.parametrize("after", [0.3, 2.5])
+def test_ctrl_c_while_proving(tmp_path, after):
+    """While the modules load and while the proof runs: exit 130, "interrupted", no traceback,
+    no half-written publication."""
+    assert (
+        solvency("generate", "--users", "4096", "--assets", "22", "--out", tmp_path).returncode == 0
+    )
+    args = ("prove", "snapshot.csv", "--assets", "assets.json", "--out", "out",
+            "--private", "private", *IDENTITY)  # fmt: skip
+    result = _interrupt(args, after, tmp_path)
+    refused(result, 130, "interrupted")
+    assert not (tmp_path / "out" / "statement.json").exists()
+
+
+def test_ctrl_c_during_bench(tmp_path):
+    result = _interrupt(("bench", "--users", "4096", "--out", tmp_path), 4.0, tmp_path)
+    refused(result, 130, "interrupted")
+    assert "BrokenPipe" not in result.stderr and "KeyboardInterrupt" not in result.stderr
+
+
+def test_a_closed_pipe_is_not_an_error(honest_proof):
+    result = subprocess.run(
+        f"'{SCRIPT}' verify '{honest_proof}' | head -c 1", shell=True, capture_output=True,
+        text=True,
+    )  # fmt: skip
+    assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr
+
+
+def test_a_missing_prover_package_is_named(tmp_path):
+    """A verify-only install runs `generate`: one line saying what to install."""
+    code = (
+        "import sys; sys.modules['pandas'] = None\n"
+        "from solvency.cli import main\n"
+        f"main(['generate', '--users', '4', '--assets', '2', '--out', {str(tmp_path)!r}])"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    refused(result, 2, "pandas is not installed", "stark-solvency[prove]")
