@@ -40,10 +40,10 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-import numba
 import numpy as np
 
 from stark.field import GF, PARALLEL_MIN_ELEMENTS, P, reduced
+from stark.jit import HAVE_NUMBA, njit, prange
 
 WIDTHS = (16, 24)
 SBOX_DEGREE = 7
@@ -137,7 +137,8 @@ def sbox(x: np.ndarray) -> np.ndarray:
 
 def external_linear(state: np.ndarray) -> np.ndarray:
     """M_E: m4 on each block of 4, then add to element i the sum of the (i mod 4)-th elements
-    of every block. Additions only (each below 16 p < 2^35 before reduction)."""
+    of every block. Additions only, reduced once at the end: for reduced inputs each m4 output
+    is below 7p and each result below (1 + t/4) 7p < 2^38."""
     blocks = state.reshape(*state.shape[:-1], -1, 4)
     x0, x1, x2, x3 = (blocks[..., k] for k in range(4))
     t01, t23 = x0 + x1, x2 + x3
@@ -146,15 +147,15 @@ def external_linear(state: np.ndarray) -> np.ndarray:
     y = np.stack(
         [t01123 + t01, t01123 + x2 + x2, t01233 + t23, t01233 + x0 + x0], axis=-1
     )  # rows of m4: [2,3,1,1], [1,2,3,1], [1,1,2,3], [3,1,1,2]
-    y %= _P
     sums = y.sum(axis=-2, keepdims=True)
     return ((y + sums) % _P).reshape(state.shape)
 
 
 def internal_linear(state: np.ndarray, diagonal: np.ndarray) -> np.ndarray:
-    """M_I: x_i -> S + d_i x_i with S = sum_j x_j."""
-    total = state.sum(axis=-1, keepdims=True) % _P
-    return (total + diagonal * state % _P) % _P
+    """M_I: x_i -> S + d_i x_i with S = sum_j x_j, reduced once (S + d_i x_i < 2^63 for
+    reduced inputs: the permutation's time is mostly its reductions)."""
+    total = state.sum(axis=-1, keepdims=True)
+    return (total + diagonal * state) % _P
 
 
 @dataclass
@@ -178,7 +179,7 @@ def _permute(state: np.ndarray, prm: Poseidon2Params, witness: Witness | None) -
     """The permutation on reduced uint64 states (batch, width); records the gadget's values."""
 
     def external_round(state, constants):
-        x = (state + constants) % _P
+        x = state + constants  # below 2p: x * x < 2^64, so it is reduced only after squaring
         x3 = x * x % _P * x % _P
         out = external_linear(x3 * x3 % _P * x % _P)
         if witness is not None:
@@ -190,7 +191,7 @@ def _permute(state: np.ndarray, prm: Poseidon2Params, witness: Witness | None) -
     for constants in prm.external_initial:
         state = external_round(state, constants)
     for c in prm.internal:
-        x0 = (state[:, 0] + c) % _P
+        x0 = state[:, 0] + c  # below 2p, as in external_round
         x3 = x0 * x0 % _P * x0 % _P
         y = x3 * x3 % _P * x0 % _P
         if witness is not None:
@@ -204,7 +205,7 @@ def _permute(state: np.ndarray, prm: Poseidon2Params, witness: Witness | None) -
 
 
 # -- the compiled permutation (hashing many states: a tree's nodes, a batch of leaves) ---------
-@numba.njit(cache=True, inline="always")
+@njit(cache=True, inline="always")
 def _external_linear_row(state, y):
     """M_E on one reduced state (t,), in place; y is scratch (t,). Every sum below 2^38."""
     t = state.shape[0]
@@ -225,7 +226,7 @@ def _external_linear_row(state, y):
             state[b + k] = (y[b + k] + s) % _P
 
 
-@numba.njit(cache=True, inline="always")
+@njit(cache=True, inline="always")
 def _sbox7(x):
     """x^7 for reduced x (products below 2^62)."""
     x2 = x * x % _P
@@ -233,7 +234,7 @@ def _sbox7(x):
     return x3 * x3 % _P * x % _P
 
 
-@numba.njit(cache=True, inline="always")
+@njit(cache=True, inline="always")
 def _permute_row(state, external, internal, diagonal, y):
     """The permutation (module docstring, steps 1-4) on one reduced state (t,), in place."""
     t = state.shape[0]
@@ -253,7 +254,7 @@ def _permute_row(state, external, internal, diagonal, y):
         _external_linear_row(state, y)
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def _permute_rows_serial(states, external, internal, diagonal):
     """Every row of reduced uint64 states (batch, t), in place."""
     y = np.empty(states.shape[1], dtype=np.uint64)
@@ -261,19 +262,19 @@ def _permute_rows_serial(states, external, internal, diagonal):
         _permute_row(states[b], external, internal, diagonal, y)
 
 
-@numba.njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True)
 def _permute_rows_parallel(states, external, internal, diagonal):
     """The parallel twin of _permute_rows_serial (blocks of rows over the cores)."""
     batch = states.shape[0]
     block = 1024
-    for blk in numba.prange((batch + block - 1) // block):
+    for blk in prange((batch + block - 1) // block):
         y = np.empty(states.shape[1], dtype=np.uint64)
         lo = np.int64(blk) * block
         for b in range(lo, min(batch, lo + block)):
             _permute_row(states[b], external, internal, diagonal, y)
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def _witness_rows(states, external, internal, diagonal, cubes, post, partial_cubes, partial_out):
     """The permutation of every row of reduced uint64 states (batch, t), recording what the
     gadget commits (as `_permute` records it): cubes[r, b] and post[r, b] for external round
@@ -324,6 +325,8 @@ def _permute_compiled(states: np.ndarray) -> np.ndarray:
     values as `_permute(states, params(t), None)` (the numpy reference, which also records the
     gadget's witness). A new array; parallel only for batches of PARALLEL_MIN_ELEMENTS
     elements or more (the verifier's small calls never touch the thread pool)."""
+    if not HAVE_NUMBA:  # the kernel would run as Python loops: the vectorised reference
+        return _permute(np.asarray(states, dtype=np.uint64), params(states.shape[1]), None)
     out = np.array(states, dtype=np.uint64, order="C")
     kernel = _permute_rows_parallel if out.size >= PARALLEL_MIN_ELEMENTS else _permute_rows_serial
     kernel(out, *_compiled_constants(out.shape[1]))
@@ -396,6 +399,8 @@ def permutation_witness(states, width: int) -> Witness:
     post = np.empty((rounds, batch, width), dtype=np.uint64)
     partial_cubes = np.empty((prm.partial_rounds, batch), dtype=np.uint64)
     partial_out = np.empty((prm.partial_rounds, batch), dtype=np.uint64)
+    if not HAVE_NUMBA:
+        return permutation_witness_reference(a, width)
     _witness_rows(a, *_compiled_constants(width), cubes, post, partial_cubes, partial_out)
     return Witness(list(cubes), list(post), list(partial_cubes), list(partial_out))
 

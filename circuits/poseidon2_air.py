@@ -34,7 +34,6 @@ import struct
 from collections.abc import Mapping, Sequence
 from functools import cache
 
-import numba
 import numpy as np
 
 from circuits.poseidon2 import (
@@ -47,6 +46,7 @@ from circuits.poseidon2 import (
 )
 from stark.air import Air, BoundaryConstraint, Frame, TransitionConstraint
 from stark.field import GF, PARALLEL_MIN_ELEMENTS, P, reduced
+from stark.jit import njit, prange
 
 #: Evaluate the gadget's constraints with the compiled kernel below when the frame holds
 #: base-field column arrays (the prover); False forces the expression code everywhere (tests).
@@ -69,7 +69,7 @@ _KERNEL_BLOCK = 512  # points per parallel work item
 _external_linear_inplace = _external_linear_row  # M_E in place: the hashing kernel's own
 
 
-@numba.njit(cache=True, inline="always")
+@njit(cache=True, inline="always")
 def _sbox(x, reg, has_reg, out, k, j):
     """The S-box output for input x (reduced); with a register r, also out[k, j] = r - x^3."""
     x2 = x * x % _P64
@@ -80,7 +80,7 @@ def _sbox(x, reg, has_reg, out, k, j):
     return x3 * x3 % _P64 * x % _P64
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def _constraints_block(
     inputs, main, ext_c, int_c, diag, ext_regs, ext_post, part_reg, part_out, out, lo, hi
 ):
@@ -135,14 +135,14 @@ def _constraints_block(
                 state[i] = s
 
 
-@numba.njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True)
 def _constraints_parallel(
     inputs, main, ext_c, int_c, diag, ext_regs, ext_post, part_reg, part_out, out
 ):
     """Every constraint of one permutation gadget at every point (blocks over the cores)."""
     n = inputs.shape[1]
     blocks = (n + _KERNEL_BLOCK - 1) // _KERNEL_BLOCK
-    for b in numba.prange(blocks):
+    for b in prange(blocks):
         lo = b * _KERNEL_BLOCK
         _constraints_block(
             inputs,
@@ -160,7 +160,7 @@ def _constraints_parallel(
         )
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def _constraints_serial(
     inputs, main, ext_c, int_c, diag, ext_regs, ext_post, part_reg, part_out, out
 ):

@@ -1,24 +1,66 @@
 """The BabyBear field F_p (p = 15 * 2^27 + 1) and its binomial extensions F_p[x]/(x^k - W).
 
-Base-field arrays are ``galois.GF(p)`` arrays: their arithmetic is compiled. galois cannot
-represent a 124- or 155-bit field efficiently, so an extension element is stored as ``k``
-base-field coordinates, and an array of them as a base array of shape ``(k, *shape)``.
+Base-field arrays are ``GF`` arrays: ``galois.GF(p)`` (compiled arithmetic) when galois is
+installed, else `stark.numpy_field`'s numpy integer arrays (the verify-only install,
+docs/install.md). Both compute the same elements exactly; ``STARK_FIELD=numpy`` in the
+environment chooses numpy even with galois installed (``STARK_FIELD=galois`` insists on galois).
+One backend per process: it is chosen when this module is first imported.
+
+galois cannot represent a 124- or 155-bit field efficiently, so an extension element is stored
+as ``k`` base-field coordinates, and an array of them as a base array of shape ``(k, *shape)``.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 from functools import cached_property
 
-import galois
-import numba
 import numpy as np
+
+from stark import numpy_field
+from stark.jit import HAVE_NUMBA, njit, prange
 
 P = 2013265921
 TWO_ADICITY = 27  # p - 1 = 15 * 2^27
-GF = galois.GF(P)
 MULTIPLICATIVE_GENERATOR = 31  # generates F_p^*; also the coset shift of every evaluation domain
+
+
+class NumpyGF(numpy_field.FieldArray):
+    """F_p on numpy integers (`stark.numpy_field`)."""
+
+    order = P
+
+
+def _field_class() -> type:
+    """galois.GF(p) if galois is importable and STARK_FIELD does not say numpy, else NumpyGF."""
+    choice = os.environ.get("STARK_FIELD", "").lower()
+    if choice not in ("", "numpy", "galois"):
+        raise ValueError(f"STARK_FIELD must be 'numpy' or 'galois', not {choice!r}")
+    if choice == "numpy":
+        return NumpyGF
+    try:
+        import galois
+    except ImportError:
+        if choice == "galois":
+            raise
+        return NumpyGF
+    # galois.GF(P) would search for a primitive element, verify the modulus and compile a
+    # polynomial evaluation with numba (uncached): about 1.7 s per process. The generator is
+    # known (tests/stark/test_field.py proves 31 generates F_p^*), and building the class with
+    # pure-Python ufuncs then switching to compiled ones gives the same field with the same
+    # compiled arithmetic in about 1 ms.
+    gf = galois.GF(
+        P, primitive_element=MULTIPLICATIVE_GENERATOR, verify=False, compile="python-calculate"
+    )
+    gf.compile("jit-calculate")
+    return gf
+
+
+GF = _field_class()
+#: Whether GF is galois's (compiled ufuncs) rather than NumpyGF.
+GALOIS = GF is not NumpyGF
 
 #: The chosen non-residue W of each supported degree: x^k - W is irreducible over F_p
 #: (proved in tests/stark/test_field.py). Each is the smallest W > 1 that works.
@@ -37,19 +79,11 @@ def power(base: GF | int, exponent: int | np.ndarray) -> GF:
     square-and-multiply over the exponents' bits. galois compiles its power ufunc on first use
     (0.3 to 0.6 s, not cached between runs), which a verifier should not pay."""
     b = int(base) % P
-    e = np.asarray(exponent, dtype=np.int64)
-    if e.size and e.min() < 0:
-        raise ValueError("exponents must be non-negative")
-    if e.ndim == 0:
-        return GF(pow(b, int(e), P))
-    result = np.ones(e.shape, dtype=np.uint64)
-    bits, square = e.copy(), b
-    while bits.any():
-        odd = (bits & 1).astype(bool)
-        result[odd] = result[odd] * np.uint64(square) % np.uint64(P)
-        square = square * square % P
-        bits >>= 1
-    return reduced(result)
+    if np.ndim(exponent) == 0:
+        if exponent < 0:
+            raise ValueError("exponents must be non-negative")
+        return GF(pow(b, int(exponent), P))
+    return reduced(numpy_field.pow_mod(b, exponent, P))
 
 
 def powers(base: GF, n: int) -> GF:
@@ -121,28 +155,33 @@ def _plain(a: GF) -> np.ndarray:
     return a.view(np.ndarray).astype(np.uint32, copy=False)
 
 
+def _by_galois(*operands: np.ndarray) -> bool:
+    """Whether an operation on these operands should go through galois's compiled ufuncs."""
+    return GALOIS and any(x.size >= SMALL_OPS for x in operands)
+
+
 def _add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """a + b mod p for reduced integer arrays that broadcast together: uint32 result."""
-    if a.size >= SMALL_OPS or b.size >= SMALL_OPS:
+    if _by_galois(a, b):
         return _plain(_galois(a) + _galois(b))
     return ((_u64(a) + _u64(b)) % _P64).astype(np.uint32)
 
 
 def _sub(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    if a.size >= SMALL_OPS or b.size >= SMALL_OPS:
+    if _by_galois(a, b):
         return _plain(_galois(a) - _galois(b))
     return ((_u64(a) + (_P64 - _u64(b))) % _P64).astype(np.uint32)
 
 
 def _neg(a: np.ndarray) -> np.ndarray:
-    if a.size >= SMALL_OPS:
+    if _by_galois(a):
         return _plain(-_galois(a))
     return ((_P64 - _u64(a)) % _P64).astype(np.uint32)
 
 
 def _mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """a * b mod p (elementwise, broadcasting): uint32 result."""
-    if a.size >= SMALL_OPS or b.size >= SMALL_OPS:
+    if _by_galois(a, b):
         return _plain(_galois(a) * _galois(b))
     return ((_u64(a) * _u64(b)) % _P64).astype(np.uint32)
 
@@ -384,7 +423,7 @@ class ExtArray:
         Large arrays compute the conjugate products and norms in one compiled pass
         (_ext_conjugate_products; the same field elements)."""
         k = self.field.degree
-        if self._raw[0].size < SMALL_OPS:
+        if not HAVE_NUMBA or self._raw[0].size < SMALL_OPS:
             conj = self.conjugate_product()
             n = (self * conj)._raw[0]
             return ExtArray._of(self.field, _mul(conj._raw, _inverse(n)[np.newaxis]))
@@ -434,7 +473,7 @@ _MONT_PINV = np.uint32(-pow(P, -1, 1 << 32) % (1 << 32))  # -p^-1 mod 2^32
 _MONT_R2 = np.uint32((1 << 64) % P)  # R^2 mod p, R = 2^32
 
 
-@numba.njit(cache=True, inline="always")
+@njit(cache=True, inline="always")
 def _mont(a, b):
     """Montgomery's product a b R^-1 mod p (R = 2^32) in [0, p), for a, b < 2^32 with a b <
     p R: t = a b, m = -t p^-1 mod R, (t + m p) / R is exact and below 2p, and min(u, u - p)
@@ -445,14 +484,14 @@ def _mont(a, b):
     return min(u, np.uint32(u - _P32))
 
 
-@numba.njit(cache=True, inline="always")
+@njit(cache=True, inline="always")
 def _add_mod(a, b):
     """a + b mod p for a, b < p (the sum fits in 32 bits)."""
     s = np.uint32(a + b)
     return min(s, np.uint32(s - _P32))
 
 
-@numba.njit(cache=True, inline="always")
+@njit(cache=True, inline="always")
 def _ext_mul_rows(a, b_mont, out, w_mont, size, low, high):
     """out[:, :size] = a * b in F_p[x]/(x^k - W), from a (k, >= size) and b_mont = b R mod p:
 
@@ -481,7 +520,7 @@ def _ext_mul_rows(a, b_mont, out, w_mont, size, low, high):
             o[x] = _add_mod(low[x], _mont(high[x], w_mont))
 
 
-@numba.njit(cache=True, inline="always")
+@njit(cache=True, inline="always")
 def _ext_mul_block(a, b, out, w_mont, lo, hi, a_blk, b_blk, o_blk, low, high):
     """out[:, lo:hi] = a * b (a or b may be one column, broadcast): the block's operands are
     copied into scratch (b in Montgomery form) and multiplied by _ext_mul_rows."""
@@ -505,7 +544,7 @@ def _ext_mul_block(a, b, out, w_mont, lo, hi, a_blk, b_blk, o_blk, low, high):
             out[m, lo + x] = o_blk[m, x]
 
 
-@numba.njit(cache=True, inline="always")
+@njit(cache=True, inline="always")
 def _ext_mul_range(a, b, out, w, first, last):
     """out[:, i] = a * b for blocks first..last-1 of _EXT_BLOCK points, with their own scratch."""
     k, n = out.shape
@@ -522,24 +561,24 @@ def _ext_mul_range(a, b, out, w, first, last):
         )
 
 
-@numba.njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True)
 def _ext_mul_parallel(a, b, out, w):
     """out[:, i] = a[:, i or 0] * b[:, i or 0] in F_p[x]/(x^k - W); arrays (k, n) of uint32,
     a or b may have a single column (a scalar broadcast over the other). Blocks of points are
     spread over the cores (each with its own scratch)."""
     blocks = (out.shape[1] + _EXT_BLOCK - 1) // _EXT_BLOCK
-    for blk in numba.prange(blocks):
+    for blk in prange(blocks):
         first = np.int64(blk)  # a prange index may be unsigned
         _ext_mul_range(a, b, out, w, first, first + 1)
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def _ext_mul_serial(a, b, out, w):
     """The serial twin of _ext_mul_parallel."""
     _ext_mul_range(a, b, out, w, 0, (out.shape[1] + _EXT_BLOCK - 1) // _EXT_BLOCK)
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def _ext_conjugate_products(a, frobenius, w, conj, norms):
     """For each column i of a (k, n): conj[:, i] = prod_{j=1}^{k-1} phi^j(a_i) and norms[i] =
     N(a_i) = (a_i conj_i)_0, where phi^j scales coordinate s by frobenius[j, s]. Block by
@@ -581,7 +620,7 @@ def _ext_conjugate_products(a, frobenius, w, conj, norms):
                 conj[s, lo + x] = c_blk[s, x]
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def _batch_inverse_kernel(a, out):
     """Montgomery's trick: one exponentiation and 3(n-1) products invert n nonzero values."""
     n = a.shape[0]
@@ -606,6 +645,8 @@ def _inverse(a: np.ndarray) -> np.ndarray:
     flat = np.ascontiguousarray(a, dtype=np.uint32).reshape(-1)
     if not np.all(flat):
         raise ZeroDivisionError("inverse of zero")
+    if not HAVE_NUMBA:  # a^(p-2), vectorised (Montgomery's trick is a serial loop)
+        return numpy_field.inverse_mod(flat, P).astype(np.uint32).reshape(np.shape(a))
     out = np.empty(flat.shape, dtype=np.uint64)
     _batch_inverse_kernel(flat, out)
     return out.astype(np.uint32).reshape(np.shape(a))
@@ -653,6 +694,8 @@ def inverse_of_difference(x: GF, z: ExtArray) -> ExtArray:
 def _ext_mul(a: np.ndarray, b: np.ndarray, ext: ExtensionField) -> np.ndarray:
     """Product of reduced coordinate arrays (k, *s1) and (k, *s2) that broadcast together."""
     k = ext.degree
+    if not HAVE_NUMBA:
+        return _ext_mul_numpy(a, b, ext)
     sa, sb = a.shape[1:], b.shape[1:]
     kernel = _ext_mul_serial
     if sa == sb and a.dtype == b.dtype == np.uint32 and a.ndim <= 2:  # the verifier's case
@@ -678,7 +721,35 @@ def _ext_mul(a: np.ndarray, b: np.ndarray, ext: ExtensionField) -> np.ndarray:
     return out.reshape((k, *shape))
 
 
-@numba.njit(cache=True, inline="always")
+def _ext_mul_numpy(a: np.ndarray, b: np.ndarray, ext: ExtensionField) -> np.ndarray:
+    """_ext_mul without numba: out_m = sum_{s+t=m} a_s b_t + W sum_{s+t=m+k} a_s b_t as k^2
+    vector products, each reduced (sums of k < 8 of them stay below 2^34)."""
+    k, ndim = ext.degree, max(a.ndim, b.ndim)
+    if a.size == b.size == k:  # one element each (the verifier's constraints at z): Python ints
+        out = np.array(_ext_mul_ints(a.ravel().tolist(), b.ravel().tolist(), ext), np.uint32)
+        return out.reshape(a.shape if a.ndim >= b.ndim else b.shape)
+    a = _u64(a).reshape((k,) + (1,) * (ndim - a.ndim) + a.shape[1:])
+    b = _u64(b).reshape((k,) + (1,) * (ndim - b.ndim) + b.shape[1:])
+    sums = np.zeros((2 * k - 1, *np.broadcast_shapes(a.shape[1:], b.shape[1:])), np.uint64)
+    for s in range(k):
+        for t in range(k):
+            sums[s + t] += a[s] * b[t] % _P64
+    sums[: k - 1] += sums[k:] % _P64 * np.uint64(ext.nonresidue)
+    return (sums[:k] % _P64).astype(np.uint32)
+
+
+def _ext_mul_ints(a: list[int], b: list[int], ext: ExtensionField) -> list[int]:
+    """The same product for one element each, as coordinate lists of Python integers (a few
+    microseconds, where k^2 numpy calls on one value each would take forty)."""
+    k, w = ext.degree, ext.nonresidue
+    sums = [0] * (2 * k)
+    for s, x in enumerate(a):
+        for st, y in enumerate(b, s):  # st = s + t
+            sums[st] += x * y
+    return [(sums[m] + w * sums[m + k]) % P for m in range(k)]
+
+
+@njit(cache=True, inline="always")
 def _lincomb_block(w_low, w_high, rows, out, lo, hi):
     """out[:, lo:hi] of _lincomb: accumulate 2^16 rows at a time in uint64, then reduce."""
     k, m = w_low.shape
@@ -705,7 +776,7 @@ def _lincomb_block(w_low, w_high, rows, out, lo, hi):
 _LINCOMB_BLOCK = 2048
 
 
-@numba.njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True)
 def _lincomb_parallel(w_low, w_high, rows, out):
     """out[j, x] = sum_i (w_low[j, i] + 2^16 w_high[j, i]) rows[i, x] mod p.
 
@@ -715,12 +786,12 @@ def _lincomb_parallel(w_low, w_high, rows, out):
     """
     width = rows.shape[1]
     block = 2048
-    for b in numba.prange((width + block - 1) // block):
+    for b in prange((width + block - 1) // block):
         lo = b * block
         _lincomb_block(w_low, w_high, rows, out, lo, min(width, lo + block))
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def _lincomb_serial(w_low, w_high, rows, out):
     """The serial twin of _lincomb_parallel."""
     width = rows.shape[1]
@@ -730,10 +801,29 @@ def _lincomb_serial(w_low, w_high, rows, out):
         _lincomb_block(w_low, w_high, rows, out, lo, min(width, lo + block))
 
 
+def _dot_numpy(w: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """w @ rows mod p for weights (k, m) and rows (m, X), without numba: (k, X) uint32.
+
+    As in _lincomb_block, the weights' 16-bit halves times rows below 2^31 are below 2^47, so
+    2^16 rows at a time sum exactly in uint64. The products are np.einsum's: its integer loops
+    are five times faster than the integer matmul and, unlike a float64 BLAS product, never
+    wait on a thread pool."""
+    low, high = w & np.uint64(0xFFFF), w >> np.uint64(16)
+    total = np.zeros((w.shape[0], rows.shape[1]), dtype=np.uint64)
+    for first in range(0, rows.shape[0], 1 << 16):
+        part = np.asarray(rows[first : first + (1 << 16)], dtype=np.uint64)
+        lo = np.einsum("km,mx->kx", low[:, first : first + (1 << 16)], part) % _P64
+        hi = np.einsum("km,mx->kx", high[:, first : first + (1 << 16)], part) % _P64
+        total = (total + lo + hi * np.uint64(1 << 16) % _P64) % _P64
+    return total.astype(np.uint32)
+
+
 def _lincomb(w: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """sum_i w[j, i] rows[i] for weights (k, m) and rows (m, X): (k, X) uint32."""
     k = w.shape[0]
     w = w.astype(np.uint64, copy=False)
+    if not HAVE_NUMBA:
+        return _dot_numpy(w, np.asarray(rows))
     data = np.ascontiguousarray(rows, dtype=np.uint32)
     out = np.empty((k, data.shape[1]), dtype=np.uint32)
     m, width = data.shape
@@ -743,7 +833,7 @@ def _lincomb(w: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return out
 
 
-@numba.njit(cache=True, inline="always")
+@njit(cache=True, inline="always")
 def _row_dot(w_low, w_high, rows, out, r):
     """out[j, r] = sum_i (w_low[j, i] + 2^16 w_high[j, i]) rows[r, i] mod p: products below
     2^47, so 2^16 of them are summed in uint64 before a reduction."""
@@ -763,14 +853,14 @@ def _row_dot(w_low, w_high, rows, out, r):
         out[j, r] = total % _P64
 
 
-@numba.njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True)
 def _row_dots_parallel(w_low, w_high, rows, out):
     """out[:, r] = the weights (k, m) applied to row r of rows (R, m), rows over the cores."""
-    for r in numba.prange(rows.shape[0]):
+    for r in prange(rows.shape[0]):
         _row_dot(w_low, w_high, rows, out, np.int64(r))
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def _row_dots_serial(w_low, w_high, rows, out):
     """The serial twin of _row_dots_parallel."""
     for r in range(rows.shape[0]):
@@ -785,6 +875,8 @@ def row_dots(weights: ExtArray, rows: GF) -> ExtArray:
     data = np.ascontiguousarray(np.asarray(rows), dtype=np.uint32)
     if data.shape[1] != w.shape[1]:
         raise ValueError(f"{w.shape[1]} weights for rows of {data.shape[1]} entries")
+    if not HAVE_NUMBA:
+        return ExtArray._of(weights.field, _dot_numpy(w, data.T))
     out = np.empty((k, data.shape[0]), dtype=np.uint32)
     wide = data.shape[0] > 1 and data.size >= PARALLEL_MIN_ELEMENTS
     kernel = _row_dots_parallel if wide else _row_dots_serial

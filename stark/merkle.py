@@ -16,8 +16,9 @@ import mmap
 import os
 from collections.abc import Callable
 
-import numba
 import numpy as np
+
+from stark.jit import njit
 
 DIGEST_SIZE = 32
 #: Random field elements in front of each salted leaf (zero knowledge): 8 x 31 bits.
@@ -82,7 +83,7 @@ def hash_rows(rows: np.ndarray) -> np.ndarray:
 COLUMN_BLOCK = 512
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def _rows_of_columns(columns, salts, first, out):
     """out[r] = (salts[first + r], columns[:, first + r]) for r < len(out): a block of leaf
     rows from column-major data, tile by tile so that reads and writes stay in cache."""

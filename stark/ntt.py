@@ -24,10 +24,10 @@ minus p once more if needed (exact for x < 2^32 and p < 2^31), so no division is
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
 from stark.field import GF, PARALLEL_MIN_ELEMENTS, P, powers, reduced, root_of_unity
+from stark.jit import njit, num_threads, prange
 
 _P = np.uint64(P)
 _P32 = np.uint32(P)
@@ -62,7 +62,7 @@ def shoup(factors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return w.astype(np.uint32), ((w << np.uint64(32)) // _P).astype(np.uint32)
 
 
-@numba.njit(cache=True, inline="always")
+@njit(cache=True, inline="always")
 def _mul_shoup(x, w, w_quotient):
     """x * w mod p for x < 2^32 and a fixed w < p with w_quotient = floor(w 2^32 / p), all
     uint32: q = floor(x w_quotient / 2^32) is floor(x w / p) or one less, so x w - q p lies
@@ -73,7 +73,7 @@ def _mul_shoup(x, w, w_quotient):
     return min(r, np.uint32(r - _P32))
 
 
-@numba.njit(cache=True, inline="always")
+@njit(cache=True, inline="always")
 def _butterflies(lo, hi, tw, tw_quotient):
     """One radix-2 stage on one block: (lo_j, hi_j) -> (lo_j + t, lo_j - t), t = tw_j hi_j.
     Sums and differences of values below p < 2^31 fit in uint32, and are reduced by
@@ -88,7 +88,7 @@ def _butterflies(lo, hi, tw, tw_quotient):
         hi[j] = min(d, np.uint32(d + _P32))
 
 
-@numba.njit(cache=True, inline="always")
+@njit(cache=True, inline="always")
 def _transform_buffer(buf, tw, tw_quotient):
     """In-place radix-2 butterflies on a bit-reversed buffer of uint32 values < p: natural
     order out. tw[h + j] = w_(2h)^j, with its Shoup quotients."""
@@ -101,14 +101,14 @@ def _transform_buffer(buf, tw, tw_quotient):
         h *= 2
 
 
-@numba.njit(cache=True, inline="always")
+@njit(cache=True, inline="always")
 def _scaled(values, scale, scale_quotient, out):
     """out_i = values_i * scale_i mod p (vectorised)."""
     for i in range(np.uint64(values.shape[0])):
         out[i] = _mul_shoup(values[i], scale[i], scale_quotient[i])
 
 
-@numba.njit(cache=True, inline="always")
+@njit(cache=True, inline="always")
 def _transform_one(rows, out, row, buf, tmp, perm, tw, tw_quotient, scale, scale_quotient):
     """out[row] = the size-(B m) transform of rows[row] (d entries, zero-padded), as B
     transforms of size m = len(buf): for coset r, entry i is multiplied by scale[r, i]
@@ -132,7 +132,7 @@ def _transform_one(rows, out, row, buf, tmp, perm, tw, tw_quotient, scale, scale
             out[row, q * cosets + r] = buf[q]
 
 
-@numba.njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True)
 def _transform_rows(rows, out, perm, tw, tw_quotient, scale, scale_quotient, parts):
     """Every row of `rows` (R, d) through `_transform_one` into out (R, size), the rows split
     evenly into `parts` (one per core), each with one buffer of m = len(perm) entries.
@@ -140,7 +140,7 @@ def _transform_rows(rows, out, perm, tw, tw_quotient, scale, scale_quotient, par
     perm: the bit-reversal permutation of m; tw, tw_quotient: the stage twiddles of size m;
     scale, scale_quotient: (size / m, d) per-coset factors (`_plan`)."""
     count = rows.shape[0]
-    for part in numba.prange(parts):
+    for part in prange(parts):
         buf = np.empty(perm.shape[0], dtype=np.uint32)
         tmp = np.empty(rows.shape[1], dtype=np.uint32)
         lo = np.int64(part) * count // parts
@@ -149,7 +149,7 @@ def _transform_rows(rows, out, perm, tw, tw_quotient, scale, scale_quotient, par
             _transform_one(rows, out, row, buf, tmp, perm, tw, tw_quotient, scale, scale_quotient)
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def _transform_rows_serial(rows, out, perm, tw, tw_quotient, scale, scale_quotient, parts):
     """The serial twin of _transform_rows, for small batches (no thread pool; `parts` is
     ignored)."""
@@ -210,7 +210,7 @@ def _run(rows: np.ndarray, size: int, inverse: bool, pre_scale: np.ndarray | Non
     # Parallel only when there are several rows and enough work to pay for the thread pool.
     wide = rows.shape[0] > 1 and rows.shape[0] * size >= PARALLEL_MIN_ELEMENTS
     kernel = _transform_rows if wide else _transform_rows_serial
-    kernel(rows, out, *tables, max(1, min(rows.shape[0], numba.get_num_threads())))
+    kernel(rows, out, *tables, max(1, min(rows.shape[0], num_threads())))
     return reduced(out)
 
 
