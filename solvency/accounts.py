@@ -25,15 +25,19 @@ accrued interest.
 
 from __future__ import annotations
 
-import json
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
 from pathlib import Path
 
 from circuits.solvency import SYMBOL_PATTERN
-from solvency.snapshot import AMOUNT_PATTERN, InputError, _item_lines
+from solvency.snapshot import (
+    PLAIN_AMOUNT,
+    InputError,
+    _item_lines,
+    _read_json,
+    amount_problem,
+)
 
 MODES = ("cross", "isolated_auto", "isolated_quick")
 COMPONENTS = (
@@ -156,6 +160,18 @@ def derive(account: Account, prices: Amounts) -> Views:
 
 
 # -- loading ------------------------------------------------------------------------------------
+def exact_amount(raw) -> Decimal:
+    """A decimal string or JSON number (read exactly) as a Decimal; ValueError saying why
+    otherwise (exponent notation in a string, thousands separators, NaN, ...)."""
+    if isinstance(raw, Decimal) and raw.is_finite() and abs(raw.as_tuple().exponent) <= 100:
+        return raw
+    if isinstance(raw, bool) or not isinstance(raw, str | int):
+        raise ValueError(f"expected a decimal number, got {raw!r}")
+    if not PLAIN_AMOUNT.fullmatch(str(raw).strip()):
+        raise ValueError(amount_problem(str(raw), "a decimal number"))
+    return Decimal(str(raw).strip())
+
+
 class _Reader:
     """Validates one user's record, naming the file, the line, the user and the field."""
 
@@ -166,13 +182,10 @@ class _Reader:
         return InputError(self.path, self.line, f"user {self.user!r} {field_name}", problem)
 
     def amount(self, raw, field_name: str) -> Decimal:
-        if (
-            isinstance(raw, bool)
-            or not isinstance(raw, str | int | Decimal)
-            or not re.fullmatch(AMOUNT_PATTERN, str(raw).strip())
-        ):
-            raise self.fail(field_name, f"not a decimal number: {raw!r}")
-        return Decimal(str(raw).strip())
+        try:
+            return exact_amount(raw)
+        except ValueError as e:
+            raise self.fail(field_name, str(e)) from None
 
     def amounts(self, raw, field_name: str, non_negative: bool = False) -> Amounts:
         if raw is None:
@@ -259,13 +272,7 @@ FIELDS = {
 def load_accounts(path: str | Path) -> tuple[list[Account], Amounts]:
     """Accounts and the mark prices embedded in the file (possibly empty)."""
     path = Path(path)
-    try:
-        text = path.read_text()
-        data = json.loads(text, parse_float=Decimal)
-    except FileNotFoundError:
-        raise InputError(path, None, None, "no such file") from None
-    except json.JSONDecodeError as e:
-        raise InputError(path, e.lineno, None, f"not valid JSON: {e.msg}") from None
+    data, text = _read_json(path)
     if not isinstance(data, dict) or not isinstance(data.get("users"), list):
         raise InputError(path, 1, "users", 'expected {"mark_prices": {...}, "users": [...]}')
     lines = _item_lines(text[text.index('"users"') :])
@@ -315,11 +322,9 @@ def _prices(raw, path: Path) -> Amounts:
     out = {}
     for symbol, value in raw.items():
         try:
-            out[str(symbol)] = Decimal(str(value))
-        except ArithmeticError:
-            raise InputError(
-                path, None, f"mark_prices.{symbol}", f"not a number: {value!r}"
-            ) from None
+            out[str(symbol)] = exact_amount(value)
+        except ValueError as e:
+            raise InputError(path, None, f"mark_prices.{symbol}", str(e)) from None
         if out[str(symbol)] <= 0:
             raise InputError(path, None, f"mark_prices.{symbol}", "must be positive")
     return out
@@ -328,12 +333,7 @@ def _prices(raw, path: Path) -> Amounts:
 def load_prices(path: str | Path) -> Amounts:
     """Mark prices from {"SYMBOL": "price"} or from an assets file."""
     path = Path(path)
-    try:
-        data = json.loads(Path(path).read_text(), parse_float=Decimal)
-    except FileNotFoundError:
-        raise InputError(path, None, None, "no such file") from None
-    except json.JSONDecodeError as e:
-        raise InputError(path, e.lineno, None, f"not valid JSON: {e.msg}") from None
+    data, _ = _read_json(path)
     return _prices(data, path)
 
 

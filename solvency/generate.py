@@ -44,6 +44,8 @@ REAL_ASSETS = [
 ]
 MAX_VALUE_USD = 5e7  # per user and asset: keeps every balance far inside int64
 MARGIN_SHARE = 0.10
+MAX_USERS = 1 << 24
+MAX_ASSETS = 200
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,23 @@ def asset_list(count: int, rng: np.random.Generator) -> list[dict]:
     return out
 
 
+def check_inputs(users: int, assets: int, seed: int) -> None:
+    """Raise ValueError, one line naming the option, for a count or seed out of range."""
+    for option, value, low, high in (
+        ("--users", users, 1, MAX_USERS),
+        ("--assets", assets, 1, MAX_ASSETS),
+        ("--seed", seed, 0, None),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{option}: must be a whole number, not {value!r}")
+        if value < low or (high is not None and value > high):
+            bounds = f"from {low} to {high}" if high is not None else f"{low} or more"
+            raise ValueError(f"{option}: must be {bounds}, not {value}")
+
+
 def generate(users: int, assets: int, seed: int) -> Generated:
+    """A synthetic snapshot; ValueError (see check_inputs) for counts or a seed out of range."""
+    check_inputs(users, assets, seed)
     rng = np.random.default_rng(seed)
     spec = asset_list(assets, rng)
     price = np.array([float(a["price"]) for a in spec])
@@ -102,7 +120,21 @@ def amount_strings(column: np.ndarray, decimals: int) -> pd.Series:
 
 
 def write(generated: Generated, out: Path) -> tuple[Path, Path]:
-    out.mkdir(parents=True, exist_ok=True)
+    """DIR/assets.json and DIR/snapshot.csv, each atomically; ValueError naming --out if the
+    directory cannot be made or written."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ValueError(f"--out: {out} is not a directory") from None
+    except OSError as e:
+        raise ValueError(f"--out: cannot create {out}: {e.strerror}") from None
+    try:
+        return _write_files(generated, out)
+    except OSError as e:
+        raise ValueError(f"--out: cannot write in {out}: {e.strerror}") from None
+
+
+def _write_files(generated: Generated, out: Path) -> tuple[Path, Path]:
     assets_path, snapshot_path = out / "assets.json", out / "snapshot.csv"
     document = {"quote": "USD", "assets": generated.assets}
     write_atomically(assets_path, (json.dumps(document, indent=2) + "\n").encode())

@@ -57,7 +57,7 @@ from circuits.leaf import leaves_root
 from circuits.poseidon2 import DIGEST
 from circuits.solvency import MAX_TRACE_LEN, SolvencyAir, Statement
 from solvency.inclusion import LEAF_HASH, LEAF_REGISTERS, LEAF_WIDTH, elements_hex
-from solvency.snapshot import InputError
+from solvency.snapshot import InputError, decode_utf8, read_input
 from stark.field import P
 from stark.params import PRESETS, StarkParams
 from stark.proof import Proof, deserialize
@@ -234,20 +234,10 @@ def _no_constant(name: str):
 
 def load_json_strict(path: Path, max_bytes: int = MAX_STATEMENT_BYTES, what: str = "statement"):
     """JSON with duplicate keys and NaN/Infinity refused, at most `max_bytes` read (a device
-    or a huge file is refused, not read whole). Raises InputError."""
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read(max_bytes + 1)
-    except FileNotFoundError:
-        raise InputError(path, None, None, "no such file") from None
-    except OSError as e:
-        raise InputError(path, None, None, f"cannot read: {e.strerror}") from None
-    if len(raw) > max_bytes:
-        raise InputError(path, None, None, f"larger than any {what}")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InputError(path, None, None, "not UTF-8 text") from None
+    or a huge file is refused, not read whole). UTF-8, with or without a byte-order mark; a
+    byte that is not UTF-8 is named with its line and column. Raises InputError."""
+    raw = read_input(path, "a JSON file", max_bytes, what)
+    text = decode_utf8(raw, path)
     try:
         return json.loads(text, object_pairs_hook=_strict_object, parse_constant=_no_constant)
     except json.JSONDecodeError as e:

@@ -11,19 +11,17 @@ precision at all; a snapshot whose prices then need more than 90 bits is refused
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 import unicodedata
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
-
-if TYPE_CHECKING:  # the readers import pandas and pyarrow when called: a verifier needs neither
-    import pandas as pd
 
 from circuits.solvency import (
     MAX_ASSETS,
@@ -35,7 +33,9 @@ from circuits.solvency import (
 )
 
 AMOUNT_PATTERN = r"[+-]?(\d+(\.\d*)?|\.\d+)"
+PLAIN_AMOUNT = re.compile(AMOUNT_PATTERN, re.ASCII)  # ASCII digits only, as in the CSV reader
 MAX_DECIMALS = 30
+MAX_EXPONENT = 100  # a JSON number such as 1e999999999 is refused, not expanded
 INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
 
 
@@ -133,7 +133,102 @@ def parse_issuer(text: str) -> str:
     return name
 
 
+# -- reading input files ------------------------------------------------------------------------
+BOM = b"\xef\xbb\xbf"
+
+
+def read_input(
+    path: str | Path, expected: str, max_bytes: int | None = None, what: str = "input"
+) -> bytes:
+    """The bytes of an input file. A missing, unreadable or (with `max_bytes`) too large file,
+    or a directory, raises InputError; `expected` says what the file should be ("a JSON
+    file")."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read() if max_bytes is None else fh.read(max_bytes + 1)
+    except FileNotFoundError:
+        raise InputError(path, None, None, "no such file") from None
+    except IsADirectoryError:
+        raise InputError(path, None, None, f"is a directory, expected {expected}") from None
+    except OSError as e:
+        raise InputError(path, None, None, f"cannot read: {e.strerror}") from None
+    if max_bytes is not None and len(raw) > max_bytes:
+        raise InputError(path, None, None, f"larger than any {what}")
+    return raw
+
+
+def decode_utf8(raw: bytes, path: str | Path) -> str:
+    """UTF-8 text without its byte-order mark, if it has one. Bytes that are not UTF-8 raise
+    InputError naming their line and byte column."""
+    start = len(BOM) if raw.startswith(BOM) else 0
+    try:
+        return str(memoryview(raw)[start:], "utf-8")
+    except UnicodeDecodeError as e:
+        raise not_utf8(path, raw, start + e.start) from None
+
+
+def not_utf8(path: str | Path, raw: bytes, at: int) -> InputError:
+    """The error for the byte at offset `at` of `raw`, which starts no UTF-8 character."""
+    line = raw.count(b"\n", 0, at) + 1
+    column = at - raw.rfind(b"\n", 0, at)
+    return InputError(
+        path,
+        line,
+        None,
+        f"not UTF-8 text (byte 0x{raw[at]:02X} at column {column}); save the file as UTF-8",
+    )
+
+
 # -- JSON with line numbers ---------------------------------------------------------------------
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    out: dict = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
+def _no_constant(name: str):
+    raise ValueError(name)
+
+
+def _line_of(text: str, pattern: str, nth: int = 1) -> int | None:
+    """The line of the nth match of `pattern` in `text`, if there are that many."""
+    for k, match in enumerate(re.finditer(pattern, text), 1):
+        if k == nth:
+            return text.count("\n", 0, match.start()) + 1
+    return None
+
+
+def parse_json(text: str, path: str | Path):
+    """JSON text read exactly (numbers as int or Decimal). Duplicate keys and NaN or Infinity
+    raise InputError with their line."""
+    try:
+        return json.loads(
+            text, parse_float=Decimal, object_pairs_hook=_unique_keys, parse_constant=_no_constant
+        )
+    except json.JSONDecodeError as e:
+        raise InputError(path, e.lineno, None, f"not valid JSON: {e.msg}") from None
+    except _DuplicateKey as e:
+        line = _line_of(text, re.escape(json.dumps(e.key)) + r"\s*:", 2)
+        raise InputError(path, line, e.key, "appears twice in the same object") from None
+    except RecursionError:
+        raise InputError(path, None, None, "not valid JSON: nested too deeply") from None
+    except ValueError as e:  # NaN, Infinity, -Infinity
+        line = _line_of(text, rf"(?<![\w\"]){re.escape(str(e))}(?![\w\"])")
+        raise InputError(
+            path, line, None, f"not valid JSON: {e} is not a number (write amounts as strings)"
+        ) from None
+
+
 def _item_lines(text: str) -> list[int]:
     """The line on which each object of the first JSON array in `text` starts."""
     lines, depth, in_string, escape, line, array_depth = [], 0, False, False, 1, None
@@ -162,26 +257,161 @@ def _item_lines(text: str) -> list[int]:
 
 
 def _read_json(path: Path):
-    try:
-        text = path.read_text()
-    except OSError as e:
-        raise InputError(path, None, None, f"cannot read: {e.strerror}") from None
-    try:
-        return json.loads(text, parse_float=Decimal, parse_int=int), text
-    except json.JSONDecodeError as e:
-        raise InputError(path, e.lineno, None, f"not valid JSON: {e.msg}") from None
+    """(the document, its text) of a JSON input file: UTF-8, with or without a byte-order
+    mark; see parse_json."""
+    text = decode_utf8(read_input(path, "a JSON file"), path)
+    return parse_json(text, path), text
+
+
+# -- amounts ------------------------------------------------------------------------------------
+_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?P<sep>[,' _\u00a0\u202f])\d{3}(?:(?P=sep)\d{3})*(\.\d*)?")
+_EUROPEAN = re.compile(r"[+-]?\d{1,3}(?:\.\d{3})+,\d*")
+_EXPONENT = re.compile(r"(?P<mantissa>[+-]?(?:\d+\.?\d*|\.\d+))[eE](?P<exponent>[+-]?\d+)")
+_MINUS_LOOKALIKES = "\u2212\u2013\u2014\u2010\u2011\ufe63\uff0d"
+
+
+def _plain(text: str) -> str | None:
+    """`text` if it is a plain decimal amount, else None: a suggestion is only ever valid."""
+    return text if PLAIN_AMOUNT.fullmatch(text) else None
+
+
+def _write(suggestion: str | None, problem: str) -> str:
+    return f"{problem}; write {suggestion}" if suggestion else problem
+
+
+def _why_not_a_number(text: str) -> str | None:
+    """The reason `text` (stripped) is not a plain decimal, for the forms people write."""
+    bare = text.lower().lstrip("+-")
+    checks = (
+        ("\n" in text or "\r" in text, "it contains a line break (a quote left open?)"),
+        (bare in ("nan", "snan", "qnan"), "NaN is not an amount"),
+        (bare in ("inf", "infinity", "\u221e"), "infinity is not an amount"),
+    )
+    for hit, why in checks:
+        if hit:
+            return why
+    for rule in (
+        _why_exponent,
+        _why_parentheses,
+        _why_currency,
+        _why_separators,
+        _why_signs,
+        _why_other,
+    ):
+        why = rule(text)
+        if why:
+            return why
+    return None
+
+
+def _why_exponent(text: str) -> str | None:
+    match = _EXPONENT.fullmatch(text)
+    if not match:
+        return None
+    small = abs(int(match["exponent"])) <= 40
+    plain = _plain(f"{Decimal(text):f}") if small else None
+    return _write(plain, "exponent notation is not accepted") + (
+        "" if plain else " a plain decimal"
+    )
+
+
+def _why_parentheses(text: str) -> str | None:
+    if not (text.startswith("(") and text.endswith(")")):
+        return None
+    inner = _plain(text[1:-1].strip())
+    return _write(inner and f"-{inner}", "parentheses for a negative amount are not accepted")
+
+
+def _why_currency(text: str) -> str | None:
+    if text.endswith("%"):
+        return "a percent sign is not accepted"
+    if not any(unicodedata.category(c) == "Sc" for c in text):
+        return None
+    rest = "".join(c for c in text if unicodedata.category(c) != "Sc").strip()
+    return _write(_plain(rest), "a currency sign is not accepted")
+
+
+def _why_separators(text: str) -> str | None:
+    if _EUROPEAN.fullmatch(text):
+        plain = _plain(text.replace(".", "").replace(",", "."))
+        return _write(plain, "thousands separators and a decimal comma are not accepted")
+    match = _THOUSANDS.fullmatch(text)
+    if match:
+        plain = text.replace(match["sep"], "")
+        if match["sep"] == "," and "." not in text:
+            return (
+                f"a comma is not accepted: write {plain} if it separates thousands, "
+                f"{text.replace(',', '.')} if it is a decimal comma"
+            )
+        return _write(_plain(plain), "thousands separators are not accepted")
+    if re.fullmatch(r"[+-]?\d*,\d+", text):
+        return _write(_plain(text.replace(",", ".")), "a decimal comma is not accepted")
+    if text.count(".") > 1 and re.fullmatch(r"[+-]?[\d.]+", text):
+        return "more than one decimal point"
+    return None
+
+
+def _why_signs(text: str) -> str | None:
+    if text[:1] in _MINUS_LOOKALIKES:
+        return _write(_plain("-" + text[1:]), f"the minus sign must be '-', not {text[0]!r}")
+    if re.fullmatch(r"[+-]{2,}.*", text):
+        return "more than one sign"
+    if text in ("+", "-", "."):
+        return "no digits"
+    if re.fullmatch(r"\d+(\.\d*)?-", text):
+        return _write(_plain("-" + text[:-1]), "the minus sign goes first")
+    return None
+
+
+def _why_other(text: str) -> str | None:
+    if any(c.isdigit() and not c.isascii() for c in text):
+        return "only the ASCII digits 0-9 are accepted"
+    if re.fullmatch(r"[+-]?0[xX][0-9a-fA-F]+", text):
+        return "hexadecimal is not accepted"
+    if any(c.isalpha() for c in text):
+        return "letters are not accepted: write the amount alone"
+    if any(c.isspace() for c in text):
+        return "spaces inside a number are not accepted"
+    return None
+
+
+def amount_problem(raw: str, what: str = "a number") -> str:
+    """The one-line problem with an amount that is not a plain decimal (digits with an
+    optional sign and decimal point), saying why for the forms people commonly write."""
+    why = _why_not_a_number(raw.strip())
+    return f"not {what}: {raw!r}: " + (why or "expected a plain decimal such as -1250.75")
 
 
 def _decimal(raw, path: Path, line: int | None, field: str) -> Decimal:
+    """A decimal from a JSON string or number (read exactly), or InputError."""
     if isinstance(raw, bool) or not isinstance(raw, str | int | Decimal):
         raise InputError(path, line, field, f"expected a decimal number, got {raw!r}")
-    text = str(raw).strip()
-    if not re.fullmatch(AMOUNT_PATTERN, text):
-        raise InputError(path, line, field, f"not a decimal number: {raw!r}")
-    try:
-        return Decimal(text)
-    except InvalidOperation:
-        raise InputError(path, line, field, f"not a decimal number: {raw!r}") from None
+    if isinstance(raw, Decimal) and abs(raw.as_tuple().exponent) > MAX_EXPONENT:
+        raise InputError(path, line, field, f"{raw} is outside any supported range")
+    text = f"{raw:f}" if isinstance(raw, Decimal) else str(raw).strip()
+    if not PLAIN_AMOUNT.fullmatch(text):
+        raise InputError(path, line, field, amount_problem(str(raw), "a decimal number"))
+    return Decimal(text)
+
+
+def load_reserves(path: str | Path, symbols: Iterable[str] | None = None) -> dict[str, Decimal]:
+    """A reserves file, `{"BTC": "142014", ...}`: each asset's non-negative reserves in whole
+    coins. With `symbols`, an asset outside them is refused. Raises InputError."""
+    path = Path(path)
+    data, text = _read_json(path)
+    if not isinstance(data, dict):
+        raise InputError(path, 1, None, 'expected {"SYMBOL": "amount", ...}')
+    known = None if symbols is None else set(symbols)
+    out = {}
+    for symbol, raw in data.items():
+        line = _line_of(text, re.escape(json.dumps(symbol)) + r"\s*:")
+        if known is not None and symbol not in known:
+            raise InputError(path, line, symbol, "not an asset of this statement")
+        amount = _decimal(raw, path, line, symbol)
+        if amount < 0:
+            raise InputError(path, line, symbol, f"a reserve cannot be negative: {raw!r}")
+        out[symbol] = amount
+    return out
 
 
 def load_assets(path: str | Path) -> Assets:
@@ -238,88 +468,78 @@ class Snapshot:
 
 
 def load_snapshot(path: str | Path, assets: Assets) -> Snapshot:
+    """A snapshot file (CSV, or JSON by its `.json` suffix), checked and converted exactly to
+    base units. Every problem raises InputError naming the file, the line and the field."""
     path = Path(path)
     if path.suffix.lower() == ".json":
-        frame, first_line = _json_frame(path)
+        columns, line_of = _json_columns(path, assets)
     else:
-        frame, first_line = _csv_frame(path)
-    return _convert(frame, first_line, path, assets)
+        columns, line_of = _csv_columns(path, assets)
+    return _convert(columns, line_of, path, assets)
 
 
-def _csv_frame(path: Path) -> tuple[pd.DataFrame, list[int] | int]:
-    import pandas as pd
-
-    try:
-        # Arrow-backed strings: the .str operations below then run in pyarrow's compiled kernels
-        frame = pd.read_csv(path, dtype="string[pyarrow]", keep_default_na=False, engine="pyarrow")
-    except FileNotFoundError:
-        raise InputError(path, None, None, "no such file") from None
-    except Exception as e:  # pyarrow's parse errors carry their own description
-        raise InputError(
-            path, None, None, f"not a readable CSV: {str(e).splitlines()[0]}"
-        ) from None
-    return frame, 2  # data row i is on line i + 2 (the header is line 1)
+LineOf = Callable[[int], "int | None"]  # data row -> its line in the file
 
 
-def _json_frame(path: Path) -> tuple[pd.DataFrame, list[int]]:
-    import pandas as pd
-
-    data, text = _read_json(path)
-    if not isinstance(data, list):
-        raise InputError(path, 1, None, 'expected a list of {"id": ..., "<SYMBOL>": ...}')
-    lines = _item_lines(text)
-    for i, item in enumerate(data):
-        if not isinstance(item, dict):
-            raise InputError(
-                path, lines[i] if i < len(lines) else None, f"[{i}]", "expected an object"
-            )
-    rows = [{k: ("" if v is None else str(v)) for k, v in item.items()} for item in data]
-    return pd.DataFrame(rows, dtype="string[pyarrow]").fillna(""), lines
-
-
-def _line(first_line: list[int] | int, row: int) -> int:
-    return first_line + row if isinstance(first_line, int) else first_line[row]
+def _check_symbols(path: Path, lines: dict[str, int | None], assets: Assets) -> None:
+    """Every column after `id` names an asset of the assets file (`lines`: each column's
+    name -> the line that names it first)."""
+    known = set(assets.symbols)
+    folded = {s.upper(): s for s in known}
+    for name, line in lines.items():
+        if name == "id" or name in known:
+            continue
+        hint = (
+            f"; the assets file has {folded[name.upper()]!r} (symbols are case-sensitive)"
+            if name.upper() in folded
+            else " (not in the assets file)"
+        )
+        raise InputError(path, line, name, f"unknown asset symbol {name!r}{hint}")
 
 
-def _convert(frame: pd.DataFrame, first_line, path: Path, assets: Assets) -> Snapshot:
-    columns = list(frame.columns)
-    if not columns or columns[0] != "id":
-        raise InputError(path, 1, "id", "the first column must be 'id'")
-    known = {a.symbol: a for a in assets.assets}
-    for c in columns[1:]:
-        if c not in known:
-            raise InputError(path, 1, c, f"unknown asset symbol {c!r} (not in the assets file)")
-    if len(set(columns)) != len(columns):
-        raise InputError(path, 1, None, "a column appears twice")
-    if len(frame) == 0:
-        raise InputError(path, None, None, "no users")
-    ids = frame["id"].str.strip()
-    empty = np.flatnonzero((ids == "").to_numpy())
+def _convert(columns: dict, line_of: LineOf, path: Path, assets: Assets) -> Snapshot:
+    """Ids checked (non-empty, distinct) and amounts converted, from string columns."""
+    import pyarrow.compute as pc
+
+    ids = pc.utf8_trim_whitespace(columns["id"])
+    if len(ids) == 0:
+        raise InputError(path, None, None, "no users (the file has no line after the header)")
+    empty = np.flatnonzero(pc.equal(ids, "").to_numpy(zero_copy_only=False))
     if len(empty):
-        raise InputError(path, _line(first_line, int(empty[0])), "id", "empty user id")
-    duplicated = np.flatnonzero(ids.duplicated().to_numpy())
-    if len(duplicated):
-        row = int(duplicated[0])
-        raise InputError(path, _line(first_line, row), "id", f"duplicate user id {ids[row]!r}")
-    balances = np.zeros((len(frame), len(assets.assets)), dtype=np.int64)
+        raise InputError(path, line_of(int(empty[0])), "id", "empty user id")
+    id_list = ids.to_pylist()
+    if len(set(id_list)) != len(id_list):
+        _duplicate_id(id_list, line_of, path)
+    balances = np.zeros((len(id_list), len(assets.assets)), dtype=np.int64)
     for j, asset in enumerate(assets.assets):
-        if asset.symbol in frame.columns:
-            balances[:, j] = _parse_amounts(frame[asset.symbol], asset, path, first_line)
-    return Snapshot(ids.tolist(), balances)
+        if asset.symbol in columns:
+            balances[:, j] = _parse_amounts(columns[asset.symbol], asset, path, line_of)
+    return Snapshot(id_list, balances)
+
+
+def _duplicate_id(ids: list[str], line_of: LineOf, path: Path) -> None:
+    first: dict[str, int] = {}
+    for row, user in enumerate(ids):
+        if user in first:
+            where = line_of(first[user])
+            raise InputError(
+                path,
+                line_of(row),
+                "id",
+                f"duplicate user id {user!r}" + (f" (first on line {where})" if where else ""),
+            )
+        first[user] = row
 
 
 _AMOUNT_PARTS = r"^(?P<sign>[+-]?)(?P<whole>\d*)(?:\.(?P<frac>\d*))?$"
 
 
-def _parse_amounts(column: pd.Series, asset: Asset, path: Path, first_line) -> np.ndarray:
+def _parse_amounts(text, asset: Asset, path: Path, line_of: LineOf) -> np.ndarray:
     """Decimal strings in whole coins -> int64 base units, exactly, in pyarrow's compiled
     string kernels (a million rows in about a second per column)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    text = pa.array(column.array).cast(pa.string())
-    if isinstance(text, pa.ChunkedArray):
-        text = text.combine_chunks()
     stripped = pc.utf8_trim_whitespace(text)
     empty = pc.equal(stripped, "").to_numpy(zero_copy_only=False)
     parts = pc.extract_regex(stripped, _AMOUNT_PARTS)  # null where the text does not match
@@ -329,9 +549,7 @@ def _parse_amounts(column: pd.Series, asset: Asset, path: Path, first_line) -> n
     bad = ~(valid | empty)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
-        raise InputError(
-            path, _line(first_line, row), asset.symbol, f"not a number: {column.iloc[row]!r}"
-        )
+        raise InputError(path, line_of(row), asset.symbol, amount_problem(text[row].as_py()))
     negative = pc.fill_null(pc.equal(parts.field("sign"), "-"), False).to_numpy(
         zero_copy_only=False
     )
@@ -341,15 +559,15 @@ def _parse_amounts(column: pd.Series, asset: Asset, path: Path, first_line) -> n
         row = int(np.flatnonzero(too_precise)[0])
         raise InputError(
             path,
-            _line(first_line, row),
+            line_of(row),
             asset.symbol,
-            f"{column.iloc[row]!r} has more than {asset.decimals} decimals",
+            f"{text[row].as_py()!r} has more than {asset.decimals} decimals",
         )
     kept = pc.utf8_rpad(pc.utf8_slice_codeunits(fraction, 0, asset.decimals), asset.decimals, "0")
     digits = pc.utf8_ltrim(pc.binary_join_element_wise(parts.field("whole"), kept, ""), "0")
     digits = pc.if_else(pc.equal(digits, ""), "0", digits)
     length = pc.utf8_length(digits).to_numpy(zero_copy_only=False)
-    out = np.zeros(len(column), dtype=np.int64)
+    out = np.zeros(len(text), dtype=np.int64)
     short = (length < 19) & ~empty  # below 10^18: always inside int64
     out[short] = pc.cast(pc.filter(digits, pa.array(short)), pa.int64()).to_numpy()
     for row in np.flatnonzero((length >= 19) & ~empty):  # near or past 2^63: check exactly
@@ -357,10 +575,275 @@ def _parse_amounts(column: pd.Series, asset: Asset, path: Path, first_line) -> n
         if not INT64_MIN <= value <= INT64_MAX:
             raise InputError(
                 path,
-                _line(first_line, int(row)),
+                line_of(int(row)),
                 asset.symbol,
-                f"{column.iloc[row]!r} is outside the supported range [-2^63, 2^63) base units",
+                f"{text[row].as_py()!r} is outside the supported range [-2^63, 2^63) base units",
             )
         out[row] = value
     out[short & negative] *= -1
     return out
+
+
+# -- JSON snapshots -----------------------------------------------------------------------------
+def _json_columns(path: Path, assets: Assets) -> tuple[dict, LineOf]:
+    """`[{"id": ..., "<SYMBOL>": "amount", ...}, ...]` as string columns. Keys and values are
+    stripped of surrounding whitespace, as in a CSV file; a JSON number is read exactly."""
+    import pyarrow as pa
+
+    data, text = _read_json(path)
+    if not isinstance(data, list):
+        raise InputError(path, 1, None, 'expected a list of {"id": ..., "<SYMBOL>": ...}')
+    lines = _item_lines(text)
+
+    def line_of(row: int) -> int | None:
+        return lines[row] if row < len(lines) else None
+
+    rows = [_json_row(item, path, line_of(i), f"[{i}]") for i, item in enumerate(data)]
+    first: dict[str, int | None] = {}
+    for i, row in enumerate(rows):
+        for name in row:
+            first.setdefault(name, line_of(i))
+    names = list(first)
+    if rows and "id" not in names:
+        raise InputError(path, line_of(0), "id", "no user has an 'id'")
+    _check_symbols(path, first, assets)
+    columns = {n: pa.array([row.get(n, "") for row in rows], pa.string()) for n in names}
+    return columns or {"id": pa.array([], pa.string())}, line_of
+
+
+def _json_row(item, path: Path, line: int | None, where: str) -> dict[str, str]:
+    if not isinstance(item, dict):
+        raise InputError(path, line, where, "expected an object")
+    row: dict[str, str] = {}
+    for key, value in item.items():
+        name = key.strip()
+        if name in row:
+            raise InputError(path, line, name, "appears twice in this user's record")
+        if value is None:
+            row[name] = ""
+        elif isinstance(value, str):
+            row[name] = value
+        elif isinstance(value, int | Decimal) and not isinstance(value, bool):
+            if abs(value.as_tuple().exponent if isinstance(value, Decimal) else 0) > MAX_EXPONENT:
+                raise InputError(path, line, name, f"{value} is outside any supported range")
+            row[name] = f"{value:f}" if isinstance(value, Decimal) else str(value)
+        else:
+            raise InputError(path, line, name, f"expected a string or a number, got {value!r}")
+    return row
+
+
+# -- CSV snapshots ------------------------------------------------------------------------------
+# The format: one user per line, fields separated by commas, a field may be quoted ("...", with
+# "" for a quote inside) but a quoted field cannot span lines, blank lines are skipped, and
+# surrounding spaces are removed from every field (header names, ids and amounts). The header
+# may end with a comma (an empty last column, as some spreadsheets export) if every line then
+# ends with an empty field too. The fast path is pyarrow's parser; when it refuses a file,
+# _check_lines re-reads it line by line to say where and why.
+SEPARATORS = {";": "';'", "\t": "tabs", "|": "'|'"}
+_TRAILING = "\x00trailing"  # pyarrow's name for the header's empty last column
+
+
+@dataclass(frozen=True)
+class _Header:
+    names: list[str]  # stripped, without the empty trailing column
+    trailing: bool  # the header ends with a comma
+    end: int  # offset of the first data byte
+
+    @property
+    def width(self) -> int:
+        return len(self.names) + self.trailing
+
+    def name(self, index: int) -> str:
+        return self.names[index] if index < len(self.names) else f"field {index + 1}"
+
+
+def _csv_columns(path: Path, assets: Assets) -> tuple[dict, LineOf]:
+    """The CSV file's columns as pyarrow strings (the trailing empty column checked and
+    dropped), and the line of each data row, computed only when an error needs it."""
+    data = read_input(path, "a CSV or JSON file")
+    header = _csv_header(path, data)
+    _check_symbols(path, {n: 1 for n in header.names}, assets)
+    if not data[header.end :].strip():
+        raise InputError(path, None, None, "no users (the file has no line after the header)")
+    quotes = data.count(b'"', header.end)
+    if quotes % 2:  # some quote may be left open: find it, before pyarrow swallows lines
+        _check_lines(path, data, header)
+    table = _read_table(path, data, header)
+
+    found: list[list[int]] = []
+
+    def line_of(row: int) -> int | None:
+        if not found:
+            found.append(_data_lines(path))
+        return found[0][row] if row < len(found[0]) else None
+
+    columns = {name: table.column(i).combine_chunks() for i, name in enumerate(table.column_names)}
+    if quotes:
+        _check_no_line_breaks(path, data, header, columns)
+    if header.trailing:
+        _check_trailing(path, columns.pop(_TRAILING), line_of)
+    return columns, line_of
+
+
+def _csv_header(path: Path, data: bytes) -> _Header:
+    """The header line, checked: separator, quotes, names (stripped, non-empty, distinct),
+    `id` first."""
+    start = len(BOM) if data.startswith(BOM) else 0
+    newline = data.find(b"\n", start)
+    end = len(data) if newline < 0 else newline + 1
+    line = decode_utf8(data[:end], path).rstrip("\r\n")
+    if not line.strip():
+        problem = "empty file" if not data[start:].strip() else "the first line is empty"
+        raise InputError(path, 1, None, f"{problem}; expected a header line 'id,<SYMBOL>,...'")
+    _check_separator(path, line)
+    fields = _split(path, 1, line, None)
+    names = [f.strip() for f in fields]
+    trailing = len(names) > 1 and names[-1] == ""
+    if trailing:
+        names.pop()
+    _check_names(path, names)
+    return _Header(names, trailing, end)
+
+
+def _check_separator(path: Path, line: str) -> None:
+    first = line.split(",")[0].strip().strip('"')
+    if first == "id":
+        return
+    for separator, name in SEPARATORS.items():
+        if separator in first:
+            raise InputError(
+                path,
+                1,
+                None,
+                f"this file is separated by {name}, the snapshot must be comma-separated (CSV)",
+            )
+
+
+def _check_names(path: Path, names: list[str]) -> None:
+    seen: dict[str, int] = {}
+    for column, name in enumerate(names, 1):
+        if not name:
+            raise InputError(path, 1, None, f"column {column} of the header has no name")
+        if name in seen:
+            raise InputError(
+                path, 1, name, f"column {name!r} appears twice (columns {seen[name]} and {column})"
+            )
+        seen[name] = column
+    if names[0] != "id":
+        hint = " (lowercase)" if names[0].lower() == "id" else ""
+        raise InputError(path, 1, "id", f"the first column must be 'id'{hint}, not {names[0]!r}")
+
+
+def _open_quote(line: str) -> int | None:
+    """The field in which a quote opens and is not closed by the end of `line`, if any. As in
+    pyarrow, a quote opens a quoted field only as its first character."""
+    field, at_start, quoted, i = 0, True, False, 0
+    while i < len(line):
+        c = line[i]
+        if quoted:
+            if c == '"' and line[i + 1 : i + 2] == '"':
+                i += 1
+            elif c == '"':
+                quoted = False
+        elif c == ",":
+            field, at_start = field + 1, True
+            i += 1
+            continue
+        elif c == '"' and at_start:
+            quoted = True
+        at_start = False
+        i += 1
+    return field if quoted else None
+
+
+def _split(path: Path, number: int, line: str, header: _Header | None) -> list[str]:
+    """The fields of one line; a quote left open raises InputError at this line."""
+    if '"' not in line:
+        return line.split(",")
+    field = _open_quote(line)
+    if field is not None:
+        name = header.name(field) if header else f"column {field + 1}"
+        raise InputError(path, number, name, "a quote opens here and is not closed on this line")
+    return next(csv.reader([line]))
+
+
+def _read_table(path: Path, data: bytes, header: _Header):
+    """pyarrow's parse of the data lines, every column a string; on failure, _check_lines
+    says where."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    names = header.names + ([_TRAILING] if header.trailing else [])
+    try:
+        return pcsv.read_csv(
+            pa.BufferReader(pa.py_buffer(data).slice(header.end)),
+            read_options=pcsv.ReadOptions(column_names=names),
+            convert_options=pcsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowException) as e:
+        _check_lines(path, data, header)
+        reason = str(e).splitlines()[0]
+        raise InputError(path, None, None, f"not a readable CSV: {reason}") from None
+
+
+def _check_lines(path: Path, data: bytes, header: _Header) -> None:
+    """Each data line, for the first problem pyarrow does not locate: bytes that are not
+    UTF-8, a quote left open, a number of fields other than the header's. (The error path.)"""
+    text = decode_utf8(data, path)
+    for number, line in enumerate(text.split("\n")[1:], 2):
+        line = line.removesuffix("\r")
+        if line:
+            fields = _split(path, number, line, header)
+            if len(fields) != header.width:
+                raise InputError(path, number, None, _count_problem(fields, header))
+
+
+def _count_problem(fields: list[str], header: _Header) -> str:
+    count, width = len(fields), header.width
+    problem = f"{count} field{'s' * (count != 1)}, the header has {width}"
+    if count == width + 1 and not fields[-1].strip() and not header.trailing:
+        return f"{problem} (this line ends with a comma, the header does not)"
+    if count == width - 1 and header.trailing:
+        return f"{problem} (the header ends with a comma, this line does not)"
+    if count > width:
+        return f"{problem} (a comma inside a value? quote the value; amounts take no commas)"
+    return problem
+
+
+def _data_lines(path: Path) -> list[int]:
+    """The line of each data row, as pyarrow counts rows (blank lines skipped). The error
+    path: the file is read again."""
+    text = decode_utf8(read_input(path, "a CSV file"), path)
+    lines = text.split("\n")
+    return [n for n, line in enumerate(lines[1:], 2) if line.removesuffix("\r")]
+
+
+def _check_no_line_breaks(path: Path, data: bytes, header: _Header, columns: dict) -> None:
+    """A quoted field spanning lines is refused: it hides where rows begin."""
+    import pyarrow.compute as pc
+
+    for column in columns.values():
+        if pc.any(pc.match_substring_regex(column, "[\r\n]")).as_py():
+            _check_lines(path, data, header)
+            raise InputError(path, None, None, "a quoted value spans lines")
+
+
+def _check_trailing(path: Path, column, line_of: LineOf) -> None:
+    import pyarrow.compute as pc
+
+    filled = np.flatnonzero(
+        pc.not_equal(pc.utf8_trim_whitespace(column), "").to_numpy(zero_copy_only=False)
+    )
+    if len(filled):
+        row = int(filled[0])
+        raise InputError(
+            path,
+            line_of(row),
+            None,
+            f"a value {column[row].as_py()!r} under the header's empty last column "
+            "(the header ends with a comma)",
+        )

@@ -267,3 +267,23 @@ def test_built_snapshot_proves_and_verifies(tmp_path, name):
     )
     assert proved.exit_code == 0, proved.stderr
     assert run(main, ["verify", str(tmp_path / "proof")]).exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("accounts", "user", "row"),
+    [("cross_margin_long", "cross-long", "bob-cross-margin-long"), ("loan", "loan", "carol-loan")],
+)
+def test_example_snapshot_rows_are_derived_from_the_accounts(accounts, user, row):
+    """examples/snapshot.csv holds, for these users, exactly the snapshot equity that
+    `snapshot build` derives from examples/accounts/ (a loan's borrowed coins count against
+    the ones received: BTC 0, not 0.1)."""
+    from solvency.snapshot import load_assets, load_snapshot
+
+    v, _ = views(accounts, user)
+    assets = load_assets(EXAMPLES.parent / "assets.json")
+    snap = load_snapshot(EXAMPLES.parent / "snapshot.csv", assets)
+    assert [i for i in snap.ids if i.startswith(row)] == [row]  # one user, one row
+    balances = dict(zip(assets.symbols, snap.balances[snap.ids.index(row)], strict=True))
+    for asset in assets.assets:
+        derived = v.snapshot.get(asset.symbol, D(0)).scaleb(asset.decimals)
+        assert balances[asset.symbol] == derived, asset.symbol
