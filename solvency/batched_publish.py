@@ -139,10 +139,13 @@ def snapshot_json(
 
 def _weakest(batch_airs: list, aggregate: AggregateStatement, params: StarkParams):
     """The security of the weakest proof: every distinct batch shape (sizes may differ) and
-    the aggregation, by provable bits."""
+    the aggregation, by provable bits, then conjectured bits. Ties are common (the query term
+    often bounds both), so the order is fixed: iterating a set of shapes would follow string
+    hashes, which differ from process to process, and the verifier would then recompute
+    another report than the prover wrote."""
     shapes = {air.shape() for air in batch_airs} | {AggregateAir(aggregate).shape()}
-    reports = [estimate_security(params, shape) for shape in shapes]
-    return min(reports, key=lambda r: r.provable_bits)
+    reports = [estimate_security(params, shape) for shape in sorted(shapes, key=repr)]
+    return min(reports, key=lambda r: (r.provable_bits, r.conjectured_bits))
 
 
 def publish_snapshot(

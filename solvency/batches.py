@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import logging
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -440,6 +441,7 @@ def run(
             processes=True,
             dashboard_address=None,
             memory_limit=0,  # the batch size bounds a task's memory; no spilling of results
+            silence_logs=logging.ERROR,  # its warnings (a worker killed on Ctrl-C) are not ours
         )
     client = Client(scheduler if cluster is None else cluster)
     try:

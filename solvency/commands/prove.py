@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,7 @@ from circuits.solvency import (
 from solvency import batched_publish, batches, inclusion
 from solvency.commands.common import (
     EXIT_INPUT,
+    EXIT_INTERRUPTED,
     EXIT_UNSATISFIED,
     REQUIRED_BITS,
     PhaseProgress,
@@ -499,6 +501,13 @@ def prove_in_batches(
         except batches.InsolventUsers as e:
             named = ", ".join(e.ids[:5]) + (f" and {len(e.ids) - 5} more" if len(e.ids) > 5 else "")
             fail(EXIT_UNSATISFIED, f"{snapshot}: user(s) with a negative total value: {named}")
+        except KeyboardInterrupt:
+            proved = len(done) + len(results)
+            console.print(
+                f"interrupted after {proved} of {plan.count} batches; the same command with "
+                "--resume goes on from there"
+            )
+            sys.exit(EXIT_INTERRUPTED)
     base = dataclasses.replace(
         market.statement((0,) * len(market.symbols), batch_size),
         issuer=identity.issuer,
