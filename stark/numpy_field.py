@@ -109,6 +109,13 @@ class FieldArray(np.ndarray):
     def __repr__(self) -> str:
         return f"GF({np.asarray(self).tolist()!r}, order={self.order})"
 
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        """numpy's functions, except those that would compute over the integers or floats
+        instead of F_p (galois implements them in the field; this class refuses them)."""
+        if func.__module__ == "numpy.linalg" or func in _NOT_FIELD_FUNCTIONS:
+            raise TypeError(f"np.{func.__name__} over F_p needs galois")
+        return super().__array_function__(func, types, args, kwargs)
+
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
         cls, p = type(self), self.order
         out = kwargs.pop("out", None)
@@ -233,4 +240,8 @@ _INTEGER_UFUNCS = {
     np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal,
     np.maximum, np.minimum, np.bitwise_and, np.bitwise_or, np.bitwise_xor, np.left_shift,
     np.right_shift, np.logical_and, np.logical_or, np.logical_not, np.isfinite,
+}  # fmt: skip
+_NOT_FIELD_FUNCTIONS = {
+    np.dot, np.vdot, np.inner, np.tensordot, np.einsum, np.convolve, np.correlate, np.trace,
+    np.prod, np.cumprod,
 }  # fmt: skip

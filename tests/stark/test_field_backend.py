@@ -142,6 +142,21 @@ def test_mixing_refused_as_in_galois():
             gf([0]) ** -1
 
 
+def test_no_silent_integer_algebra():
+    """What galois computes over F_p and numpy would compute over the integers or floats is
+    refused (TypeError), never answered wrongly."""
+    x = NumpyGF([[1, 2], [3, P - 1]])
+    for call in (
+        np.linalg.matrix_rank,
+        np.linalg.inv,
+        np.prod,
+        lambda a: a @ a,
+        lambda a: np.dot(a, a),
+    ):
+        with pytest.raises(TypeError):
+            call(x)
+
+
 def test_views_of_other_dtypes_compute_the_same():
     """`_view` keeps galois's other storage types (int32, int64): the results do not change."""
     a = np.array([[P - 1, 5], [0, 1 << 30]], dtype=np.int64)
