@@ -399,3 +399,18 @@ def test_generate_validates_its_inputs():
     ]:
         with pytest.raises(ValueError, match=message):
             generate(*args)
+
+
+def test_extreme_amounts_among_empty_cells(tmp_path):
+    """Only non-empty cells are parsed; a value's line is still its own."""
+    (tmp_path / "s.csv").write_text(
+        "id,BTC,USDT\na,,1\nb,92233720368.54775807,\nc, ,\nd,-92233720368.54775808,2\n"
+    )
+    snap = load_snapshot(tmp_path / "s.csv", assets(tmp_path))
+    assert snap.balances[:, 0].tolist() == [0, 2**63 - 1, 0, -(2**63)]
+    too_large = b"id,BTC,USDT\na,,1\nb,1.000000001,\nc,,\nd,92233720368.54775808,\n"
+    assert snapshot_error(tmp_path, too_large) == ":3: BTC: '1.000000001' has more than 8 decimals"
+    too_large = too_large.replace(b"1.000000001", b"1")
+    assert snapshot_error(tmp_path, too_large).startswith(
+        ":5: BTC: '92233720368.54775808' is outside the supported range"
+    )
