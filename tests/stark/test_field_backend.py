@@ -253,6 +253,8 @@ def test_compiled_kernels_cached_sees_a_kernel_compile(tmp_path, monkeypatch):
     assert not jit.compiled_kernels_cached()
     assert module.twice(21) == 42
     assert jit.compiled_kernels_cached()
+    assert jit.compiled_kernels_cached(["fresh_kernels"])
+    assert not jit.compiled_kernels_cached(["fresh_kernels", "not_imported"])
     source.write_text(source.read_text() + "\n# edited\n")
     jit.KERNELS.clear()
     spec.loader.exec_module(module)  # the module as imported after the edit
