@@ -7,8 +7,10 @@ the same elements as galois.GF(p) computes (tests/stark/test_field_backend.py ch
 It implements the part of galois's FieldArray interface this package uses, with galois's rules
 for mixing: + - / take two field arrays (anything else is a TypeError, as in galois), * also
 takes integers (scalar multiplication, n * a), ** takes integer exponents (negative ones
-invert), comparisons and other ufuncs act on the integers and return plain arrays, and indexing
-a single element gives a 0-d field array. Sums (np.sum, np.cumsum) are sums mod p.
+invert), comparisons act on the integers and return plain arrays, and indexing a single element
+gives a 0-d field array. Sums (np.sum, np.cumsum) are sums mod p. What galois computes over F_p
+but numpy would compute over the integers or floats (np.linalg, np.dot, @, np.prod) is refused
+with a TypeError, never answered wrongly.
 """
 
 from __future__ import annotations
@@ -66,11 +68,11 @@ class FieldArray(np.ndarray):
     def __new__(cls, x: Any) -> FieldArray:
         """Field elements from integers in [0, p) (ValueError otherwise), as galois checks."""
         a = np.array(x)
-        if a.dtype == object:  # Python integers too large for int64, or mixed objects
-            a = np.array([int(v) for v in a.reshape(-1)], dtype=object).reshape(a.shape)
-            if a.size and (min(a.reshape(-1)) < 0 or max(a.reshape(-1)) >= cls.order):
+        if a.dtype == object:  # e.g. Python integers beyond int64: checked as Python integers
+            values = [int(v) for v in a.reshape(-1)]
+            if not all(0 <= v < cls.order for v in values):
                 raise ValueError(f"field elements must be in 0 <= x < {cls.order}")
-            a = a.astype(np.int64)
+            a = np.array(values, dtype=np.int64).reshape(a.shape)
         if a.dtype.kind not in "iu":
             raise TypeError(f"field elements must be integers, not {a.dtype}")
         if a.size and (a.min() < 0 or a.max() >= cls.order):
