@@ -47,10 +47,11 @@ def _field_class() -> type:
             raise
         return NumpyGF
     # galois.GF(P) would search for a primitive element, verify the modulus and compile a
-    # polynomial evaluation with numba (uncached): about 1.7 s per process. The generator is
-    # known (tests/stark/test_field.py proves 31 generates F_p^*), and building the class with
-    # pure-Python ufuncs then switching to compiled ones gives the same field with the same
-    # compiled arithmetic in about 1 ms.
+    # polynomial evaluation and its ufuncs with numba (uncached): about 1.7 s per process. The
+    # generator is known (tests/stark/test_field.py proves 31 generates F_p^*), and building the
+    # class with pure-Python ufuncs then switching to compiled ones gives the same field with
+    # the same compiled arithmetic in about 1 ms; each ufunc is then compiled on its first use
+    # (about 0.1 s each: a verifier uses a few, a prover all of them, as before).
     gf = galois.GF(
         P, primitive_element=MULTIPLICATIVE_GENERATOR, verify=False, compile="python-calculate"
     )
