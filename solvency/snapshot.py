@@ -36,6 +36,7 @@ AMOUNT_PATTERN = r"[+-]?(\d+(\.\d*)?|\.\d+)"
 PLAIN_AMOUNT = re.compile(AMOUNT_PATTERN, re.ASCII)  # ASCII digits only, as in the CSV reader
 MAX_DECIMALS = 30
 MAX_EXPONENT = 100  # a JSON number such as 1e999999999 is refused, not expanded
+MAX_RESERVES_BYTES = 1 << 20
 INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
 
 
@@ -165,6 +166,10 @@ def decode_utf8(raw: bytes, path: str | Path) -> str:
     try:
         return str(memoryview(raw)[start:], "utf-8")
     except UnicodeDecodeError as e:
+        if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+            raise InputError(
+                path, None, None, "UTF-16 text (it starts with a UTF-16 mark); save it as UTF-8"
+            ) from None
         raise not_utf8(path, raw, start + e.start) from None
 
 
@@ -256,10 +261,10 @@ def _item_lines(text: str) -> list[int]:
     return lines
 
 
-def _read_json(path: Path):
+def _read_json(path: Path, max_bytes: int | None = None, what: str = "input"):
     """(the document, its text) of a JSON input file: UTF-8, with or without a byte-order
     mark; see parse_json."""
-    text = decode_utf8(read_input(path, "a JSON file"), path)
+    text = decode_utf8(read_input(path, "a JSON file", max_bytes, what), path)
     return parse_json(text, path), text
 
 
@@ -398,7 +403,7 @@ def load_reserves(path: str | Path, symbols: Iterable[str] | None = None) -> dic
     """A reserves file, `{"BTC": "142014", ...}`: each asset's non-negative reserves in whole
     coins. With `symbols`, an asset outside them is refused. Raises InputError."""
     path = Path(path)
-    data, text = _read_json(path)
+    data, text = _read_json(path, MAX_RESERVES_BYTES, "reserves file")
     if not isinstance(data, dict):
         raise InputError(path, 1, None, 'expected {"SYMBOL": "amount", ...}')
     known = None if symbols is None else set(symbols)
@@ -704,6 +709,10 @@ def _csv_header(path: Path, data: bytes) -> _Header:
     if not line.strip():
         problem = "empty file" if not data[start:].strip() else "the first line is empty"
         raise InputError(path, 1, None, f"{problem}; expected a header line 'id,<SYMBOL>,...'")
+    if "\r" in line:
+        raise InputError(
+            path, 1, None, "lines end with a carriage return only; save with LF or CRLF line ends"
+        )
     _check_separator(path, line)
     fields = _split(path, 1, line, None)
     names = [f.strip() for f in fields]

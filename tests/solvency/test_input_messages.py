@@ -339,6 +339,8 @@ def test_accepted_forms(tmp_path):
         (b"id,BTC,\na,1,\nb,1,x\n", ":3: a value 'x' under the header's empty last column"),
         (b"id,BTC\na,1,\n", ":2: 3 fields, the header has 2 (this line ends with a comma, the"),
         (b"id,BTC\na,\xff1\n", ":2: not UTF-8 text (byte 0xFF at column 3)"),
+        ("id,BTC\na,1\n".encode("utf-16"), ": UTF-16 text (it starts with a UTF-16 mark); save"),
+        (b"id,BTC\ra,1\r", ":1: lines end with a carriage return only; save with LF or CRLF"),
     ],
 )
 def test_snapshot_structure_errors(tmp_path, data, message):
