@@ -102,14 +102,16 @@ def same_file(a: Path, b: Path) -> bool:
     return Path(os.path.abspath(a)) == Path(os.path.abspath(b))
 
 
-def announce_compilation() -> None:
-    """Say so when the compiled kernels are not cached yet: only the first run on a machine
-    compiles them (a few seconds, silent otherwise)."""
-    try:
-        from stark.jit import compiled_kernels_cached
-    except ImportError:  # no compiler: the numpy paths need no compilation
-        return
-    if not compiled_kernels_cached():
+#: The modules whose compiled kernels a verification runs (the others are the prover's).
+VERIFIER_KERNELS = ("stark.field", "circuits.poseidon2")
+
+
+def announce_compilation(modules: tuple[str, ...] | None = None) -> None:
+    """Say so when the compiled kernels of `modules` (default: every module loaded) are not
+    cached yet: only the first run on a machine compiles them, a few seconds otherwise silent."""
+    from stark.jit import compiled_kernels_cached
+
+    if not compiled_kernels_cached(modules):
         console.print(
             "compiling the numeric kernels (the first run on this machine; cached afterwards)"
         )

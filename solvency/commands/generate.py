@@ -48,8 +48,11 @@ def generate_cmd(users: int, num_assets: int, seed: int, out: Path, force: bool)
     from solvency.bench import market_of
     from solvency.commands.prove import largest_batch
 
-    generated = synthetic.generate(users, num_assets, seed)
-    assets_path, snapshot_path = synthetic.write(generated, out)
+    try:
+        generated = synthetic.generate(users, num_assets, seed)
+        assets_path, snapshot_path = synthetic.write(generated, out)
+    except ValueError as e:  # its messages name the option
+        fail(EXIT_INPUT, str(e))
     console.print(
         f"wrote {snapshot_path} ({users:,} users) and {assets_path} ({num_assets} assets)"
     )

@@ -22,6 +22,7 @@ from solvency.commands.common import (
     EXIT_INPUT,
     EXIT_INVALID,
     REQUIRED_BITS,
+    VERIFIER_KERNELS,
     announce_compilation,
     console,
     fail,
@@ -160,7 +161,7 @@ def verify_inclusion_cmd(
     start = time.perf_counter()
     published = publication_dir(published)
     if not skip_proof:
-        announce_compilation()
+        announce_compilation(VERIFIER_KERNELS)
     try:
         raw = load_json_strict(file, inclusion.MAX_INCLUSION_BYTES, "inclusion file")
         try:

@@ -14,7 +14,7 @@ import json
 import sys
 import time
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
 import click
@@ -28,6 +28,7 @@ from solvency.commands.common import (
     EXIT_INPUT,
     EXIT_INVALID,
     REQUIRED_BITS,
+    VERIFIER_KERNELS,
     announce_compilation,
     fail,
 )
@@ -37,37 +38,19 @@ from solvency.publish import (
     StatementMismatch,
     check_published,
     coins,
-    load_json_strict,
     plain,
     price_decimal,
     read_published,
 )
-from solvency.snapshot import InputError
+from solvency.snapshot import InputError, load_reserves
 from stark.params import PRESETS
 from stark.proof import VerificationError
 from stark.verifier import verify as verify_proof
 
 
 def _reserves(path: Path | None, statement: Statement) -> dict[str, Decimal]:
-    if path is None:
-        return {}
-    data = load_json_strict(path)
-    if not isinstance(data, dict):
-        raise InputError(path, 1, None, 'expected {"SYMBOL": "amount", ...}')
-    out = {}
-    for symbol, raw in data.items():
-        if symbol not in statement.symbols:
-            raise InputError(path, None, symbol, "not an asset of this statement")
-        try:
-            if isinstance(raw, bool) or not isinstance(raw, str | int | float):
-                raise InvalidOperation
-            amount = Decimal(str(raw))
-            if not amount.is_finite() or amount < 0:
-                raise InvalidOperation
-        except InvalidOperation:
-            raise InputError(path, None, symbol, f"not a non-negative number: {raw!r}") from None
-        out[symbol] = amount
-    return out
+    """The reserves file's amounts, for this statement's assets only (InputError otherwise)."""
+    return {} if path is None else load_reserves(path, statement.symbols)
 
 
 @dataclass(frozen=True)
@@ -493,7 +476,7 @@ def verify_cmd(
     """Check the publication in DIR (statement.json, proof.bin, leaves.bin; or a snapshot
     proved in batches) and print the proved totals and the verdict: VALID (exit 0) or INVALID
     (exit 1). Needs only the published files."""
-    announce_compilation()
+    announce_compilation(VERIFIER_KERNELS)
     code = run_verify(
         publication_dir(directory), reserves, accept_conjectured, min_security, as_json
     )
