@@ -125,5 +125,20 @@ def main() -> None:
     Start with `solvency demo`; `solvency COMMAND --help` describes each command."""
 
 
+def run() -> None:
+    """The console script. After Ctrl-C it leaves at once (os._exit) once its message is out:
+    the cleanup that matters already ran while the interrupt unwound the command, and tearing
+    the interpreter down while numba's worker threads are still winding up can crash it, which
+    would turn exit 130 into a segmentation fault."""
+    try:
+        main()
+    except SystemExit as e:
+        if e.code != 130:
+            raise
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
+
+
 if __name__ == "__main__":
-    main()
+    run()
