@@ -118,6 +118,17 @@ def test_prove_outputs_are_checked_before_any_work(inputs, tmp_path):
     assert a_file.read_text() == "mine"
 
 
+def test_prove_never_replaces_a_publication(honest_proof, inputs, tmp_path):
+    """Last month's proof directory as --out: refused before any work, every byte kept."""
+    snapshot, assets = inputs
+    before = {p.name: p.read_bytes() for p in honest_proof.iterdir()}
+    result = solvency("prove", snapshot, "--assets", assets, "--out", honest_proof,
+                      "--private", tmp_path / "new-private", *IDENTITY)  # fmt: skip
+    refused(result, 2, "already holds a publication")
+    assert {p.name: p.read_bytes() for p in honest_proof.iterdir()} == before
+    assert not (tmp_path / "new-private").exists()
+
+
 def test_generate_refuses_to_overwrite(tmp_path):
     out = tmp_path / "gen"
     assert solvency("generate", "--users", "8", "--assets", "2", "--out", out).returncode == 0
