@@ -132,7 +132,10 @@ def test_a_batched_publication_without_the_prover_packages(tmp_path):
 def test_the_verifier_tests_on_the_numpy_backend():
     """The STARK tests of honest, tampered and malformed proofs (test_stark, test_fri,
     test_verifier_policy, test_proof_format; not the two 2^16-row proofs, for time) with GF the
-    numpy backend in the test process."""
+    numpy backend in the test process. numba stays importable here (these tests prove, and a
+    prover without numba runs its kernels as Python loops), so its kernels are used: the numpy
+    paths of the kernels are covered by the publications verified above with numba blocked and
+    by tests/stark/test_field_backend.py, which compares each with its kernel."""
     env = dict(os.environ, STARK_FIELD="numpy")
     probe = "import stark.field; print(stark.field.GF.__name__)"
     backend = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env)
