@@ -41,13 +41,14 @@ from solvency.publish import (
     load_json_strict,
     preset_name,
     price_decimal,
+    read_bounded,
     read_leaves,
     security_block,
     write_atomically,
 )
 from solvency.snapshot import InputError
 from stark.params import StarkParams
-from stark.proof import deserialize
+from stark.proof import MAX_PROOF_BYTES, deserialize
 from stark.security import estimate_security
 
 SNAPSHOT_FORMAT = "stark-solvency-snapshot/1"
@@ -299,7 +300,7 @@ def check_snapshot(directory: Path, accepted: list[StarkParams]) -> Snapshot:
         where = batches.public_dir(directory, b)
         if not (where / "proof.bin").is_file():
             raise batches.SnapshotError(f"batch {b} of {count} is missing ({where})")
-        proof = _read(where / "proof.bin")
+        proof = read_bounded(where / "proof.bin", MAX_PROOF_BYTES)
         if hashlib.sha256(proof).hexdigest() != r["proof_sha256"] or len(proof) != r["proof_bytes"]:
             raise StatementMismatch(path, f"batches[{b}].proof_sha256", "is not batch's proof.bin")
         n = _int(r["users_padded"], path, f"batches[{b}].users_padded")
@@ -318,7 +319,7 @@ def check_snapshot(directory: Path, accepted: list[StarkParams]) -> Snapshot:
         commitments.append(tuple(int(v) for v in commitment))
         sizes.append(n)
         roots.append(root)
-    aggregate_proof = _read(directory / "aggregate.bin")
+    aggregate_proof = read_bounded(directory / "aggregate.bin", MAX_PROOF_BYTES)
     if (hashlib.sha256(aggregate_proof).hexdigest(), len(aggregate_proof)) != (
         data["aggregate"]["proof_sha256"],
         data["aggregate"]["proof_bytes"],
@@ -365,10 +366,3 @@ def check_snapshot(directory: Path, accepted: list[StarkParams]) -> Snapshot:
         sum(sizes), grand.issuer, grand.as_of,
     )  # fmt: skip
     return Snapshot(shown, count, params, preset_name(params) or "", report, top)
-
-
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as e:
-        raise InputError(path, None, None, f"cannot read: {e.strerror or 'no such file'}") from None

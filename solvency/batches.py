@@ -38,7 +38,7 @@ from circuits.solvency import (
     Statement,
     TotalsOpening,
 )
-from stark.params import is_power_of_two
+from stark.params import DEFAULT_PRESET, is_power_of_two
 
 PLAN_FORMAT = "stark-solvency-batch-plan/1"
 DEFAULT_BATCH_SIZE = 1 << 16
@@ -56,6 +56,7 @@ class Plan:
     digest: str
     issuer: str
     as_of: str
+    preset: str = DEFAULT_PRESET  # the batch proofs' parameters: all batches share them
 
     def users_of(self, b: int) -> range:
         return range(b * self.size, min((b + 1) * self.size, self.users))
@@ -86,11 +87,13 @@ def snapshot_digest(files: Iterable[Path], size: int, issuer: str, as_of: str) -
     return h.hexdigest()
 
 
-def make_plan(users: int, size: int, digest: str, issuer: str, as_of: str) -> Plan:
+def make_plan(
+    users: int, size: int, digest: str, issuer: str, as_of: str, preset: str = DEFAULT_PRESET
+) -> Plan:
     check_batch_size(size)
     if users < 1:
         raise ValueError("no users")
-    return Plan(users, size, -(-users // size), digest, issuer, as_of)
+    return Plan(users, size, -(-users // size), digest, issuer, as_of, preset)
 
 
 # -- one batch, as a task ---------------------------------------------------------------------
@@ -387,6 +390,11 @@ def write_batch(result: BatchResult, out: Path, private: Path) -> None:
         (json.dumps(record, indent=2) + "\n").encode(),
         private=True,
     )
+
+
+def recorded(plan: Plan, private: Path) -> set[int]:
+    """The batches whose private record (batch.json) an earlier run wrote."""
+    return {b for b in range(plan.count) if (private_dir(private, b) / "batch.json").is_file()}
 
 
 def finished(plan: Plan, out: Path, private: Path) -> set[int]:

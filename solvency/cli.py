@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
+import sqlite3
 import sys
 
 import click
@@ -83,6 +85,22 @@ class LazyGroup(click.Group):
         with formatter.section("Commands"):
             formatter.write_dl([(name, help_) for name, (_, _, help_) in COMMANDS.items()])
 
+    def main(self, *args, standalone_mode: bool = True, **kwargs):
+        """click's main, with its usage errors on one line (`error: solvency prove: Missing
+        option '--assets'. (see --help)`) rather than three."""
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except click.UsageError as e:
+            where = f"{e.ctx.command_path}: " if e.ctx is not None else ""
+            _stop(e.exit_code, f"error: {where}{e.format_message()} (see --help)")
+        except click.ClickException as e:
+            _stop(e.exit_code, f"error: {e.format_message()}")
+        except click.Abort:
+            _stop(130, "interrupted")
+        sys.exit(code if isinstance(code, int) else 0)
+
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
@@ -104,6 +122,8 @@ class LazyGroup(click.Group):
         except OSError as e:  # the machine's doing (a full disk, a permission): not a bug here
             where = f"{e.filename}: " if e.filename else ""
             _stop(2, f"error: {where}{e.strerror or e}")
+        except sqlite3.Error as e:  # the private store's database (a full disk, say)
+            _stop(2, f"error: the private store: {e}")
 
 
 def _stop(code: int, message: str) -> None:
@@ -133,11 +153,15 @@ def run() -> None:
     try:
         main()
     except SystemExit as e:
+        # the work is over: a Ctrl-C from now on would only interrupt the interpreter's exit
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         if e.code != 130:
             raise
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(130)
+    except OSError as e:  # writing --help or --version to a full disk, say
+        _stop(2, f"error: {e.strerror or e}")
 
 
 if __name__ == "__main__":

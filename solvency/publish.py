@@ -60,7 +60,7 @@ from solvency.inclusion import LEAF_HASH, LEAF_REGISTERS, LEAF_WIDTH, elements_h
 from solvency.snapshot import InputError, decode_utf8, read_input
 from stark.field import P
 from stark.params import PRESETS, StarkParams
-from stark.proof import Proof, deserialize
+from stark.proof import MAX_PROOF_BYTES, Proof, deserialize
 from stark.security import SecurityReport, estimate_security
 
 STATEMENT_FORMAT = "stark-solvency-statement/3"
@@ -284,20 +284,27 @@ def _decimal_string(value: object, path: Path, field: str) -> Decimal:
     return Decimal(text)
 
 
-def _read_bytes(path: Path) -> bytes:
+def read_bounded(path: Path, max_bytes: int) -> bytes:
+    """A regular file's bytes, at most `max_bytes` (InputError otherwise): a published file
+    that is a device or a pipe (/dev/zero, say) must not exhaust the verifier's memory."""
     try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(path, None, None, "no such file") from None
+        if not path.is_file():
+            problem = "no such file" if not path.exists() else "not a regular file"
+            raise InputError(path, None, None, problem)
+        with path.open("rb") as fh:
+            data = fh.read(max_bytes + 1)
     except OSError as e:
-        raise InputError(path, None, None, f"cannot read: {e.strerror}") from None
+        raise InputError(path, None, None, f"cannot read: {e.strerror or e}") from None
+    if len(data) > max_bytes:
+        raise InputError(path, None, None, f"larger than the {max_bytes:,} bytes allowed")
+    return data
 
 
 def read_leaves(path: Path) -> np.ndarray:
     """leaves.bin as (n, 8) uint64; InputError unless it is whole leaves of canonical elements
     (their number is checked against the statement by `check_published`)."""
-    raw = _read_bytes(path)
-    if len(raw) % (4 * DIGEST) or len(raw) > 4 * DIGEST * MAX_TRACE_LEN:
+    raw = read_bounded(path, 4 * DIGEST * MAX_TRACE_LEN)
+    if len(raw) % (4 * DIGEST):
         raise InputError(path, None, None, f"{len(raw):,} bytes are not a whole number of leaves")
     leaves = np.frombuffer(raw, dtype="<u4").astype(np.uint64).reshape(-1, DIGEST)
     if leaves.max(initial=0) >= P:
@@ -374,7 +381,7 @@ def read_published(directory: Path) -> Published:
         raise InputError(path, None, None, f"malformed statement: {e}") from None
     if not statement.issuer or not statement.as_of:
         raise InputError(path, None, "issuer" if not statement.issuer else "as_of", "empty")
-    proof = _read_bytes(proof_path)
+    proof = read_bounded(proof_path, MAX_PROOF_BYTES)
     leaves = read_leaves(directory / "leaves.bin")
     return Published(statement_path, statement, data, proof, leaves)
 

@@ -32,6 +32,9 @@ from circuits.solvency import (
     format_as_of,
 )
 
+#: The largest price scale: price digits plus decimals (the statement's price strings, which
+#: `verify` bounds at 200 characters, then stay well within that).
+MAX_PRICE_SCALE = 150
 AMOUNT_PATTERN = r"[+-]?(\d+(\.\d*)?|\.\d+)"
 PLAIN_AMOUNT = re.compile(AMOUNT_PATTERN, re.ASCII)  # ASCII digits only, as in the CSV reader
 MAX_DECIMALS = 30
@@ -87,6 +90,14 @@ class Assets:
     def integer_prices(self, file: str | Path = "assets") -> tuple[list[int], int]:
         """(integer prices, scale): P_j = price_j * 10^(scale - decimals_j), all exact."""
         scale = self.scale()
+        if scale > MAX_PRICE_SCALE:
+            raise InputError(
+                file,
+                None,
+                "price",
+                f"a price needs 10^{scale} to be exact; at most 10^{MAX_PRICE_SCALE} is "
+                "supported (a published price is a decimal of at most 200 characters)",
+            )
         prices = []
         for a in self.assets:
             value = a.price.scaleb(scale - a.decimals)
@@ -119,7 +130,10 @@ def parse_as_of(text: str) -> str:
         ) from None
     if moment.tzinfo is None:
         raise ValueError(f"{text!r} has no timezone: add Z for UTC or an offset such as +02:00")
-    return format_as_of(moment)
+    try:
+        return format_as_of(moment)
+    except OverflowError:  # 9999-12-31T23:59:59-05:00 is in the year 10000 in UTC
+        raise ValueError(f"{text!r} is outside the years 1 to 9999 in UTC") from None
 
 
 def parse_issuer(text: str) -> str:

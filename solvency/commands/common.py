@@ -15,9 +15,18 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 EXIT_INVALID, EXIT_INPUT, EXIT_UNSATISFIED, EXIT_INTERRUPTED = 1, 2, 3, 130
 REQUIRED_BITS = 100.0
 
+
+class PipeConsole(Console):
+    """A rich console that lets a closed pipe be a BrokenPipeError (the command line exits 141
+    on it); rich's own handling exits 1, which here means an invalid proof."""
+
+    def on_broken_pipe(self) -> None:
+        raise BrokenPipeError
+
+
 #: Messages and progress go to standard error, results to standard output. soft_wrap: a line
 #: piped to a file or a log is never cut at 80 columns.
-console = Console(stderr=True, soft_wrap=True)
+console = PipeConsole(stderr=True, soft_wrap=True)
 
 
 def fail(code: int, message: str) -> NoReturn:
@@ -71,6 +80,8 @@ def check_creatable(option: str, path: Path) -> None:
     nearest existing ancestor is a writable directory and no name in it is too long."""
     if path_name_too_long(path):
         fail(EXIT_INPUT, f"{option} {path}: a name in this path is too long")
+    if path.is_symlink() and not path.exists():
+        fail(EXIT_INPUT, f"{option} {path} is a symbolic link to nothing; give a real path")
     existing = next(p for p in (path, *path.parents) if p.exists() or p == Path(p.anchor))
     if existing != path and not existing.is_dir():
         fail(EXIT_INPUT, f"{option} {path}: {existing} is not a directory")
@@ -81,15 +92,36 @@ def check_creatable(option: str, path: Path) -> None:
 def check_new_file(option: str, path: Path, force: bool, inputs: dict[str, Path]) -> None:
     """Before any work, for an output file: never an input of the same command (compared as
     files: a link or another spelling of the same path counts), never a directory, and an
-    existing file only with --force (exit 2 otherwise)."""
+    existing regular file only with --force (exit 2 otherwise): never a device, a pipe or a
+    dangling link, which a rename would replace."""
+    if not path.name or path.name in (".", ".."):
+        fail(EXIT_INPUT, f"{option} {str(path)!r}: give a file name")
     for what, source in inputs.items():
         if same_file(source, path):
             fail(EXIT_INPUT, f"{option} {path} is the same file as {what}: it would be destroyed")
     if path.is_dir():
         fail(EXIT_INPUT, f"{option} {path} is a directory; give a file name")
+    if path.exists() and not path.is_file():
+        fail(EXIT_INPUT, f"{option} {path} is not a regular file; it is never replaced")
     if path.exists() and not force:
         fail(EXIT_INPUT, f"{option} {path} already exists; nothing is overwritten (--force)")
     check_creatable(option, path)
+
+
+def check_fresh_dir(option: str, path: Path) -> None:
+    """Before any work, for an output directory: new, or an empty directory (exit 2). What is
+    already in a folder would be published with it, or mixed with what it holds."""
+    check_creatable(option, path)
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        fail(EXIT_INPUT, f"{option} {path} exists and is not an empty directory; give a new one")
+
+
+def inside_publication(path: Path) -> Path | None:
+    """The publication directory (one holding statement.json) that `path` is in, if any."""
+    for folder in (path, *Path(os.path.abspath(path)).parents):
+        if (folder / "statement.json").is_file():
+            return folder
+    return None
 
 
 def same_file(a: Path, b: Path) -> bool:

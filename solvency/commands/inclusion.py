@@ -24,8 +24,10 @@ from solvency.commands.common import (
     REQUIRED_BITS,
     VERIFIER_KERNELS,
     announce_compilation,
+    check_creatable,
     console,
     fail,
+    inside_publication,
 )
 from solvency.commands.verify import (
     Verdict,
@@ -67,8 +69,19 @@ def inclusion_export_cmd(private: Path, user_id: str | None, everyone: bool, out
         fail(EXIT_INPUT, "give exactly one of --user ID and --all")
     if everyone and out is None:
         fail(EXIT_INPUT, "--all needs --out FOLDER")
-    if out is not None and out.exists():
-        fail(EXIT_INPUT, f"--out {out} already exists; nothing is overwritten")
+    if out is not None:
+        if out.exists() or out.is_symlink():
+            fail(EXIT_INPUT, f"--out {out} already exists; nothing is overwritten")
+        check_creatable("--out", out)
+        home = inside_publication(out)
+        if home is not None:
+            fail(
+                EXIT_INPUT,
+                f"--out {out} is in the publication {home}: inclusion files are secret, each "
+                "for its user only",
+            )
+    if out is None and sys.stdout is None:
+        fail(EXIT_INPUT, "standard output is closed: give --out FILE")
     try:
         stores = inclusion.open_stores(private)
         if everyone:

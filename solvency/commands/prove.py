@@ -44,8 +44,10 @@ from solvency.commands.common import (
     PhaseProgress,
     announce_compilation,
     check_creatable,
+    check_fresh_dir,
     console,
     fail,
+    inside_publication,
 )
 from solvency.publish import (
     leaves_bytes,
@@ -393,7 +395,7 @@ def prove_cmd(
         except ValueError as e:
             fail(EXIT_INPUT, f"--batch-size: {e}")
     store = private_store_path(private, out)
-    prepare_outputs(out, private)
+    prepare_outputs(out, private, resume)
     market, snap = load_inputs(snapshot, assets_path)
     announce_compilation()
     if batch_size is None:
@@ -417,10 +419,12 @@ def prove_cmd(
 PUBLISHED_FILES = ("statement.json", "proof.bin", "leaves.bin")
 
 
-def prepare_outputs(out: Path, private: Path) -> None:
+def prepare_outputs(out: Path, private: Path, resume: bool) -> None:
     """Before any work: refuse an --out that holds a publication already (nothing is
-    overwritten), and directories that could not be created or written (exit 2). Nothing is
-    created yet: a run that fails on its input leaves no trace."""
+    overwritten), directories that could not be created or written, a --private inside a
+    publication, and (but to --resume) directories that are not new or empty, whose contents
+    would be published or mixed with the store (exit 2). Nothing is created yet: a run that
+    fails on its input leaves no trace."""
     if out.exists() and not out.is_dir():
         fail(EXIT_INPUT, f"--out {out}: not a directory")
     held = [name for name in PUBLISHED_FILES if (out / name).exists()]
@@ -430,8 +434,13 @@ def prepare_outputs(out: Path, private: Path) -> None:
             f"--out {out} already holds a publication ({', '.join(held)}); nothing is "
             "overwritten: choose a new directory",
         )
-    check_creatable("--out", out)
-    check_creatable("--private", private)
+    home = inside_publication(private)
+    if home is not None:
+        fail(EXIT_INPUT, f"--private {private} is in the publication {home}: it would be published")
+    if not resume and (private / "plan.json").is_file():
+        fail(EXIT_INPUT, f"--private {private} holds a batch run already; --resume goes on")
+    for option, path in (("--out", out), ("--private", private)):
+        (check_creatable if resume else check_fresh_dir)(option, path)
 
 
 def prove_in_batches(
@@ -455,7 +464,9 @@ def prove_in_batches(
     digest = batches.snapshot_digest(
         [snapshot, assets_path], batch_size, identity.issuer, identity.as_of
     )
-    plan = batches.make_plan(len(snap.ids), batch_size, digest, identity.issuer, identity.as_of)
+    plan = batches.make_plan(
+        len(snap.ids), batch_size, digest, identity.issuer, identity.as_of, preset
+    )
     try:
         earlier = batches.read_plan(private)
     except (ValueError, OSError, TypeError) as e:
@@ -468,6 +479,13 @@ def prove_in_batches(
         fail(EXIT_INPUT, "--resume: the inputs or the options differ from the interrupted run's")
     write_atomically(private / "plan.json", plan.to_json(), private=True)
     done = batches.finished(plan, out, private)
+    elsewhere = sorted(batches.recorded(plan, private) - done)
+    if elsewhere:  # proving them again would replace their users' nonces
+        fail(
+            EXIT_INPUT,
+            f"--private {private} holds batch {elsewhere[0]} of a run whose public files are not "
+            f"in --out {out}: resume with that run's --out; nothing was changed",
+        )
     tasks = [
         batches.BatchTask(
             b, plan.count, [snap.ids[i] for i in plan.users_of(b)],

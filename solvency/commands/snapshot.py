@@ -6,11 +6,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from solvency.commands.common import (
     EXIT_INPUT,
+    PipeConsole,
     check_new_file,
     console,
     fail,
@@ -139,7 +139,7 @@ def snapshot_explain_cmd(accounts_path: Path, user_id: str, prices_path: Path | 
             *[_plain(parts.get(c, Decimal(0))) or "0" for c in used],
             f"{d * prices[a]:,.4f}",
         )
-    Console(width=200).print(table)
+    PipeConsole(width=200).print(table)
     acc_usd, snap_usd = view.value(view.account, prices), view.value(view.snapshot, prices)
     print(f"total value: account {acc_usd:,.4f} USD, snapshot {snap_usd:,.4f} USD")
     if total:

@@ -11,6 +11,7 @@ the technical reason); `--json` prints one JSON object instead."""
 from __future__ import annotations
 
 import json
+import math
 import sys
 import time
 from dataclasses import dataclass
@@ -18,7 +19,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
@@ -29,6 +29,7 @@ from solvency.commands.common import (
     EXIT_INVALID,
     REQUIRED_BITS,
     VERIFIER_KERNELS,
+    PipeConsole,
     announce_compilation,
     fail,
 )
@@ -310,7 +311,7 @@ def run_verify(
         f"Liabilities of {statement.issuer} as of {statement.as_of}, "
         f"{statement.trace_len:,} users (padded), prices in {statement.quote}:"
     )
-    Console(file=sys.stdout).print(table)
+    PipeConsole(file=sys.stdout).print(table)
     click.echo(
         f"security, recomputed from the proof's parameters ({checked.preset} preset): "
         f"{report.provable_bits:.1f} bits provable (unique decoding), "
@@ -416,7 +417,7 @@ def run_verify_snapshot(
         f"{statement.trace_len:,} users (padded) in {checked.count} batches, prices in "
         f"{statement.quote}:"
     )
-    Console(file=sys.stdout).print(table)
+    PipeConsole(file=sys.stdout).print(table)
     click.echo(
         f"security, recomputed ({checked.preset} preset, the weaker of a batch proof and the "
         f"aggregation): {checked.security.provable_bits:.1f} bits provable, "
@@ -432,6 +433,13 @@ def run_verify_snapshot(
         "below zero"
     )
     return 0
+
+
+def _finite(bits: float) -> float:
+    """--min-security: a number (NaN compares false with everything, so it would pass any bar)."""
+    if not math.isfinite(bits):
+        raise click.BadParameter(f"{bits} is not a number of bits")
+    return bits
 
 
 def publication_dir(path: Path) -> Path:
@@ -459,10 +467,11 @@ def publication_dir(path: Path) -> Path:
 )
 @click.option(
     "--min-security",
-    type=click.FloatRange(min=REQUIRED_BITS),
+    type=click.FloatRange(min=REQUIRED_BITS, max=1000.0),
     default=REQUIRED_BITS,
     show_default=True,
     metavar="BITS",
+    callback=lambda ctx, param, bits: _finite(bits),
     help="require more bits (in the regime above); it cannot go below 100",
 )
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object (for scripts)")

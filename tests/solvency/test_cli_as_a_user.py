@@ -129,6 +129,42 @@ def test_prove_never_replaces_a_publication(honest_proof, inputs, tmp_path):
     assert not (tmp_path / "new-private").exists()
 
 
+def test_prove_publishes_only_what_it_writes(inputs, honest_proof, tmp_path):
+    """--out must be new or empty (what is in it would be published: the snapshot, another
+    proof's store); --private never inside a publication; inclusion files never into one."""
+    snapshot, assets = inputs
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "balances.csv").write_text("kept private")
+    for out, private, message in [
+        (tmp_path / "full", tmp_path / "p1", "not an empty directory"),
+        (tmp_path / "o2", honest_proof / "private", "would be published"),
+    ]:
+        result = solvency("prove", snapshot, "--assets", assets, "--out", out, "--private",
+                          private, *IDENTITY)  # fmt: skip
+        refused(result, 2, message)
+    store = honest_proof.parent / "private"
+    for args in (["--user", "alice", "--out", honest_proof / "alice.json"],
+                 ["--all", "--out", honest_proof / "all"]):  # fmt: skip
+        refused(solvency("inclusion", "export", store, *args), 2, "inclusion files are secret")
+    assert not (honest_proof / "alice.json").exists() and not (honest_proof / "all").exists()
+
+
+def test_odd_outputs_are_refused(tmp_path):
+    """A pipe (or a device) is never replaced, even with --force; a dangling link is no path."""
+    accounts = tmp_path / "acc.json"
+    accounts.write_bytes(ACCOUNTS.read_bytes())
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    build = ("snapshot", "build", accounts, "--force", "--out")
+    refused(solvency(*build, fifo), 2, "not a regular file")
+    assert fifo.is_fifo()
+    dangling = tmp_path / "dangling"
+    dangling.symlink_to(tmp_path / "nowhere")
+    refused(solvency(*build, dangling), 2, "symbolic link to nothing")
+    refused(solvency(*build, tmp_path / "."), 2, "give a file name")
+    assert dangling.is_symlink() and not (tmp_path / "nowhere").exists()
+
+
 def test_generate_refuses_to_overwrite(tmp_path):
     out = tmp_path / "gen"
     assert solvency("generate", "--users", "8", "--assets", "2", "--out", out).returncode == 0
@@ -253,11 +289,36 @@ def test_ctrl_c_during_bench(tmp_path):
 
 
 def test_a_closed_pipe_is_not_an_error(honest_proof):
+    """`verify | head -1`: exit 141, never 1 (an invalid proof), and no traceback."""
     result = subprocess.run(
-        f"'{SCRIPT}' verify '{honest_proof}' | head -c 1", shell=True, capture_output=True,
-        text=True,
+        ["bash", "-c", f"'{SCRIPT}' verify '{honest_proof}' | head -c 1; exit ${{PIPESTATUS[0]}}"],
+        capture_output=True, text=True,
     )  # fmt: skip
+    assert result.returncode == 141, result.stderr
     assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr
+
+
+def test_hostile_and_odd_inputs(honest_proof, inputs, tmp_path):
+    """A proof.bin that is /dev/zero; --min-security nan; a time past the year 9999 in UTC; a
+    price of 200 decimal places; a usage error: one line each, exit 2."""
+    fake = tmp_path / "fake"
+    fake.mkdir()
+    for name in ("statement.json", "leaves.bin"):
+        (fake / name).write_bytes((honest_proof / name).read_bytes())
+    (fake / "proof.bin").symlink_to("/dev/zero")
+    refused(solvency("verify", fake), 2, "not a regular file")
+    refused(solvency("verify", honest_proof, "--min-security", "nan"), 2, "not a number of bits")
+    snapshot, assets = inputs
+    prove = ("prove", snapshot, "--assets", assets, "--out", tmp_path / "o", "--private",
+             tmp_path / "p", "--issuer", "X")  # fmt: skip
+    refused(solvency(*prove, "--as-of", "9999-12-31T23:59:59-05:00"), 2, "years 1 to 9999")
+    tiny = json.loads(assets.read_text())
+    tiny["assets"][0]["price"] = "0." + "0" * 199 + "1"
+    assets.write_text(json.dumps(tiny))
+    refused(solvency(*prove, "--as-of", "2025-06-30T23:59:59Z"), 2, "at most 10^150")
+    usage = solvency("prove")
+    refused(usage, 2, "Missing argument")
+    assert len(usage.stderr.strip().splitlines()) == 1
 
 
 def test_a_missing_prover_package_is_named(tmp_path):
@@ -294,6 +355,10 @@ def test_ctrl_c_between_batches_then_resume(tmp_path):
     _, stderr = process.communicate(timeout=60)
     refused(subprocess.CompletedProcess(args, process.returncode, "", stderr), 130, "--resume")
     assert not (tmp_path / "out" / "statement.json").exists()
+    stores = {p: p.read_bytes() for p in (tmp_path / "private").rglob("*") if p.is_file()}
+    fast = solvency(*args, "--resume", "--preset", "fast", cwd=tmp_path)
+    refused(fast, 2, "options differ")  # its batches would not verify beside the others
+    assert {p: p.read_bytes() for p in (tmp_path / "private").rglob("*") if p.is_file()} == stores
     resumed = solvency(*args, "--resume", cwd=tmp_path, PYTHONHASHSEED="0")
     assert resumed.returncode == 0, resumed.stderr
     assert "resuming: " in resumed.stderr and "of 3 batches already proved" in resumed.stderr
@@ -302,3 +367,9 @@ def test_ctrl_c_between_batches_then_resume(tmp_path):
     for seed in map(str, range(1, 8)):
         verified = solvency("verify", tmp_path / "out", PYTHONHASHSEED=seed)
         assert verified.returncode == 0, verified.stdout
+    # the finished run's store is never proved over from another --out (that would replace
+    # the nonces of the users of the publication already out)
+    stores = {p: p.read_bytes() for p in (tmp_path / "private").rglob("*") if p.is_file()}
+    other = [a if a != "out" else "other" for a in args]
+    refused(solvency(*other, "--resume", cwd=tmp_path), 2, "resume with that run's --out")
+    assert {p: p.read_bytes() for p in (tmp_path / "private").rglob("*") if p.is_file()} == stores
