@@ -49,7 +49,6 @@ class PhaseProgress:
             disable=not enabled,
         )
         self.current = None
-        self.offset = 0  # phases shown before the prover's (the witness)
 
     def __enter__(self) -> PhaseProgress:
         self.progress.__enter__()
@@ -70,15 +69,10 @@ class PhaseProgress:
             self.current = None
 
 
-def path_name_too_long(path: Path) -> bool:
-    """A component longer than the 255 bytes every common file system allows."""
-    return any(len(part.encode(errors="surrogateescape")) > 255 for part in path.parts)
-
-
 def check_creatable(option: str, path: Path) -> None:
     """Exit 2 unless `path` (a file or a directory, maybe not there yet) could be created: its
     nearest existing ancestor is a writable directory and no name in it is too long."""
-    if path_name_too_long(path):
+    if any(len(part.encode(errors="surrogateescape")) > 255 for part in path.parts):
         fail(EXIT_INPUT, f"{option} {path}: a name in this path is too long")
     if path.is_symlink() and not path.exists():
         fail(EXIT_INPUT, f"{option} {path} is a symbolic link to nothing; give a real path")

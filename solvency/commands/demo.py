@@ -12,11 +12,9 @@ import click
 from solvency import generate as synthetic
 from solvency import inclusion
 from solvency.commands.common import (
-    EXIT_INPUT,
     announce_compilation,
-    check_creatable,
+    check_fresh_dir,
     console,
-    fail,
 )
 from solvency.commands.inclusion import verify_inclusion_cmd
 from solvency.commands.prove import (
@@ -67,10 +65,8 @@ def demo_cmd(users: int, num_assets: int, out: Path | None) -> None:
     )
     if out is None:
         out = Path(tempfile.mkdtemp(prefix="solvency-demo-"))
-    elif out.exists() and (not out.is_dir() or any(out.iterdir())):
-        fail(EXIT_INPUT, f"--out {out} exists and is not an empty directory")
     else:
-        check_creatable("--out", out)
+        check_fresh_dir("--out", out)
     announce_compilation()
     assets_path, snapshot_path = synthetic.write(synthetic.generate(users, num_assets, 1), out)
     console.print(f"generated {users:,} users x {num_assets} assets in {out}")

@@ -191,7 +191,7 @@ def prove_files(
     commitments, the witness with the leaf hash, the proof. Exits with code 2 or 3 on bad or
     false input."""
     if insecure_seed is not None:
-        console.print(f"[bold yellow]warning:[/] {INSECURE_SEED_WARNING}", soft_wrap=True)
+        console.print(f"[bold yellow]warning:[/] {INSECURE_SEED_WARNING}")
     # the nonces hide the leaves: from the operating system, or reproducible for tests only
     rng = (
         None if insecure_seed is None else ProverRandomness(b"nonces" + str(insecure_seed).encode())
@@ -413,7 +413,7 @@ def prove_cmd(
         document = publish(result, preset, out, store)
     except OSError as e:
         fail(EXIT_INPUT, f"cannot write the proof: {e.filename or out}: {e.strerror or e}")
-    console.print(summary(result, document), highlight=False, soft_wrap=True)
+    console.print(summary(result, document), highlight=False)
 
 
 PUBLISHED_FILES = ("statement.json", "proof.bin", "leaves.bin")
