@@ -9,6 +9,7 @@ import os
 import signal
 import sqlite3
 import sys
+from typing import NoReturn
 
 import click
 
@@ -126,7 +127,7 @@ class LazyGroup(click.Group):
             _stop(2, f"error: the private store: {e}")
 
 
-def _stop(code: int, message: str) -> None:
+def _stop(code: int, message: str) -> NoReturn:
     click.echo(message, err=True)
     sys.exit(code)
 
