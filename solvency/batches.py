@@ -1,17 +1,16 @@
-"""Proving a snapshot in batches, as independent tasks on dask.distributed (docs/batches.md).
+"""Proving a snapshot in batches (docs/batches.md): the plan, the tasks, the aggregation, and
+writing each batch as it completes. Every publication is proved this way, one batch or many
+(the format: solvency/publication/statement.py).
 
-This module is the plan and the runner: how a snapshot is cut into batches, what a task
-receives (only its batch's rows, the market and the identity, never the snapshot), how
-finished batches are written as they complete, and how `resume` finds the ones already done.
-Each batch is written as an ordinary publication (proof.bin, leaves.bin, statement.json) plus
-its private store, so that every batch can be checked on its own; the hidden totals and the
-aggregation proof over the batches (docs/batches.md, "Status") come on top of this.
+A task receives only its batch's rows, the market and the identity, never the snapshot; it
+runs here (one batch, or `--workers 0`) or on dask.distributed. `--resume` finds the batches
+already written by their private records.
 
 Layout, for OUT (public) and PRIVATE:
 
     OUT/batches/b00000/{leaves.bin, proof.bin}
-    PRIVATE/batches/b00000/{users.sqlite, opening.json, batch.json}
-    PRIVATE/plan.json      the snapshot's digest, the batch size and count, the identity
+    PRIVATE/batches/b00000/{users.sqlite, batch.json, opening.json (several batches)}
+    PRIVATE/plan.json      how the snapshot is cut, the salt of its commitment, the identity
 """
 
 from __future__ import annotations
@@ -29,37 +28,65 @@ from pathlib import Path
 import numpy as np
 
 from circuits.aggregate import AggregateAir, AggregateStatement, aggregate_witness
+from circuits.leaf import leaves_root
+from circuits.poseidon2 import DIGEST
 from circuits.solvency import (
     MAX_TRACE_LEN,
     MIN_TRACE_LEN,
     Insolvent,
     Market,
-    SolvencyAir,
     Statement,
     TotalsOpening,
 )
-from stark.params import DEFAULT_PRESET, is_power_of_two
+from solvency import inclusion
+from solvency.publication.check import read_bounded, read_leaves
+from solvency.publication.encoding import elements_hex, parse_elements_hex, write_atomically
+from solvency.publication.statement import (
+    PROOF_NAME,
+    BatchRecord,
+    PublishedStatement,
+    aggregate_context,
+    batch_dir,
+    publication_air,
+    snapshot_commitment,
+    users_tree,
+)
+from solvency.publication.write import write_batch_files, write_statement
+from stark.params import DEFAULT_PRESET, PRESETS, is_power_of_two
+from stark.proof import MAX_PROOF_BYTES
 
-PLAN_FORMAT = "stark-solvency-batch-plan/1"
+PLAN_FORMAT = "stark-solvency-batch-plan/2"
 DEFAULT_BATCH_SIZE = 1 << 16
+MAX_RECORD_BYTES = 1 << 16
 
 
 @dataclass(frozen=True)
 class Plan:
     """How a snapshot is cut: `count` batches of `size` rows, batch b holding the users
     [b size, min((b + 1) size, users)) in the snapshot's order (rows are drawn at random
-    within each batch). `digest` identifies the snapshot and the plan (`snapshot_digest`)."""
+    within each batch). `inputs` is the digest of the input files and options
+    (`inputs_digest`), private: a run resumes only the same inputs. `salt` (64 hex digits,
+    fresh) hides them in the public `snapshot` commitment."""
 
     users: int
     size: int
     count: int
-    digest: str
+    inputs: str
+    salt: str
     issuer: str
     as_of: str
-    preset: str = DEFAULT_PRESET  # the batch proofs' parameters: all batches share them
+    preset: str = DEFAULT_PRESET  # the proofs' parameters: all batches share them
+
+    @property
+    def snapshot(self) -> str:
+        return snapshot_commitment(bytes.fromhex(self.salt), self.inputs)
 
     def users_of(self, b: int) -> range:
         return range(b * self.size, min((b + 1) * self.size, self.users))
+
+    def same_run(self, other: Plan) -> bool:
+        """The same inputs, options and identity (the salt is each run's own)."""
+        return dataclasses.replace(self, salt=other.salt) == other
 
     def to_json(self) -> bytes:
         return (json.dumps({"format": PLAN_FORMAT, **asdict(self)}, indent=2) + "\n").encode()
@@ -74,9 +101,10 @@ def check_batch_size(size: int) -> None:
         )
 
 
-def snapshot_digest(files: Iterable[Path], size: int, issuer: str, as_of: str) -> str:
+def inputs_digest(files: Iterable[Path], size: int, issuer: str, as_of: str) -> str:
     """SHA-256 over the input files' bytes, the batch size and the identity: two runs with
-    the same digest prove the same batches of the same users."""
+    the same digest prove the same batches of the same users. Private: it would confirm a
+    guess of the files (the public commitment salts it)."""
     h = hashlib.sha256(b"stark-solvency-batches/1")
     for path in files:
         data = Path(path).read_bytes()
@@ -88,18 +116,27 @@ def snapshot_digest(files: Iterable[Path], size: int, issuer: str, as_of: str) -
 
 
 def make_plan(
-    users: int, size: int, digest: str, issuer: str, as_of: str, preset: str = DEFAULT_PRESET
+    users: int,
+    size: int,
+    inputs: str,
+    issuer: str,
+    as_of: str,
+    preset: str = DEFAULT_PRESET,
+    salt: bytes | None = None,
 ) -> Plan:
+    """The plan of a new run; `salt` defaults to 32 fresh bytes from the operating system."""
     check_batch_size(size)
     if users < 1:
         raise ValueError("no users")
-    return Plan(users, size, -(-users // size), digest, issuer, as_of, preset)
+    salt = os.urandom(32) if salt is None else salt
+    return Plan(users, size, -(-users // size), inputs, salt.hex(), issuer, as_of, preset)
 
 
 # -- one batch, as a task ---------------------------------------------------------------------
 @dataclass(frozen=True)
 class BatchTask:
-    """All a worker receives for batch `index` of `count`: its users only."""
+    """All a worker receives for batch `index` of `count`: its users only. seed: for tests
+    only (`--insecure-seed`), reproducible nonces and masks: the proof then hides nothing."""
 
     index: int
     count: int
@@ -109,81 +146,66 @@ class BatchTask:
     issuer: str
     as_of: str
     preset: str
-    digest: str
+    snapshot: str
+    seed: int | None = None
 
 
 @dataclass(frozen=True)
 class BatchResult:
     """What comes back from a worker: the public part of one batch (its statement, leaves,
     totals commitment and proof) and the private part (the users' rows, nonces and balances,
-    and the opening of the commitment, which only the aggregation may read)."""
+    and the opening of the commitment, which only the aggregation may read). A publication
+    of one batch has no commitment and no opening: its totals are public."""
 
     index: int
     statement: Statement
-    commitment: np.ndarray
+    commitment: np.ndarray | None
     leaves: np.ndarray
     proof: bytes
-    opening: TotalsOpening
+    opening: TotalsOpening | None
     ids: list[str]
     rows: np.ndarray
     nonces: np.ndarray
     balances: np.ndarray
     seconds: float
 
-    @property
-    def public(self) -> BatchProof:
-        return BatchProof(self.index, self.statement, self.commitment, self.leaves, self.proof)
+    def record(self) -> BatchRecord:
+        return BatchRecord(
+            self.statement.trace_len,
+            elements_hex(leaves_root(self.leaves)),
+            hashlib.sha256(self.proof).hexdigest(),
+            len(self.proof),
+            self.commitment,
+        )
 
 
-@dataclass(frozen=True)
-class BatchProof:
-    """One batch as published: its statement (hidden totals, its place in the snapshot), the
-    leaves, the commitment to its totals and the proof."""
-
-    index: int
-    statement: Statement
-    commitment: np.ndarray
-    leaves: np.ndarray
-    proof: bytes
-
-    def air(self) -> SolvencyAir:
-        return batch_air(self.statement, self.leaves, self.commitment)
-
-
-def batch_air(statement: Statement, leaves: np.ndarray, commitment: np.ndarray) -> SolvencyAir:
-    """The AIR of a batch: the solvency AIR with the application's leaves and hidden totals."""
-    from solvency.inclusion import LEAF_REGISTERS, LEAF_WIDTH
-
-    return SolvencyAir(
-        statement,
-        leaves,
-        leaf_width=LEAF_WIDTH,
-        sbox_registers=LEAF_REGISTERS,
-        totals_commitment=commitment,
-    )
-
-
-def prove_batch(task: BatchTask) -> BatchResult:
-    """Prove one batch (runs on a worker): nonces, random rows, the witness with the leaf hash
-    and hidden totals, the proof, bound to the batch's place (index, count, snapshot digest).
-    Raises InsolventUsers (naming them by id) if a user's value is negative."""
-    from solvency import inclusion
-    from stark.params import PRESETS
+def prove_batch(task: BatchTask, on_phase: Callable | None = None) -> BatchResult:
+    """Prove one batch (on a worker, or here with on_phase for the progress display): nonces,
+    random rows, the witness with the leaf hash (and hidden totals when there are several
+    batches), the proof, bound to the batch's place (index, count, snapshot commitment).
+    Raises InsolventUsers (naming them by id) if a user's value is negative, ValueError for an
+    id with no UTF-8 form."""
     from stark.prover import prove
+    from stark.randomness import ProverRandomness
 
     start = time.perf_counter()
+    seed = task.seed
+    rng = None if seed is None else ProverRandomness(b"nonces" + str(seed).encode())
+    hidden = task.count > 1
     try:
-        wit = inclusion.witness(task.market, task.ids, task.balances, hide_totals=True)
+        wit = inclusion.witness(task.market, task.ids, task.balances, rng, hide_totals=hidden)
     except Insolvent as e:
         raise InsolventUsers([task.ids[i] for i in e.rows]) from None
     statement = dataclasses.replace(
         wit.statement,
         issuer=task.issuer,
         as_of=task.as_of,
-        batch=(task.index, task.count, task.digest),
+        insecure_seeded=seed is not None,
+        batch=(task.index, task.count, task.snapshot),
     )
-    commitment = wit.opening.commitment
-    proof = prove(batch_air(statement, wit.leaves, commitment), wit.trace, PRESETS[task.preset])
+    commitment = wit.opening.commitment if hidden else None
+    air = publication_air(statement, wit.leaves, commitment)
+    proof = prove(air, wit.trace, PRESETS[task.preset], seed=seed, on_phase=on_phase)
     return BatchResult(
         task.index,
         statement,
@@ -199,29 +221,43 @@ def prove_batch(task: BatchTask) -> BatchResult:
     )
 
 
-# -- the aggregation -----------------------------------------------------------------------------
-def aggregate_context(issuer: str, as_of: str, digest: str, proofs: Sequence[bytes]) -> bytes:
-    """What the aggregation proof is about: the snapshot (identity, digest) and the SHA-256 of
-    every batch proof in order (hashed once more, so the context stays small at any number of
-    batches), so that no other proof of a batch can stand in for the one aggregated."""
-    proofs_digest = hashlib.sha256(b"".join(hashlib.sha256(p).digest() for p in proofs))
-    parts = [b"stark-solvency-snapshot/1", issuer.encode(), as_of.encode(), bytes.fromhex(digest)]
-    parts += [len(proofs).to_bytes(4, "little"), proofs_digest.digest()]
-    return b"".join(len(p).to_bytes(4, "little") + p for p in parts)
+class InsolventUsers(ValueError):
+    """Users of a batch whose total value is negative, by id (raised on the worker)."""
+
+    def __init__(self, ids: list[str]):
+        super().__init__(f"{len(ids)} user(s) with a negative total value")
+        self.ids = ids
 
 
+def tasks_of(
+    plan: Plan, ids: Sequence[str], balances: np.ndarray, market: Market, seed: int | None = None
+) -> list[BatchTask]:
+    """The plan's tasks, in order: each batch's users and nothing else."""
+    return [
+        BatchTask(
+            b, plan.count, list(ids[r.start : r.stop]), balances[r.start : r.stop], market,
+            plan.issuer, plan.as_of, plan.preset, plan.snapshot, seed,
+        )
+        for b, r in ((b, plan.users_of(b)) for b in range(plan.count))
+    ]  # fmt: skip
+
+
+# -- the aggregation and the statement ----------------------------------------------------------
 def prove_aggregate(
     results: Sequence[BatchResult], preset: str
 ) -> tuple[AggregateStatement, bytes]:
     """The aggregation proof over every batch, in index order: the grand totals are the sums
     of the totals the commitments hide, opened inside the constraints."""
-    from stark.params import PRESETS
     from stark.prover import prove
 
     results = sorted(results, key=lambda r: r.index)
     first = results[0].statement
-    issuer, as_of, digest = first.issuer, first.as_of, first.batch[2]
-    context = aggregate_context(issuer, as_of, digest, [r.proof for r in results])
+    context = aggregate_context(
+        first.issuer,
+        first.as_of,
+        first.batch[2],
+        [hashlib.sha256(r.proof).digest() for r in results],
+    )
     statement, trace = aggregate_witness(
         context,
         [r.opening.offset_totals for r in results],
@@ -231,192 +267,167 @@ def prove_aggregate(
     return statement, prove(AggregateAir(statement), trace, PRESETS[preset]).to_bytes()
 
 
-class InsolventUsers(ValueError):
-    """Users of a batch whose total value is negative, by id (raised on the worker)."""
-
-    def __init__(self, ids: list[str]):
-        super().__init__(f"{len(ids)} user(s) with a negative total value")
-        self.ids = ids
-
-
-def load_result(out: Path, private: Path, index: int, statement: Statement) -> BatchResult:
-    """A batch written by an earlier run (`--resume`), as far as the aggregation and the
-    publication need it: its statement, commitment, leaves, proof and opening."""
-    from solvency.inclusion import parse_elements_hex
-    from solvency.publish import read_leaves
-
-    record = json.loads((private_dir(private, index) / "batch.json").read_text())
-    opening = json.loads((private_dir(private, index) / "opening.json").read_text())
-    commitment = parse_elements_hex(record["commitment"], 8)
-    offset_totals = tuple(int(t) for t in opening["offset_totals"])
-    n = statement.trace_len
-    return BatchResult(
-        index,
-        statement,
-        commitment,
-        read_leaves(public_dir(out, index) / "leaves.bin"),
-        (public_dir(out, index) / "proof.bin").read_bytes(),
-        TotalsOpening(
-            tuple(t - n * (1 << 63) for t in offset_totals),
-            offset_totals,
-            parse_elements_hex(opening["blinding"], 8),
-            commitment,
-        ),
-        [],
-        np.zeros(0, dtype=np.int64),
-        np.zeros((0, 5), dtype=np.uint64),
-        np.zeros((0, statement.num_assets), dtype=np.int64),
-        0.0,
+def published_statement(
+    plan: Plan,
+    results: Sequence[BatchResult],
+    aggregate: AggregateStatement | None,
+    aggregate_proof: bytes | None,
+) -> PublishedStatement:
+    """The statement of a publication proved by this plan: one batch's own totals, or the
+    aggregation's grand totals."""
+    results = sorted(results, key=lambda r: r.index)
+    s = results[0].statement
+    records = tuple(r.record() for r in results)
+    roots = [parse_elements_hex(r.leaves_root, DIGEST) for r in records]
+    return PublishedStatement(
+        issuer=s.issuer,
+        as_of=s.as_of,
+        quote=s.quote,
+        scale=s.scale,
+        symbols=s.symbols,
+        decimals=s.decimals,
+        prices=s.prices,
+        totals=s.totals if aggregate is None else aggregate.totals,
+        snapshot=plan.snapshot,
+        insecure_seeded=s.insecure_seeded,
+        batches=records,
+        users_root=elements_hex(users_tree(roots)[-1][0]),
+        aggregate=None
+        if aggregate_proof is None
+        else (hashlib.sha256(aggregate_proof).hexdigest(), len(aggregate_proof)),
+        params=PRESETS[plan.preset],
     )
 
 
-class SnapshotError(ValueError):
-    """A set of batch proofs and an aggregation that do not make one snapshot: why, plainly."""
-
-
-def verify_snapshot(
-    batch_proofs: Sequence[BatchProof],
-    aggregate: AggregateStatement,
-    aggregate_proof: bytes,
-    *,
-    issuer: str,
-    as_of: str,
-    digest: str,
-    count: int,
-    accepted_params: Sequence,
-) -> list[int]:
-    """Check a batched snapshot and return its grand totals. First the set, before any STARK
-    work: exactly `count` batches, indices 0..count-1 once each, every one bound to this
-    snapshot (issuer, time, digest) and to its own slot, no proof twice, and the aggregation's
-    commitments, batch sizes and context equal to the batches'. Then every batch proof and the
-    aggregation proof. Raises SnapshotError with the reason."""
-    from stark.proof import VerificationError
-    from stark.verifier import verify
-
-    by_index: dict[int, BatchProof] = {}
-    for bp in batch_proofs:
-        if bp.index in by_index:
-            raise SnapshotError(f"batch {bp.index} appears twice")
-        by_index[bp.index] = bp
-    missing = sorted(set(range(count)) - set(by_index))
-    extra = sorted(set(by_index) - set(range(count)))
-    if missing or extra:
-        raise SnapshotError(
-            f"the snapshot has {count} batches; "
-            + (f"missing: {missing[:10]}" if missing else f"unexpected: {extra[:10]}")
-        )
-    ordered = [by_index[b] for b in range(count)]
-    if len({hashlib.sha256(bp.proof).digest() for bp in ordered}) != count:
-        raise SnapshotError("the same proof stands for two batches")
-    for b, bp in enumerate(ordered):
-        s = bp.statement
-        if (s.issuer, s.as_of, s.batch) != (issuer, as_of, (b, count, digest)):
-            raise SnapshotError(
-                f"batch {b} is not batch {b} of this snapshot (it is for {s.issuer!r} as of "
-                f"{s.as_of}, place {s.batch and s.batch[:2]}, snapshot {s.batch and s.batch[2]})"
-            )
-    expected = aggregate_context(issuer, as_of, digest, [bp.proof for bp in ordered])
-    if aggregate.context != expected:
-        raise SnapshotError("the aggregation is not over these batch proofs")
-    if [tuple(int(v) for v in bp.commitment) for bp in ordered] != list(aggregate.commitments):
-        raise SnapshotError("the aggregation's commitments are not the batches'")
-    if [bp.statement.trace_len for bp in ordered] != list(aggregate.batch_sizes):
-        raise SnapshotError("the aggregation's batch sizes are not the batches'")
-    for b, bp in enumerate(ordered):
-        try:
-            verify(bp.air(), bp.proof, accepted_params=accepted_params)
-        except VerificationError as e:
-            raise SnapshotError(f"batch {b}: the proof is not valid ({e.reason})") from None
-    try:
-        verify(AggregateAir(aggregate), aggregate_proof, accepted_params=accepted_params)
-    except VerificationError as e:
-        raise SnapshotError(f"the aggregation: the proof is not valid ({e.reason})") from None
-    return list(aggregate.totals)
+def publish(plan: Plan, results: Sequence[BatchResult], out: Path) -> dict:
+    """Once every batch is written: the aggregation (several batches), then statement.json.
+    Returns the statement's document."""
+    aggregate, aggregate_proof = None, None
+    if plan.count > 1:
+        aggregate, aggregate_proof = prove_aggregate(results, plan.preset)
+    statement = published_statement(plan, results, aggregate, aggregate_proof)
+    return write_statement(out, statement, aggregate_proof)
 
 
 # -- where batches go ------------------------------------------------------------------------
-def batch_name(index: int) -> str:
-    return f"b{index:05d}"
-
-
-def public_dir(out: Path, index: int) -> Path:
-    return out / "batches" / batch_name(index)
-
-
-def private_dir(private: Path, index: int) -> Path:
-    return private / "batches" / batch_name(index)
-
-
 def write_batch(result: BatchResult, out: Path, private: Path) -> None:
-    """One finished batch: its private store and opening first, then its public files, each
-    atomically (the record last: a batch with a record is complete). The record,
-    PRIVATE/batches/bNNNNN/batch.json, holds the batch's place, its commitment and its leaves'
-    root, for `--resume`; the publication's statement.json says the same to verifiers."""
-    from circuits.leaf import leaves_root
-    from solvency import inclusion
-    from solvency.publish import leaves_bytes, write_atomically
-
-    root = inclusion.elements_hex(leaves_root(result.leaves))
-    store = private_dir(private, result.index) / inclusion.STORE_NAME
+    """One finished batch: its private store (and the opening of its commitment) first, then
+    its public files, each atomically, and its record last (a batch with a record is
+    complete). The record, PRIVATE/batches/bNNNNN/batch.json, holds the batch's place, its
+    commitment and its leaves' root, for `--resume`."""
+    record = result.record()
+    folder = batch_dir(private, result.index)
+    store = folder / inclusion.STORE_NAME
     store.unlink(missing_ok=True)  # an interrupted earlier attempt at this batch
     inclusion.write_store(
-        store, result.statement, result.leaves, root, result.ids, result.rows, result.nonces,
-        result.balances,
+        store, result.statement, result.leaves, record.leaves_root, result.ids, result.rows,
+        result.nonces, result.balances,
     )  # fmt: skip
-    opening = {
-        "offset_totals": [str(t) for t in result.opening.offset_totals],
-        "blinding": inclusion.elements_hex(result.opening.blinding),
-    }
-    write_atomically(
-        private_dir(private, result.index) / "opening.json",
-        json.dumps(opening).encode(),
-        private=True,
-    )
+    if result.opening is not None:
+        opening = {
+            "offset_totals": [str(t) for t in result.opening.offset_totals],
+            "blinding": elements_hex(result.opening.blinding),
+        }
+        write_atomically(folder / "opening.json", json.dumps(opening).encode(), private=True)
+    write_batch_files(out, result.index, result.leaves, result.proof)
     s = result.statement
-    record = {
+    document = {
         "index": result.index,
         "count": s.batch[1],
         "snapshot": s.batch[2],
         "users_padded": s.trace_len,
-        "commitment": inclusion.elements_hex(result.commitment),
-        "leaves_root": root,
-        "proof_sha256": hashlib.sha256(result.proof).hexdigest(),
+        "insecure_seeded": s.insecure_seeded,
+        "totals": [str(t) for t in s.totals],
+        "commitment": None if record.commitment is None else elements_hex(record.commitment),
+        "leaves_root": record.leaves_root,
+        "proof_sha256": record.proof_sha256,
     }
-    directory = public_dir(out, result.index)
-    write_atomically(directory / "leaves.bin", leaves_bytes(result.leaves))
-    write_atomically(directory / "proof.bin", result.proof)
     write_atomically(
-        private_dir(private, result.index) / "batch.json",
-        (json.dumps(record, indent=2) + "\n").encode(),
-        private=True,
+        folder / "batch.json", (json.dumps(document, indent=2) + "\n").encode(), private=True
+    )
+
+
+def load_result(out: Path, private: Path, plan: Plan, market: Market, index: int) -> BatchResult:
+    """A batch written by an earlier run (`--resume`), as far as the aggregation and the
+    publication need it: its statement (with its totals when they are public), commitment,
+    leaves, proof and opening."""
+    folder = batch_dir(private, index)
+    record = json.loads(read_bounded(folder / "batch.json", MAX_RECORD_BYTES))
+    leaves = read_leaves(batch_dir(out, index) / "leaves.bin")
+    n, k, hidden = len(leaves), len(market.symbols), plan.count > 1
+    statement = dataclasses.replace(
+        market.statement(tuple(int(t) for t in record["totals"]), n),
+        issuer=plan.issuer,
+        as_of=plan.as_of,
+        insecure_seeded=record["insecure_seeded"],
+        hidden_totals=hidden,
+        batch=(index, plan.count, plan.snapshot),
+    )
+    commitment, opening = None, None
+    if hidden:
+        data = json.loads(read_bounded(folder / "opening.json", MAX_RECORD_BYTES))
+        commitment = parse_elements_hex(record["commitment"], DIGEST)
+        offset_totals = tuple(int(t) for t in data["offset_totals"])
+        opening = TotalsOpening(
+            tuple(t - n * (1 << 63) for t in offset_totals),
+            offset_totals,
+            parse_elements_hex(data["blinding"], DIGEST),
+            commitment,
+        )
+    return BatchResult(
+        index,
+        statement,
+        commitment,
+        leaves,
+        read_bounded(batch_dir(out, index) / PROOF_NAME, MAX_PROOF_BYTES),
+        opening,
+        [],
+        np.zeros(0, dtype=np.int64),
+        np.zeros((0, 5), dtype=np.uint64),
+        np.zeros((0, k), dtype=np.int64),
+        0.0,
     )
 
 
 def recorded(plan: Plan, private: Path) -> set[int]:
     """The batches whose private record (batch.json) an earlier run wrote."""
-    return {b for b in range(plan.count) if (private_dir(private, b) / "batch.json").is_file()}
+    return {b for b in range(plan.count) if (batch_dir(private, b) / "batch.json").is_file()}
 
 
 def finished(plan: Plan, out: Path, private: Path) -> set[int]:
     """The batches already written for this plan (`--resume`): a record and a store."""
-    from solvency import inclusion
-
     return {
         b
         for b in range(plan.count)
-        if (private_dir(private, b) / "batch.json").is_file()
-        and (private_dir(private, b) / inclusion.STORE_NAME).is_file()
-        and (public_dir(out, b) / "proof.bin").is_file()
+        if (batch_dir(private, b) / "batch.json").is_file()
+        and (batch_dir(private, b) / inclusion.STORE_NAME).is_file()
+        and (batch_dir(out, b) / PROOF_NAME).is_file()
     }
+
+
+def open_stores(private: Path) -> list[inclusion.PrivateStore]:
+    """Every batch's private store of a publication (PRIVATE/plan.json says how many), each
+    placed under the users' root over the batch roots. Raises inclusion.StoreError."""
+    try:
+        plan = read_plan(private)
+    except (ValueError, TypeError, OSError) as e:
+        raise inclusion.StoreError(f"{private / 'plan.json'}: {e}") from None
+    if plan is None:
+        raise inclusion.StoreError(f"{private}: no private store here (no plan.json)")
+    stores = [inclusion.PrivateStore(batch_dir(private, b)) for b in range(plan.count)]
+    top = users_tree([store.tree[-1][0] for store in stores])
+    for b, store in enumerate(stores):
+        store.placement = (b, top)
+    return stores
 
 
 def read_plan(private: Path) -> Plan | None:
     path = private / "plan.json"
     if not path.is_file():
         return None
-    data = json.loads(path.read_text())
-    if data.pop("format", None) != PLAN_FORMAT:
-        raise ValueError(f"{path}: not a batch plan")
+    data = json.loads(read_bounded(path, MAX_RECORD_BYTES))
+    if not isinstance(data, dict) or data.pop("format", None) != PLAN_FORMAT:
+        raise ValueError(f"{path}: not a batch plan of this version ({PLAN_FORMAT})")
     return Plan(**data)
 
 
@@ -454,7 +465,7 @@ def run(
     client = Client(scheduler if cluster is None else cluster)
     try:
         futures = [
-            client.submit(prove_batch, task, key=f"{task.digest[:16]}-{batch_name(task.index)}")
+            client.submit(prove_batch, task, key=f"{task.snapshot[:16]}-b{task.index:05d}")
             for task in tasks
         ]
         for future in as_completed(futures):

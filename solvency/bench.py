@@ -6,7 +6,6 @@ own."""
 from __future__ import annotations
 
 import csv
-import dataclasses
 import hashlib
 import io
 import json
@@ -21,16 +20,9 @@ from pathlib import Path
 from circuits.solvency import Market
 from solvency import inclusion
 from solvency.generate import generate
-from solvency.publish import (
-    leaves_bytes,
-    read_published,
-    solvency_air,
-    statement_json,
-    write_atomically,
-)
+from solvency.publication.encoding import write_atomically
+from solvency.publication.statement import publication_air
 from solvency.snapshot import Asset, Assets
-from stark.params import PRESETS
-from stark.prover import prove
 
 #: Targets of issue 9 (22 assets, the default proven preset, 65,536 users on 2 cores): prove
 #: with the leaves and the private store, verify with the leaves' root, the proof's bytes, a
@@ -66,139 +58,69 @@ def market_of(spec: list[dict]) -> Market:
     return assets.market()
 
 
-def _job(users: int, assets: int, preset: str, work: Path) -> dict:
-    """Prove (nonces, witness with leaves, proof, private store, publication), verify the
-    publication, check one user's file, export every user's file; seconds of each."""
-    from solvency.commands.verify import verified_publication
-
-    data = generate(users, assets, seed=1)
-    ids = [f"user-{i:07d}" for i in range(users)]
-    start = time.perf_counter()
-    wit = inclusion.witness(market_of(data.assets), ids, data.balances)
-    statement = dataclasses.replace(wit.statement, issuer="Bench Exchange", as_of=BENCH_AS_OF)
-    air = solvency_air(statement, wit.leaves)
-    proof = prove(air, wit.trace, PRESETS[preset]).to_bytes()
-    document = statement_json(air, PRESETS[preset], proof)
-    root = document["inclusion"]["leaves_root"]
-    inclusion.write_store(
-        work / "private" / inclusion.STORE_NAME,
-        statement,
-        wit.leaves,
-        root,
-        ids,
-        wit.rows,
-        wit.nonces,
-        data.balances,
-    )
-    write_atomically(work / "out" / "leaves.bin", leaves_bytes(wit.leaves))
-    write_atomically(work / "out" / "proof.bin", proof)
-    write_atomically(work / "out" / "statement.json", json.dumps(document).encode())
-    prove_s = time.perf_counter() - start
-
-    start = time.perf_counter()
-    pub = read_published(work / "out")
-    # as `verify` does, with --accept-conjectured-security for a preset without provable bits
-    verified_publication(pub, "provable" if preset == "proven" else "conjectured", 100.0)
-    verify_s = time.perf_counter() - start
-
-    with inclusion.PrivateStore(work / "private") as store:
-        claim_doc = inclusion.inclusion_documents(store, [store.user(ids[-1])])[0]
-        start = time.perf_counter()
-        count = inclusion.export_all([store], work / "files")
-        export_s = time.perf_counter() - start
-    start = time.perf_counter()
-    pub = read_published(work / "out")  # as verify-inclusion --skip-proof does
-    claim = inclusion.parse_inclusion(json.loads(inclusion.document_bytes(claim_doc)))
-    inclusion.check_inclusion(
-        claim, pub.statement, inclusion.parse_elements_hex(pub.data["inclusion"]["leaves_root"], 8)
-    )
-    check_ms = (time.perf_counter() - start) * 1000
-    assert count == users
-    return {
-        "prove_s": prove_s,
-        "verify_s": verify_s,
-        "proof_bytes": len(proof),
-        "verify_inclusion_ms": check_ms,
-        "export_all_s": export_s,
-        "users_padded": wit.statement.trace_len,
-        "main_columns": air.main_width,
-    }
-
-
-def _batched_job(users: int, assets: int, preset: str, work: Path, batch_size: int) -> dict:
-    """A snapshot larger than one batch, as `prove` does it (one process, no Dask): every
-    batch proved and written, the aggregation and the publication; then `verify` of the
-    publication, one user's check, and every user's file exported."""
-    from solvency import batched_publish, batches
-    from stark.params import PRESETS
+def _job(users: int, assets: int, preset: str, work: Path, batch_size: int) -> dict:
+    """The whole job as `prove` does it, in this process (no Dask): every batch proved and
+    written (one batch, or several and the aggregation), the publication; then `verify` of it,
+    one user's check as `verify-inclusion --skip-proof` does it, and every user's file
+    exported. Seconds of each."""
+    from solvency import batches
+    from solvency.commands.verify import checked_publication
+    from solvency.publication.statement import read_statement
 
     data = generate(users, assets, seed=1)
     ids = [f"user-{i:07d}" for i in range(users)]
     market = market_of(data.assets)
-    digest = hashlib.sha256(f"bench {users} {assets} {batch_size}".encode()).hexdigest()
-    start = time.perf_counter()
-    plan = batches.make_plan(users, batch_size, digest, "Bench Exchange", BENCH_AS_OF)
-    tasks = [
-        batches.BatchTask(
-            b, plan.count, ids[r.start : r.stop], data.balances[r.start : r.stop], market,
-            "Bench Exchange", BENCH_AS_OF, preset, digest,
-        )
-        for b, r in ((b, plan.users_of(b)) for b in range(plan.count))
-    ]  # fmt: skip
+    inputs = hashlib.sha256(f"bench {users} {assets} {batch_size}".encode()).hexdigest()
     out, private = work / "out", work / "private"
+    start = time.perf_counter()
+    plan = batches.make_plan(users, batch_size, inputs, "Bench Exchange", BENCH_AS_OF, preset)
     write_atomically(private / "plan.json", plan.to_json(), private=True)
     results = []
 
-    def write(result):
+    def write(result: batches.BatchResult) -> None:
         batches.write_batch(result, out, private)
         results.append(result)
 
-    batches.run(tasks, write, workers=0)
-    aggregate, aggregate_proof = batches.prove_aggregate(results, preset)
-    batched_publish.publish_snapshot(
-        out, results, aggregate, aggregate_proof, plan, PRESETS[preset]
-    )
+    batches.run(batches.tasks_of(plan, ids, data.balances, market), write, workers=0)
+    document = batches.publish(plan, results, out)
     prove_s = time.perf_counter() - start
+
     start = time.perf_counter()
-    checked = batched_publish.check_snapshot(out, [PRESETS[preset]])
+    # as `verify` does, with --accept-conjectured-security for a preset without provable bits
+    checked_publication(out, "provable" if preset == "proven" else "conjectured", 100.0)
     verify_s = time.perf_counter() - start
-    stores = inclusion.open_stores(private)
+
+    stores = batches.open_stores(private)
     claim_doc = inclusion.inclusion_documents(stores[-1], [stores[-1].user(ids[-1])])[0]
     start = time.perf_counter()
     count = inclusion.export_all(stores, work / "files")
     export_s = time.perf_counter() - start
     start = time.perf_counter()
-    head = batched_publish.read_header(out)  # as verify-inclusion --skip-proof does
+    statement, _ = read_statement(out)
     claim = inclusion.parse_inclusion(json.loads(inclusion.document_bytes(claim_doc)))
-    width = 1 << max(0, (plan.count - 1).bit_length())
-    inclusion.check_inclusion(
-        claim,
-        head.batch(claim.batch),
-        inclusion.parse_elements_hex(head.data["users_root"], 8),
-        batches=(plan.count, width),
-    )
+    inclusion.check_inclusion(claim, statement)
     check_ms = (time.perf_counter() - start) * 1000
-    assert count == users and checked.count == plan.count
+    assert count == users
     return {
         "prove_s": prove_s,
         "verify_s": verify_s,
-        "proof_bytes": sum(len(r.proof) for r in results) + len(aggregate_proof),
+        "proof_bytes": sum(b["proof_bytes"] for b in document["batches"])
+        + (document["aggregate"] or {}).get("proof_bytes", 0),
         "verify_inclusion_ms": check_ms,
         "export_all_s": export_s,
-        "users_padded": sum(r.statement.trace_len for r in results),
-        "main_columns": results[0].public.air().main_width,
+        "users_padded": document["users_padded"],
+        "main_columns": publication_air(
+            results[0].statement, results[0].leaves, results[0].commitment
+        ).main_width,
     }
 
 
 def measure(users: int, assets: int, preset: str, batch_size: int = BATCH_SIZE) -> dict:
     """One size, in the current process, after a warm-up at 8 users (compiled kernels). A
-    size above batch_size is proved in batches (`_batched_job`)."""
+    size above batch_size is proved in batches."""
     with tempfile.TemporaryDirectory(prefix="solvency-bench-") as tmp:
-        _job(8, assets, preset, Path(tmp) / "warm")
-        if users > batch_size:
-            got = _batched_job(users, assets, preset, Path(tmp) / "run", batch_size)
-        else:
-            got = _job(users, assets, preset, Path(tmp) / "run")
+        _job(8, assets, preset, Path(tmp) / "warm", batch_size)
+        got = _job(users, assets, preset, Path(tmp) / "run", batch_size)
     return {
         "users": users,
         "assets": assets,

@@ -7,10 +7,13 @@ one proof, every user's id, row, nonce and balances in base units, plus the publ
 and the statement's identity, so that any user's file can be exported later without the public
 directory. It is secret: anyone holding it can tell which leaf is whose and read every balance.
 
-An inclusion file (`stark-solvency-inclusion/1`, JSON) holds one user's id, nonce, row,
-balances (decimal strings per asset, as counted), the root of the leaves and the path from the
-user's leaf to it. `check_inclusion` recomputes the leaf from the id, the nonce and the balances
-(nothing in the file is trusted) and follows the path to the published root.
+Each batch of a publication has its own store (`PRIVATE_DIR/batches/bNNNNN/users.sqlite`).
+
+An inclusion file (INCLUSION_FORMAT, JSON) holds one user's id, nonce, batch, row, balances
+(decimal strings per asset, as counted), the users' root of the publication and the path from
+the user's leaf to it: through the batch's root, then over the batch roots. `check_inclusion`
+recomputes the leaf from the id, the nonce and the balances (nothing in the file is trusted)
+and follows the path to the published root.
 """
 
 from __future__ import annotations
@@ -53,47 +56,32 @@ from circuits.solvency import (
     offset_limbs,
     padded_size,
 )
+from solvency.publication.encoding import elements_hex, parse_elements_hex
+from solvency.publication.statement import (
+    LEAF_REGISTERS,
+    LEAF_WIDTH,
+    PublishedStatement,
+)
 from stark.field import GF, P
 from stark.randomness import ProverRandomness
 
-INCLUSION_FORMAT = "stark-solvency-inclusion/1"
-BATCHED_INCLUSION_FORMAT = "stark-solvency-inclusion/2"  # a batched snapshot: "batch" too
+INCLUSION_FORMAT = "stark-solvency-inclusion/3"
 STORE_FORMAT = "stark-solvency-private-store/1"
 STORE_NAME = "users.sqlite"
-# The application's leaf layout, chosen by measurement (docs/inclusion.md): Poseidon2 width 24,
-# no S-box registers (degree 7). The width defines the leaf function; the registers only the
-# columns, but both are bound into the proof through the AIR's public inputs.
-LEAF_WIDTH, LEAF_REGISTERS = 24, False
-LEAF_HASH = f"poseidon2-babybear-w{LEAF_WIDTH}"
 INCLUSION_FIELDS = (
     "format",
     "issuer",
     "as_of",
     "user_id",
+    "batch",
     "row",
     "nonce",
     "balances",
-    "leaves_root",
+    "users_root",
     "path",
 )
 MAX_INCLUSION_BYTES = 1 << 16
 AMOUNT = re.compile(r"(-?)([0-9]{1,40})(?:\.([0-9]{1,40}))?")  # ASCII digits only
-
-
-# -- field elements as text ------------------------------------------------------------------
-def elements_hex(values) -> str:
-    """Field elements as one hex string, 8 digits (big-endian) per element."""
-    return "".join(f"{int(v):08x}" for v in np.asarray(values).reshape(-1))
-
-
-def parse_elements_hex(text: object, count: int) -> np.ndarray:
-    """The inverse of `elements_hex` for exactly `count` canonical elements (ValueError else)."""
-    if not isinstance(text, str) or not re.fullmatch(rf"[0-9a-f]{{{8 * count}}}", text):
-        raise ValueError(f"expected {8 * count} lowercase hex digits")
-    values = np.array([int(text[i : i + 8], 16) for i in range(0, len(text), 8)], dtype=np.uint64)
-    if values.max(initial=0) >= P:
-        raise ValueError("an element is not below the field's modulus")
-    return values
 
 
 # -- balances ----------------------------------------------------------------------------------
@@ -203,11 +191,11 @@ class StoreIdentity:
     leaves_root: str  # hex
 
 
-def check_private_location(private: Path, public: Path) -> Path:
-    """The store's path, PRIVATE/users.sqlite, after refusing a private directory inside the
-    public one (or the reverse, or the same) and an existing store. Raises ValueError.
-    Compared both with symbolic links resolved and as written (a link inside the public
-    directory pointing elsewhere still puts the store in what is published)."""
+def check_private_location(private: Path, public: Path) -> None:
+    """Refuse (ValueError) a private directory inside the public one, or the reverse, or the
+    same, or one that is not a directory. Compared both with symbolic links resolved and as
+    written (a link inside the public directory pointing elsewhere still puts the store in what
+    is published)."""
 
     def nested(a: Path, b: Path) -> bool:
         return a == b or a in b.parents or b in a.parents
@@ -221,13 +209,6 @@ def check_private_location(private: Path, public: Path) -> Path:
         )
     if private.exists() and not private.is_dir():
         raise ValueError(f"--private {private} is not a directory")
-    store = private / STORE_NAME
-    if store.exists():
-        raise ValueError(
-            f"--private {private} already holds a private store ({STORE_NAME}) of another "
-            "proof; choose a new directory (its users need it to export their files)"
-        )
-    return store
 
 
 def write_store(
@@ -291,8 +272,8 @@ class PrivateStore:
     """A private store opened read-only. Anything it holds that is not what `write_store`
     writes raises StoreError (a damaged store), here or when the records are read."""
 
-    #: In a batched snapshot: (batch index, the users' tree over the batch roots), set by
-    #: `open_stores`; the files then reach the users' root through the batch's root.
+    #: (batch index, the users' tree over the batch roots), set by `batches.open_stores`:
+    #: the files reach the users' root through the batch's root.
     placement: tuple[int, list[np.ndarray]] | None = None
 
     def __init__(self, directory: Path):
@@ -382,54 +363,31 @@ class PrivateStore:
             yield [self._record(r) for r in records]
 
 
-def open_stores(private: Path) -> list[PrivateStore]:
-    """The private stores of a proof: PRIVATE/users.sqlite, or for a batched snapshot
-    (PRIVATE/plan.json) every batch's, each placed under the users' root. Raises StoreError."""
-    from circuits.leaf import tree_levels as levels_of
-    from solvency.batched_publish import EMPTY_ROOT
-
-    plan = private / "plan.json"
-    if not plan.is_file():
-        return [PrivateStore(private)]
-    try:
-        count = int(json.loads(plan.read_text())["count"])
-    except (ValueError, KeyError, TypeError, OSError) as e:
-        raise StoreError(f"{plan}: not a batch plan ({e})") from None
-    stores = [PrivateStore(private / "batches" / f"b{b:05d}") for b in range(count)]
-    width = 1 << max(0, (count - 1).bit_length())
-    roots = [s.tree[-1][0] for s in stores] + [EMPTY_ROOT] * (width - count)
-    top = levels_of(np.stack(roots))
-    for b, store in enumerate(stores):
-        store.placement = (b, top)
-    return stores
-
-
 def inclusion_documents(store: PrivateStore, records: Sequence[Record]) -> list[dict]:
-    """The inclusion files of these users: one tree for all of them. In a batched snapshot
-    each path goes on from the batch's root to the users' root (format /2, with "batch")."""
+    """The inclusion files of these users of one batch: one tree for all of them; each path
+    goes on from the batch's root to the users' root (`PrivateStore.placement`)."""
     ident = store.identity
-    paths = paths_in(store.tree, [r[1] for r in records])
-    extra: dict = {}
-    root = ident.leaves_root
-    if store.placement is not None:
-        b, top = store.placement
-        above = paths_in(top, [b])[0]
-        paths = [np.concatenate([path, above]) for path in paths]
-        extra, root = {"batch": b}, elements_hex(top[-1][0])
+    if store.placement is None:
+        raise StoreError(f"{store.path}: the store is not placed in its publication")
+    b, top = store.placement
+    above = paths_in(top, [b])[0]
+    paths = [
+        np.concatenate([path, above]) for path in paths_in(store.tree, [r[1] for r in records])
+    ]
     return [
         {
-            "format": INCLUSION_FORMAT if not extra else BATCHED_INCLUSION_FORMAT,
-            **extra,
+            "format": INCLUSION_FORMAT,
             "issuer": ident.issuer,
             "as_of": ident.as_of,
             "user_id": uid,
+            "batch": b,
             "row": row,
             "nonce": nonce,
             "balances": {
                 sym: amount_text(int(b), dec)
                 for sym, dec, b in zip(ident.symbols, ident.decimals, bal, strict=True)
             },
-            "leaves_root": root,
+            "users_root": elements_hex(top[-1][0]),
             "path": [elements_hex(sibling) for sibling in path],
         }
         for (uid, row, nonce, bal), path in zip(records, paths, strict=True)
@@ -478,11 +436,7 @@ def export_all(
                     fd = os.open(tmp / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
                 with os.fdopen(fd, "wb") as fh:
                     fh.write(document_bytes(document))
-                where = (
-                    f"{document['batch']}:{document['row']}"
-                    if "batch" in document
-                    else document["row"]
-                )
+                where = f"{document['batch']}:{document['row']}"
                 index.append(f"{_csv_field(document['user_id'])},{where},{name}")
             if on_progress is not None:
                 on_progress(len(records))
@@ -502,43 +456,39 @@ class InclusionClaim:
     issuer: str
     as_of: str
     user_id: str
+    batch: int
     row: int
     nonce: np.ndarray
     balances: dict[str, str]  # symbol -> decimal string, as in the file
-    leaves_root: np.ndarray
+    users_root: np.ndarray
     path: list[np.ndarray]
-    batch: int | None = None  # a batched snapshot's batch index
 
 
 def parse_inclusion(data: object) -> InclusionClaim:
     """Check the shape of an inclusion file's JSON; raises ValueError("field: problem")."""
     if not isinstance(data, dict):
         raise ValueError("expected a JSON object")
-    batched = data.get("format") == BATCHED_INCLUSION_FORMAT
-    if data.get("format") not in (INCLUSION_FORMAT, BATCHED_INCLUSION_FORMAT):
+    if data.get("format") != INCLUSION_FORMAT:
         raise ValueError(f"format: expected {INCLUSION_FORMAT!r}, got {data.get('format')!r}")
-    names = (*INCLUSION_FIELDS, "batch") if batched else INCLUSION_FIELDS
     for name in data:
-        if name not in names:
+        if name not in INCLUSION_FIELDS:
             raise ValueError(f"{name}: unknown field")
-    for name in names:
+    for name in INCLUSION_FIELDS:
         if name not in data:
             raise ValueError(f"{name}: missing field")
-    batch = data.get("batch")
-    if batched and (isinstance(batch, bool) or not isinstance(batch, int) or batch < 0):
-        raise ValueError("batch: expected a non-negative integer")
     for name in ("issuer", "as_of", "user_id"):
         if not isinstance(data[name], str):
             raise ValueError(f"{name}: expected a string")
-    row = data["row"]
-    if isinstance(row, bool) or not isinstance(row, int) or row < 0:
-        raise ValueError("row: expected a non-negative integer")
+    for name in ("batch", "row"):
+        value = data[name]
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 1 << 32:
+            raise ValueError(f"{name}: expected a non-negative integer")
     balances = data["balances"]
     if not isinstance(balances, dict) or not all(isinstance(v, str) for v in balances.values()):
         raise ValueError('balances: expected {"SYMBOL": "decimal", ...}')
     if not isinstance(data["path"], list) or len(data["path"]) > 64:
         raise ValueError("path: expected a list of hashes")
-    fields = {"nonce": (data["nonce"], NONCE_ELEMENTS), "leaves_root": (data["leaves_root"], 8)}
+    fields = {"nonce": (data["nonce"], NONCE_ELEMENTS), "users_root": (data["users_root"], DIGEST)}
     parsed = {}
     for name, (text, count) in fields.items():
         try:
@@ -555,12 +505,12 @@ def parse_inclusion(data: object) -> InclusionClaim:
         data["issuer"],
         data["as_of"],
         data["user_id"],
-        row,
+        data["batch"],
+        data["row"],
         parsed["nonce"],
         dict(balances),
-        parsed["leaves_root"],
+        parsed["users_root"],
         path,
-        batch,
     )
 
 
@@ -568,64 +518,55 @@ class NotIncluded(Exception):
     """The file does not show the user's balances in the published root: why, in plain words."""
 
 
-def check_inclusion(
-    claim: InclusionClaim,
-    statement: Statement,
-    root: np.ndarray,
-    *,
-    batches: tuple[int, int] | None = None,
-) -> list[int]:
-    """Check a parsed inclusion file against a published statement and its leaves' root.
+def check_inclusion(claim: InclusionClaim, published: PublishedStatement) -> list[int]:
+    """Check a parsed inclusion file against a publication's statement and its users' root.
 
     Returns the user's balances in base units, in the statement's asset order. Raises
     NotIncluded with the reason: another issuer, date or root (another publication), balances
-    for other assets or not exact in the asset's decimals, a row or a path that cannot belong
-    to this statement, or a leaf (recomputed from id, nonce and balances) that the path does
-    not lead to the root.
+    for other assets or not exact in the asset's decimals, a batch, row or path that cannot
+    belong to this publication, or a leaf (recomputed from id, nonce and balances) that the
+    path does not lead to the root.
     """
-    if (claim.issuer, claim.as_of) != (statement.issuer, statement.as_of):
+    s = published
+    if (claim.issuer, claim.as_of) != (s.issuer, s.as_of):
         raise NotIncluded(
             f"this file is for the proof of {claim.issuer!r} as of {claim.as_of!r}, but the "
-            f"published proof is {statement.issuer!r}'s as of {statement.as_of!r}"
+            f"published proof is {s.issuer!r}'s as of {s.as_of!r}"
         )
-    if not np.array_equal(claim.leaves_root, root):
+    if elements_hex(claim.users_root) != s.users_root:
         raise NotIncluded(
             "this file's root is not the published proof's: it belongs to another snapshot "
             "or was changed"
         )
-    if list(claim.balances) != list(statement.symbols):
+    if list(claim.balances) != list(s.symbols):
         raise NotIncluded(
             f"this file lists the assets {', '.join(map(repr, claim.balances))}, the proof has "
-            f"{', '.join(map(repr, statement.symbols))}"
+            f"{', '.join(map(repr, s.symbols))}"
         )
     balances = []
-    for sym, dec in zip(statement.symbols, statement.decimals, strict=True):
+    for sym, dec in zip(s.symbols, s.decimals, strict=True):
         try:
             balances.append(parse_amount(claim.balances[sym], dec))
         except ValueError as e:
             raise NotIncluded(f"your {sym} balance cannot have been counted: {e}") from None
-    n = statement.trace_len
-    row, leaves = claim.row, n
-    if (claim.batch is None) != (batches is None):
-        raise NotIncluded(
-            "this file is for a snapshot proved in batches and the publication is not, or the "
-            "other way round"
-        )
-    if batches is not None:  # the users' tree over the batches: batch b's rows follow b * n
-        count, width = batches
-        if claim.batch >= count:
-            raise NotIncluded(f"this file names batch {claim.batch}; there are {count}")
-        row, leaves = claim.batch * n + claim.row, n * width
+    if claim.batch >= s.count:
+        raise NotIncluded(f"this file names batch {claim.batch}; there are {s.count}")
+    # the users' tree over the batch roots: batch b's rows follow b * n (every batch before the
+    # last has n rows; the last may have fewer, and its subtree is then the shallower)
+    n = s.batches[claim.batch].users_padded
+    width = 1 << max(0, (s.count - 1).bit_length())
+    leaves = n * width
     if claim.row >= n or len(claim.path) != leaves.bit_length() - 1:
         raise NotIncluded(
             f"this file's position (row {claim.row}, a path of {len(claim.path)} hashes) "
-            f"cannot belong to a proof of {n:,} rows"
+            f"cannot belong to a batch of {n:,} rows in {s.count} batch(es)"
         )
     try:
         leaf = user_leaf(claim.user_id, claim.nonce, balances)
     except ValueError as e:  # an id with no UTF-8 form
         raise NotIncluded(f"the user id {claim.user_id!r} cannot be hashed: {e}") from None
-    if not verify_leaf_path(root, row, leaf, claim.path, num_leaves=leaves):
+    root = parse_elements_hex(s.users_root, DIGEST)
+    if not verify_leaf_path(root, claim.batch * n + claim.row, leaf, claim.path, num_leaves=leaves):
         raise NotIncluded(
             "your id, nonce and balances, with this file's path, do not lead to the published "
             "root: these balances are not the ones the exchange committed for you at row "

@@ -9,24 +9,17 @@ from pathlib import Path
 
 import click
 
+from solvency import batches, inclusion
 from solvency import generate as synthetic
-from solvency import inclusion
 from solvency.commands.common import (
     announce_compilation,
     check_fresh_dir,
     console,
 )
 from solvency.commands.inclusion import verify_inclusion_cmd
-from solvency.commands.prove import (
-    Identity,
-    load_inputs,
-    private_store_path,
-    prove_files,
-    publish,
-    summary,
-)
+from solvency.commands.prove import Identity, prove_snapshot
 from solvency.commands.verify import run_verify
-from solvency.publish import write_atomically
+from solvency.publication.encoding import write_atomically
 from solvency.snapshot import parse_as_of
 from stark.params import DEFAULT_PRESET
 
@@ -70,15 +63,15 @@ def demo_cmd(users: int, num_assets: int, out: Path | None) -> None:
     announce_compilation()
     assets_path, snapshot_path = synthetic.write(synthetic.generate(users, num_assets, 1), out)
     console.print(f"generated {users:,} users x {num_assets} assets in {out}")
-    store = private_store_path(out / "private", out / "proof")
-    market, snap = load_inputs(snapshot_path, assets_path)
-    result = prove_files(snapshot_path, market, snap, DEFAULT_PRESET, identity)
-    document = publish(result, DEFAULT_PRESET, out / "proof", store)
-    console.print(summary(result, document), highlight=False)
+    prove_snapshot(
+        snapshot_path, assets_path, out / "proof", out / "private", identity, DEFAULT_PRESET
+    )
     code = run_verify(out / "proof")
-    user = result.ids[0]
-    with inclusion.PrivateStore(out / "private") as private:
-        doc = inclusion.inclusion_documents(private, [private.user(user)])[0]
+    stores = batches.open_stores(out / "private")
+    with stores[0] as private:
+        record = next(private.users(1))[0]
+        doc = inclusion.inclusion_documents(private, [record])[0]
+    user = record[0]
     write_atomically(out / "inclusion.json", inclusion.document_bytes(doc), private=True)
     click.echo(
         f"\n$ solvency verify-inclusion inclusion.json --published proof --user {user} --skip-proof"

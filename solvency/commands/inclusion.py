@@ -16,8 +16,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from circuits.solvency import Statement
-from solvency import batched_publish, inclusion
+from solvency import batches, inclusion
 from solvency.commands.common import (
     EXIT_INPUT,
     EXIT_INVALID,
@@ -29,18 +28,9 @@ from solvency.commands.common import (
     fail,
     inside_publication,
 )
-from solvency.commands.verify import (
-    Verdict,
-    publication_dir,
-    run_verify_snapshot,
-    verified_publication,
-)
-from solvency.publish import (
-    load_json_strict,
-    plain,
-    read_published,
-    write_atomically,
-)
+from solvency.commands.verify import Verdict, checked_publication, publication_dir
+from solvency.publication.encoding import load_json_strict, plain, write_atomically
+from solvency.publication.statement import PublishedStatement, read_statement
 from solvency.snapshot import InputError
 
 
@@ -83,7 +73,7 @@ def inclusion_export_cmd(private: Path, user_id: str | None, everyone: bool, out
     if out is None and sys.stdout is None:
         fail(EXIT_INPUT, "standard output is closed: give --out FILE")
     try:
-        stores = inclusion.open_stores(private)
+        stores = batches.open_stores(private)
         if everyone:
             _export_all(stores, out)
             return
@@ -137,7 +127,7 @@ def _export_all(stores: list[inclusion.PrivateStore], out: Path) -> None:
     type=click.Path(path_type=Path),
     required=True,
     metavar="DIR",
-    help="the published proof directory (statement.json, proof.bin, leaves.bin)",
+    help="the publication's directory (statement.json and the batches' proofs and leaves)",
 )
 @click.option(
     "--user",
@@ -181,31 +171,24 @@ def verify_inclusion_cmd(
             claim = inclusion.parse_inclusion(raw)
         except ValueError as e:
             raise InputError(file, None, None, str(e)) from None
-        if batched_publish.is_batched(published):
-            code = verify_inclusion_in_batches(
-                claim, published, user_id, skip_proof, accept_conjectured, start
-            )
-            sys.exit(code)
-        pub = read_published(published)
-        root = inclusion.parse_elements_hex(pub.data["inclusion"]["leaves_root"], 8)
+        statement, _ = read_statement(published)
     except InputError as e:
         fail(EXIT_INPUT, str(e))
-    except ValueError as e:
-        fail(EXIT_INPUT, f"{pub.path}: inclusion.leaves_root: {e}")
-    statement = pub.statement
     try:
         if user_id is not None and user_id != claim.user_id:
             raise inclusion.NotIncluded(
                 f"this file is for the user id {claim.user_id!r}, not for {user_id!r}"
             )
-        balances = inclusion.check_inclusion(claim, statement, root)
+        balances = inclusion.check_inclusion(claim, statement)
     except inclusion.NotIncluded as e:
         click.echo(f"NOT INCLUDED: {e}")
         sys.exit(EXIT_INVALID)
     if not skip_proof:
         regime = "conjectured" if accept_conjectured else "provable"
-        try:
-            verified_publication(pub, regime, REQUIRED_BITS)
+        try:  # the whole publication, as `verify` checks it: the root is then recomputed
+            checked_publication(published, regime, REQUIRED_BITS)
+        except InputError as e:
+            fail(EXIT_INPUT, str(e))
         except Verdict as v:
             click.echo(f"NOT INCLUDED: the published proof is not valid: {v.message}")
             click.echo(f"detail: {v.detail}")
@@ -215,7 +198,7 @@ def verify_inclusion_cmd(
 
 def _included(
     claim: inclusion.InclusionClaim,
-    statement: Statement,
+    statement: PublishedStatement,
     balances: list[int],
     user_id: str | None,
     skip_proof: bool,
@@ -246,43 +229,3 @@ def _included(
         f"INCLUDED: your balances as user {claim.user_id!r}, {listed}, are included in the "
         f"liabilities proved as of {statement.as_of} by {statement.issuer}{note}"
     )
-
-
-def verify_inclusion_in_batches(
-    claim: inclusion.InclusionClaim,
-    published: Path,
-    user_id: str | None,
-    skip_proof: bool,
-    accept_conjectured: bool,
-    start: float,
-) -> int:
-    """verify-inclusion against a snapshot proved in batches: the path climbs from the leaf
-    to the batch's root, then to the users' root of statement.json; the whole publication is
-    then checked as `verify` does (unless --skip-proof)."""
-    head = batched_publish.read_header(published)
-    try:
-        root = inclusion.parse_elements_hex(head.data["users_root"], 8)
-    except ValueError as e:
-        raise InputError(head.path, None, "users_root", str(e)) from None
-    count = len(head.records)
-    try:
-        if user_id is not None and user_id != claim.user_id:
-            raise inclusion.NotIncluded(
-                f"this file is for the user id {claim.user_id!r}, not for {user_id!r}"
-            )
-        if claim.batch is not None and claim.batch >= count:
-            raise inclusion.NotIncluded(f"this file names batch {claim.batch}; there are {count}")
-        statement = head.batch(claim.batch or 0)
-        width = 1 << max(0, (count - 1).bit_length())
-        balances = inclusion.check_inclusion(claim, statement, root, batches=(count, width))
-    except inclusion.NotIncluded as e:
-        click.echo(f"NOT INCLUDED: {e}")
-        return EXIT_INVALID
-    if not skip_proof:
-        regime = "conjectured" if accept_conjectured else "provable"
-        code = run_verify_snapshot(published, None, regime, REQUIRED_BITS, quiet=True)
-        if code:
-            click.echo("NOT INCLUDED: the published proof is not valid (solvency verify says why)")
-            return EXIT_INVALID
-    _included(claim, statement, balances, user_id, skip_proof, start)
-    return 0

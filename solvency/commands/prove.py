@@ -9,15 +9,12 @@ itself, and `verify` says so."""
 
 from __future__ import annotations
 
-import dataclasses
-import json
-import sys
+import hashlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import click
-import numpy as np
 from rich.progress import (
     BarColumn,
     Progress,
@@ -29,16 +26,13 @@ from rich.progress import (
 from circuits.solvency import (
     MAX_TRACE_LEN,
     MIN_TRACE_LEN,
-    Insolvent,
     Market,
     SolvencyAir,
-    Statement,
     padded_size,
 )
-from solvency import batched_publish, batches, inclusion
+from solvency import batches, inclusion
 from solvency.commands.common import (
     EXIT_INPUT,
-    EXIT_INTERRUPTED,
     EXIT_UNSATISFIED,
     REQUIRED_BITS,
     PhaseProgress,
@@ -49,12 +43,8 @@ from solvency.commands.common import (
     fail,
     inside_publication,
 )
-from solvency.publish import (
-    leaves_bytes,
-    solvency_air,
-    statement_json,
-    write_atomically,
-)
+from solvency.publication.encoding import write_atomically
+from solvency.publication.statement import STATEMENT_NAME
 from solvency.snapshot import (
     InputError,
     Snapshot,
@@ -64,31 +54,6 @@ from solvency.snapshot import (
     parse_issuer,
 )
 from stark.params import DEFAULT_PRESET, PRESETS
-from stark.prover import prove
-from stark.randomness import ProverRandomness
-
-
-@dataclass
-class ProveResult:
-    """A proof and what goes with it: the AIR (statement and leaves) for the public directory,
-    the users' ids, nonces and balances for the private store."""
-
-    air: SolvencyAir
-    proof: bytes
-    ids: list[str]
-    rows: np.ndarray  # (users,) each user's row
-    nonces: np.ndarray  # (users, 5)
-    balances: np.ndarray  # (users, K) base units
-    seconds: float
-
-    @property
-    def statement(self) -> Statement:
-        return self.air.statement
-
-    @property
-    def users(self) -> int:
-        return len(self.ids)
-
 
 #: The most main-trace cells one proof with inclusion takes: about 81 bytes of peak memory per
 #: cell were measured (6.65 GB for 65,536 x 22 assets, 1,256 columns), so about 16 GB here.
@@ -178,97 +143,115 @@ def load_inputs(snapshot: Path, assets_path: Path) -> tuple[Market, Snapshot]:
         fail(EXIT_INPUT, str(e))
 
 
-def prove_files(
+def plan_run(
     snapshot: Path,
-    market: Market,
-    snap: Snapshot,
+    assets_path: Path,
+    users: int,
+    private: Path,
     preset: str,
     identity: Identity,
+    batch_size: int,
+    resume: bool,
     insecure_seed: int | None = None,
-    show_progress: bool = True,
-) -> ProveResult:
-    """Prove a loaded snapshot in one proof with its users' leaves: fresh nonces, id
-    commitments, the witness with the leaf hash, the proof. Exits with code 2 or 3 on bad or
-    false input."""
+) -> batches.Plan:
+    """The run's plan: a new one (a fresh salt; derived from the seed with --insecure-seed),
+    or with --resume the interrupted run's, which must be for the same inputs and options
+    (exit 2 otherwise). Written to PRIVATE/plan.json with the first batch (`prove_all`): a run
+    stopped before leaves nothing behind."""
+    inputs = batches.inputs_digest(
+        [snapshot, assets_path], batch_size, identity.issuer, identity.as_of
+    )
+    salt = None
     if insecure_seed is not None:
+        salt = hashlib.sha256(b"snapshot salt" + str(insecure_seed).encode()).digest()
+    plan = batches.make_plan(
+        users, batch_size, inputs, identity.issuer, identity.as_of, preset, salt
+    )
+    try:
+        earlier = batches.read_plan(private)
+    except (ValueError, OSError, TypeError) as e:
+        fail(EXIT_INPUT, f"--private {private}: {e}")
+    if earlier is not None and not resume:
+        fail(EXIT_INPUT, f"--private {private} holds a run already; --resume goes on")
+    if resume and earlier is None:
+        fail(EXIT_INPUT, f"--resume: --private {private} holds no run to go on with")
+    if earlier is not None:
+        if not earlier.same_run(plan):
+            fail(
+                EXIT_INPUT, "--resume: the inputs or the options differ from the interrupted run's"
+            )
+        return earlier
+    return plan
+
+
+def prove_one(snapshot: Path, task: batches.BatchTask, show_progress: bool = True):
+    """A publication of one batch, proved here with a progress line per phase."""
+    if task.seed is not None:
         console.print(f"[bold yellow]warning:[/] {INSECURE_SEED_WARNING}")
-    # the nonces hide the leaves: from the operating system, or reproducible for tests only
-    rng = (
-        None if insecure_seed is None else ProverRandomness(b"nonces" + str(insecure_seed).encode())
-    )
-    try:
-        with PhaseProgress(show_progress) as bars:
-            check_capacity(snapshot, market, len(snap.ids))
-            start = time.perf_counter()
-            bars.phase("leaves, witness")
-            try:
-                wit = inclusion.witness(market, snap.ids, snap.balances, rng)
-            except Insolvent as e:
-                named = ", ".join(snap.ids[r] for r in e.rows[:5])
-                more = f" and {len(e.rows) - 5} more" if len(e.rows) > 5 else ""
-                fail(
-                    EXIT_UNSATISFIED,
-                    f"{snapshot}: {len(e.rows)} user(s) have a negative "
-                    f"total value at the given prices: {named}{more}; nothing was written",
-                )
-            except ValueError as e:  # an id with no UTF-8 form
-                fail(EXIT_INPUT, f"{snapshot}: id: {e}")
-            try:
-                statement = dataclasses.replace(
-                    wit.statement,
-                    issuer=identity.issuer,
-                    as_of=identity.as_of,
-                    insecure_seeded=insecure_seed is not None,
-                )
-            except ValueError as e:
-                fail(EXIT_INPUT, f"{snapshot}: {e}")
-            air = solvency_air(statement, wit.leaves)
-            proof = prove(
-                air,
-                wit.trace,
-                PRESETS[preset],
-                seed=insecure_seed,
-                on_phase=bars.phase,
-            ).to_bytes()
-    except InputError as e:
-        fail(EXIT_INPUT, str(e))
-    seconds = time.perf_counter() - start
-    return ProveResult(air, proof, snap.ids, wit.rows, wit.nonces, snap.balances, seconds)
+    with PhaseProgress(show_progress) as bars:
+        bars.phase("leaves, witness")
+        return batches.prove_batch(task, on_phase=bars.phase)
 
 
-def publish(result: ProveResult, preset: str, out: Path, private_store: Path) -> dict:
-    """Write the private store, then leaves.bin, proof.bin and statement.json, each atomically.
-    The store first: published leaves whose nonces were lost could never be shown to anyone.
-    The statement last: it never points at files that are not there."""
-    document = statement_json(result.air, PRESETS[preset], result.proof)
-    inclusion.write_store(
-        private_store,
-        result.statement,
-        result.air.leaves,
-        document["inclusion"]["leaves_root"],
-        result.ids,
-        result.rows,
-        result.nonces,
-        result.balances,
-    )
-    files = {
-        "leaves.bin": leaves_bytes(result.air.leaves),
-        "proof.bin": result.proof,
-        "statement.json": (json.dumps(document, indent=2) + "\n").encode(),
-    }
-    written = [private_store]
+def prove_all(
+    snapshot: Path,
+    plan: batches.Plan,
+    tasks: list[batches.BatchTask],
+    done: set[int],
+    out: Path,
+    private: Path,
+    workers: int | None,
+    scheduler: str | None,
+) -> list[batches.BatchResult]:
+    """Prove the batches not `done` and write each as it completes: one batch here, several on
+    Dask (or one by one with --workers 0). Exits 3 naming insolvent users, 130 on Ctrl-C."""
+    results: list[batches.BatchResult] = []
+
+    def finished(result: batches.BatchResult) -> None:
+        if not (private / "plan.json").is_file():
+            write_atomically(private / "plan.json", plan.to_json(), private=True)
+        batches.write_batch(result, out, private)
+        results.append(result)
+
     try:
-        for name, data in files.items():
-            write_atomically(out / name, data)
-            written.append(out / name)
-    except BaseException:  # a publication half written is none: remove it, so a retry may run
-        for path in written:
-            path.unlink(missing_ok=True)
+        if plan.count == 1:
+            finished(prove_one(snapshot, tasks[0]))
+            return results
+        with Progress(
+            TextColumn("batches"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            console=console,
+        ) as bars:
+            bar = bars.add_task("batches", total=plan.count, completed=len(done))
+
+            def advance(result: batches.BatchResult) -> None:
+                finished(result)
+                bars.advance(bar)
+
+            todo = [t for t in tasks if t.index not in done]
+            batches.run(todo, advance, scheduler=scheduler, workers=workers)
+    except batches.InsolventUsers as e:
+        named = ", ".join(e.ids[:5]) + (f" and {len(e.ids) - 5} more" if len(e.ids) > 5 else "")
+        fail(
+            EXIT_UNSATISFIED,
+            f"{snapshot}: {len(e.ids)} user(s) have a negative total value at the given "
+            f"prices: {named}; nothing was published",
+        )
+    except KeyboardInterrupt:
+        if plan.count > 1:
+            console.print(
+                f"interrupted after {len(done) + len(results)} of {plan.count} batches; the "
+                "same command with --resume goes on from there"
+            )
         raise
-    return document
+    return results
 
 
-def summary(result: ProveResult, document: dict) -> str:
+def summary(plan: batches.Plan, document: dict, users: int, seconds: float, out: Path) -> str:
     sec = document["security"]
     preset = document["preset"]
     regime = (
@@ -277,13 +260,19 @@ def summary(result: ProveResult, document: dict) -> str:
         if sec["provable_bits"] < REQUIRED_BITS
         else f"{preset} preset"
     )
+    proof_bytes = sum(b["proof_bytes"] for b in document["batches"])
+    shape = "one proof" if plan.count == 1 else f"{plan.count} batches and their aggregation"
+    if document["aggregate"] is not None:
+        proof_bytes += document["aggregate"]["proof_bytes"]
     line = (
-        f"{result.users:,} users ({result.statement.trace_len:,} padded), "
-        f"{result.statement.num_assets} assets, proved in {result.seconds:.1f} s, "
-        f"proof {len(result.proof):,} bytes, security {sec['provable_bits']} bits provable / "
-        f"{sec['conjectured_bits']} bits conjectured ({regime})"
+        f"{users:,} users ({document['users_padded']:,} padded), {len(document['assets'])} "
+        f"assets, proved in {seconds:.1f} s ({shape}), proofs {proof_bytes:,} bytes, security "
+        f"{sec['provable_bits']} bits provable / {sec['conjectured_bits']} bits conjectured "
+        f"({regime}); published in {out}"
     )
-    if result.statement.insecure_seeded:
+    if plan.count > 1:
+        line += "; only the grand totals are public"
+    if document["insecure_seeded"]:
         line += "; NOT zero-knowledge (--insecure-seed)"
     return line
 
@@ -385,8 +374,8 @@ def prove_cmd(
     resume: bool,
 ) -> None:
     """Prove SNAPSHOT (a CSV or JSON file of user ids and balances) against ASSETS (the assets
-    file: symbols, decimals, prices); write OUT/proof.bin, OUT/leaves.bin and
-    OUT/statement.json, and the private store PRIVATE_DIR/users.sqlite. A snapshot of more than
+    file: symbols, decimals, prices); publish OUT/statement.json and each batch's proof and
+    leaves (OUT/batches/), and keep the users' nonces in PRIVATE_DIR. A snapshot of more than
     --batch-size users is proved in batches (docs/batches.md). Nothing is ever overwritten."""
     identity = parse_identity(issuer, as_of)
     if batch_size is not None:
@@ -394,29 +383,67 @@ def prove_cmd(
             batches.check_batch_size(batch_size)
         except ValueError as e:
             fail(EXIT_INPUT, f"--batch-size: {e}")
-    store = private_store_path(private, out)
+    prove_snapshot(
+        snapshot, assets_path, out, private, identity, preset, batch_size=batch_size,
+        insecure_seed=insecure_seed, workers=workers, scheduler=scheduler, resume=resume,
+    )  # fmt: skip
+
+
+def prove_snapshot(
+    snapshot: Path,
+    assets_path: Path,
+    out: Path,
+    private: Path,
+    identity: Identity,
+    preset: str,
+    *,
+    batch_size: int | None = None,
+    insecure_seed: int | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    resume: bool = False,
+) -> dict:
+    """`prove` once its options are read: check the outputs, load the inputs, plan, prove and
+    write every batch, publish, summarise. Returns statement.json's document; exits 2 (bad
+    input), 3 (insolvent users) or 130 (interrupted) otherwise."""
+    check_private_location(private, out)
     prepare_outputs(out, private, resume)
     market, snap = load_inputs(snapshot, assets_path)
     announce_compilation()
     if batch_size is None:
         batch_size = min(batches.DEFAULT_BATCH_SIZE, largest_batch(market))
-    if len(snap.ids) > batch_size or resume:
+    users = len(snap.ids)
+    if users > batch_size:
+        check_capacity(snapshot, market, batch_size, batched=True)
         if insecure_seed is not None:
             fail(EXIT_INPUT, "--insecure-seed is for a single proof, not for batches")
-        prove_in_batches(
-            snapshot, assets_path, market, snap, out, private, preset, identity, batch_size,
-            workers, scheduler, resume,
-        )  # fmt: skip
-        return
-    result = prove_files(snapshot, market, snap, preset, identity, insecure_seed)
+    else:
+        check_capacity(snapshot, market, users)
+    start = time.perf_counter()
+    plan = plan_run(
+        snapshot, assets_path, users, private, preset, identity, batch_size, resume, insecure_seed
+    )
+    done = batches.finished(plan, out, private)
+    elsewhere = sorted(batches.recorded(plan, private) - done)
+    if elsewhere:  # proving them again would replace their users' nonces
+        fail(
+            EXIT_INPUT,
+            f"--private {private} holds batch {elsewhere[0]} of a run whose public files are not "
+            f"in --out {out}: resume with that run's --out; nothing was changed",
+        )
+    if done:
+        console.print(f"resuming: {len(done)} of {plan.count} batches already proved")
+    tasks = batches.tasks_of(plan, snap.ids, snap.balances, market, insecure_seed)
     try:
-        document = publish(result, preset, out, store)
-    except OSError as e:
-        fail(EXIT_INPUT, f"cannot write the proof: {e.filename or out}: {e.strerror or e}")
-    console.print(summary(result, document), highlight=False)
-
-
-PUBLISHED_FILES = ("statement.json", "proof.bin", "leaves.bin")
+        results = prove_all(snapshot, plan, tasks, done, out, private, workers, scheduler)
+    except ValueError as e:  # an id with no UTF-8 form
+        fail(EXIT_INPUT, f"{snapshot}: id: {e}")
+    for b in sorted(done):
+        results.append(batches.load_result(out, private, plan, market, b))
+    with console.status("aggregation" if plan.count > 1 else "publishing"):
+        document = batches.publish(plan, results, out)
+    console.print(summary(plan, document, users, time.perf_counter() - start, out), highlight=False)
+    return document
 
 
 def prepare_outputs(out: Path, private: Path, resume: bool) -> None:
@@ -427,11 +454,10 @@ def prepare_outputs(out: Path, private: Path, resume: bool) -> None:
     fails on its input leaves no trace."""
     if out.exists() and not out.is_dir():
         fail(EXIT_INPUT, f"--out {out}: not a directory")
-    held = [name for name in PUBLISHED_FILES if (out / name).exists()]
-    if held:
+    if (out / STATEMENT_NAME).exists():
         fail(
             EXIT_INPUT,
-            f"--out {out} already holds a publication ({', '.join(held)}); nothing is "
+            f"--out {out} already holds a publication ({STATEMENT_NAME}); nothing is "
             "overwritten: choose a new directory",
         )
     home = inside_publication(private)
@@ -443,113 +469,9 @@ def prepare_outputs(out: Path, private: Path, resume: bool) -> None:
         (check_creatable if resume else check_fresh_dir)(option, path)
 
 
-def prove_in_batches(
-    snapshot: Path,
-    assets_path: Path,
-    market: Market,
-    snap: Snapshot,
-    out: Path,
-    private: Path,
-    preset: str,
-    identity: Identity,
-    batch_size: int,
-    workers: int | None,
-    scheduler: str | None,
-    resume: bool,
-) -> None:
-    """Prove the snapshot in batches on Dask (or one by one with --workers 0), writing each
-    batch as it completes, then the aggregation and the publication (docs/batches.md)."""
-    start = time.perf_counter()
-    check_capacity(snapshot, market, batch_size, batched=True)
-    digest = batches.snapshot_digest(
-        [snapshot, assets_path], batch_size, identity.issuer, identity.as_of
-    )
-    plan = batches.make_plan(
-        len(snap.ids), batch_size, digest, identity.issuer, identity.as_of, preset
-    )
+def check_private_location(private: Path, out: Path) -> None:
+    """Before any work: PRIVATE_DIR outside the publication (exit 2 otherwise)."""
     try:
-        earlier = batches.read_plan(private)
-    except (ValueError, OSError, TypeError) as e:
-        fail(EXIT_INPUT, f"--private {private}: {e}")
-    if earlier is not None and not resume:
-        fail(EXIT_INPUT, f"--private {private} holds a batch run already; --resume goes on")
-    if resume and earlier is None:
-        fail(EXIT_INPUT, f"--resume: --private {private} holds no batch run to go on with")
-    if earlier is not None and earlier != plan:
-        fail(EXIT_INPUT, "--resume: the inputs or the options differ from the interrupted run's")
-    write_atomically(private / "plan.json", plan.to_json(), private=True)
-    done = batches.finished(plan, out, private)
-    elsewhere = sorted(batches.recorded(plan, private) - done)
-    if elsewhere:  # proving them again would replace their users' nonces
-        fail(
-            EXIT_INPUT,
-            f"--private {private} holds batch {elsewhere[0]} of a run whose public files are not "
-            f"in --out {out}: resume with that run's --out; nothing was changed",
-        )
-    tasks = [
-        batches.BatchTask(
-            b, plan.count, [snap.ids[i] for i in plan.users_of(b)],
-            snap.balances[plan.users_of(b).start : plan.users_of(b).stop], market,
-            identity.issuer, identity.as_of, preset, digest,
-        )
-        for b in range(plan.count)
-        if b not in done
-    ]  # fmt: skip
-    if done:
-        console.print(f"resuming: {len(done)} of {plan.count} batches already proved")
-    results: dict[int, batches.BatchResult] = {}
-    with Progress(
-        TextColumn("batches"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        TextColumn("eta"),
-        TimeRemainingColumn(),
-        console=console,
-    ) as bars:
-        bar = bars.add_task("batches", total=plan.count, completed=len(done))
-
-        def finished(result: batches.BatchResult) -> None:
-            batches.write_batch(result, out, private)
-            results[result.index] = result
-            bars.advance(bar)
-
-        try:
-            batches.run(tasks, finished, scheduler=scheduler, workers=workers)
-        except batches.InsolventUsers as e:
-            named = ", ".join(e.ids[:5]) + (f" and {len(e.ids) - 5} more" if len(e.ids) > 5 else "")
-            fail(EXIT_UNSATISFIED, f"{snapshot}: user(s) with a negative total value: {named}")
-        except KeyboardInterrupt:
-            proved = len(done) + len(results)
-            console.print(
-                f"interrupted after {proved} of {plan.count} batches; the same command with "
-                "--resume goes on from there"
-            )
-            sys.exit(EXIT_INTERRUPTED)
-    base = dataclasses.replace(
-        market.statement((0,) * len(market.symbols), batch_size),
-        issuer=identity.issuer,
-        as_of=identity.as_of,
-    )
-    for b in done:
-        n = len(plan.users_of(b))
-        statement = batched_publish.batch_statement(base, b, plan.count, digest, padded_size(n))
-        results[b] = batches.load_result(out, private, b, statement)
-    with console.status("aggregation"):
-        aggregate, aggregate_proof = batches.prove_aggregate(list(results.values()), preset)
-        batched_publish.publish_snapshot(
-            out, list(results.values()), aggregate, aggregate_proof, plan, PRESETS[preset]
-        )
-    console.print(
-        f"{len(snap.ids):,} users in {plan.count} batches of {batch_size:,}, "
-        f"{len(market.symbols)} assets, proved in {time.perf_counter() - start:.1f} s "
-        f"({preset} preset); only the grand totals are published"
-    )
-
-
-def private_store_path(private: Path, out: Path) -> Path:
-    """PRIVATE_DIR/users.sqlite, checked before any work (exit 2 if unusable)."""
-    try:
-        return inclusion.check_private_location(private, out)
+        inclusion.check_private_location(private, out)
     except ValueError as e:
         fail(EXIT_INPUT, str(e))

@@ -15,7 +15,7 @@ from solvency.commands.common import (
     console,
     fail,
 )
-from solvency.publish import write_atomically
+from solvency.publication.encoding import write_atomically
 from solvency.snapshot import InputError
 
 

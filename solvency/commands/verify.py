@@ -1,8 +1,8 @@
 """`solvency verify`: check a publication (one proof, or batches and their aggregation) and
 print the proved totals.
 
-It trusts nothing in statement.json as written (see solvency/publish.py): every field is bound
-into the proof's transcript or recomputed and compared. It accepts only the named presets'
+It trusts nothing in statement.json as written (solvency/publication/check.py): every field
+is bound into a proof's transcript or recomputed and compared. It accepts only the named presets'
 exact parameter blocks and requires at least 100 provable bits, or, with
 `--accept-conjectured-security` only, 100 conjectured bits; `--min-security` can only raise that
 bar. It ends with one verdict line, `VALID: ...` or `INVALID: ...` (then a `detail:` line with
@@ -14,16 +14,23 @@ import json
 import math
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
 import click
 from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
-from circuits.solvency import Statement
-from solvency import batched_publish, batches
 from solvency.commands.common import (
     EXIT_INPUT,
     EXIT_INVALID,
@@ -31,25 +38,23 @@ from solvency.commands.common import (
     VERIFIER_KERNELS,
     PipeConsole,
     announce_compilation,
+    console,
     fail,
 )
-from solvency.publish import (
-    Checked,
-    Published,
+from solvency.publication.check import (
+    ProofInvalid,
+    Proved,
+    SecurityTooLow,
     StatementMismatch,
-    check_published,
-    coins,
-    plain,
-    price_decimal,
-    read_published,
+    check_publication,
 )
+from solvency.publication.encoding import coins, plain, price_decimal
+from solvency.publication.statement import STATEMENT_NAME, PublishedStatement
 from solvency.snapshot import InputError, load_reserves
 from stark.params import PRESETS
-from stark.proof import VerificationError
-from stark.verifier import verify as verify_proof
 
 
-def _reserves(path: Path | None, statement: Statement) -> dict[str, Decimal]:
+def _reserves(path: Path | None, statement: PublishedStatement) -> dict[str, Decimal]:
     """The reserves file's amounts, for this statement's assets only (InputError otherwise)."""
     return {} if path is None else load_reserves(path, statement.symbols)
 
@@ -66,7 +71,7 @@ class AssetLine:
     below: bool  # reserves below liabilities, compared exactly
 
 
-def asset_lines(statement: Statement, reserve: dict[str, Decimal]) -> list[AssetLine]:
+def asset_lines(statement: PublishedStatement, reserve: dict[str, Decimal]) -> list[AssetLine]:
     out = []
     for sym, dec, p_int, total in zip(
         statement.symbols, statement.decimals, statement.prices, statement.totals, strict=True
@@ -90,7 +95,7 @@ def asset_lines(statement: Statement, reserve: dict[str, Decimal]) -> list[Asset
 
 
 def totals_table(
-    statement: Statement, reserve: dict[str, Decimal] | None = None
+    statement: PublishedStatement, reserve: dict[str, Decimal] | None = None
 ) -> tuple[Table, list[str]]:
     """The proved per-asset prices and totals, with reserves and ratios when given; also the
     assets whose reserves fall below their liabilities."""
@@ -139,8 +144,11 @@ def customer_reason(reason: str) -> str:
 
 def mismatch_reason(e: StatementMismatch) -> str:
     """A false statement.json in words a customer understands."""
-    if e.field in ("proof_sha256", "proof_bytes"):
-        return "proof.bin is not the proof this statement names: the files were changed or mixed up"
+    if e.field.endswith(("proof_sha256", "proof_bytes")):
+        return (
+            "a proof file is not the proof this statement names: the files were changed or "
+            "mixed up"
+        )
     if e.field == "params" and "none of the accepted presets" in str(e):
         return (
             "the proof uses security parameters this verifier does not accept "
@@ -174,48 +182,99 @@ def _emit_json(document: dict) -> None:
     click.echo(json.dumps(document, indent=None))
 
 
-def zero_priced(statement: Statement) -> list[str]:
+def zero_priced(statement: PublishedStatement) -> list[str]:
     """The assets priced at 0: a debt in them costs a user nothing in value, so a row of such
     debts (a user who does not exist, say) could lower their total and still pass."""
     return [sym for sym, p in zip(statement.symbols, statement.prices, strict=True) if p == 0]
 
 
-def verified_publication(pub: Published, regime: str, min_bits: float) -> Checked:
-    """Check a publication in full: statement.json against what is recomputed (including the
-    leaves' root), the security bar, and the STARK proof for the statement and the leaves.
-    Returns the `Checked` publication; raises Verdict with the reason."""
+def checked_publication(
+    directory: Path,
+    regime: str,
+    min_bits: float,
+    on_batch: Callable[[int, int], None] | None = None,
+) -> Proved:
+    """Check the publication in DIRECTORY in full (solvency/publication/check.py); raises
+    Verdict with the reason in a customer's words, InputError for files that cannot be read."""
     try:
-        checked = check_published(pub)
+        return check_publication(directory, regime=regime, min_bits=min_bits, on_batch=on_batch)
     except StatementMismatch as e:
         raise Verdict(mismatch_reason(e), str(e)) from None
-    except VerificationError as e:
-        raise Verdict(customer_reason(e.reason), e.reason) from None
-    report = checked.security
-    bits = report.provable_bits if regime == "provable" else report.conjectured_bits
-    if bits < min_bits:
+    except SecurityTooLow as e:
         hint = (
-            ""
-            if regime == "conjectured"
-            else "; a proof made with --preset fast is accepted only with "
+            "; a proof made with --preset fast is accepted only with "
             "--accept-conjectured-security"
+            if regime == "provable"
+            else ""
         )
         raise Verdict(
-            f"the proof's security is below what this verifier requires: {bits:.1f} "
+            f"the proof's security is below what this verifier requires: {e.bits:.1f} "
             f"{regime} bits, fewer than {min_bits:g}{hint}",
-            f"{checked.preset} preset: {report.provable_bits:.2f} provable bits, "
-            f"{report.conjectured_bits:.2f} conjectured bits",
+            str(e),
+        ) from None
+    except ProofInvalid as e:
+        raise Verdict(customer_reason(e.reason), str(e)) from None
+
+
+class BatchProgress:
+    """A bar over the batches being verified (on standard error, gone when done), shown only
+    for a publication of several batches."""
+
+    def __init__(self) -> None:
+        self.bars = Progress(
+            TextColumn("verifying batches"), BarColumn(), MofNCompleteColumn(),
+            TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
+            console=console, transient=True,
+        )  # fmt: skip
+        self.task = None
+
+    def __enter__(self) -> BatchProgress:
+        self.bars.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.bars.__exit__(*exc)
+
+    def advance(self, done: int, count: int) -> None:
+        if count == 1:
+            return
+        if self.task is None:
+            self.task = self.bars.add_task("batches", total=count)
+        self.bars.update(self.task, completed=done)
+
+
+def verdict_line(proved: Proved, regime: str) -> str:
+    s = proved.statement
+    batches = "" if s.count == 1 else f" in {s.count} batches (no batch's totals revealed)"
+    line = (
+        f"the liabilities of {s.issuer} as of {s.as_of} are proved: each total is the exact "
+        f"sum of {s.trace_len:,} padded user balances{batches} and no user's total value is "
+        "below zero"
+    )
+    if regime == "conjectured":
+        line = "at conjectured security only, " + line
+    if not proved.zero_knowledge:
+        line += "; this proof does NOT hide user balances (made for testing)"
+    return line
+
+
+def warnings_of(proved: Proved) -> list[str]:
+    """What a reader must know beside the verdict, for every publication alike."""
+    out = []
+    unpriced = zero_priced(proved.statement)
+    if unpriced:
+        out.append(
+            f"{', '.join(unpriced)} priced at 0: negative balances in "
+            f"{'it' if len(unpriced) == 1 else 'them'} do not lower any user's value, so the "
+            "proof does not stop rows with such debts from lowering the total; check that a "
+            "price of 0 is right"
         )
-    try:
-        verify_proof(
-            checked.air,
-            checked.proof,
-            accepted_params=list(PRESETS.values()),
-            min_bits=min_bits,
-            regime=regime,
+    if not proved.zero_knowledge:
+        out.append(
+            "this proof was made with --insecure-seed (testing only): it does NOT hide user "
+            "balances"
         )
-    except VerificationError as e:
-        raise Verdict(customer_reason(e.reason), e.reason) from None
-    return checked
+    return out
 
 
 def run_verify(
@@ -225,22 +284,18 @@ def run_verify(
     min_bits: float = REQUIRED_BITS,
     as_json: bool = False,
 ) -> int:
-    """Check DIRECTORY/proof.bin against DIRECTORY/statement.json; print the report and
-    return the exit code (0 valid, 1 invalid, 2 unreadable input)."""
+    """Check the publication in DIRECTORY; print the report and return the exit code (0
+    valid, 1 invalid; 2, unreadable input, exits)."""
     regime = "conjectured" if accept_conjectured else "provable"
     start = time.perf_counter()
-    if batched_publish.is_batched(directory):
-        return run_verify_snapshot(directory, reserves, regime, min_bits, as_json=as_json)
     try:
-        pub = read_published(directory)
-        reserve = _reserves(reserves, pub.statement)
+        with BatchProgress() as progress:
+            proved = checked_publication(directory, regime, min_bits, progress.advance)
+        reserve = _reserves(reserves, proved.statement)
     except InputError as e:
         if as_json:
             _emit_json({"verdict": "unreadable", "reason": str(e)})
         fail(EXIT_INPUT, str(e))
-    statement = pub.statement
-    try:
-        checked = verified_publication(pub, regime, min_bits)
     except Verdict as v:
         seconds = time.perf_counter() - start
         if as_json:
@@ -257,63 +312,69 @@ def run_verify(
             click.echo(f"detail: {v.detail}")
         return EXIT_INVALID
     seconds = time.perf_counter() - start
-    report = checked.security
-    zk = checked.params.zk and not statement.insecure_seeded
-    verdict = (
-        f"the liabilities of {statement.issuer} as of {statement.as_of} are proved: each "
-        f"total is the exact sum of {statement.trace_len:,} padded user balances and no "
-        f"user's total value is below zero"
-    )
-    if regime == "conjectured":
-        verdict = "at conjectured security only, " + verdict
-    if not zk:
-        verdict += "; this proof does NOT hide user balances (made for testing)"
     if as_json:
-        lines = asset_lines(statement, reserve)
-        _emit_json(
+        _emit_json(json_report(proved, reserve, regime, min_bits, seconds))
+    else:
+        print_report(proved, reserve, regime, min_bits, seconds)
+    return 0
+
+
+def json_report(
+    proved: Proved, reserve: dict[str, Decimal], regime: str, min_bits: float, seconds: float
+) -> dict:
+    s, report = proved.statement, proved.security
+    lines = asset_lines(s, reserve)
+    return {
+        "verdict": "valid",
+        "message": verdict_line(proved, regime),
+        "issuer": s.issuer,
+        "as_of": s.as_of,
+        "quote": s.quote,
+        "users_padded": s.trace_len,
+        "batches": s.count,
+        "assets": [
             {
-                "verdict": "valid",
-                "message": verdict,
-                "issuer": statement.issuer,
-                "as_of": statement.as_of,
-                "quote": statement.quote,
-                "users_padded": statement.trace_len,
-                "assets": [
-                    {
-                        "symbol": a.symbol,
-                        "price": a.price,
-                        "total": a.total,
-                        **(
-                            {"reserves": a.reserves, "reserve_ratio_percent": a.ratio_percent}
-                            if reserve
-                            else {}
-                        ),
-                    }
-                    for a in lines
-                ],
-                "reserves_below_liabilities": [a.symbol for a in lines if a.below],
-                "zero_priced": zero_priced(statement),
-                "preset": checked.preset,
-                "security": {
-                    "regime_required": regime,
-                    "min_bits": min_bits,
-                    "provable_bits": round(report.provable_bits, 2),
-                    "conjectured_bits": round(report.conjectured_bits, 2),
-                    "recomputed": True,
-                },
-                "zero_knowledge": zk,
-                "seconds": round(seconds, 3),
+                "symbol": a.symbol,
+                "price": a.price,
+                "total": a.total,
+                **(
+                    {"reserves": a.reserves, "reserve_ratio_percent": a.ratio_percent}
+                    if reserve
+                    else {}
+                ),
             }
-        )
-        return 0
-    table, below = totals_table(statement, reserve)
+            for a in lines
+        ],
+        "reserves_below_liabilities": [a.symbol for a in lines if a.below],
+        "zero_priced": zero_priced(s),
+        "warnings": warnings_of(proved),
+        "preset": proved.preset,
+        "security": {
+            "regime_required": regime,
+            "min_bits": min_bits,
+            "provable_bits": round(report.provable_bits, 2),
+            "conjectured_bits": round(report.conjectured_bits, 2),
+            "recomputed": True,
+        },
+        "zero_knowledge": proved.zero_knowledge,
+        "seconds": round(seconds, 3),
+    }
+
+
+def print_report(
+    proved: Proved, reserve: dict[str, Decimal], regime: str, min_bits: float, seconds: float
+) -> None:
+    s, report = proved.statement, proved.security
+    table, below = totals_table(s, reserve)
+    batches = "" if s.count == 1 else f" in {s.count} batches"
     click.echo(
-        f"Liabilities of {statement.issuer} as of {statement.as_of}, "
-        f"{statement.trace_len:,} users (padded), prices in {statement.quote}:"
+        f"Liabilities of {s.issuer} as of {s.as_of}, {s.trace_len:,} users (padded){batches}, "
+        f"prices in {s.quote}:"
     )
     PipeConsole(file=sys.stdout).print(table)
+    weakest = "" if s.count == 1 else ", the weakest of the batch proofs and the aggregation"
     click.echo(
-        f"security, recomputed from the proof's parameters ({checked.preset} preset): "
+        f"security, recomputed from the proof's parameters ({proved.preset} preset{weakest}): "
         f"{report.provable_bits:.1f} bits provable (unique decoding), "
         f"{report.conjectured_bits:.1f} bits conjectured; required: {min_bits:g} {regime} bits"
     )
@@ -324,115 +385,10 @@ def run_verify(
         )
     if below:
         click.echo(f"reserves below liabilities: {', '.join(below)}")
-    unpriced = zero_priced(statement)
-    if unpriced:
-        click.echo(
-            f"warning: {', '.join(unpriced)} priced at 0: negative balances in "
-            f"{'it' if len(unpriced) == 1 else 'them'} do not lower any user's value, so "
-            "the proof does not stop rows with such debts from lowering the total; check "
-            "that a price of 0 is right"
-        )
-    if not zk:
-        click.echo(
-            "WARNING: this proof was made with --insecure-seed (testing only): it does NOT "
-            "hide user balances"
-        )
+    for warning in warnings_of(proved):
+        click.echo(f"WARNING: {warning}")
     click.echo(f"verified in {seconds:.2f} s")
-    click.echo(f"VALID: {verdict}")
-    return 0
-
-
-def run_verify_snapshot(
-    directory: Path,
-    reserves: Path | None,
-    regime: str,
-    min_bits: float,
-    *,
-    quiet: bool = False,
-    as_json: bool = False,
-) -> int:
-    """`verify` of a snapshot proved in batches (solvency/batched_publish.py): every batch
-    proof, the aggregation, and the grand totals."""
-    start = time.perf_counter()
-    try:
-        try:
-            checked = batched_publish.check_snapshot(directory, list(PRESETS.values()))
-        except StatementMismatch as e:
-            raise Verdict(mismatch_reason(e), str(e)) from None
-        except (batches.SnapshotError, VerificationError) as e:
-            raise Verdict(str(e), str(e)) from None
-        bits = getattr(checked.security, f"{regime}_bits")
-        if bits < min_bits:
-            raise Verdict(
-                f"the proofs' security is below what this verifier requires: {bits:.1f} "
-                f"{regime} bits, fewer than {min_bits:g}",
-                f"{checked.preset} preset",
-            )
-        reserve = _reserves(reserves, checked.statement)
-    except InputError as e:
-        if as_json:
-            _emit_json({"verdict": "unreadable", "reason": str(e)})
-        fail(EXIT_INPUT, str(e))
-    except Verdict as v:
-        if as_json:
-            _emit_json({"verdict": "invalid", "message": v.message, "reason": v.detail})
-        else:
-            click.echo(f"INVALID: {v.message}")
-            if v.detail != v.message:
-                click.echo(f"detail: {v.detail}")
-        return EXIT_INVALID
-    if as_json:
-        statement = checked.statement
-        _emit_json(
-            {
-                "verdict": "valid",
-                "issuer": statement.issuer,
-                "as_of": statement.as_of,
-                "quote": statement.quote,
-                "users_padded": statement.trace_len,
-                "batches": checked.count,
-                "assets": [
-                    {"symbol": a.symbol, "price": a.price, "total": a.total}
-                    for a in asset_lines(statement, reserve)
-                ],
-                "preset": checked.preset,
-                "security": {
-                    "regime_required": regime,
-                    "min_bits": min_bits,
-                    "provable_bits": round(checked.security.provable_bits, 2),
-                    "conjectured_bits": round(checked.security.conjectured_bits, 2),
-                    "recomputed": True,
-                },
-                "zero_knowledge": checked.params.zk,
-                "seconds": round(time.perf_counter() - start, 3),
-            }
-        )
-        return 0
-    if quiet:
-        return 0
-    statement = checked.statement
-    table, below = totals_table(statement, reserve)
-    click.echo(
-        f"Liabilities of {statement.issuer} as of {statement.as_of}, "
-        f"{statement.trace_len:,} users (padded) in {checked.count} batches, prices in "
-        f"{statement.quote}:"
-    )
-    PipeConsole(file=sys.stdout).print(table)
-    click.echo(
-        f"security, recomputed ({checked.preset} preset, the weaker of a batch proof and the "
-        f"aggregation): {checked.security.provable_bits:.1f} bits provable, "
-        f"{checked.security.conjectured_bits:.1f} bits conjectured"
-    )
-    if below:
-        click.echo(f"reserves below liabilities: {', '.join(below)}")
-    click.echo(f"verified in {time.perf_counter() - start:.2f} s")
-    click.echo(
-        f"VALID: the liabilities of {statement.issuer} as of {statement.as_of} are proved: "
-        f"each total is the exact sum of {statement.trace_len:,} padded user balances in "
-        f"{checked.count} batches (no batch's totals revealed) and no user's total value is "
-        "below zero"
-    )
-    return 0
+    click.echo(f"VALID: {verdict_line(proved, regime)}")
 
 
 def _finite(bits: float) -> float:
@@ -443,9 +399,11 @@ def _finite(bits: float) -> float:
 
 
 def publication_dir(path: Path) -> Path:
-    """The publication's directory: PATH itself, or the folder of a file in it (people type
-    `verify DIR/proof.bin` or `verify DIR/statement.json`)."""
-    return path.parent if path.is_file() else path
+    """The publication's directory: PATH itself, or the folder holding statement.json above a
+    file in it (people type `verify DIR/statement.json`, `verify DIR/batches/b00000/proof.bin`)."""
+    if not path.is_file():
+        return path
+    return next((f for f in path.parents if (f / STATEMENT_NAME).is_file()), path.parent)
 
 
 @click.command("verify")
