@@ -328,9 +328,12 @@ def read_statement(directory: Path) -> tuple[PublishedStatement, dict]:
             f"({PUBLICATION_FORMAT}; see the README's 'Formats read')",
         )  # fmt: skip
     assets = top.objects("assets", ASSET_FIELDS, 1 << 16)
-    for a in assets:
+    symbols = [a.string("symbol") for a in assets]
+    for i, (a, sym) in enumerate(zip(assets, symbols, strict=True)):
         a.decimal_string("price")
         a.decimal_string("total")
+        if sym in symbols[:i]:
+            raise a.error("symbol", f"duplicate asset symbol {sym!r}")
     records = top.objects("batches", BATCH_FIELDS, MAX_BATCHES)
     count = len(records)
     batches = tuple(_batch_record(r, hidden=count > 1) for r in records)
@@ -369,7 +372,7 @@ def read_statement(directory: Path) -> tuple[PublishedStatement, dict]:
             as_of=top.string("as_of", nonempty=True),
             quote=top.string("quote"),
             scale=top.integer("price_scale"),
-            symbols=tuple(a.string("symbol") for a in assets),
+            symbols=tuple(symbols),
             decimals=tuple(a.integer("decimals", 0, 255) for a in assets),
             prices=tuple(a.int_string("integer_price", signed=False) for a in assets),
             totals=tuple(a.int_string("total_base_units", signed=True) for a in assets),

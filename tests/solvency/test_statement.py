@@ -1,4 +1,5 @@
-"""statement.json trusts nothing the prover wrote (issue 8, part 7).
+"""statement.json trusts nothing the prover wrote (issue 8, part 7; issue 16: one format for
+one batch and for several, every check run on both shapes).
 
 Each attack publishes an honest proof, then edits statement.json as a dishonest exchange (or a
 man in the middle) would, and checks that `solvency verify` refuses it: exit 1 (INVALID, a false
@@ -13,6 +14,7 @@ accepted any parameter block with at least 100 conjectured bits. There was no is
 
 import dataclasses
 import json
+import shutil
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,15 +22,12 @@ import pytest
 from click.testing import CliRunner
 
 from circuits.solvency import Statement
+from solvency import batches
 from solvency.cli import main
 from solvency.inclusion import witness
-from solvency.publish import (
-    STATEMENT_FORMAT,
-    leaves_bytes,
-    solvency_air,
-    statement_json,
-    write_atomically,
-)
+from solvency.publication.encoding import json_bytes, write_atomically
+from solvency.publication.statement import PUBLICATION_FORMAT, publication_air
+from solvency.publication.write import write_batch_files
 from solvency.snapshot import load_assets, load_snapshot, parse_as_of
 from stark.params import PRESETS
 from stark.prover import prove
@@ -122,15 +121,22 @@ FALSE = {
     "preset": (set_in(("preset",), "fast"), "preset", "INVALID: statement.json misreports"),
     "preset, null": (set_in(("preset",), None), "preset", "INVALID: statement.json misreports"),
     # params must be the proof's own block
+    # another preset's block: the preset's name no longer matches (with both changed, no proof
+    # verifies at those parameters: "params and preset" below)
     "params": (
         set_in(("params",), dataclasses.asdict(PRESETS["fast"])),
-        "params",
+        "preset",
         "INVALID: statement.json misreports",
+    ),
+    "params and preset": (
+        lambda d: d.update(params=dataclasses.asdict(PRESETS["fast"]), preset="fast"),
+        "security.conjectured_bits",
+        SECURITY_FIGURES,
     ),
     "params, one knob": (
         set_in(("params", "num_queries"), 101),
         "params",
-        "INVALID: statement.json misreports",
+        "INVALID: the proof uses security parameters this verifier does not accept",
     ),
     "zero_knowledge": (
         set_in(("zero_knowledge",), False),
@@ -142,11 +148,30 @@ FALSE = {
         "zero_knowledge",
         "INVALID: statement.json misreports",
     ),
-    "proof_bytes": (set_in(("proof_bytes",), 1), "proof_bytes", "INVALID: proof.bin is not"),
+    "proof_bytes": (
+        set_in(("batches", 0, "proof_bytes"), 1),
+        "batches[0].proof_bytes",
+        "INVALID: a proof file is not",
+    ),
     "proof_sha256": (
-        set_in(("proof_sha256",), "00" * 32),
-        "proof_sha256",
-        "INVALID: proof.bin is not",
+        set_in(("batches", 0, "proof_sha256"), "00" * 32),
+        "batches[0].proof_sha256",
+        "INVALID: a proof file is not",
+    ),
+    "leaves_root": (
+        set_in(("batches", 0, "leaves_root"), "00000001" * 8),
+        "batches[0].leaves_root",
+        "INVALID: statement.json says",
+    ),
+    "users_root": (
+        set_in(("users_root",), "00000001" * 8),
+        "users_root",
+        "INVALID: statement.json says",
+    ),
+    "leaf hash": (
+        set_in(("inclusion", "leaf_hash"), "sha256"),
+        "inclusion.leaf_hash",
+        "INVALID: statement.json says",
     ),
     # bound into the transcript: the proof no longer matches
     "issuer": (set_in(("issuer",), "Another Exchange"), None, DOES_NOT_MATCH),
@@ -163,19 +188,46 @@ FALSE = {
         DOES_NOT_MATCH,
     ),
     "price scale, consistently": (lambda d: rescale(d, 11), None, DOES_NOT_MATCH),
+    "a total, consistently": (
+        lambda d: d["assets"][2].update(total_base_units="1", total="0.000001"),
+        None,
+        DOES_NOT_MATCH,
+    ),
+    # the snapshot commitment is bound in every batch (and in the aggregation's context)
+    "snapshot": (set_in(("snapshot",), "ab" * 32), None, DOES_NOT_MATCH),
+}
+#: false statements that only one shape can make
+FALSE_ONE_BATCH = {
+    # the security figures depend on the trace length: they are the first to differ
     "users_padded": (
-        set_in(("users_padded",), 1024),
-        "users_padded",
-        "INVALID: statement.json says",
+        lambda d: d.update(users_padded=1024) or d["batches"][0].update(users_padded=1024),
+        None,
+        SECURITY_FIGURES,
+    ),
+}
+FALSE_BATCHES = {
+    # a batch's commitment is bound in its proof and in the aggregation
+    "commitment": (
+        lambda d: d["batches"][1].update(commitment=d["batches"][0]["commitment"]),
+        None,
+        DOES_NOT_MATCH,
+    ),
+    "aggregate proof_sha256": (
+        set_in(("aggregate", "proof_sha256"), "00" * 32),
+        "aggregate.proof_sha256",
+        "INVALID: a proof file is not",
+    ),
+    "two batches swapped": (
+        lambda d: d["batches"].insert(0, d["batches"].pop(1)),
+        "batches[0].proof_sha256",
+        "INVALID: a proof file is not",
     ),
 }
 
 
-@pytest.mark.parametrize("case", FALSE)
-def test_false_statement_is_invalid(published, case):
-    change, field, start = FALSE[case]
-    edit(published, change)
-    result = run("verify", published)
+def check_false(directory: Path, change, field, start) -> None:
+    edit(directory, change)
+    result = run("verify", directory)
     assert result.exit_code == 1, result.output
     line, detail = verdict(result)
     assert line.startswith(start), line
@@ -183,6 +235,43 @@ def test_false_statement_is_invalid(published, case):
     if field is not None:
         assert f"statement.json: {field}: " in detail
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("case", FALSE)
+def test_false_statement_is_invalid(published_either, case):
+    check_false(published_either, *FALSE[case])
+
+
+@pytest.mark.parametrize("case", FALSE_ONE_BATCH)
+def test_false_statement_of_one_batch_is_invalid(published, case):
+    check_false(published, *FALSE_ONE_BATCH[case])
+
+
+@pytest.mark.parametrize("case", FALSE_BATCHES)
+def test_false_statement_of_batches_is_invalid(honest_batches, tmp_path, case):
+    check_false(Path(shutil.copytree(honest_batches, tmp_path / "out")), *FALSE_BATCHES[case])
+
+
+def test_leaves_file_of_another_size_is_invalid(published_either):
+    """Half of batch 0's leaves: whole leaves of canonical elements, but not the batch's."""
+    leaves = published_either / "batches" / "b00000" / "leaves.bin"
+    leaves.write_bytes(leaves.read_bytes()[: len(leaves.read_bytes()) // 2])
+    result = run("verify", published_either)
+    assert result.exit_code == 1
+    assert "statement.json: batches[0].users_padded: says 512, " in verdict(result)[1]
+
+
+def test_swapped_proof_files_are_invalid(honest_batches, tmp_path):
+    """Batch 0's files in batch 1's folder and the reverse, the statement edited to match:
+    each batch proof binds its place, so neither verifies in the other's."""
+    out = Path(shutil.copytree(honest_batches, tmp_path / "out"))
+    first, second = out / "batches" / "b00000", out / "batches" / "b00001"
+    first.rename(out / "swap")
+    second.rename(first)
+    (out / "swap").rename(second)
+    edit(out, lambda d: d["batches"].insert(0, d["batches"].pop(1)))
+    result = run("verify", out)
+    assert result.exit_code == 1 and verdict(result)[0].startswith(DOES_NOT_MATCH)
 
 
 # -- malformed statements: exit 2 ---------------------------------------------------------------
@@ -201,7 +290,10 @@ MALFORMED = {
         set_in(("assets", 1, "symbol"), "BTC"),
         "assets[1].symbol: duplicate asset symbol 'BTC'",
     ),
-    "old format": (set_in(("format",), "stark-solvency-statement/1"), "format: unknown format"),
+    "old format": (
+        set_in(("format",), "stark-solvency-statement/3"),
+        "format: 'stark-solvency-statement/3' is not a format this verifier reads",
+    ),
     "as_of not canonical": (
         set_in(("as_of",), "2025-06-30T23:59:59+00:00"),
         "not a canonical UTC time",
@@ -215,8 +307,14 @@ MALFORMED = {
     ),
     "integer price as number": (
         set_in(("assets", 0, "integer_price"), 9700012),
-        "BTC.integer_price: expected a string",
+        "assets[0].integer_price: expected a string",
     ),
+    "users_padded, not the sum": (
+        lambda d: d.update(users_padded=d["users_padded"] + 512),
+        "users_padded: is not the sum of the batches' padded users",
+    ),
+    "no batches": (set_in(("batches",), []), "batches: expected a list of 1 to"),
+    "snapshot not hex": (set_in(("snapshot",), "X" * 64), "snapshot: expected a SHA-256"),
     "seed flag as string": (set_in(("insecure_seeded",), "no"), "insecure_seeded: expected true"),
     # Cyrillic letters that look like BTC: a reserves file for "BTC" would match the wrong line
     "look-alike symbol": (
@@ -227,9 +325,27 @@ MALFORMED = {
 }
 
 
-@pytest.mark.parametrize("case", MALFORMED)
-def test_malformed_statement_is_refused(published, case):
-    change, message = MALFORMED[case]
+MALFORMED_ONE_BATCH = {
+    "a commitment": (
+        set_in(("batches", 0, "commitment"), "00000001" * 8),
+        "batches[0].commitment: a publication of one batch publishes its totals",
+    ),
+    "an aggregation": (
+        set_in(("aggregate",), {"proof_sha256": "00" * 32, "proof_bytes": 1}),
+        "aggregate: a publication of one batch has no aggregation",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", [*MALFORMED, *(f"one batch: {c}" for c in MALFORMED_ONE_BATCH)])
+def test_malformed_statement_is_refused(published_either, case):
+    if case.startswith("one batch: "):
+        if len(json.loads((published_either / "statement.json").read_text())["batches"]) > 1:
+            pytest.skip("a case of the publication of one batch")
+        change, message = MALFORMED_ONE_BATCH[case.removeprefix("one batch: ")]
+    else:
+        change, message = MALFORMED[case]
+    published = published_either
     edit(published, change)
     result = run("verify", published)
     assert result.exit_code == 2, result.output
@@ -276,7 +392,7 @@ def test_zero_price_published_as_a_real_price(tmp_path):
     assert proved.exit_code == 0, proved.stderr
     honest = run("verify", out)
     assert honest.exit_code == 0  # honest: the price 0 is shown as 0, with a warning
-    assert "warning: BTC priced at 0: negative balances in it do not lower" in honest.stdout
+    assert "WARNING: BTC priced at 0: negative balances in it do not lower" in honest.stdout
     edit(out, set_in(("assets", 0, "price"), "97000.12"))
     result = run("verify", out)
     assert result.exit_code == 1
@@ -284,22 +400,26 @@ def test_zero_price_published_as_a_real_price(tmp_path):
 
 
 def _publish_with(tmp_path: Path, params, preset_field) -> Path:
-    """A proof made with the library at `params` and published next to its statement."""
+    """A publication of one batch proved with the library at `params`."""
     snapshot, assets_path = make_inputs(tmp_path)
     assets = load_assets(assets_path)
     snap = load_snapshot(snapshot, assets)
+    plan = batches.make_plan(len(snap.ids), 512, "00" * 32, *IDENTITY[1::2])
     wit = witness(assets.market(), snap.ids, snap.balances)
     statement = dataclasses.replace(
-        wit.statement, issuer="Test Exchange", as_of="2025-06-30T23:59:59Z"
+        wit.statement, issuer=plan.issuer, as_of=plan.as_of, batch=(0, 1, plan.snapshot)
     )
-    air = solvency_air(statement, wit.leaves)
-    proof = prove(air, wit.trace, params).to_bytes()
-    document = statement_json(air, params, proof)
-    document["preset"] = preset_field
+    proof = prove(publication_air(statement, wit.leaves), wit.trace, params).to_bytes()
+    result = batches.BatchResult(
+        0, statement, None, wit.leaves, proof, None, snap.ids, wit.rows, wit.nonces,
+        snap.balances, 0.0,
+    )  # fmt: skip
     out = tmp_path / "out"
-    write_atomically(out / "leaves.bin", leaves_bytes(wit.leaves))
-    write_atomically(out / "proof.bin", proof)
-    write_atomically(out / "statement.json", json.dumps(document).encode())
+    write_batch_files(out, 0, wit.leaves, proof)
+    published = batches.published_statement(plan, [result], None, None)
+    document = dataclasses.replace(published, params=params).document()
+    document["preset"] = preset_field
+    write_atomically(out / "statement.json", json_bytes(document))
     return out
 
 
@@ -318,9 +438,9 @@ def test_parameters_outside_the_presets_are_refused(tmp_path, preset_field):
     assert "none of the accepted presets" in detail
 
 
-def test_verify_prints_only_recomputed_security(honest_proof):
-    document = json.loads((honest_proof / "statement.json").read_text())
-    result = run("verify", honest_proof)
+def test_verify_prints_only_recomputed_security(either_publication):
+    document = json.loads((either_publication / "statement.json").read_text())
+    result = run("verify", either_publication)
     expected = (
         f"{document['security']['provable_bits']:.1f} bits provable (unique decoding), "
         f"{document['security']['conjectured_bits']:.1f} bits conjectured"
@@ -402,4 +522,4 @@ def test_parse_as_of_normalises_to_utc():
 
 
 def test_format_tag():
-    assert STATEMENT_FORMAT.endswith("/3")
+    assert PUBLICATION_FORMAT == "stark-solvency-publication/1"
