@@ -213,9 +213,11 @@ def prove_all(
         batches.write_batch(result, out, private)
         results.append(result)
 
+    todo = [t for t in tasks if t.index not in done]
     try:
         if plan.count == 1:
-            finished(prove_one(snapshot, tasks[0]))
+            if todo:
+                finished(prove_one(snapshot, todo[0]))
             return results
         with Progress(
             TextColumn("batches"),
@@ -232,7 +234,6 @@ def prove_all(
                 finished(result)
                 bars.advance(bar)
 
-            todo = [t for t in tasks if t.index not in done]
             batches.run(todo, advance, scheduler=scheduler, workers=workers)
     except batches.InsolventUsers as e:
         named = ", ".join(e.ids[:5]) + (f" and {len(e.ids) - 5} more" if len(e.ids) > 5 else "")
@@ -464,7 +465,7 @@ def prepare_outputs(out: Path, private: Path, resume: bool) -> None:
     if home is not None:
         fail(EXIT_INPUT, f"--private {private} is in the publication {home}: it would be published")
     if not resume and (private / "plan.json").is_file():
-        fail(EXIT_INPUT, f"--private {private} holds a batch run already; --resume goes on")
+        fail(EXIT_INPUT, f"--private {private} holds a run already (plan.json, its users' store); --resume goes on")
     for option, path in (("--out", out), ("--private", private)):
         (check_creatable if resume else check_fresh_dir)(option, path)
 

@@ -21,10 +21,10 @@ from solvency.inclusion import (
     check_inclusion,
     elements_hex,
     inclusion_filename,
-    parse_elements_hex,
     parse_inclusion,
 )
-from solvency.publish import read_published
+from solvency.publication.check import read_leaves
+from solvency.publication.statement import batch_dir, read_statement
 
 from .conftest import ASSETS, IDENTITY
 
@@ -80,6 +80,26 @@ def proved_again(tmp_path_factory) -> Path:
     return prove_into(tmp_path_factory.mktemp("inclusion-again"))
 
 
+def store_of(base: Path) -> PrivateStore:
+    """The private store of the publication's one batch."""
+    return PrivateStore(batch_dir(base / "private", 0))
+
+
+def leaves_of(out: Path) -> np.ndarray:
+    return read_leaves(batch_dir(out, 0) / "leaves.bin")
+
+
+def set_leaves(out: Path, leaves: np.ndarray) -> str:
+    """Publish other leaves for the one batch, with their root in statement.json (as the
+    batch's root and the users' root): only the proof can tell. Returns the root."""
+    (batch_dir(out, 0) / "leaves.bin").write_bytes(leaves.astype("<u4").tobytes())
+    root = elements_hex(leaves_root(leaves))
+    document = json.loads((out / "statement.json").read_text())
+    document["batches"][0]["leaves_root"] = document["users_root"] = root
+    (out / "statement.json").write_text(json.dumps(document))
+    return root
+
+
 def export(proved: Path, user: str, tmp_path: Path) -> Path:
     out = tmp_path / f"{user}.json"
     result = run("inclusion", "export", proved / "private", "--user", user, "--out", out)
@@ -128,7 +148,7 @@ def test_negative_balances(proved, tmp_path, user, shown):
 
 def test_the_first_and_the_last_row(proved, tmp_path):
     """Every row holds a user here (512 users): the ones on rows 0 and 511 are included."""
-    with PrivateStore(proved / "private") as store:
+    with store_of(proved) as store:
         by_row = {record[1]: record[0] for records in store.users() for record in records}
     assert sorted(by_row) == list(range(USERS))
     for row in (0, USERS - 1):
@@ -140,7 +160,7 @@ def test_the_first_and_the_last_row(proved, tmp_path):
 def test_rows_are_random(proved, proved_again):
     """Users sit on random rows, drawn afresh for each proof: a row says nothing of a user's
     place in the snapshot, and the same snapshot gives another order the next time."""
-    with PrivateStore(proved / "private") as a, PrivateStore(proved_again / "private") as b:
+    with store_of(proved) as a, store_of(proved_again) as b:
         rows_a = [a.user(f"user-{i:04d}")[1] for i in range(USERS)]
         rows_b = [b.user(f"user-{i:04d}")[1] for i in range(USERS)]
     assert sorted(rows_a) == list(range(USERS)) and rows_a != list(range(USERS))
@@ -174,25 +194,27 @@ def test_the_file_holds_only_the_users_own_data(proved, tmp_path):
     text = json.dumps(document)
     for other in ("user-0005", "user-0003", "0.00050000"):
         assert other not in text
-    pub = read_published(proved / "out")
-    assert document["path"] == [elements_hex(s) for s in leaf_path(pub.leaves, document["row"])]
+    leaves = leaves_of(proved / "out")
+    assert document["path"] == [elements_hex(s) for s in leaf_path(leaves, document["row"])]
 
 
 def test_identical_balances_give_different_leaves_and_proofs_are_unlinkable(proved, proved_again):
-    first, second = (read_published(p / "out").leaves for p in (proved, proved_again))
+    first, second = (leaves_of(p / "out") for p in (proved, proved_again))
     assert not np.array_equal(first[1], first[2])  # users 1 and 2 hold the same balances
     assert not (first[:, None, :] == second[None, :, :]).all(axis=2).any()  # no leaf in common
-    with PrivateStore(proved / "private") as a, PrivateStore(proved_again / "private") as b:
+    with store_of(proved) as a, store_of(proved_again) as b:
         assert a.user("user-0000")[2] != b.user("user-0000")[2]  # fresh nonces
 
 
 def test_the_private_store_is_the_owners_only(proved):
-    mode = stat.S_IMODE(os.stat(proved / "private" / "users.sqlite").st_mode)
+    mode = stat.S_IMODE(os.stat(batch_dir(proved / "private", 0) / "users.sqlite").st_mode)
     assert mode & 0o077 == 0
-    assert not any(p.name.endswith(".sqlite") for p in (proved / "out").iterdir())
-    assert sorted(p.name for p in (proved / "out").iterdir()) == [
-        "leaves.bin",
-        "proof.bin",
+    published = sorted(str(p.relative_to(proved / "out")) for p in (proved / "out").rglob("*"))
+    assert published == [
+        "batches",
+        "batches/b00000",
+        "batches/b00000/leaves.bin",
+        "batches/b00000/proof.bin",
         "statement.json",
     ]
 
@@ -225,12 +247,13 @@ TAMPER = {
         "do not lead to the published root",
     ),
     "another row": (lambda d: d.update(row=d["row"] ^ 1), "do not lead to the published root"),
-    "a row outside the proof": (lambda d: d.update(row=USERS), "cannot belong to a proof"),
-    "a path too short": (lambda d: d["path"].pop(), "cannot belong to a proof"),
+    "a row outside the proof": (lambda d: d.update(row=USERS), "cannot belong to a batch"),
+    "a path too short": (lambda d: d["path"].pop(), "cannot belong to a batch"),
+    "another batch": (lambda d: d.update(batch=1), "this file names batch 1; there are 1"),
     "another issuer": (lambda d: d.update(issuer="Other Exchange"), "is for the proof of"),
     "another date": (lambda d: d.update(as_of="2025-07-31T23:59:59Z"), "is for the proof of"),
     "another root": (
-        lambda d: d.update(leaves_root=flip_hex(d["leaves_root"])),
+        lambda d: d.update(users_root=flip_hex(d["users_root"])),
         "belongs to another snapshot",
     ),
     "an asset missing": (lambda d: d["balances"].pop("ETH"), "lists the assets"),
@@ -264,8 +287,8 @@ def test_a_padding_row_holds_no_user(proved, tmp_path):
     (base / "snapshot.csv").write_text("id,BTC,ETH,USDT\na,1,,\nb,,1,\nc,,,1\n")
     assert prove(base, base / "out", base / "private").exit_code == 0
     document = json.loads(export(base, "c", tmp_path).read_text())
-    leaves = read_published(base / "out").leaves
-    with PrivateStore(base / "private") as store:
+    leaves = leaves_of(base / "out")
+    with store_of(base) as store:
         used = {store.user(u)[1] for u in "abc"}
     padding = next(r for r in range(512) if r not in used)
     for user_id, nonce in (("c", document["nonce"]), ("ghost", elements_hex(new_nonces(1)[0]))):
@@ -284,16 +307,12 @@ def test_a_changed_publication_is_not_included(proved, tmp_path):
     and hands out files with the new root and paths: the user's leaf and path check out, only
     the proof refuses. With --skip-proof the user relies on an earlier `verify`."""
     out = Path(shutil.copytree(proved / "out", tmp_path / "out"))
-    leaves = read_published(out).leaves.copy()
+    leaves = leaves_of(out).copy()
     leaves[100, 0] = (leaves[100, 0] + 1) % (15 * 2**27 + 1)
-    (out / "leaves.bin").write_bytes(leaves.astype("<u4").tobytes())
-    root = elements_hex(leaves_root(leaves))
-    document = json.loads((out / "statement.json").read_text())
-    document["inclusion"]["leaves_root"] = root
-    (out / "statement.json").write_text(json.dumps(document))
+    root = set_leaves(out, leaves)
 
     def new_root_and_path(d):
-        d.update(leaves_root=root, path=[elements_hex(s) for s in leaf_path(leaves, d["row"])])
+        d.update(users_root=root, path=[elements_hex(s) for s in leaf_path(leaves, d["row"])])
 
     file = tampered(proved, tmp_path, new_root_and_path)
     line = not_included(run("verify-inclusion", file, "--published", out))
@@ -305,22 +324,19 @@ def test_a_changed_publication_is_not_included(proved, tmp_path):
 def test_verify_recomputes_the_root(proved, tmp_path):
     out = Path(shutil.copytree(proved / "out", tmp_path / "out"))
     document = json.loads((out / "statement.json").read_text())
-    document["inclusion"]["leaves_root"] = flip_hex(document["inclusion"]["leaves_root"])
+    document["batches"][0]["leaves_root"] = flip_hex(document["batches"][0]["leaves_root"])
     (out / "statement.json").write_text(json.dumps(document))
     result = run("verify", out)
     assert result.exit_code == 1
-    assert "inclusion.leaves_root: is not the root of leaves.bin" in result.stdout
+    assert "batches[0].leaves_root: is not the root of " in result.stdout
 
 
 def test_verify_refuses_other_leaves(proved, tmp_path):
     """One leaf changed and the root recomputed to match: only the proof can tell."""
     out = Path(shutil.copytree(proved / "out", tmp_path / "out"))
-    leaves = read_published(out).leaves.copy()
+    leaves = leaves_of(out).copy()
     leaves[[0, 1]] = leaves[[1, 0]]  # two users' leaves swapped
-    (out / "leaves.bin").write_bytes(leaves.astype("<u4").tobytes())
-    document = json.loads((out / "statement.json").read_text())
-    document["inclusion"]["leaves_root"] = elements_hex(leaves_root(leaves))
-    (out / "statement.json").write_text(json.dumps(document))
+    set_leaves(out, leaves)
     result = run("verify", out)
     assert result.exit_code == 1
     assert result.stdout.strip().splitlines()[-2].startswith("INVALID: the proof does not match")
@@ -329,7 +345,7 @@ def test_verify_refuses_other_leaves(proved, tmp_path):
 @pytest.mark.parametrize(
     ("change", "code", "message"),
     [
-        (lambda b: b[:-32], 1, "users_padded: says 512, leaves.bin has 511 leaves"),
+        (lambda b: b[:-32], 1, "batches[0].users_padded: says 512, "),
         (lambda b: b[:-3], 2, "not a whole number of leaves"),
         (lambda b: b"\xff\xff\xff\xff" + b[4:], 2, "leaf 0: an element is not below"),
         (None, 2, "leaves.bin: no such file"),
@@ -337,10 +353,11 @@ def test_verify_refuses_other_leaves(proved, tmp_path):
 )
 def test_leaves_file_problems(proved, tmp_path, change, code, message):
     out = Path(shutil.copytree(proved / "out", tmp_path / "out"))
+    leaves = batch_dir(out, 0) / "leaves.bin"
     if change is None:
-        (out / "leaves.bin").unlink()
+        leaves.unlink()
     else:
-        (out / "leaves.bin").write_bytes(change((out / "leaves.bin").read_bytes()))
+        leaves.write_bytes(change(leaves.read_bytes()))
     result = run("verify", out)
     assert result.exit_code == code, result.output
     assert message in result.output
@@ -363,12 +380,12 @@ def test_export_all(proved, tmp_path):
     with (folder / "index.csv").open() as fh:
         index = list(csv.DictReader(fh))
     assert len(index) == USERS and len(list(folder.glob("*.json"))) == USERS
-    pub = read_published(proved / "out")
-    root = parse_elements_hex(pub.data["inclusion"]["leaves_root"], 8)
+    statement, _ = read_statement(proved / "out")
     for entry in [*index[:: USERS // 8], index[-1]]:
         document = json.loads((folder / entry["file"]).read_text())
-        assert document["user_id"] == entry["id"] and document["row"] == int(entry["row"])
-        check_inclusion(parse_inclusion(document), pub.statement, root)  # raises if not
+        assert document["user_id"] == entry["id"]
+        assert f"{document['batch']}:{document['row']}" == entry["row"]
+        check_inclusion(parse_inclusion(document), statement)  # raises if not
     again = run("inclusion", "export", proved / "private", "--all", "--out", folder)
     assert again.exit_code == 2 and "already exists" in again.stderr
 
@@ -410,10 +427,11 @@ def test_private_store_never_inside_the_public_directory(tmp_path, private):
 def test_an_existing_store_is_never_replaced(proved, tmp_path):
     (tmp_path / "assets.json").write_text(json.dumps(ASSETS))
     (tmp_path / "snapshot.csv").write_text("id,BTC\na,1\n")
-    before = (proved / "private" / "users.sqlite").read_bytes()
+    store = batch_dir(proved / "private", 0) / "users.sqlite"
+    before = store.read_bytes()
     result = prove(tmp_path, tmp_path / "out", proved / "private")
-    assert result.exit_code == 2 and "already holds a private store" in result.stderr
-    assert (proved / "private" / "users.sqlite").read_bytes() == before
+    assert result.exit_code == 2 and "holds a run already" in result.stderr
+    assert store.read_bytes() == before
 
 
 # -- malformed inclusion files: exit 2 ----------------------------------------------------------
@@ -423,7 +441,8 @@ def test_an_existing_store_is_never_replaced(proved, tmp_path):
         ("not json", "not valid JSON"),
         ("[]", "expected a JSON object"),
         ('{"format": "x"}', "format: expected"),
-        ('{"format": "stark-solvency-inclusion/1"}', "missing field"),
+        ('{"format": "stark-solvency-inclusion/3"}', "missing field"),
+        ('{"format": "stark-solvency-inclusion/1"}', "format: expected"),
     ],
 )
 def test_unreadable_inclusion_file(proved, tmp_path, content, message):
@@ -499,14 +518,14 @@ def test_a_damaged_store_is_refused(proved, tmp_path):
     import sqlite3
 
     private = Path(shutil.copytree(proved / "private", tmp_path / "private"))
-    db = sqlite3.connect(private / "users.sqlite")
+    db = sqlite3.connect(batch_dir(private, 0) / "users.sqlite")
     with db:
         db.execute("UPDATE users SET balances = '[1]' WHERE id = 'user-0002'")
         db.execute("DELETE FROM meta WHERE key = 'issuer'")
     db.close()
     result = run("inclusion", "export", private, "--user", "user-0002")
     assert result.exit_code == 2 and "damaged private store" in result.stderr
-    db = sqlite3.connect(private / "users.sqlite")
+    db = sqlite3.connect(batch_dir(private, 0) / "users.sqlite")
     with db:
         db.execute("INSERT INTO meta VALUES ('issuer', 'Test Exchange')")
     db.close()
@@ -533,27 +552,34 @@ def test_prove_never_overwrites_a_publication(proved, tmp_path):
     assert not (tmp_path / "private").exists()
 
 
-def test_a_failed_publication_leaves_nothing(tmp_path, monkeypatch):
-    """The statement cannot be written: the store and the files already written are removed,
-    and the same command can run again."""
-    import solvency.commands.prove as cli
+def test_a_failed_publication_publishes_nothing_and_resumes(tmp_path, monkeypatch):
+    """statement.json cannot be written (a full disk): nothing is published (no statement),
+    and the same command with --resume publishes the batch already proved, without proving
+    it again (its users' nonces are in the store)."""
+    import solvency.publication.write as write
 
     (tmp_path / "snapshot.csv").write_text("id,BTC\na,1\n")
     (tmp_path / "assets.json").write_text(json.dumps(ASSETS))
     args = (tmp_path, tmp_path / "out", tmp_path / "private")
-    real = cli.write_atomically
+    real = write.write_atomically
 
     def failing(path, data, **kw):
         if path.name == "statement.json":
             raise OSError(28, "No space left on device", str(path))
         return real(path, data, **kw)
 
-    monkeypatch.setattr(cli, "write_atomically", failing)
+    monkeypatch.setattr(write, "write_atomically", failing)
     result = prove(*args)
     assert result.exit_code == 2 and "No space left on device" in result.stderr
-    assert not list((tmp_path / "out").iterdir()) and not list((tmp_path / "private").iterdir())
-    monkeypatch.setattr(cli, "write_atomically", real)
-    assert prove(*args).exit_code == 0
+    assert not (tmp_path / "out" / "statement.json").exists()
+    monkeypatch.setattr(write, "write_atomically", real)
+    store = batch_dir(tmp_path / "private", 0) / "users.sqlite"
+    before = store.read_bytes()
+    resumed = prove(*args, "--resume")
+    assert resumed.exit_code == 0, resumed.output
+    assert "resuming: 1 of 1 batches already proved" in resumed.stderr
+    assert store.read_bytes() == before
+    assert run("verify", tmp_path / "out").exit_code == 0
 
 
 @pytest.mark.parametrize("seed", [str(1 << 63), str(-(1 << 63) - 1)])
