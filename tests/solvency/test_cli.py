@@ -55,7 +55,8 @@ def exact_sums(snapshot: Path) -> dict[str, Decimal]:
 def test_round_trip_and_exact_totals(tmp_path):
     snapshot, assets = write(tmp_path)
     document = prove_ok(tmp_path, snapshot, assets)
-    assert (tmp_path / "out" / "proof.bin").stat().st_size == document["proof_bytes"]
+    proof = tmp_path / "out" / "batches" / "b00000" / "proof.bin"
+    assert proof.stat().st_size == document["batches"][0]["proof_bytes"]
     sums = exact_sums(snapshot)
     for a in document["assets"]:
         assert Decimal(a["total"]) == sums.get(a["symbol"], Decimal(0))
@@ -159,13 +160,14 @@ def test_insolvent_users_are_named_and_nothing_is_written(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_verify_rejects_a_changed_proof(published):
-    proof = bytearray((published / "proof.bin").read_bytes())
+def test_verify_rejects_a_changed_proof(published_either):
+    path = published_either / "batches" / "b00000" / "proof.bin"
+    proof = bytearray(path.read_bytes())
     proof[len(proof) // 2] ^= 1
-    (published / "proof.bin").write_bytes(bytes(proof))
-    result = run("verify", published)
+    path.write_bytes(bytes(proof))
+    result = run("verify", published_either)
     assert result.exit_code == 1 and "SHA-256" in result.stdout
-    assert "INVALID: proof.bin is not the proof this statement names" in result.stdout
+    assert "INVALID: a proof file is not the proof this statement names" in result.stdout
 
 
 def test_verify_rejects_a_changed_statement(published):
@@ -188,7 +190,8 @@ def test_verify_rejects_a_changed_statement(published):
     assert detail.startswith("detail: ")
 
 
-def test_verify_min_security_can_only_raise_the_bar(published):
+def test_verify_min_security_can_only_raise_the_bar(published_either):
+    published = published_either
     result = run("verify", published, "--min-security", 200)
     assert result.exit_code == 1
     assert "INVALID: the proof's security is below what this verifier requires" in result.stdout
@@ -434,14 +437,22 @@ def test_verify_json(published, tmp_path):
     assert json.loads(unreadable.stdout)["verdict"] == "unreadable"
 
 
-def test_interrupted_verify_is_not_invalid(published, monkeypatch):
-    import solvency.commands.verify
+def test_verify_json_has_the_same_fields_for_both_shapes(either_publication):
+    report = json.loads(run("verify", either_publication, "--json").stdout)
+    assert report["verdict"] == "valid" and report["warnings"] == []
+    count = len(json.loads((either_publication / "statement.json").read_text())["batches"])
+    assert report["batches"] == count and report["users_padded"] == 512 * count
+    assert [a["symbol"] for a in report["assets"]] == ["BTC", "ETH", "USDT"]
+
+
+def test_interrupted_verify_is_not_invalid(published_either, monkeypatch):
+    import solvency.publication.check
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(solvency.commands.verify, "verify_proof", interrupted)
-    result = run("verify", published)
+    monkeypatch.setattr(solvency.publication.check, "verify", interrupted)
+    result = run("verify", published_either)
     assert result.exit_code == 130
     assert result.stderr.strip() == "interrupted"
     assert "Traceback" not in result.output
