@@ -303,7 +303,7 @@ def publish(plan: Plan, results: Sequence[BatchResult], out: Path) -> dict:
     """Once every batch is written: the aggregation (several batches), then statement.json.
     Returns the statement's document."""
     if sorted(r.index for r in results) != list(range(plan.count)):
-        raise ValueError(f"not every batch of {plan.count} once: {sorted(r.index for r in results)}")
+        raise ValueError(f"the results are not every batch of {plan.count} once")
     aggregate, aggregate_proof = None, None
     if plan.count > 1:
         aggregate, aggregate_proof = prove_aggregate(results, plan.preset)

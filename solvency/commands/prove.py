@@ -465,7 +465,11 @@ def prepare_outputs(out: Path, private: Path, resume: bool) -> None:
     if home is not None:
         fail(EXIT_INPUT, f"--private {private} is in the publication {home}: it would be published")
     if not resume and (private / "plan.json").is_file():
-        fail(EXIT_INPUT, f"--private {private} holds a run already (plan.json, its users' store); --resume goes on")
+        fail(
+            EXIT_INPUT,
+            f"--private {private} holds a run already (plan.json, its users' store); --resume "
+            "goes on",
+        )
     for option, path in (("--out", out), ("--private", private)):
         (check_creatable if resume else check_fresh_dir)(option, path)
 

@@ -259,7 +259,8 @@ def check_publication(
     on_batch: Callable[[int, int], None] | None = None,
 ) -> Proved:
     """Read and check the publication in DIRECTORY in full: the statement, then each batch in
-    turn (on_batch(done, count) after each), the users' root, and with several batches the aggregation.
+    turn (on_batch(done, count) after each), the users' root, and with several batches the
+    aggregation.
 
     Raises InputError (malformed or missing files), StatementMismatch (a field that is not what
     is recomputed), SecurityTooLow (before any proof is read) or ProofInvalid."""
