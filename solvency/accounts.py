@@ -31,12 +31,13 @@ from decimal import Decimal, localcontext
 from pathlib import Path
 
 from circuits.solvency import SYMBOL_PATTERN
+from solvency.files import MAX_ASSETS_BYTES, MAX_INPUT_BYTES
 from solvency.snapshot import (
     PLAIN_AMOUNT,
     InputError,
-    _item_lines,
-    _read_json,
     amount_problem,
+    item_lines,
+    read_json,
 )
 
 MODES = ("cross", "isolated_auto", "isolated_quick")
@@ -272,10 +273,10 @@ FIELDS = {
 def load_accounts(path: str | Path) -> tuple[list[Account], Amounts]:
     """Accounts and the mark prices embedded in the file (possibly empty)."""
     path = Path(path)
-    data, text = _read_json(path)
+    data, text = read_json(path, MAX_INPUT_BYTES, "accounts file")
     if not isinstance(data, dict) or not isinstance(data.get("users"), list):
         raise InputError(path, 1, "users", 'expected {"mark_prices": {...}, "users": [...]}')
-    lines = _item_lines(text[text.index('"users"') :])
+    lines = item_lines(text[text.index('"users"') :])
     offset = text[: text.index('"users"')].count("\n")
     accounts, seen = [], set()
     for i, raw in enumerate(data["users"]):
@@ -333,7 +334,7 @@ def _prices(raw, path: Path) -> Amounts:
 def load_prices(path: str | Path) -> Amounts:
     """Mark prices from {"SYMBOL": "price"} or from an assets file."""
     path = Path(path)
-    data, _ = _read_json(path)
+    data, _ = read_json(path, MAX_ASSETS_BYTES, "prices file")
     return _prices(data, path)
 
 

@@ -287,17 +287,7 @@ def _decimal_string(value: object, path: Path, field: str) -> Decimal:
 def read_bounded(path: Path, max_bytes: int) -> bytes:
     """A regular file's bytes, at most `max_bytes` (InputError otherwise): a published file
     that is a device or a pipe (/dev/zero, say) must not exhaust the verifier's memory."""
-    try:
-        if not path.is_file():
-            problem = "no such file" if not path.exists() else "not a regular file"
-            raise InputError(path, None, None, problem)
-        with path.open("rb") as fh:
-            data = fh.read(max_bytes + 1)
-    except OSError as e:
-        raise InputError(path, None, None, f"cannot read: {e.strerror or e}") from None
-    if len(data) > max_bytes:
-        raise InputError(path, None, None, f"larger than the {max_bytes:,} bytes allowed")
-    return data
+    return read_input(path, "a regular file", max_bytes)
 
 
 def read_leaves(path: Path) -> np.ndarray:
