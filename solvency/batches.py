@@ -77,9 +77,11 @@ def check_batch_size(size: int) -> None:
 def snapshot_digest(files: Iterable[Path], size: int, issuer: str, as_of: str) -> str:
     """SHA-256 over the input files' bytes, the batch size and the identity: two runs with
     the same digest prove the same batches of the same users."""
+    from solvency.files import MAX_INPUT_BYTES, read_regular
+
     h = hashlib.sha256(b"stark-solvency-batches/1")
     for path in files:
-        data = Path(path).read_bytes()
+        data = read_regular(path, MAX_INPUT_BYTES)
         h.update(len(data).to_bytes(8, "little") + data)
     for part in (str(size), issuer, as_of):
         raw = part.encode()
@@ -242,11 +244,13 @@ class InsolventUsers(ValueError):
 def load_result(out: Path, private: Path, index: int, statement: Statement) -> BatchResult:
     """A batch written by an earlier run (`--resume`), as far as the aggregation and the
     publication need it: its statement, commitment, leaves, proof and opening."""
+    from solvency.files import read_json_record, read_regular
     from solvency.inclusion import parse_elements_hex
     from solvency.publish import read_leaves
+    from stark.proof import MAX_PROOF_BYTES
 
-    record = json.loads((private_dir(private, index) / "batch.json").read_text())
-    opening = json.loads((private_dir(private, index) / "opening.json").read_text())
+    record = read_json_record(private_dir(private, index) / "batch.json")
+    opening = read_json_record(private_dir(private, index) / "opening.json")
     commitment = parse_elements_hex(record["commitment"], 8)
     offset_totals = tuple(int(t) for t in opening["offset_totals"])
     n = statement.trace_len
@@ -255,7 +259,7 @@ def load_result(out: Path, private: Path, index: int, statement: Statement) -> B
         statement,
         commitment,
         read_leaves(public_dir(out, index) / "leaves.bin"),
-        (public_dir(out, index) / "proof.bin").read_bytes(),
+        read_regular(public_dir(out, index) / "proof.bin", MAX_PROOF_BYTES),
         TotalsOpening(
             tuple(t - n * (1 << 63) for t in offset_totals),
             offset_totals,
@@ -411,10 +415,12 @@ def finished(plan: Plan, out: Path, private: Path) -> set[int]:
 
 
 def read_plan(private: Path) -> Plan | None:
+    from solvency.files import read_json_record
+
     path = private / "plan.json"
-    if not path.is_file():
+    if not os.path.lexists(path):
         return None
-    data = json.loads(path.read_text())
+    data = read_json_record(path, what="batch plan")
     if data.pop("format", None) != PLAN_FORMAT:
         raise ValueError(f"{path}: not a batch plan")
     return Plan(**data)

@@ -14,6 +14,7 @@ there is one).
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from pathlib import Path
@@ -124,3 +125,19 @@ def _read_at_most(fh: BinaryIO, size: int, max_bytes: int) -> bytes:
             break
         data += more
     return data
+
+
+#: A private record of a batch run (plan.json, batch.json, opening.json): a few hundred bytes.
+MAX_RECORD_BYTES = 1 << 20
+
+
+def read_json_record(path: str | Path, max_bytes: int = MAX_RECORD_BYTES, what: str = "record"):
+    """The JSON document in the regular file `path` (`read_regular`), as json.loads reads it;
+    InputError naming the file and the line if it is not JSON."""
+    raw = read_regular(path, max_bytes, what, "a JSON file")
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as e:
+        raise InputError(path, e.lineno, None, f"not valid JSON: {e.msg}") from None
+    except (UnicodeDecodeError, RecursionError) as e:
+        raise InputError(path, None, None, f"not valid JSON: {e}") from None

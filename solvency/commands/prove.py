@@ -461,9 +461,12 @@ def prove_in_batches(
     batch as it completes, then the aggregation and the publication (docs/batches.md)."""
     start = time.perf_counter()
     check_capacity(snapshot, market, batch_size, batched=True)
-    digest = batches.snapshot_digest(
-        [snapshot, assets_path], batch_size, identity.issuer, identity.as_of
-    )
+    try:
+        digest = batches.snapshot_digest(
+            [snapshot, assets_path], batch_size, identity.issuer, identity.as_of
+        )
+    except InputError as e:  # a file replaced since it was loaded
+        fail(EXIT_INPUT, str(e))
     plan = batches.make_plan(
         len(snap.ids), batch_size, digest, identity.issuer, identity.as_of, preset
     )
@@ -534,7 +537,7 @@ def prove_in_batches(
     for b in done:
         n = len(plan.users_of(b))
         statement = batched_publish.batch_statement(base, b, plan.count, digest, padded_size(n))
-        results[b] = batches.load_result(out, private, b, statement)
+        results[b] = _earlier_batch(out, private, b, statement)
     with console.status("aggregation"):
         aggregate, aggregate_proof = batches.prove_aggregate(list(results.values()), preset)
         batched_publish.publish_snapshot(
@@ -545,6 +548,22 @@ def prove_in_batches(
         f"{len(market.symbols)} assets, proved in {time.perf_counter() - start:.1f} s "
         f"({preset} preset); only the grand totals are published"
     )
+
+
+def _earlier_batch(
+    out: Path, private: Path, index: int, statement: Statement
+) -> batches.BatchResult:
+    """A batch proved by the interrupted run (`batches.load_result`); exit 2 if its files
+    cannot be read or are damaged."""
+    try:
+        return batches.load_result(out, private, index, statement)
+    except InputError as e:
+        fail(EXIT_INPUT, str(e))
+    except (ValueError, KeyError, TypeError) as e:
+        fail(
+            EXIT_INPUT,
+            f"--private {private}: batch {index}: a damaged record ({type(e).__name__}: {e})",
+        )
 
 
 def private_store_path(private: Path, out: Path) -> Path:
