@@ -15,7 +15,6 @@ user's leaf to it. `check_inclusion` recomputes the leaf from the id, the nonce 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -27,7 +26,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
-from urllib.parse import quote
 
 import numpy as np
 
@@ -53,6 +51,8 @@ from circuits.solvency import (
     offset_limbs,
     padded_size,
 )
+from solvency.files import InputError, check_regular, read_json_record
+from solvency.ids import hashed_filename, id_filename
 from stark.field import GF, P
 from stark.randomness import ProverRandomness
 
@@ -297,8 +297,12 @@ class PrivateStore:
 
     def __init__(self, directory: Path):
         self.path = directory / STORE_NAME
-        if not self.path.is_file():
+        if not os.path.lexists(self.path):
             raise StoreError(f"{self.path}: no private store here (no such file)")
+        try:  # a FIFO or a device would block sqlite or be read as a database
+            check_regular(self.path, "a private store (an SQLite file)")
+        except InputError as e:
+            raise StoreError(str(e)) from None
         try:
             self.db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
             meta = dict(self.db.execute("SELECT key, value FROM meta"))
@@ -389,12 +393,14 @@ def open_stores(private: Path) -> list[PrivateStore]:
     from solvency.batched_publish import EMPTY_ROOT
 
     plan = private / "plan.json"
-    if not plan.is_file():
+    if not os.path.lexists(plan):
         return [PrivateStore(private)]
     try:
-        count = int(json.loads(plan.read_text())["count"])
-    except (ValueError, KeyError, TypeError, OSError) as e:
-        raise StoreError(f"{plan}: not a batch plan ({e})") from None
+        count = int(read_json_record(plan, what="batch plan")["count"])
+    except InputError as e:
+        raise StoreError(str(e)) from None
+    except (ValueError, KeyError, TypeError) as e:
+        raise StoreError(f"{plan}: not a batch plan ({type(e).__name__}: {e})") from None
     stores = [PrivateStore(private / "batches" / f"b{b:05d}") for b in range(count)]
     width = 1 << max(0, (count - 1).bit_length())
     roots = [s.tree[-1][0] for s in stores] + [EMPTY_ROOT] * (width - count)
@@ -442,13 +448,9 @@ def document_bytes(document: dict) -> bytes:
 
 
 def inclusion_filename(user_id: str) -> str:
-    """A user's file name in an export folder: the id percent-encoded (injective, no path
-    separators), or for an id too long for a file name '%sha256-' and its digest (quote()
-    never writes '%s', so the two forms cannot collide)."""
-    quoted = quote(user_id, safe="")
-    if len(quoted) <= 200:
-        return f"{quoted}.json"
-    return f"%sha256-{hashlib.sha256(user_id.encode()).hexdigest()}.json"
+    """A user's file name in an export folder (`solvency.ids.id_filename`): safe on every
+    operating system, injective."""
+    return id_filename(user_id)
 
 
 def _csv_field(text: str) -> str:
@@ -472,9 +474,7 @@ def export_all(
                 try:  # O_EXCL: two users never share a file, 0600: each is secret
                     fd = os.open(tmp / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
                 except FileExistsError:  # a case-insensitive file system folded two ids
-                    name = (
-                        f"%sha256-{hashlib.sha256(document['user_id'].encode()).hexdigest()}.json"
-                    )
+                    name = hashed_filename(document["user_id"])
                     fd = os.open(tmp / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
                 with os.fdopen(fd, "wb") as fh:
                     fh.write(document_bytes(document))
