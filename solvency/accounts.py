@@ -32,6 +32,7 @@ from pathlib import Path
 
 from circuits.solvency import SYMBOL_PATTERN
 from solvency.files import MAX_ASSETS_BYTES, MAX_INPUT_BYTES
+from solvency.ids import canonical_id, id_problem
 from solvency.snapshot import (
     PLAIN_AMOUNT,
     InputError,
@@ -281,9 +282,7 @@ def load_accounts(path: str | Path) -> tuple[list[Account], Amounts]:
     accounts, seen = [], set()
     for i, raw in enumerate(data["users"]):
         line = lines[i] + offset if i < len(lines) else None
-        user = raw.get("id") if isinstance(raw, dict) else None
-        if not isinstance(user, str) or not user.strip():
-            raise InputError(path, line, f"users[{i}].id", "missing or empty user id")
+        user = _user_id(raw, path, line, i)
         if user in seen:
             raise InputError(path, line, f"users[{i}].id", f"duplicate user id {user!r}")
         seen.add(user)
@@ -313,6 +312,19 @@ def load_accounts(path: str | Path) -> tuple[list[Account], Amounts]:
         )
     prices = _prices(data.get("mark_prices", {}), path)
     return accounts, prices
+
+
+def _user_id(raw, path: Path, line: int | None, index: int) -> str:
+    """users[index].id in its canonical form (`canonical_id`, as in a snapshot); InputError if
+    it is missing, empty or holds a character an id may not (`id_problem`)."""
+    user = raw.get("id") if isinstance(raw, dict) else None
+    if not isinstance(user, str) or not user.strip():
+        raise InputError(path, line, f"users[{index}].id", "missing or empty user id")
+    user = canonical_id(user)
+    problem = id_problem(user)
+    if problem is not None:
+        raise InputError(path, line, f"users[{index}].id", problem)
+    return user
 
 
 def _prices(raw, path: Path) -> Amounts:

@@ -39,8 +39,7 @@ _KIND = {
 }
 #: Names Windows reserves for devices, with any extension ("NUL.json" is the null device).
 WINDOWS_DEVICES = frozenset(
-    {"CON", "PRN", "AUX", "NUL"}
-    | {f"{port}{k}" for port in ("COM", "LPT") for k in "0123456789"}
+    {"CON", "PRN", "AUX", "NUL"} | {f"{port}{k}" for port in ("COM", "LPT") for k in "0123456789"}
 )
 MAX_NAME_STEM = 200  # bytes of a file name before ".json" (file systems allow 255)
 

@@ -32,6 +32,7 @@ from circuits.solvency import (
     format_as_of,
 )
 from solvency.files import MAX_ASSETS_BYTES, MAX_INPUT_BYTES, InputError, read_regular
+from solvency.ids import canonical_id, id_problem
 
 #: The largest price scale: price digits plus decimals (the statement's price strings, which
 #: `verify` bounds at 200 characters, then stay well within that).
@@ -498,16 +499,9 @@ def _check_symbols(path: Path, lines: dict[str, int | None], assets: Assets) -> 
 
 
 def _convert(columns: dict, line_of: LineOf, path: Path, assets: Assets) -> Snapshot:
-    """Ids checked (non-empty, distinct) and amounts converted, from string columns."""
-    import pyarrow.compute as pc
-
-    ids = pc.utf8_trim_whitespace(columns["id"])
-    if len(ids) == 0:
-        raise InputError(path, None, None, "no users (the file has no line after the header)")
-    empty = np.flatnonzero(pc.equal(ids, "").to_numpy(zero_copy_only=False))
-    if len(empty):
-        raise InputError(path, line_of(int(empty[0])), "id", "empty user id")
-    id_list = ids.to_pylist()
+    """Ids checked (canonical, non-empty, distinct) and amounts converted, from string
+    columns."""
+    id_list = _canonical_ids(columns["id"].to_pylist(), line_of, path)
     if len(set(id_list)) != len(id_list):
         _duplicate_id(id_list, line_of, path)
     balances = np.zeros((len(id_list), len(assets.assets)), dtype=np.int64)
@@ -515,6 +509,19 @@ def _convert(columns: dict, line_of: LineOf, path: Path, assets: Assets) -> Snap
         if asset.symbol in columns:
             balances[:, j] = _parse_amounts(columns[asset.symbol], asset, path, line_of)
     return Snapshot(id_list, balances)
+
+
+def _canonical_ids(raw: list[str], line_of: LineOf, path: Path) -> list[str]:
+    """Each id in its canonical form (`canonical_id`); InputError at the first that cannot be
+    an id (`id_problem`: empty, a control character...)."""
+    if not raw:
+        raise InputError(path, None, None, "no users (the file has no line after the header)")
+    ids = [canonical_id(text) for text in raw]
+    for row, user in enumerate(ids):
+        problem = None if user.isprintable() and user else id_problem(user)  # fast path first
+        if problem is not None:
+            raise InputError(path, line_of(row), "id", problem)
+    return ids
 
 
 def _duplicate_id(ids: list[str], line_of: LineOf, path: Path) -> None:
