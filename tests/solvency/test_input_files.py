@@ -106,12 +106,16 @@ KINDS = {
 }
 
 
+class Blocked(Exception):
+    """The command blocked (not an OSError, which the code under test would catch)."""
+
+
 @pytest.fixture
 def timeout():
-    """Fail (TimeoutError) instead of hanging if the test blocks for TIMEOUT seconds."""
+    """Fail (Blocked) instead of hanging if the test blocks for TIMEOUT seconds."""
 
     def expired(signum, frame):
-        raise TimeoutError(f"blocked for {TIMEOUT} s")
+        raise Blocked(f"blocked for {TIMEOUT} s")
 
     previous = signal.signal(signal.SIGALRM, expired)
     signal.alarm(TIMEOUT)
