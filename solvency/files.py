@@ -18,7 +18,7 @@ import json
 import os
 import stat
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 #: The limit of the largest inputs (a snapshot, an accounts file): far beyond what one
 #: machine can load (they are read whole), a guard against a runaway file.
@@ -131,7 +131,9 @@ def _read_at_most(fh: BinaryIO, size: int, max_bytes: int) -> bytes:
 MAX_RECORD_BYTES = 1 << 20
 
 
-def read_json_record(path: str | Path, max_bytes: int = MAX_RECORD_BYTES, what: str = "record"):
+def read_json_record(
+    path: str | Path, max_bytes: int = MAX_RECORD_BYTES, what: str = "record"
+) -> Any:
     """The JSON document in the regular file `path` (`read_regular`), as json.loads reads it;
     InputError naming the file and the line if it is not JSON."""
     raw = read_regular(path, max_bytes, what, "a JSON file")

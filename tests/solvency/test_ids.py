@@ -187,3 +187,16 @@ def test_export_all_writes_no_hidden_or_device_names(odd_ids, tmp_path):
     }  # fmt: skip
     for name in names - {"index.csv"}:
         assert json.loads((folder / name).read_text())["user_id"] == unquote(name[:-5])
+
+
+def test_snapshot_explain_and_build_read_ids_as_the_snapshot_does(tmp_path):
+    """explain --user takes any spelling; build quotes an id holding a comma or a quote."""
+    users = [{"id": NFD, "funding": {"BTC": "1"}}, {"id": 'a,"b"', "funding": {"BTC": "2"}}]
+    (tmp_path / "a.json").write_text(json.dumps({"mark_prices": {"BTC": "1"}, "users": users}))
+    explained = run("snapshot", "explain", tmp_path / "a.json", "--user", f" {NFC} ")
+    assert explained.exit_code == 0, explained.output
+    built = run("snapshot", "build", tmp_path / "a.json", "--out", tmp_path / "s.csv")
+    assert built.exit_code == 0, built.output
+    (tmp_path / "assets.json").write_text(json.dumps(ASSETS))
+    loaded = load_snapshot(tmp_path / "s.csv", load_assets(tmp_path / "assets.json"))
+    assert loaded.ids == [NFC, 'a,"b"'] and loaded.balances[:, 0].tolist() == [10**8, 2 * 10**8]
