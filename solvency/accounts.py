@@ -31,12 +31,14 @@ from decimal import Decimal, localcontext
 from pathlib import Path
 
 from circuits.solvency import SYMBOL_PATTERN
+from solvency.files import MAX_ASSETS_BYTES, MAX_INPUT_BYTES
+from solvency.ids import canonical_id, id_problem
 from solvency.snapshot import (
     PLAIN_AMOUNT,
     InputError,
-    _item_lines,
-    _read_json,
     amount_problem,
+    item_lines,
+    read_json,
 )
 
 MODES = ("cross", "isolated_auto", "isolated_quick")
@@ -272,17 +274,15 @@ FIELDS = {
 def load_accounts(path: str | Path) -> tuple[list[Account], Amounts]:
     """Accounts and the mark prices embedded in the file (possibly empty)."""
     path = Path(path)
-    data, text = _read_json(path)
+    data, text = read_json(path, MAX_INPUT_BYTES, "accounts file")
     if not isinstance(data, dict) or not isinstance(data.get("users"), list):
         raise InputError(path, 1, "users", 'expected {"mark_prices": {...}, "users": [...]}')
-    lines = _item_lines(text[text.index('"users"') :])
+    lines = item_lines(text[text.index('"users"') :])
     offset = text[: text.index('"users"')].count("\n")
     accounts, seen = [], set()
     for i, raw in enumerate(data["users"]):
         line = lines[i] + offset if i < len(lines) else None
-        user = raw.get("id") if isinstance(raw, dict) else None
-        if not isinstance(user, str) or not user.strip():
-            raise InputError(path, line, f"users[{i}].id", "missing or empty user id")
+        user = _user_id(raw, path, line, i)
         if user in seen:
             raise InputError(path, line, f"users[{i}].id", f"duplicate user id {user!r}")
         seen.add(user)
@@ -314,6 +314,19 @@ def load_accounts(path: str | Path) -> tuple[list[Account], Amounts]:
     return accounts, prices
 
 
+def _user_id(raw, path: Path, line: int | None, index: int) -> str:
+    """users[index].id in its canonical form (`canonical_id`, as in a snapshot); InputError if
+    it is missing, empty or holds a character an id may not (`id_problem`)."""
+    user = raw.get("id") if isinstance(raw, dict) else None
+    if not isinstance(user, str) or not user.strip():
+        raise InputError(path, line, f"users[{index}].id", "missing or empty user id")
+    user = canonical_id(user)
+    problem = id_problem(user)
+    if problem is not None:
+        raise InputError(path, line, f"users[{index}].id", problem)
+    return user
+
+
 def _prices(raw, path: Path) -> Amounts:
     if isinstance(raw, dict) and isinstance(raw.get("assets"), list):  # an assets file
         raw = {a.get("symbol"): a.get("price") for a in raw["assets"] if isinstance(a, dict)}
@@ -333,7 +346,7 @@ def _prices(raw, path: Path) -> Amounts:
 def load_prices(path: str | Path) -> Amounts:
     """Mark prices from {"SYMBOL": "price"} or from an assets file."""
     path = Path(path)
-    data, _ = _read_json(path)
+    data, _ = read_json(path, MAX_ASSETS_BYTES, "prices file")
     return _prices(data, path)
 
 

@@ -39,7 +39,8 @@ from circuits.solvency import (
     TotalsOpening,
 )
 from solvency import inclusion
-from solvency.publication.check import read_bounded, read_leaves
+from solvency.files import MAX_INPUT_BYTES, read_json_record, read_regular
+from solvency.publication.check import read_leaves
 from solvency.publication.encoding import elements_hex, parse_elements_hex, write_atomically
 from solvency.publication.statement import (
     PROOF_NAME,
@@ -57,7 +58,6 @@ from stark.proof import MAX_PROOF_BYTES
 
 PLAN_FORMAT = "stark-solvency-batch-plan/2"
 DEFAULT_BATCH_SIZE = 1 << 16
-MAX_RECORD_BYTES = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ def inputs_digest(files: Iterable[Path], size: int, issuer: str, as_of: str) -> 
     guess of the files (the public commitment salts it)."""
     h = hashlib.sha256(b"stark-solvency-batches/1")
     for path in files:
-        data = Path(path).read_bytes()
+        data = read_regular(path, MAX_INPUT_BYTES)
         h.update(len(data).to_bytes(8, "little") + data)
     for part in (str(size), issuer, as_of):
         raw = part.encode()
@@ -354,7 +354,7 @@ def load_result(out: Path, private: Path, plan: Plan, market: Market, index: int
     publication need it: its statement (with its totals when they are public), commitment,
     leaves, proof and opening."""
     folder = batch_dir(private, index)
-    record = json.loads(read_bounded(folder / "batch.json", MAX_RECORD_BYTES))
+    record = read_json_record(folder / "batch.json")
     leaves = read_leaves(batch_dir(out, index) / "leaves.bin")
     n, k, hidden = len(leaves), len(market.symbols), plan.count > 1
     statement = dataclasses.replace(
@@ -367,7 +367,7 @@ def load_result(out: Path, private: Path, plan: Plan, market: Market, index: int
     )
     commitment, opening = None, None
     if hidden:
-        data = json.loads(read_bounded(folder / "opening.json", MAX_RECORD_BYTES))
+        data = read_json_record(folder / "opening.json")
         commitment = parse_elements_hex(record["commitment"], DIGEST)
         offset_totals = tuple(int(t) for t in data["offset_totals"])
         opening = TotalsOpening(
@@ -381,7 +381,7 @@ def load_result(out: Path, private: Path, plan: Plan, market: Market, index: int
         statement,
         commitment,
         leaves,
-        read_bounded(batch_dir(out, index) / PROOF_NAME, MAX_PROOF_BYTES),
+        read_regular(batch_dir(out, index) / PROOF_NAME, MAX_PROOF_BYTES),
         opening,
         [],
         np.zeros(0, dtype=np.int64),
@@ -424,10 +424,11 @@ def open_stores(private: Path) -> list[inclusion.PrivateStore]:
 
 
 def read_plan(private: Path) -> Plan | None:
+    """The run's plan, if PRIVATE holds one (InputError or ValueError if it is damaged)."""
     path = private / "plan.json"
-    if not path.is_file():
+    if not os.path.lexists(path):
         return None
-    data = json.loads(read_bounded(path, MAX_RECORD_BYTES))
+    data = read_json_record(path, what="batch plan")
     if not isinstance(data, dict) or data.pop("format", None) != PLAN_FORMAT:
         raise ValueError(f"{path}: not a batch plan of this version ({PLAN_FORMAT})")
     return Plan(**data)

@@ -18,7 +18,6 @@ and follows the path to the published root.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -30,7 +29,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
-from urllib.parse import quote
 
 import numpy as np
 
@@ -56,6 +54,8 @@ from circuits.solvency import (
     offset_limbs,
     padded_size,
 )
+from solvency.files import InputError, check_regular
+from solvency.ids import hashed_filename, id_filename
 from solvency.publication.encoding import elements_hex, parse_elements_hex
 from solvency.publication.statement import (
     LEAF_REGISTERS,
@@ -278,8 +278,12 @@ class PrivateStore:
 
     def __init__(self, directory: Path):
         self.path = directory / STORE_NAME
-        if not self.path.is_file():
+        if not os.path.lexists(self.path):
             raise StoreError(f"{self.path}: no private store here (no such file)")
+        try:  # a FIFO or a device would block sqlite or be read as a database
+            check_regular(self.path, "a private store (an SQLite file)")
+        except InputError as e:
+            raise StoreError(str(e)) from None
         try:
             self.db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
             meta = dict(self.db.execute("SELECT key, value FROM meta"))
@@ -400,13 +404,9 @@ def document_bytes(document: dict) -> bytes:
 
 
 def inclusion_filename(user_id: str) -> str:
-    """A user's file name in an export folder: the id percent-encoded (injective, no path
-    separators), or for an id too long for a file name '%sha256-' and its digest (quote()
-    never writes '%s', so the two forms cannot collide)."""
-    quoted = quote(user_id, safe="")
-    if len(quoted) <= 200:
-        return f"{quoted}.json"
-    return f"%sha256-{hashlib.sha256(user_id.encode()).hexdigest()}.json"
+    """A user's file name in an export folder (`solvency.ids.id_filename`): safe on every
+    operating system, injective."""
+    return id_filename(user_id)
 
 
 def _csv_field(text: str) -> str:
@@ -430,9 +430,7 @@ def export_all(
                 try:  # O_EXCL: two users never share a file, 0600: each is secret
                     fd = os.open(tmp / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
                 except FileExistsError:  # a case-insensitive file system folded two ids
-                    name = (
-                        f"%sha256-{hashlib.sha256(document['user_id'].encode()).hexdigest()}.json"
-                    )
+                    name = hashed_filename(document["user_id"])
                     fd = os.open(tmp / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
                 with os.fdopen(fd, "wb") as fh:
                     fh.write(document_bytes(document))

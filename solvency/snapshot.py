@@ -31,6 +31,8 @@ from circuits.solvency import (
     Market,
     format_as_of,
 )
+from solvency.files import MAX_ASSETS_BYTES, MAX_INPUT_BYTES, InputError, read_regular
+from solvency.ids import canonical_id, id_problem
 
 #: The largest price scale: price digits plus decimals (the statement's price strings, which
 #: `verify` bounds at 200 characters, then stay well within that).
@@ -41,15 +43,6 @@ MAX_DECIMALS = 30
 MAX_EXPONENT = 100  # a JSON number such as 1e999999999 is refused, not expanded
 MAX_RESERVES_BYTES = 1 << 20
 INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
-
-
-class InputError(ValueError):
-    """Bad input, located: `file:line: field: problem`."""
-
-    def __init__(self, file: str | Path, line: int | None, field: str | None, problem: str):
-        where = f"{file}" + (f":{line}" if line else "")
-        what = f" {field}:" if field else ""
-        super().__init__(f"{where}:{what} {problem}")
 
 
 @dataclass(frozen=True)
@@ -153,24 +146,13 @@ BOM = b"\xef\xbb\xbf"
 
 
 def read_input(
-    path: str | Path, expected: str, max_bytes: int | None = None, what: str = "input"
+    path: str | Path, expected: str, max_bytes: int | None = None, what: str = ""
 ) -> bytes:
-    """The bytes of an input file. A missing, unreadable or (with `max_bytes`) too large file,
-    or a directory, raises InputError; `expected` says what the file should be ("a JSON
-    file")."""
-    path = Path(path)
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read() if max_bytes is None else fh.read(max_bytes + 1)
-    except FileNotFoundError:
-        raise InputError(path, None, None, "no such file") from None
-    except IsADirectoryError:
-        raise InputError(path, None, None, f"is a directory, expected {expected}") from None
-    except OSError as e:
-        raise InputError(path, None, None, f"cannot read: {e.strerror}") from None
-    if max_bytes is not None and len(raw) > max_bytes:
-        raise InputError(path, None, None, f"larger than any {what}")
-    return raw
+    """The bytes of an input file (`solvency.files.read_regular`): anything but a regular file
+    of at most `max_bytes` (default MAX_INPUT_BYTES) raises InputError; `expected` says what
+    the file should be ("a JSON file"), `what` what it is ("reserves file")."""
+    limit = MAX_INPUT_BYTES if max_bytes is None else max_bytes
+    return read_regular(path, limit, what, expected)
 
 
 def decode_utf8(raw: bytes, path: str | Path) -> str:
@@ -248,7 +230,7 @@ def parse_json(text: str, path: str | Path):
         ) from None
 
 
-def _item_lines(text: str) -> list[int]:
+def item_lines(text: str) -> list[int]:
     """The line on which each object of the first JSON array in `text` starts."""
     lines, depth, in_string, escape, line, array_depth = [], 0, False, False, 1, None
     for ch in text:
@@ -275,7 +257,7 @@ def _item_lines(text: str) -> list[int]:
     return lines
 
 
-def _read_json(path: Path, max_bytes: int | None = None, what: str = "input"):
+def read_json(path: Path, max_bytes: int | None = None, what: str = ""):
     """(the document, its text) of a JSON input file: UTF-8, with or without a byte-order
     mark; see parse_json."""
     text = decode_utf8(read_input(path, "a JSON file", max_bytes, what), path)
@@ -417,7 +399,7 @@ def load_reserves(path: str | Path, symbols: Iterable[str] | None = None) -> dic
     """A reserves file, `{"BTC": "142014", ...}`: each asset's non-negative reserves in whole
     coins. With `symbols`, an asset outside them is refused. Raises InputError."""
     path = Path(path)
-    data, text = _read_json(path, MAX_RESERVES_BYTES, "reserves file")
+    data, text = read_json(path, MAX_RESERVES_BYTES, "reserves file")
     if not isinstance(data, dict):
         raise InputError(path, 1, None, 'expected {"SYMBOL": "amount", ...}')
     known = None if symbols is None else set(symbols)
@@ -435,7 +417,7 @@ def load_reserves(path: str | Path, symbols: Iterable[str] | None = None) -> dic
 
 def load_assets(path: str | Path) -> Assets:
     path = Path(path)
-    data, text = _read_json(path)
+    data, text = read_json(path, MAX_ASSETS_BYTES, "assets file")
     if not isinstance(data, dict) or not isinstance(data.get("assets"), list):
         raise InputError(path, 1, "assets", 'expected {"quote": ..., "assets": [...]}')
     quote = data.get("quote", "USD")
@@ -443,7 +425,7 @@ def load_assets(path: str | Path) -> Assets:
         raise InputError(
             path, 1, "quote", f"invalid quote currency {quote!r}: 1 to 32 ASCII letters or digits"
         )
-    lines = _item_lines(text)
+    lines = item_lines(text)
     assets, seen = [], set()
     for i, item in enumerate(data["assets"]):
         line = lines[i] if i < len(lines) else None
@@ -517,16 +499,9 @@ def _check_symbols(path: Path, lines: dict[str, int | None], assets: Assets) -> 
 
 
 def _convert(columns: dict, line_of: LineOf, path: Path, assets: Assets) -> Snapshot:
-    """Ids checked (non-empty, distinct) and amounts converted, from string columns."""
-    import pyarrow.compute as pc
-
-    ids = pc.utf8_trim_whitespace(columns["id"])
-    if len(ids) == 0:
-        raise InputError(path, None, None, "no users (the file has no line after the header)")
-    empty = np.flatnonzero(pc.equal(ids, "").to_numpy(zero_copy_only=False))
-    if len(empty):
-        raise InputError(path, line_of(int(empty[0])), "id", "empty user id")
-    id_list = ids.to_pylist()
+    """Ids checked (canonical, non-empty, distinct) and amounts converted, from string
+    columns."""
+    id_list = _canonical_ids(columns["id"].to_pylist(), line_of, path)
     if len(set(id_list)) != len(id_list):
         _duplicate_id(id_list, line_of, path)
     balances = np.zeros((len(id_list), len(assets.assets)), dtype=np.int64)
@@ -534,6 +509,19 @@ def _convert(columns: dict, line_of: LineOf, path: Path, assets: Assets) -> Snap
         if asset.symbol in columns:
             balances[:, j] = _parse_amounts(columns[asset.symbol], asset, path, line_of)
     return Snapshot(id_list, balances)
+
+
+def _canonical_ids(raw: list[str], line_of: LineOf, path: Path) -> list[str]:
+    """Each id in its canonical form (`canonical_id`); InputError at the first that cannot be
+    an id (`id_problem`: empty, a control character...)."""
+    if not raw:
+        raise InputError(path, None, None, "no users (the file has no line after the header)")
+    ids = [canonical_id(text) for text in raw]
+    for row, user in enumerate(ids):
+        problem = None if user.isprintable() and user else id_problem(user)  # fast path first
+        if problem is not None:
+            raise InputError(path, line_of(row), "id", problem)
+    return ids
 
 
 def _duplicate_id(ids: list[str], line_of: LineOf, path: Path) -> None:
@@ -618,10 +606,10 @@ def _json_columns(path: Path, assets: Assets) -> tuple[dict, LineOf]:
     stripped of surrounding whitespace, as in a CSV file; a JSON number is read exactly."""
     import pyarrow as pa
 
-    data, text = _read_json(path)
+    data, text = read_json(path, MAX_INPUT_BYTES, "snapshot")
     if not isinstance(data, list):
         raise InputError(path, 1, None, 'expected a list of {"id": ..., "<SYMBOL>": ...}')
-    lines = _item_lines(text)
+    lines = item_lines(text)
 
     def line_of(row: int) -> int | None:
         return lines[row] if row < len(lines) else None
@@ -688,7 +676,7 @@ class _Header:
 def _csv_columns(path: Path, assets: Assets) -> tuple[dict, LineOf]:
     """The CSV file's columns as pyarrow strings (the trailing empty column checked and
     dropped), and the line of each data row, computed only when an error needs it."""
-    data = read_input(path, "a CSV or JSON file")
+    data = read_input(path, "a CSV or JSON file", MAX_INPUT_BYTES, "snapshot")
     header = _csv_header(path, data)
     _check_symbols(path, {n: 1 for n in header.names}, assets)
     if not re.compile(rb"\S").search(data, header.end):
@@ -849,7 +837,7 @@ def _count_problem(fields: list[str], header: _Header) -> str:
 def _data_lines(path: Path) -> list[int]:
     """The line of each data row, as pyarrow counts rows (blank lines skipped). The error
     path: the file is read again."""
-    text = decode_utf8(read_input(path, "a CSV file"), path)
+    text = decode_utf8(read_input(path, "a CSV file", MAX_INPUT_BYTES, "snapshot"), path)
     lines = text.split("\n")
     return [n for n, line in enumerate(lines[1:], 2) if line.removesuffix("\r")]
 

@@ -29,6 +29,7 @@ from solvency.commands.common import (
     inside_publication,
 )
 from solvency.commands.verify import Verdict, checked_publication, publication_dir
+from solvency.ids import canonical_id
 from solvency.publication.encoding import load_json_strict, plain, write_atomically
 from solvency.publication.statement import PublishedStatement, read_statement
 from solvency.snapshot import InputError
@@ -77,6 +78,7 @@ def inclusion_export_cmd(private: Path, user_id: str | None, everyone: bool, out
         if everyone:
             _export_all(stores, out)
             return
+        user_id = canonical_id(user_id)  # as the snapshot's ids were read
         # an id that is not UTF-8 (bytes on the command line) is no user's
         found = [(s, r) for s in stores if _utf8(user_id) and (r := s.user(user_id))]
         if not found:
@@ -163,6 +165,7 @@ def verify_inclusion_cmd(
     invalid proof, 2 unreadable input."""
     start = time.perf_counter()
     published = publication_dir(published)
+    user_id = None if user_id is None else canonical_id(user_id)  # as the snapshot's ids
     if not skip_proof:
         announce_compilation(VERIFIER_KERNELS)
     try:

@@ -158,9 +158,12 @@ def plan_run(
     or with --resume the interrupted run's, which must be for the same inputs and options
     (exit 2 otherwise). Written to PRIVATE/plan.json with the first batch (`prove_all`): a run
     stopped before leaves nothing behind."""
-    inputs = batches.inputs_digest(
-        [snapshot, assets_path], batch_size, identity.issuer, identity.as_of
-    )
+    try:
+        inputs = batches.inputs_digest(
+            [snapshot, assets_path], batch_size, identity.issuer, identity.as_of
+        )
+    except InputError as e:  # a file replaced since it was loaded
+        fail(EXIT_INPUT, str(e))
     salt = None
     if insecure_seed is not None:
         salt = hashlib.sha256(b"snapshot salt" + str(insecure_seed).encode()).digest()
@@ -169,6 +172,8 @@ def plan_run(
     )
     try:
         earlier = batches.read_plan(private)
+    except InputError as e:
+        fail(EXIT_INPUT, str(e))
     except (ValueError, OSError, TypeError) as e:
         fail(EXIT_INPUT, f"--private {private}: {e}")
     if earlier is not None and not resume:
@@ -439,12 +444,27 @@ def prove_snapshot(
         results = prove_all(snapshot, plan, tasks, done, out, private, workers, scheduler)
     except ValueError as e:  # an id with no UTF-8 form
         fail(EXIT_INPUT, f"{snapshot}: id: {e}")
-    for b in sorted(done):
-        results.append(batches.load_result(out, private, plan, market, b))
+    results += [earlier_batch(out, private, plan, market, b) for b in sorted(done)]
     with console.status("aggregation" if plan.count > 1 else "publishing"):
         document = batches.publish(plan, results, out)
     console.print(summary(plan, document, users, time.perf_counter() - start, out), highlight=False)
     return document
+
+
+def earlier_batch(
+    out: Path, private: Path, plan: batches.Plan, market: Market, index: int
+) -> batches.BatchResult:
+    """A batch proved by the interrupted run (`batches.load_result`); exit 2 if its files
+    cannot be read or are damaged."""
+    try:
+        return batches.load_result(out, private, plan, market, index)
+    except InputError as e:
+        fail(EXIT_INPUT, str(e))
+    except (ValueError, KeyError, TypeError) as e:
+        fail(
+            EXIT_INPUT,
+            f"--private {private}: batch {index}: a damaged record ({type(e).__name__}: {e})",
+        )
 
 
 def prepare_outputs(out: Path, private: Path, resume: bool) -> None:

@@ -15,6 +15,7 @@ from solvency.commands.common import (
     console,
     fail,
 )
+from solvency.ids import canonical_id
 from solvency.publication.encoding import write_atomically
 from solvency.snapshot import InputError
 
@@ -35,6 +36,11 @@ def _load_views(accounts_path: Path, prices_path: Path | None):
     except InputError as e:
         fail(EXIT_INPUT, str(e))
     return records, prices, [acc.derive(r, prices) for r in records]
+
+
+def _csv_field(text: str) -> str:
+    """A field of the snapshot CSV: quoted (a quote doubled) if it holds a comma or a quote."""
+    return '"' + text.replace('"', '""') + '"' if "," in text or '"' in text else text
 
 
 def _plain(amount: Decimal) -> str:
@@ -89,7 +95,9 @@ def snapshot_build_cmd(
         for record, view in zip(records, views, strict=True):
             amounts = getattr(view, pick)
             lines.append(
-                ",".join([record.id, *(_plain(amounts.get(s, Decimal(0))) for s in symbols)])
+                ",".join(
+                    [_csv_field(record.id), *(_plain(amounts.get(s, Decimal(0))) for s in symbols)]
+                )
             )
         write_atomically(path, ("\n".join(lines) + "\n").encode())
         console.print(f"wrote {path} ({len(records)} users, {len(symbols)} assets, {pick} equity)")
@@ -110,6 +118,7 @@ def snapshot_explain_cmd(accounts_path: Path, user_id: str, prices_path: Path | 
     from solvency.accounts import COMPONENTS
 
     records, prices, views = _load_views(accounts_path, prices_path)
+    user_id = canonical_id(user_id)  # as the accounts file's ids
     matches = [v for r, v in zip(records, views, strict=True) if r.id == user_id]
     if not matches:
         fail(EXIT_INPUT, f"{accounts_path}: no user {user_id!r}")

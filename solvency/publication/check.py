@@ -55,6 +55,7 @@ from circuits.aggregate import AggregateAir
 from circuits.leaf import leaves_root
 from circuits.poseidon2 import DIGEST
 from circuits.solvency import MAX_TRACE_LEN
+from solvency.files import read_regular
 from solvency.publication.encoding import coins, elements_hex, plain, price_decimal
 from solvency.publication.statement import (
     AGGREGATE_NAME,
@@ -118,26 +119,10 @@ class Proved:
 
 
 # -- files ---------------------------------------------------------------------------------------
-def read_bounded(path: Path, max_bytes: int) -> bytes:
-    """A regular file's bytes, at most `max_bytes` (InputError otherwise): a published file
-    that is a device or a pipe (/dev/zero, say) must not exhaust the verifier's memory."""
-    try:
-        if not path.is_file():
-            problem = "no such file" if not path.exists() else "not a regular file"
-            raise InputError(path, None, None, problem)
-        with path.open("rb") as fh:
-            data = fh.read(max_bytes + 1)
-    except OSError as e:
-        raise InputError(path, None, None, f"cannot read: {e.strerror or e}") from None
-    if len(data) > max_bytes:
-        raise InputError(path, None, None, f"larger than the {max_bytes:,} bytes allowed")
-    return data
-
-
 def read_leaves(path: Path) -> np.ndarray:
     """leaves.bin as (n, 8) uint64; InputError unless it is whole leaves of canonical elements
     (their number is checked against the statement by `check_batch`)."""
-    raw = read_bounded(path, 4 * DIGEST * MAX_TRACE_LEN)
+    raw = read_regular(path, 4 * DIGEST * MAX_TRACE_LEN)
     if len(raw) % (4 * DIGEST):
         raise InputError(path, None, None, f"{len(raw):,} bytes are not a whole number of leaves")
     leaves = np.frombuffer(raw, dtype="<u4").astype(np.uint64).reshape(-1, DIGEST)
@@ -149,7 +134,7 @@ def read_leaves(path: Path) -> np.ndarray:
 
 def read_proof(path: Path, field: str, sha256: str, size: int, statement_path: Path) -> bytes:
     """A proof file, which must be the one statement.json names by digest and size."""
-    proof = read_bounded(path, MAX_PROOF_BYTES)
+    proof = read_regular(path, MAX_PROOF_BYTES)
     if hashlib.sha256(proof).hexdigest() != sha256:
         raise StatementMismatch(
             statement_path, f"{field}.proof_sha256", f"differs from the SHA-256 of {path}"
