@@ -12,11 +12,9 @@ import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner
-from solvency.publication.statement import MAX_STATEMENT_BYTES
 
 from circuits.poseidon2 import DIGEST
 from circuits.solvency import MAX_TRACE_LEN
@@ -31,7 +29,8 @@ from solvency.files import (
     read_regular,
 )
 from solvency.inclusion import MAX_INCLUSION_BYTES
-from solvency.snapshot import MAX_RESERVES_BYTES
+from solvency.publication.statement import MAX_STATEMENT_BYTES, batch_dir
+from solvency.snapshot import MAX_RESERVES_BYTES, load_assets
 from stark.proof import MAX_PROOF_BYTES
 
 from .conftest import ASSETS, IDENTITY, SNAPSHOT
@@ -79,8 +78,12 @@ CASES = {
     "verify: statement.json": Case(
         ("verify", "published"), "published/statement.json", MAX_STATEMENT_BYTES
     ),
-    "verify: proof.bin": Case(("verify", "published"), "published/proof.bin", MAX_PROOF_BYTES),
-    "verify: leaves.bin": Case(("verify", "published"), "published/leaves.bin", LEAVES_LIMIT),
+    "verify: proof.bin": Case(
+        ("verify", "published"), "published/batches/b00000/proof.bin", MAX_PROOF_BYTES
+    ),
+    "verify: leaves.bin": Case(
+        ("verify", "published"), "published/batches/b00000/leaves.bin", LEAVES_LIMIT
+    ),
     "verify: the reserves file": Case(
         ("verify", "published", "--reserves", "reserves.json"), "reserves.json", MAX_RESERVES_BYTES
     ),
@@ -91,7 +94,9 @@ CASES = {
         VERIFY_INCLUSION, "published/statement.json", MAX_STATEMENT_BYTES
     ),
     "inclusion export: the private store": Case(
-        ("inclusion", "export", "private", "--user", "alice"), "private/users.sqlite", None
+        ("inclusion", "export", "private", "--user", "alice"),
+        "private/batches/b00000/users.sqlite",
+        None,
     ),
     "inclusion export: a batch plan": Case(
         ("inclusion", "export", "private", "--user", "alice"), "private/plan.json", MAX_RECORD_BYTES
@@ -203,6 +208,11 @@ def test_the_limit_is_named_and_a_file_at_the_limit_is_read(tmp_path):
         read_regular(path, 9, "plan")
 
 
+def assets_file(directory: Path) -> Path:
+    (directory / "assets.json").write_text(json.dumps(dict(ASSETS, assets=ASSETS["assets"][:1])))
+    return directory / "assets.json"
+
+
 def test_a_record_that_is_not_json(tmp_path):
     (tmp_path / "batch.json").write_text('{\n "a": 1,\n}')
     with pytest.raises(InputError, match=r"batch\.json:3: not valid JSON"):
@@ -213,12 +223,13 @@ def test_a_record_that_is_not_json(tmp_path):
 def test_batch_records_are_read_as_regular_files(tmp_path, timeout, name):
     """prove --resume reads the plan, each batch's record, opening and proof."""
     private, out = tmp_path / "private", tmp_path / "out"
-    batch, public = batches.private_dir(private, 0), batches.public_dir(out, 0)
+    batch, public = batch_dir(private, 0), batch_dir(out, 0)
     batch.mkdir(parents=True)
     public.mkdir(parents=True)
-    (batch / "batch.json").write_text(json.dumps({"commitment": "0" * 64}))
+    record = {"commitment": "0" * 64, "totals": ["0"], "insecure_seeded": False}
+    (batch / "batch.json").write_text(json.dumps(record))
     (batch / "opening.json").write_text(json.dumps({"offset_totals": ["0"], "blinding": "0" * 64}))
-    (public / "leaves.bin").write_bytes(bytes(4 * DIGEST))
+    (public / "leaves.bin").write_bytes(bytes(4 * DIGEST * 512))
     (public / "proof.bin").write_bytes(b"proof")
     target = {"proof.bin": public, "plan.json": private}.get(name, batch) / name
     replace(target, "fifo", None)
@@ -226,8 +237,9 @@ def test_batch_records_are_read_as_regular_files(tmp_path, timeout, name):
         if name == "plan.json":
             batches.read_plan(private)
         else:
-            statement = SimpleNamespace(trace_len=512, num_assets=1)
-            batches.load_result(out, private, 0, statement)
+            market = load_assets(assets_file(tmp_path)).market()
+            plan = batches.make_plan(600, 512, "00" * 32, "X", "2025-06-30T23:59:59Z")
+            batches.load_result(out, private, plan, market, 0)
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="sparse files")
