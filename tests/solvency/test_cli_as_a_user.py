@@ -4,6 +4,7 @@ overwritten; Ctrl-C and a closed pipe end cleanly; `--help` starts fast."""
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import click
 import pytest
 
 from solvency.cli import COMMANDS, main
+from solvency.publication.statement import batch_dir
 
 from .conftest import ASSETS, IDENTITY, SNAPSHOT
 
@@ -30,6 +32,11 @@ def solvency(*args, cwd: Path | None = None, **env: str) -> subprocess.Completed
         timeout=300,
         env={**os.environ, "COLUMNS": "200", **env},
     )
+
+
+def files_of(directory: Path) -> dict[Path, bytes]:
+    """Every file under `directory`, by its path, with its bytes."""
+    return {p: p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
 
 
 def refused(result: subprocess.CompletedProcess, code: int, *words: str) -> None:
@@ -118,14 +125,16 @@ def test_prove_outputs_are_checked_before_any_work(inputs, tmp_path):
     assert a_file.read_text() == "mine"
 
 
-def test_prove_never_replaces_a_publication(honest_proof, inputs, tmp_path):
-    """Last month's proof directory as --out: refused before any work, every byte kept."""
+def test_prove_never_replaces_a_publication(either_publication, inputs, tmp_path):
+    """Last month's proof directory as --out (of one batch or several): refused before any
+    work, every byte of every file (the batches' included) kept."""
     snapshot, assets = inputs
-    before = {p.name: p.read_bytes() for p in honest_proof.iterdir()}
-    result = solvency("prove", snapshot, "--assets", assets, "--out", honest_proof,
+    before = files_of(either_publication)
+    assert batch_dir(either_publication, 0) / "proof.bin" in before
+    result = solvency("prove", snapshot, "--assets", assets, "--out", either_publication,
                       "--private", tmp_path / "new-private", *IDENTITY)  # fmt: skip
     refused(result, 2, "already holds a publication")
-    assert {p.name: p.read_bytes() for p in honest_proof.iterdir()} == before
+    assert files_of(either_publication) == before
     assert not (tmp_path / "new-private").exists()
 
 
@@ -237,11 +246,14 @@ def test_demo_keeps_its_files_where_it_says(tmp_path):
     result = solvency("demo", "--users", "16", "--assets", "2", "--out", out)
     assert result.returncode == 0, result.stderr
     assert f"the demo's files are in {out}" in result.stdout
-    for name in ("snapshot.csv", "assets.json", "proof/proof.bin", "inclusion.json"):
-        assert (out / name).is_file()
+    proof = batch_dir(out / "proof", 0) / "proof.bin"
+    for path in (out / "snapshot.csv", out / "assets.json", out / "proof" / "statement.json",
+                 proof, out / "inclusion.json"):  # fmt: skip
+        assert path.is_file(), path
     assert "VALID" in result.stdout and "INCLUDED" in result.stdout
     refused(solvency("demo", "--users", "16", "--out", out), 2, "not an empty directory")
-    assert solvency("verify", out / "proof" / "proof.bin").returncode == 0  # a file in DIR
+    for path in (proof, out / "proof" / "statement.json"):  # a file in DIR, however deep
+        assert solvency("verify", path).returncode == 0, path
 
 
 # -- the prover's output ------------------------------------------------------------------------
@@ -299,14 +311,14 @@ def test_a_closed_pipe_is_not_an_error(honest_proof):
 
 
 def test_hostile_and_odd_inputs(honest_proof, inputs, tmp_path):
-    """A proof.bin that is /dev/zero; --min-security nan; a time past the year 9999 in UTC; a
-    price of 200 decimal places; a usage error: one line each, exit 2."""
-    fake = tmp_path / "fake"
-    fake.mkdir()
-    for name in ("statement.json", "leaves.bin"):
-        (fake / name).write_bytes((honest_proof / name).read_bytes())
-    (fake / "proof.bin").symlink_to("/dev/zero")
-    refused(solvency("verify", fake), 2, "not a regular file")
+    """A proof.bin or a leaves.bin that is /dev/zero; --min-security nan; a time past the year
+    9999 in UTC; a price of 200 decimal places; a usage error: one line each, exit 2."""
+    for name in ("proof.bin", "leaves.bin"):
+        fake = tmp_path / f"fake-{name}"
+        shutil.copytree(honest_proof, fake)
+        (batch_dir(fake, 0) / name).unlink()
+        (batch_dir(fake, 0) / name).symlink_to("/dev/zero")
+        refused(solvency("verify", fake), 2, "not a regular file", name)
     refused(solvency("verify", honest_proof, "--min-security", "nan"), 2, "not a number of bits")
     snapshot, assets = inputs
     prove = ("prove", snapshot, "--assets", assets, "--out", tmp_path / "o", "--private",
@@ -336,8 +348,6 @@ def test_ctrl_c_between_batches_then_resume(tmp_path):
     """A real interruption (SIGINT, not files removed by hand) after the first batch is
     written: exit 130 with the way to go on; --resume proves only the rest; the result
     verifies."""
-    from solvency import batches
-
     assert (
         solvency("generate", "--users", "1300", "--assets", "3", "--out", tmp_path).returncode == 0
     )
@@ -347,7 +357,7 @@ def test_ctrl_c_between_batches_then_resume(tmp_path):
         [str(SCRIPT), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         cwd=tmp_path, start_new_session=True, env={**os.environ, "PYTHONHASHSEED": "0"},
     )  # fmt: skip
-    first = batches.public_dir(tmp_path / "out", 0) / "proof.bin"
+    first = batch_dir(tmp_path / "out", 0) / "proof.bin"
     deadline = time.monotonic() + 120
     while not first.exists() and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -355,10 +365,11 @@ def test_ctrl_c_between_batches_then_resume(tmp_path):
     _, stderr = process.communicate(timeout=60)
     refused(subprocess.CompletedProcess(args, process.returncode, "", stderr), 130, "--resume")
     assert not (tmp_path / "out" / "statement.json").exists()
-    stores = {p: p.read_bytes() for p in (tmp_path / "private").rglob("*") if p.is_file()}
+    assert (tmp_path / "private" / "plan.json").is_file()  # written with the first batch
+    stores = files_of(tmp_path / "private")
     fast = solvency(*args, "--resume", "--preset", "fast", cwd=tmp_path)
     refused(fast, 2, "options differ")  # its batches would not verify beside the others
-    assert {p: p.read_bytes() for p in (tmp_path / "private").rglob("*") if p.is_file()} == stores
+    assert files_of(tmp_path / "private") == stores
     resumed = solvency(*args, "--resume", cwd=tmp_path, PYTHONHASHSEED="0")
     assert resumed.returncode == 0, resumed.stderr
     assert "resuming: " in resumed.stderr and "of 3 batches already proved" in resumed.stderr
@@ -369,7 +380,7 @@ def test_ctrl_c_between_batches_then_resume(tmp_path):
         assert verified.returncode == 0, verified.stdout
     # the finished run's store is never proved over from another --out (that would replace
     # the nonces of the users of the publication already out)
-    stores = {p: p.read_bytes() for p in (tmp_path / "private").rglob("*") if p.is_file()}
+    stores = files_of(tmp_path / "private")
     other = [a if a != "out" else "other" for a in args]
     refused(solvency(*other, "--resume", cwd=tmp_path), 2, "resume with that run's --out")
-    assert {p: p.read_bytes() for p in (tmp_path / "private").rglob("*") if p.is_file()} == stores
+    assert files_of(tmp_path / "private") == stores

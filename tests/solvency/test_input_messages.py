@@ -21,7 +21,7 @@ import pytest
 
 from solvency.accounts import load_accounts
 from solvency.generate import generate
-from solvency.publish import load_json_strict
+from solvency.publication.encoding import load_json_strict
 from solvency.snapshot import (
     InputError,
     amount_problem,
@@ -96,7 +96,7 @@ def bad_byte_column(data: bytes) -> tuple[int, int]:
 
 LATIN_ASSETS = ASSETS_JSON.replace(b'"USD"', b'"US\xe9"')
 LATIN_ACCOUNTS = ACCOUNTS.replace(b'"x1"', b'"\xe91"')
-LATIN_STATEMENT = b'{\n  "format": "stark-solvency-statement/3",\n  "issuer": "Caf\xe9"\n}\n'
+LATIN_STATEMENT = b'{\n  "format": "stark-solvency-publication/1",\n  "issuer": "Caf\xe9"\n}\n'
 LATIN_RESERVES = b'{"BTC": "1", "ETH": "\xe9"}'
 
 CASES = {
@@ -385,10 +385,12 @@ def test_json_inputs_accept_a_bom_and_locate_bad_bytes(tmp_path):
     """The statement (load_json_strict), the assets and an accounts file alike."""
     path = tmp_path / "x.json"
     path.write_bytes(BOM + b'{"format": "x"}')
-    assert load_json_strict(path) == {"format": "x"}
+    assert load_json_strict(path, 1 << 16, "statement") == {"format": "x"}
     path.write_bytes(LATIN_STATEMENT)
     with pytest.raises(InputError, match=r"x\.json:3: not UTF-8 text \(byte 0xE9 at column 17\)"):
-        load_json_strict(path)
+        load_json_strict(path, 1 << 16, "statement")
+    with pytest.raises(InputError, match=r"x\.json: larger than any statement"):
+        load_json_strict(path, 16, "statement")  # read no further than the bound
     path.write_bytes(BOM + ACCOUNTS.replace(b'"x1"', b'"1"'))
     assert [a.id for a in load_accounts(path)[0]] == ["u", "v"]
 
