@@ -25,9 +25,17 @@ bench: install
 	$(VENV)/bin/solvency bench --users 1024,4096,16384,65536 --assets 22 --preset fast --out benches/results --force
 	$(VENV)/bin/solvency bench --users 1024,4096,16384,65536 --assets 22 --preset proven --out benches/results --force
 
+# The STARK core at the size of its targets (2^18 x 64); smaller for a quick look:
+# make bench-core BENCH_LOG_ROWS=12 BENCH_COLS=16 BENCH_OUT=/tmp/bench
+BENCH_LOG_ROWS ?= 18
+BENCH_COLS ?= 64
+BENCH_OUT ?= benches/results
+BENCH_CORE := $(PY) benches/bench_stark.py --log-rows $(BENCH_LOG_ROWS) --cols $(BENCH_COLS) \
+	--preset fast --out $(BENCH_OUT)
+
 bench-core: install
-	$(PY) benches/bench_stark.py --log-rows 18 --cols 64 --preset fast
-	$(PY) benches/bench_stark.py --log-rows 18 --cols 64 --preset fast --no-zk
+	$(BENCH_CORE)
+	$(BENCH_CORE) --no-zk
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
