@@ -2,7 +2,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: install demo test lint bench bench-core clean
+.PHONY: install demo test lint bench bench-core dist clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -37,5 +37,11 @@ bench-core: install
 	$(BENCH_CORE)
 	$(BENCH_CORE) --no-zk
 
+# The wheel a customer or an auditor installs (docs/install.md): dist/stark_solvency-*.whl.
+# The package is not on PyPI: `pip install stark-solvency` finds nothing.
+dist: install
+	rm -rf dist build  # build/ may hold modules removed since
+	$(PY) -m pip wheel --quiet --no-deps --wheel-dir dist .
+
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis dist build
