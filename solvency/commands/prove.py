@@ -36,6 +36,15 @@ from circuits.solvency import (
     padded_size,
 )
 from solvency import batched_publish, batches, inclusion
+from solvency.cluster import (
+    CONNECT_TIMEOUT,
+    Cluster,
+    ClusterError,
+    Target,
+    check_tls,
+    open_cluster,
+    parse_address,
+)
 from solvency.commands.common import (
     EXIT_INPUT,
     EXIT_INTERRUPTED,
@@ -356,14 +365,39 @@ def summary(result: ProveResult, document: dict) -> str:
     "--workers",
     type=click.IntRange(0, 256),
     default=None,
-    help="batches: local Dask workers (default: one per core; 0: no Dask, one by one)",
+    help="batches: a local Dask cluster of this many single-threaded workers [default: 0, "
+    "none: the batches one after the other in this process, which keeps every core busy "
+    "(docs/batches.md measures it); a local cluster only pays where one process cannot]",
 )
 @click.option(
     "--scheduler",
     default=None,
     metavar="ADDRESS",
-    help="batches: an existing Dask scheduler, e.g. tcp://10.0.0.5:8786, whose workers have "
-    "this package installed",
+    help="batches: an existing Dask scheduler, tcp://HOST:PORT or tls://HOST:PORT, whose "
+    "workers have this package installed; reached (with at least one worker) within "
+    f"{CONNECT_TIMEOUT} s before anything is written. Its workers see the balances and "
+    "nonces: use tls:// on a cluster you trust",
+)
+@click.option(
+    "--tls-ca-file",
+    type=click.Path(path_type=Path),
+    default=None,
+    metavar="PEM",
+    help="with a tls:// scheduler: the CA certificate that signed the cluster's certificates",
+)
+@click.option(
+    "--tls-cert",
+    type=click.Path(path_type=Path),
+    default=None,
+    metavar="PEM",
+    help="with a tls:// scheduler: this client's certificate",
+)
+@click.option(
+    "--tls-key",
+    type=click.Path(path_type=Path),
+    default=None,
+    metavar="PEM",
+    help="with a tls:// scheduler: this client's private key",
 )
 @click.option(
     "--resume",
@@ -382,6 +416,9 @@ def prove_cmd(
     batch_size: int | None,
     workers: int | None,
     scheduler: str | None,
+    tls_ca_file: Path | None,
+    tls_cert: Path | None,
+    tls_key: Path | None,
     resume: bool,
 ) -> None:
     """Prove SNAPSHOT (a CSV or JSON file of user ids and balances) against ASSETS (the assets
@@ -394,6 +431,7 @@ def prove_cmd(
             batches.check_batch_size(batch_size)
         except ValueError as e:
             fail(EXIT_INPUT, f"--batch-size: {e}")
+    target = parse_target(scheduler, workers, tls_ca_file, tls_cert, tls_key)
     store = private_store_path(private, out)
     prepare_outputs(out, private, resume)
     market, snap = load_inputs(snapshot, assets_path)
@@ -405,7 +443,7 @@ def prove_cmd(
             fail(EXIT_INPUT, "--insecure-seed is for a single proof, not for batches")
         prove_in_batches(
             snapshot, assets_path, market, snap, out, private, preset, identity, batch_size,
-            workers, scheduler, resume,
+            target, resume,
         )  # fmt: skip
         return
     result = prove_files(snapshot, market, snap, preset, identity, insecure_seed)
@@ -443,6 +481,45 @@ def prepare_outputs(out: Path, private: Path, resume: bool) -> None:
         (check_creatable if resume else check_fresh_dir)(option, path)
 
 
+def parse_target(
+    scheduler: str | None,
+    workers: int | None,
+    tls_ca_file: Path | None,
+    tls_cert: Path | None,
+    tls_key: Path | None,
+) -> Target:
+    """Where batches would be proved, from --scheduler, --workers and the TLS files: checked
+    before any work (exit 2, one line naming the option). Nothing is connected yet."""
+    files = {"--tls-ca-file": tls_ca_file, "--tls-cert": tls_cert, "--tls-key": tls_key}
+    if scheduler is None:
+        given = [option for option, path in files.items() if path is not None]
+        if given:
+            fail(EXIT_INPUT, f"{', '.join(given)}: only with --scheduler tls://HOST:PORT")
+        return Target(None, workers, None)
+    if workers is not None:
+        fail(EXIT_INPUT, "--workers is for a local cluster; --scheduler names an existing one")
+    try:
+        address = parse_address(scheduler)
+        return Target(address, None, check_tls(address, files))
+    except ValueError as e:
+        fail(EXIT_INPUT, f"--scheduler: {e}")
+
+
+def cluster_status(target: Target) -> str:
+    if target.scheduler is not None:
+        return f"connecting to {target.scheduler} (at most {2 * CONNECT_TIMEOUT} s)"
+    return f"starting a local cluster of {target.workers} workers"
+
+
+def connect(target: Target) -> Cluster:
+    """The cluster of `target`, reached before anything is written; exit 2 if it cannot be."""
+    try:
+        with console.status(cluster_status(target)):
+            return open_cluster(target)
+    except ClusterError as e:
+        fail(EXIT_INPUT, f"{e}; nothing was written")
+
+
 def prove_in_batches(
     snapshot: Path,
     assets_path: Path,
@@ -453,8 +530,7 @@ def prove_in_batches(
     preset: str,
     identity: Identity,
     batch_size: int,
-    workers: int | None,
-    scheduler: str | None,
+    target: Target,
     resume: bool,
 ) -> None:
     """Prove the snapshot in batches on Dask (or one by one with --workers 0), writing each
@@ -477,7 +553,6 @@ def prove_in_batches(
         fail(EXIT_INPUT, f"--resume: --private {private} holds no batch run to go on with")
     if earlier is not None and earlier != plan:
         fail(EXIT_INPUT, "--resume: the inputs or the options differ from the interrupted run's")
-    write_atomically(private / "plan.json", plan.to_json(), private=True)
     done = batches.finished(plan, out, private)
     elsewhere = sorted(batches.recorded(plan, private) - done)
     if elsewhere:  # proving them again would replace their users' nonces
@@ -497,6 +572,10 @@ def prove_in_batches(
     ]  # fmt: skip
     if done:
         console.print(f"resuming: {len(done)} of {plan.count} batches already proved")
+    cluster = connect(target if tasks else Target(None, 0, None))
+    write_atomically(private / "plan.json", plan.to_json(), private=True)
+    if tasks:
+        console.print(cluster.describe(len(tasks)), highlight=False)
     results: dict[int, batches.BatchResult] = {}
     with Progress(
         TextColumn("batches"),
@@ -509,13 +588,20 @@ def prove_in_batches(
     ) as bars:
         bar = bars.add_task("batches", total=plan.count, completed=len(done))
 
-        def finished(result: batches.BatchResult) -> None:
+        def finished(result: batches.BatchResult, worker: str) -> None:
             batches.write_batch(result, out, private)
             results[result.index] = result
+            bars.console.print(proved_line(result, plan.count, worker), highlight=False)
             bars.advance(bar)
 
         try:
-            batches.run(tasks, finished, scheduler=scheduler, workers=workers)
+            cluster.run(tasks, finished)
+        except ClusterError as e:
+            fail(
+                EXIT_INPUT,
+                f"{e}; {len(done) + len(results)} of {plan.count} batches are proved and "
+                "written: the same command with --resume goes on from there",
+            )
         except batches.InsolventUsers as e:
             named = ", ".join(e.ids[:5]) + (f" and {len(e.ids) - 5} more" if len(e.ids) > 5 else "")
             fail(EXIT_UNSATISFIED, f"{snapshot}: user(s) with a negative total value: {named}")
@@ -526,6 +612,8 @@ def prove_in_batches(
                 "--resume goes on from there"
             )
             sys.exit(EXIT_INTERRUPTED)
+        finally:
+            cluster.close()
     base = dataclasses.replace(
         market.statement((0,) * len(market.symbols), batch_size),
         issuer=identity.issuer,
@@ -545,6 +633,13 @@ def prove_in_batches(
         f"{len(market.symbols)} assets, proved in {time.perf_counter() - start:.1f} s "
         f"({preset} preset); only the grand totals are published"
     )
+
+
+def proved_line(result: batches.BatchResult, count: int, worker: str) -> str:
+    """What is said as a batch completes: which, where, how long."""
+    name = batches.batch_name(result.index)
+    seconds = f"{result.seconds:.1f} s"
+    return f"{name} (batch {result.index + 1} of {count}) proved by {worker} in {seconds}"
 
 
 def private_store_path(private: Path, out: Path) -> Path:
