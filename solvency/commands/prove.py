@@ -54,6 +54,7 @@ from solvency.commands.common import (
     announce_compilation,
     check_creatable,
     check_fresh_dir,
+    claim_dir,
     console,
     fail,
     inside_publication,
@@ -461,8 +462,9 @@ def prepare_outputs(out: Path, private: Path, resume: bool) -> None:
     """Before any work: refuse an --out that holds a publication already (nothing is
     overwritten), directories that could not be created or written, a --private inside a
     publication, and (but to --resume) directories that are not new or empty, whose contents
-    would be published or mixed with the store (exit 2). Nothing is created yet: a run that
-    fails on its input leaves no trace."""
+    would be published or mixed with the store (exit 2). Then both directories are created
+    and written to (claim_dir), so that an output that cannot be written fails now, not after
+    the proof; they are removed again if the run ends with them empty."""
     if out.exists() and not out.is_dir():
         fail(EXIT_INPUT, f"--out {out}: not a directory")
     held = [name for name in PUBLISHED_FILES if (out / name).exists()]
@@ -479,6 +481,8 @@ def prepare_outputs(out: Path, private: Path, resume: bool) -> None:
         fail(EXIT_INPUT, f"--private {private} holds a batch run already; --resume goes on")
     for option, path in (("--out", out), ("--private", private)):
         (check_creatable if resume else check_fresh_dir)(option, path)
+    claim_dir("--out", out)
+    claim_dir("--private", private, mode=0o700)
 
 
 def parse_target(
