@@ -375,9 +375,9 @@ def summary(result: ProveResult, document: dict) -> str:
     default=None,
     metavar="ADDRESS",
     help="batches: an existing Dask scheduler, tcp://HOST:PORT or tls://HOST:PORT, whose "
-    "workers have this package installed; reached (with at least one worker) within "
-    f"{CONNECT_TIMEOUT} s before anything is written. Its workers see the balances and "
-    "nonces: use tls:// on a cluster you trust",
+    "workers have this package installed; reached, then a worker found, within "
+    f"{CONNECT_TIMEOUT} s each, before anything is written. Its workers see the balances and "
+    "nonces: use tls:// on a cluster you trust (docs/batches.md)",
 )
 @click.option(
     "--tls-ca-file",

@@ -192,6 +192,19 @@ def test_tls_needs_the_right_ca(tls_cluster, tmp_path, monkeypatch):
     assert nothing_written(tmp_path)
 
 
+def test_a_scheduler_without_workers_writes_nothing(tmp_path, monkeypatch):
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", 2)
+    dask = Dask(tmp_path)
+    dask.worker.kill()
+    dask.worker.wait()
+    try:
+        line = one_error_line(prove_cli(tmp_path, "--scheduler", dask.address))
+    finally:
+        dask.stop()
+    assert f"the scheduler at {dask.address} has no workers (waited 2 s)" in line
+    assert nothing_written(tmp_path)
+
+
 def test_a_lost_scheduler_is_one_line_and_resume_goes_on(tmp_path, monkeypatch):
     """The scheduler killed after the first of 3 batches is written: exit 2 with one line,
     the batch and plan.json kept, and --resume (here without Dask) finishes the job."""
