@@ -49,16 +49,19 @@ CLI = "import sys; from solvency.cli import main; sys.argv[0] = 'solvency'; main
 
 # -- the measuring process ---------------------------------------------------------------------
 def load_publication(directory: Path) -> tuple[Callable[[], Any], bytes, dict]:
-    """The published proof in DIRECTORY: a maker of its AIR (statement and leaves), the proof,
-    and statement.json as read. The only use of solvency.publish here (read_published,
-    solvency_air): that module is being restructured, so what it is called lives here alone."""
-    from solvency.publish import read_published, solvency_air
+    """Batch 0 of the publication in DIRECTORY: a maker of its AIR (statement and leaves), its
+    proof, and statement.json as read."""
+    from solvency.publication.check import read_leaves
+    from solvency.publication.statement import batch_dir, publication_air, read_statement
 
-    published = read_published(directory)
+    statement, data = read_statement(directory)
+    leaves = read_leaves(batch_dir(directory, 0) / "leaves.bin")
+    proof = (batch_dir(directory, 0) / "proof.bin").read_bytes()
+    record = statement.batches[0]
     return (
-        lambda: solvency_air(published.statement, published.leaves),
-        published.proof,
-        published.data,
+        lambda: publication_air(statement.batch(0), leaves, record.commitment),
+        proof,
+        data,
     )
 
 
@@ -168,7 +171,7 @@ def cached_proof(users: int, assets: int, preset: str, cache: Path) -> Path:
     """A published proof for a generated snapshot, reused while it still verifies."""
     where = cache / f"{users}x{assets}_{preset}"
     proof_dir = where / "published"
-    if (proof_dir / "proof.bin").exists():
+    if (proof_dir / "statement.json").exists():
         try:
             measure(proof_dir, 0, 0)
             return proof_dir
