@@ -54,7 +54,7 @@ from solvency.commands.common import (
     inside_publication,
 )
 from solvency.publication.encoding import write_atomically
-from solvency.publication.statement import STATEMENT_NAME
+from solvency.publication.statement import STATEMENT_NAME, batch_name
 from solvency.snapshot import (
     InputError,
     Snapshot,
@@ -463,7 +463,6 @@ def prove_snapshot(
     check_private_location(private, out)
     prepare_outputs(out, private, resume)
     market, snap = load_inputs(snapshot, assets_path)
-    announce_compilation()
     if batch_size is None:
         batch_size = min(batches.DEFAULT_BATCH_SIZE, largest_batch(market))
     users = len(snap.ids)
@@ -492,6 +491,7 @@ def prove_snapshot(
     # connect before anything is written: a wrong address leaves nothing to --resume
     local = Target(None, 0, None)
     cluster = connect(target or local if len(todo) > 1 else local)
+    announce_compilation()
     try:
         results = prove_all(snapshot, plan, tasks, done, out, private, cluster)
     except ValueError as e:  # an id with no UTF-8 form
@@ -598,5 +598,5 @@ def check_private_location(private: Path, out: Path) -> None:
 
 def proved_line(result: batches.BatchResult, count: int, worker: str) -> str:
     """What is said as a batch completes: which, where, how long."""
-    seconds = f"{result.seconds:.1f} s"
-    return f"batch {result.index + 1} of {count} proved by {worker} in {seconds}"
+    name, seconds = batch_name(result.index), f"{result.seconds:.1f} s"
+    return f"{name} (batch {result.index + 1} of {count}) proved by {worker} in {seconds}"
