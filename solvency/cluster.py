@@ -226,7 +226,7 @@ def _local_cluster(count: int) -> Cluster:
         n_workers=count,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        dashboard_address=":0",  # no fixed port: 8787 may be taken (and None warns so)
         memory_limit=0,  # the batch size bounds a task's memory; no spilling of results
         silence_logs=logging.ERROR,  # its warnings (a worker killed on Ctrl-C) are not ours
     )
