@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from solvency.batches import BatchResult, BatchTask, prove_batch
 from solvency.publication.statement import batch_name
@@ -33,6 +33,8 @@ _ADDRESS = re.compile(
     r":(?P<port>[0-9]{1,5})"
 )
 
+
+T = TypeVar("T")
 
 #: Called with each batch's result and the worker that proved it.
 OnResult = Callable[[BatchResult, str], None]
@@ -112,45 +114,51 @@ class Cluster:
     proved_by: dict[int, str] = field(default_factory=dict)  # batch index -> worker
 
     def describe(self, batches: int) -> str:
+        """What is said before the batches start: how many, where, on how many workers."""
+        count = f"{batches} batch{'es' if batches != 1 else ''}"
         if self.client is None:
-            return f"proving {batches} batches in this process, one after the other"
+            return f"proving {count} in this process, one after the other"
         each = " (one thread each)" if self.local is not None else ""
         workers = f"{self.workers} worker{'s' if self.workers != 1 else ''}"
-        return f"sending {batches} batches to {self.where}: {workers}{each}"
+        return f"sending {count} to {self.where}: {workers}{each}"
 
     def run(self, tasks: Sequence[BatchTask], on_result: OnResult) -> None:
         """Prove the tasks, hand each result and the worker that proved it to `on_result` as
         it completes (on this process: writing happens here), and record who proved which
-        batch in `proved_by`. Raises ClusterError if
-        the cluster is lost; a task's own error (InsolventUsers) comes through as it is."""
+        batch in `proved_by`. Raises ClusterError if the cluster is lost; a task's own error
+        (InsolventUsers) and on_result's come through as they are."""
         if self.client is None:
             for task in tasks:
                 on_result(prove_batch(task), HERE)
                 self.proved_by[task.index] = HERE
             return
-        try:
-            self._run_on_dask(tasks, on_result)
-        except ClusterError:
-            raise
-        except Exception as e:
-            if _is_cluster_failure(e):
-                raise ClusterError(f"lost the cluster at {self.where}: {_lost(e)}") from None
-            raise
+        self._run_on_dask(tasks, on_result)
 
     def _run_on_dask(self, tasks: Sequence[BatchTask], on_result: OnResult) -> None:
         from distributed import as_completed
 
-        futures = [
-            self.client.submit(
-                prove_on_worker, task, key=f"{task.snapshot[:16]}-{batch_name(task.index)}"
-            )
-            for task in tasks
-        ]
+        futures = self._guarded(
+            lambda: [
+                self.client.submit(
+                    prove_on_worker, task, key=f"{task.snapshot[:16]}-{batch_name(task.index)}"
+                )
+                for task in tasks
+            ]
+        )
         for future in as_completed(futures, loop=self.client.loop):
-            result, worker = future.result()
-            on_result(result, worker)
+            result, worker = self._guarded(future.result)
+            on_result(result, worker)  # its own errors (a full disk) are not the cluster's
             self.proved_by[result.index] = worker
             future.release()
+
+    def _guarded(self, call: Callable[[], T]) -> T:
+        """call(), with a failure of the cluster itself as ClusterError."""
+        try:
+            return call()
+        except Exception as e:
+            if _is_cluster_failure(e):
+                raise ClusterError(f"lost the cluster at {self.where}: {_lost(e)}") from None
+            raise
 
     def close(self) -> None:
         if self.client is not None:
@@ -205,13 +213,21 @@ def _connect(address: str, tls: Tls | None) -> Cluster:
 
 
 def _start_local(count: int) -> Cluster:
+    try:
+        return _local_cluster(count)
+    except Exception as e:
+        reason = _reason(e)
+        raise ClusterError(f"cannot start a local cluster of {count} workers: {reason}") from None
+
+
+def _local_cluster(count: int) -> Cluster:
     from distributed import Client, LocalCluster
 
     local = LocalCluster(
         n_workers=count,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        dashboard_address=":0",  # no fixed port: 8787 may be taken (and None warns so)
         memory_limit=0,  # the batch size bounds a task's memory; no spilling of results
         silence_logs=logging.ERROR,  # its warnings (a worker killed on Ctrl-C) are not ours
     )

@@ -231,3 +231,11 @@ def test_a_lost_scheduler_is_one_line_and_resume_goes_on(tmp_path, monkeypatch):
     resumed = prove_cli(tmp_path, "--resume", "--workers", "0", users=1300)
     assert resumed.exit_code == 0, resumed.output
     assert "resuming: 1 of 3 batches already proved" in resumed.stderr
+
+
+def test_what_is_said_before_the_batches():
+    here, remote = cluster.Cluster(cluster.HERE, 1), cluster.Cluster("tcp://h:1", 2, object())
+    local = cluster.Cluster("a local cluster", 1, object(), object())
+    assert here.describe(1) == "proving 1 batch in this process, one after the other"
+    assert remote.describe(3) == "sending 3 batches to tcp://h:1: 2 workers"
+    assert local.describe(2) == "sending 2 batches to a local cluster: 1 worker (one thread each)"
