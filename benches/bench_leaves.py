@@ -1,12 +1,16 @@
 """Solvency AIR with and without user leaves: prove / verify / size / peak RSS, one fresh process
-per (users, layout). Usage: bench_leaves.py USERS[,USERS...] LAYOUT[,LAYOUT...]
-with LAYOUT one of none, w24, w24-noreg, w16 (preset proven, 22 assets, seed 1).
+per (users, layout).
 
-Prints one JSON line per measurement and a table against issue 9's targets at 65,536 x 22
-(prove <= 120 s, peak < 8 GB, proof < 1 MB, verify < 0.5 s); saves JSON and CSV under
-benches/results/leaves_<sizes>.*. Each measurement runs in a fresh process (peak RSS is per
-process). Example: python benches/bench_leaves.py 4096,16384 none,w24,w24-noreg
+    python benches/bench_leaves.py 4096,16384 none,w24,w24-noreg
+
+USERS is a comma-separated list of snapshot sizes, LAYOUTS one of none, w24, w24-noreg, w16
+each (preset proven, 22 assets, seed 1). Prints one JSON line per measurement and a table
+against issue 9's targets at 65,536 x 22 (prove <= 120 s, peak < 8 GB, proof < 1 MB, verify <
+0.5 s); saves JSON and CSV as OUT/leaves_<sizes>.* (OUT: benches/results by default). Each
+measurement runs in a fresh process (peak RSS is per process). Exit 1 if a measurement failed.
 """
+
+from __future__ import annotations
 
 import csv
 import json
@@ -16,16 +20,23 @@ import sys
 import time
 from pathlib import Path
 
+import click
 import numpy as np
 
-RESULTS = Path(__file__).parent / "results"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from _cli import comma_choices, comma_ints, run, stop
+
+RESULTS = Path(__file__).resolve().parent / "results"
+LAYOUTS = ("none", "w24", "w24-noreg", "w16")
 TARGETS = {"prove_s": 120.0, "peak_mb": 8192, "proof_kb": 1024, "verify_s": 0.5}
 
 
 def measure(users: int, layout: str) -> dict:
+    """Prove and verify `users` generated users with this layout (after a warm-up)."""
     from circuits.leaf import id_commitments, leaves_root, new_nonces
     from circuits.solvency import SolvencyAir, build_witness, build_witness_with_leaves
-    from solvency.bench import _market
+    from solvency.bench import market_of
     from solvency.generate import generate
     from stark.params import PRESETS
     from stark.prover import prove
@@ -36,7 +47,7 @@ def measure(users: int, layout: str) -> dict:
     regs = not layout.endswith("noreg")
 
     def run(data, timings=None):
-        market = _market(data.assets)
+        market = market_of(data.assets)
         t0 = time.perf_counter()
         if layout == "none":
             statement, trace = build_witness(market, data.balances)
@@ -91,7 +102,8 @@ def measure(users: int, layout: str) -> dict:
     }
 
 
-def _child(conn, users, layout):
+def _child(conn, users: int, layout: str) -> None:
+    """In the fresh process: the measurement, or what went wrong, sent to the parent."""
     try:
         conn.send(measure(users, layout))
     except BaseException as e:
@@ -100,7 +112,8 @@ def _child(conn, users, layout):
         conn.close()
 
 
-def report(rows: list[dict], sizes: list[int]) -> None:
+def report(rows: list[dict], sizes: list[int], out: Path) -> None:
+    """The table against the targets, and OUT/leaves_<sizes>.json and .csv."""
     from rich.console import Console
     from rich.table import Table
 
@@ -115,8 +128,8 @@ def report(rows: list[dict], sizes: list[int]) -> None:
         )
         table.add_row(*(str(row.get(k, row.get("error", ""))) for k in keys), verdict)
     Console().print(table)
-    RESULTS.mkdir(exist_ok=True)
-    stem = RESULTS / f"leaves_{'_'.join(map(str, sizes))}"
+    out.mkdir(parents=True, exist_ok=True)
+    stem = out / f"leaves_{'_'.join(map(str, sizes))}"
     stem.with_suffix(".json").write_text(json.dumps(rows, indent=2) + "\n")
     with stem.with_suffix(".csv").open("w", newline="") as fh:
         writer = csv.DictWriter(
@@ -127,18 +140,48 @@ def report(rows: list[dict], sizes: list[int]) -> None:
     print(f"saved {stem}.json and {stem}.csv")
 
 
-if __name__ == "__main__":
-    sizes = [int(u) for u in sys.argv[1].split(",")]
-    layouts = sys.argv[2].split(",")
+def measure_in_fresh_process(users: int, layout: str) -> dict:
+    """One measurement in a spawned process (its own peak RSS)."""
     ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe(duplex=False)
+    process = ctx.Process(target=_child, args=(child, users, layout))
+    process.start()
+    child.close()
+    try:
+        row = parent.recv()
+    except EOFError:  # the process died without a word (killed for memory, say)
+        row = {"users": users, "layout": layout, "error": f"exit code {process.exitcode}"}
+    process.join()
+    return row
+
+
+@click.command()
+@click.argument("users", metavar="USERS")
+@click.argument("layouts", metavar="LAYOUTS")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=RESULTS,
+    show_default=True,
+    help="directory for the JSON and CSV results",
+)
+def main(users: str, layouts: str, out: Path) -> None:
+    """Solvency AIR with and without user leaves: prove, verify, proof size and peak RSS at
+    each size in USERS (comma-separated: 4096,16384) for each of LAYOUTS (comma-separated, of
+    none, w24, w24-noreg, w16), one fresh process per measurement; preset proven, 22 assets.
+    Prints one JSON line per measurement and a table; exit 1 if a measurement failed."""
+    sizes = comma_ints("USERS", users)
+    chosen = comma_choices("LAYOUTS", layouts, LAYOUTS)
     rows = []
-    for users in sizes:
-        for layout in layouts:
-            parent, child = ctx.Pipe(duplex=False)
-            p = ctx.Process(target=_child, args=(child, users, layout))
-            p.start()
-            child.close()
-            rows.append(parent.recv())
+    for size in sizes:
+        for layout in chosen:
+            rows.append(measure_in_fresh_process(size, layout))
             print(json.dumps(rows[-1]), flush=True)
-            p.join()
-    report(rows, sizes)
+    report(rows, sizes, out)
+    failed = [row for row in rows if "error" in row]
+    if failed:
+        stop(1, f"error: {len(failed)} measurement(s) failed: {failed[0]['error']}")
+
+
+if __name__ == "__main__":
+    run(main)

@@ -18,7 +18,7 @@ times the witness, `prove` (with its self-checks, as the command line runs it) b
 fastest prove (the machine may be shared). The proof-of-work before the queries is left out
 unless --grinding (it costs every layout the same, about 2^20 hashes at the presets, and its
 time is random). Prints a table and one JSON object per run; --save writes
-benches/results/poseidon2_w<width>_<preset>.csv.
+OUT/poseidon2_w<width>_<preset>.csv (OUT: benches/results by default).
 """
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ from rich.console import Console
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from _cli import comma_choices, comma_ints, run
 
 from circuits.poseidon2 import (
     HALF_EXTERNAL_ROUNDS,
@@ -246,11 +248,22 @@ def report(results: list[dict], console: Console) -> None:
     console.print(table)
 
 
-@click.command()
+@click.command(help=__doc__.split("\n\n")[0])
 @click.option("--log-perms", default="12,14", show_default=True, help="log2 of n, comma-separated")
-@click.option("--layouts", default=",".join(LAYOUTS), show_default=True)
+@click.option(
+    "--layouts",
+    default=",".join(LAYOUTS),
+    show_default=True,
+    help="comma-separated, of " + ", ".join(LAYOUTS),
+)
 @click.option("--width", type=click.Choice(["16", "24"]), default="16", show_default=True)
-@click.option("--preset", type=click.Choice(sorted(PRESETS)), default="proven", show_default=True)
+@click.option(
+    "--preset",
+    type=click.Choice(sorted(PRESETS)),
+    default="proven",
+    show_default=True,
+    help="the proof's parameters",
+)
 @click.option(
     "--grinding/--no-grinding",
     default=False,
@@ -260,11 +273,19 @@ def report(results: list[dict], console: Console) -> None:
 )
 @click.option(
     "--repeat",
+    type=click.IntRange(min=1),
     default=1,
     show_default=True,
     help="runs per configuration; the table keeps the fastest prove (the machine may be shared)",
 )
-@click.option("--save", is_flag=True, help="write benches/results/poseidon2_w<t>_<preset>.csv")
+@click.option("--save", is_flag=True, help="write OUT/poseidon2_w<t>_<preset>.csv")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=RESULTS,
+    show_default=True,
+    help="directory for --save's CSV",
+)
 @click.option("--single", is_flag=True, hidden=True, help="one run in this process (internal)")
 def main(
     log_perms: str,
@@ -274,12 +295,11 @@ def main(
     grinding: bool,
     repeat: int,
     save: bool,
+    out: Path,
     single: bool,
 ) -> None:
-    sizes = [int(s) for s in log_perms.split(",")]
-    chosen = [s.strip() for s in layouts.split(",")]
-    if unknown := set(chosen) - set(LAYOUTS):
-        raise click.BadParameter(f"unknown layouts {sorted(unknown)}; choose from {LAYOUTS}")
+    sizes = comma_ints("--log-perms", log_perms)
+    chosen = comma_choices("--layouts", layouts, LAYOUTS)
     if single:
         print(json.dumps(run_one(chosen[0], sizes[0], int(width), preset, grinding)))
         return
@@ -302,8 +322,8 @@ def main(
             results.append(min(runs, key=lambda r: r["prove_s"]))
     report(results, console)
     if save:
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        path = RESULTS / f"poseidon2_w{width}_{preset}.csv"
+        out.mkdir(parents=True, exist_ok=True)
+        path = out / f"poseidon2_w{width}_{preset}.csv"
         with path.open("w", newline="") as fh:
             writer = csv.DictWriter(fh, fieldnames=list(results[0]))
             writer.writeheader()
@@ -312,4 +332,4 @@ def main(
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

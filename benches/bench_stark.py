@@ -4,8 +4,8 @@ degree-3 transitions) and compare against the targets of the `fast` preset at 2^
     python benches/bench_stark.py --log-rows 18 --cols 64 --preset fast
 
 Prints a table of prove time by phase, verify time, proof size, peak memory, trace cells per
-second and prove time over bare LDE time; saves JSON and CSV under benches/results/; prints one
-JSON object as its last line.
+second and prove time over bare LDE time; saves JSON and CSV under --out (benches/results/);
+prints one JSON object as its last line. `--help` lists the options.
 """
 
 from __future__ import annotations
@@ -24,10 +24,12 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from _cli import run as run_command
+
 from stark.examples import WideAir, wide_trace
 from stark.params import PRESETS, Domains, StarkParams
 from stark.poly import low_degree_extend
-from stark.prover import PHASES, prove
+from stark.prover import prove
 from stark.security import estimate_security
 from stark.verifier import verify
 
@@ -43,7 +45,15 @@ TARGETS = {
 
 
 def phase_key(name: str) -> str:
+    """The result's key of one prover phase: "main trace LDE" -> "phase_main_trace_LDE_s"."""
     return "phase_" + name.replace(" ", "_") + "_s"
+
+
+def phase_names(result: dict) -> list[str]:
+    """The prover's phases in a result, in the prover's order (as `prove` reported them: the
+    phases are the prover's, not a list kept here that could go stale)."""
+    keys = [key for key in result if key.startswith("phase_")]
+    return [key.removeprefix("phase_").removesuffix("_s").replace("_", " ") for key in keys]
 
 
 def peak_rss_mb() -> float:
@@ -57,6 +67,7 @@ def warm_up(params: StarkParams) -> None:
 
 
 def run(log_rows: int, cols: int, preset: str, zk: bool) -> dict:
+    """Prove and verify WideAir(2^log_rows, cols) once (after a warm-up); the measures."""
     params = replace(PRESETS[preset], zk=zk)
     n = 1 << log_rows
     warm_up(params)
@@ -96,17 +107,19 @@ def run(log_rows: int, cols: int, preset: str, zk: bool) -> dict:
         "peak_rss_mb": round(peak_rss_mb(), 1),
         "conjectured_bits": round(security.conjectured_bits, 1),
         "provable_bits": round(security.provable_bits, 1),
-        **{phase_key(name): round(phases[name], 3) for name in PHASES},
+        **{phase_key(name): round(seconds, 3) for name, seconds in phases.items()},
     }
 
 
 def verdict(key: str, value: float) -> str:
+    """Whether a measure meets its target at the targeted size ("met (at most 0.5)")."""
     target, sense = TARGETS[key]
     ok = value >= target if sense == "at least" else value <= target
     return f"{'met' if ok else 'MISSED'} ({sense} {target:,})"
 
 
 def report(result: dict, console: Console) -> None:
+    """The table of one result, with the targets' verdicts at 2^18 x 64 (fast preset)."""
     table = Table(
         title=f"STARK core: {result['rows']} rows x {result['cols']} cols, "
         f"preset {result['preset']}, zero knowledge {'on' if result['zk'] else 'off'}"
@@ -114,7 +127,7 @@ def report(result: dict, console: Console) -> None:
     table.add_column("measure")
     table.add_column("value", justify="right")
     table.add_column("target")
-    for name in PHASES:
+    for name in phase_names(result):
         table.add_row(f"  prove: {name}", f"{result[phase_key(name)]:.3f} s", "")
     table.add_row("prove total", f"{result['prove_s']:.3f} s", "")
     table.add_row("bare LDE of the trace", f"{result['lde_s']:.3f} s", "")
@@ -135,10 +148,12 @@ def report(result: dict, console: Console) -> None:
     console.print(table)
 
 
-def save(result: dict) -> Path:
-    RESULTS.mkdir(parents=True, exist_ok=True)
+def save(result: dict, out: Path) -> Path:
+    """Write the result as OUT/stark_<preset>_<mode>_<rows>x<cols>.json and .csv, each
+    through a temporary file (an interrupted run leaves the previous result whole)."""
+    out.mkdir(parents=True, exist_ok=True)
     mode = "zk" if result["zk"] else "plain"
-    stem = RESULTS / f"stark_{result['preset']}_{mode}_{result['rows']}x{result['cols']}"
+    stem = out / f"stark_{result['preset']}_{mode}_{result['rows']}x{result['cols']}"
     tmp = stem.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(result, indent=2) + "\n")
     tmp.replace(stem.with_suffix(".json"))
@@ -151,19 +166,40 @@ def save(result: dict) -> Path:
     return stem
 
 
-@click.command()
-@click.option("--log-rows", default=18, show_default=True, help="log2 of the trace length")
-@click.option("--cols", default=64, show_default=True, help="trace columns")
-@click.option("--preset", type=click.Choice(sorted(PRESETS)), default="fast", show_default=True)
+@click.command(help=__doc__.split("\n\n")[0])
+@click.option(
+    "--log-rows",
+    type=click.IntRange(3, 26),
+    default=18,
+    show_default=True,
+    help="log2 of the trace length",
+)
+@click.option(
+    "--cols", type=click.IntRange(min=3), default=64, show_default=True, help="trace columns"
+)
+@click.option(
+    "--preset",
+    type=click.Choice(sorted(PRESETS)),
+    default="fast",
+    show_default=True,
+    help="the proof's parameters",
+)
 @click.option("--zk/--no-zk", default=True, show_default=True, help="zero knowledge on or off")
-def main(log_rows: int, cols: int, preset: str, zk: bool) -> None:
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=RESULTS,
+    show_default=True,
+    help="directory for the JSON and CSV results",
+)
+def main(log_rows: int, cols: int, preset: str, zk: bool, out: Path) -> None:
     console = Console(stderr=True)
     result = run(log_rows, cols, preset, zk)
     report(result, console)
-    stem = save(result)
+    stem = save(result, out)
     console.print(f"saved {stem}.json and {stem}.csv")
     print(json.dumps(result))
 
 
 if __name__ == "__main__":
-    main()
+    run_command(main)

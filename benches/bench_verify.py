@@ -4,18 +4,19 @@ processes compete for every core, and report the peak memory of a fresh verifyin
     .venv/bin/python benches/bench_verify.py --users 65536 --assets 22 --repeat 20 --busy 2
 
 The proof is made once with `solvency generate` and `solvency prove` (the CLI's default preset
-unless --preset is given) and cached under /tmp/stark-bench-verify; a cached proof that no
-longer verifies (the format changed) is made again. Each measurement runs in a fresh process
+unless --preset is given) and cached under --cache (/tmp/stark-bench-verify); a cached proof
+that no longer verifies (the format changed) is made again. Each measurement runs in a fresh process
 that imports, verifies once to load numba's cached kernels and galois's ufuncs (reported as
-"first call", not part of the timings), then times `verify(SolvencyAir(statement), proof)`
---repeat times: deserialising, the AIR, the transcript, the out-of-domain check, the openings
-and FRI; nothing else.
+"first call", not part of the timings), then times `verify(air, proof)`, the AIR being the
+publication's (its statement and leaves), --repeat times: deserialising, the AIR, the
+transcript, the out-of-domain check, the openings and FRI; nothing else.
 
 The table gives, per run: the 1-minute load average before it (other work on the machine), the
 median, min and max of the timings, the first call, the process's peak RSS, the CPU time that
 threads other than the main one (numba's pool) used during the timed runs (0: no parallel
 kernel ran), and the median against the 0.5 s target of issue 8 ("met" or "MISSED"). It is
-saved as CSV and JSON (with every timing) under benches/results/verify_<users>x<assets>_<preset>.*
+saved as CSV and JSON (with every timing) as OUT/verify_<users>x<assets>_<preset>.* (OUT:
+benches/results by default).
 """
 
 from __future__ import annotations
@@ -26,14 +27,18 @@ import json
 import os
 import platform
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
+from _cli import run
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benches" / "results"
@@ -43,6 +48,23 @@ CLI = "import sys; from solvency.cli import main; sys.argv[0] = 'solvency'; main
 
 
 # -- the measuring process ---------------------------------------------------------------------
+def load_publication(directory: Path) -> tuple[Callable[[], Any], bytes, dict]:
+    """Batch 0 of the publication in DIRECTORY: a maker of its AIR (statement and leaves), its
+    proof, and statement.json as read."""
+    from solvency.publication.check import read_leaves
+    from solvency.publication.statement import batch_dir, publication_air, read_statement
+
+    statement, data = read_statement(directory)
+    leaves = read_leaves(batch_dir(directory, 0) / "leaves.bin")
+    proof = (batch_dir(directory, 0) / "proof.bin").read_bytes()
+    record = statement.batches[0]
+    return (
+        lambda: publication_air(statement.batch(0), leaves, record.commitment),
+        proof,
+        data,
+    )
+
+
 def verify_kwargs(verify) -> dict:
     """A permissive minimum for whichever signature `verify` has today (the benchmark measures
     time, not the parameter policy)."""
@@ -53,26 +75,20 @@ def worker(directory: Path, repeat: int) -> dict:
     """In a fresh process: read the published proof, verify once (warm-up), then time."""
     import numba
 
-    from circuits.solvency import SolvencyAir
-    from solvency.publish import read_published
     from stark.verifier import verify
 
     kwargs = verify_kwargs(verify)
     start = time.perf_counter()
-    published = read_published(directory)
+    make_air, proof, data = load_publication(directory)
     read_s = time.perf_counter() - start
-    if isinstance(published, tuple):  # (statement, params, proof, data) in older versions
-        statement, _, proof, data = published
-    else:
-        statement, proof, data = published.statement, published.proof, published.data
     start = time.perf_counter()
-    verify(SolvencyAir(statement), proof, **kwargs)
+    verify(make_air(), proof, **kwargs)
     first_s = time.perf_counter() - start
     times = []
     others_before = other_threads_cpu_s()
     for _ in range(repeat):
         start = time.perf_counter()
-        verify(SolvencyAir(statement), proof, **kwargs)
+        verify(make_air(), proof, **kwargs)
         times.append(time.perf_counter() - start)
     others = other_threads_cpu_s()
     return {
@@ -147,14 +163,15 @@ def prove_options() -> dict:
     """The `solvency prove` options and their defaults, from the command itself."""
     from solvency.cli import main
 
-    return {p.name: p.default for p in main.commands["prove"].params}
+    prove = main.get_command(click.Context(main), "prove")
+    return {p.name: p.default for p in prove.params}
 
 
-def cached_proof(users: int, assets: int, preset: str) -> Path:
+def cached_proof(users: int, assets: int, preset: str, cache: Path) -> Path:
     """A published proof for a generated snapshot, reused while it still verifies."""
-    where = CACHE / f"{users}x{assets}_{preset}"
+    where = cache / f"{users}x{assets}_{preset}"
     proof_dir = where / "published"
-    if (proof_dir / "proof.bin").exists():
+    if (proof_dir / "statement.json").exists():
         try:
             measure(proof_dir, 0, 0)
             return proof_dir
@@ -168,6 +185,10 @@ def cached_proof(users: int, assets: int, preset: str) -> Path:
     extra = ["--preset", preset]
     if "issuer" in prove_options():  # the statement names the issuer and the snapshot time
         extra += ["--issuer", "bench_verify", "--as-of", "2025-01-01T00:00:00Z"]
+    if "private" in prove_options():  # the users' nonces, kept beside the publication
+        shutil.rmtree(where / "private", ignore_errors=True)
+        extra += ["--private", str(where / "private")]
+    shutil.rmtree(proof_dir, ignore_errors=True)  # what an interrupted run left
     run_cli("prove", str(snapshot / "snapshot.csv"), "--assets", str(snapshot / "assets.json"),
             "--out", str(proof_dir), *extra)  # fmt: skip
     return proof_dir
@@ -193,24 +214,63 @@ def summary(label: str, result: dict) -> dict:
     }
 
 
-@click.command()
-@click.option("--users", default=65536, show_default=True)
-@click.option("--assets", default=22, show_default=True)
-@click.option("--preset", default=None, help="proof preset [default: the CLI's default]")
-@click.option("--repeat", default=20, show_default=True, help="timed verifications per run")
+@click.command(help=__doc__.split("\n\n")[0])
+@click.option(
+    "--users", type=click.IntRange(min=1), default=65536, show_default=True, help="snapshot users"
+)
+@click.option(
+    "--assets", type=click.IntRange(min=1), default=22, show_default=True, help="snapshot assets"
+)
+@click.option(
+    "--preset",
+    type=click.Choice(["fast", "proven"]),
+    default=None,
+    help="proof preset [default: the CLI's default]",
+)
+@click.option(
+    "--repeat",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="timed verifications per run",
+)
 @click.option(
     "--busy",
+    type=click.IntRange(min=0),
     default=2,
     show_default=True,
     help="spinning processes competing for the CPU in the busy run (0: idle run only)",
 )
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=RESULTS,
+    show_default=True,
+    help="directory for the CSV and JSON results",
+)
+@click.option(
+    "--cache",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=CACHE,
+    show_default=True,
+    help="where the generated snapshot and its proof are kept between runs",
+)
 @click.option("--worker", "worker_dir", type=click.Path(path_type=Path), hidden=True)
-def main(users, assets, preset, repeat, busy, worker_dir):
+def main(
+    users: int,
+    assets: int,
+    preset: str | None,
+    repeat: int,
+    busy: int,
+    out: Path,
+    cache: Path,
+    worker_dir: Path | None,
+) -> None:
     if worker_dir is not None:
         print(json.dumps(worker(worker_dir, repeat)))
         return
     preset = preset or prove_options()["preset"]
-    proof_dir = cached_proof(users, assets, preset)
+    proof_dir = cached_proof(users, assets, preset, cache)
     runs = [("idle (no added load)", measure(proof_dir, repeat, 0))]
     if busy:
         runs.append((f"busy ({busy} CPU hogs)", measure(proof_dir, repeat, busy)))
@@ -229,8 +289,8 @@ def main(users, assets, preset, repeat, busy, worker_dir):
         "command": "python benches/bench_verify.py " + " ".join(sys.argv[1:]),
     }
     print_table(meta, rows)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    stem = RESULTS / f"verify_{users}x{assets}_{first['preset']}"
+    out.mkdir(parents=True, exist_ok=True)
+    stem = out / f"verify_{users}x{assets}_{first['preset']}"
     with open(stem.with_suffix(".csv"), "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()
@@ -271,4 +331,4 @@ def print_table(meta: dict, rows: list[dict]) -> None:
 
 if __name__ == "__main__":
     sys.path.insert(0, str(ROOT))
-    main()
+    run(main)

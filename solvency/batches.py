@@ -18,7 +18,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import logging
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -432,49 +431,3 @@ def read_plan(private: Path) -> Plan | None:
     if not isinstance(data, dict) or data.pop("format", None) != PLAN_FORMAT:
         raise ValueError(f"{path}: not a batch plan of this version ({PLAN_FORMAT})")
     return Plan(**data)
-
-
-# -- running the tasks -------------------------------------------------------------------------
-def run(
-    tasks: Sequence[BatchTask],
-    on_result: Callable[[BatchResult], None],
-    *,
-    scheduler: str | None = None,
-    workers: int | None = None,
-) -> None:
-    """Prove the tasks on dask.distributed and hand each result to `on_result` as it
-    completes (on this process: writing happens here). scheduler: the address of an existing
-    cluster; None starts a local one of `workers` single-threaded worker processes (default:
-    one per core), so that a single machine needs no set-up; workers=0 proves the tasks here,
-    one after the other, without Dask."""
-    if scheduler is None and workers == 0:
-        for task in tasks:
-            on_result(prove_batch(task))
-        return
-    from dask.distributed import Client, LocalCluster, as_completed
-
-    if not tasks:
-        return
-    cluster = None
-    if scheduler is None:
-        cluster = LocalCluster(
-            n_workers=workers or os.cpu_count() or 1,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            memory_limit=0,  # the batch size bounds a task's memory; no spilling of results
-            silence_logs=logging.ERROR,  # its warnings (a worker killed on Ctrl-C) are not ours
-        )
-    client = Client(scheduler if cluster is None else cluster)
-    try:
-        futures = [
-            client.submit(prove_batch, task, key=f"{task.snapshot[:16]}-b{task.index:05d}")
-            for task in tasks
-        ]
-        for future in as_completed(futures):
-            on_result(future.result())
-            future.release()
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()

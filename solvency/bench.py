@@ -81,7 +81,8 @@ def _job(users: int, assets: int, preset: str, work: Path, batch_size: int) -> d
         batches.write_batch(result, out, private)
         results.append(result)
 
-    batches.run(batches.tasks_of(plan, ids, data.balances, market), write, workers=0)
+    for task in batches.tasks_of(plan, ids, data.balances, market):
+        write(batches.prove_batch(task))
     document = batches.publish(plan, results, out)
     prove_s = time.perf_counter() - start
 

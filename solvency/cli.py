@@ -13,6 +13,8 @@ from typing import NoReturn
 
 import click
 
+from solvency import interrupts
+
 EXIT_CODES = """\b
 Exit codes:
   0    success (a valid proof, an included user)
@@ -103,8 +105,14 @@ class LazyGroup(click.Group):
         sys.exit(code if isinstance(code, int) else 0)
 
     def invoke(self, ctx: click.Context):
+        """Run the command; Ctrl-C at any moment of it (the imports and numba's compilation
+        included, see solvency.interrupts) ends it with exit 130, even one that something
+        swallowed before the command could finish."""
         try:
-            return super().invoke(ctx)
+            with interrupts.handling():
+                result = super().invoke(ctx)
+                interrupts.check()
+            return result
         except KeyboardInterrupt:
             _stop(130, "interrupted")
         except ModuleNotFoundError as e:
@@ -153,6 +161,10 @@ def run() -> None:
     would turn exit 130 into a segmentation fault."""
     try:
         main()
+    except KeyboardInterrupt:  # between the command's end and the exit: still a Ctrl-C
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        click.echo("interrupted", err=True)
+        os._exit(130)
     except SystemExit as e:
         # the work is over: a Ctrl-C from now on would only interrupt the interpreter's exit
         signal.signal(signal.SIGINT, signal.SIG_IGN)

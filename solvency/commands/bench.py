@@ -13,6 +13,7 @@ from solvency.commands.common import (
     EXIT_INVALID,
     announce_compilation,
     check_new_file,
+    claim_dir,
     console,
     fail,
 )
@@ -86,6 +87,7 @@ def bench_cmd(
     folder = out or default_folder()
     for path in bench.result_paths(folder, preset, num_assets):
         check_new_file("--out", path, force, {})
+    claim_dir("--out", folder)
     announce_compilation()
     rows = []
     table = Table(title=f"solvency bench: {num_assets} assets, {preset} preset")

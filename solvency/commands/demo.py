@@ -14,6 +14,7 @@ from solvency import generate as synthetic
 from solvency.commands.common import (
     announce_compilation,
     check_fresh_dir,
+    claim_dir,
     console,
 )
 from solvency.commands.inclusion import verify_inclusion_cmd
@@ -60,6 +61,7 @@ def demo_cmd(users: int, num_assets: int, out: Path | None) -> None:
         out = Path(tempfile.mkdtemp(prefix="solvency-demo-"))
     else:
         check_fresh_dir("--out", out)
+        claim_dir("--out", out)
     announce_compilation()
     assets_path, snapshot_path = synthetic.write(synthetic.generate(users, num_assets, 1), out)
     console.print(f"generated {users:,} users x {num_assets} assets in {out}")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from solvency.commands.common import EXIT_INPUT, check_new_file, console, fail
+from solvency.commands.common import EXIT_INPUT, check_new_file, claim_dir, console, fail
 
 FILES = ("snapshot.csv", "assets.json")
 
@@ -44,6 +44,7 @@ def generate_cmd(users: int, num_assets: int, seed: int, out: Path, force: bool)
         fail(EXIT_INPUT, f"--out {out}: not a directory (generate writes {' and '.join(FILES)})")
     for name in FILES:
         check_new_file("--out", out / name, force, {})
+    claim_dir("--out", out)
     from solvency import generate as synthetic
     from solvency.bench import market_of
     from solvency.commands.prove import largest_batch

@@ -24,6 +24,7 @@ from solvency.commands.common import (
     VERIFIER_KERNELS,
     announce_compilation,
     check_creatable,
+    claim_file,
     console,
     fail,
     inside_publication,
@@ -71,6 +72,7 @@ def inclusion_export_cmd(private: Path, user_id: str | None, everyone: bool, out
                 f"--out {out} is in the publication {home}: inclusion files are secret, each "
                 "for its user only",
             )
+        claim_file("--out", out)
     if out is None and sys.stdout is None:
         fail(EXIT_INPUT, "standard output is closed: give --out FILE")
     try:

@@ -31,6 +31,15 @@ from circuits.solvency import (
     padded_size,
 )
 from solvency import batches, inclusion
+from solvency.cluster import (
+    CONNECT_TIMEOUT,
+    Cluster,
+    ClusterError,
+    Target,
+    check_tls,
+    open_cluster,
+    parse_address,
+)
 from solvency.commands.common import (
     EXIT_INPUT,
     EXIT_UNSATISFIED,
@@ -39,12 +48,13 @@ from solvency.commands.common import (
     announce_compilation,
     check_creatable,
     check_fresh_dir,
+    claim_dir,
     console,
     fail,
     inside_publication,
 )
 from solvency.publication.encoding import write_atomically
-from solvency.publication.statement import STATEMENT_NAME
+from solvency.publication.statement import STATEMENT_NAME, batch_name
 from solvency.snapshot import (
     InputError,
     Snapshot,
@@ -205,11 +215,11 @@ def prove_all(
     done: set[int],
     out: Path,
     private: Path,
-    workers: int | None,
-    scheduler: str | None,
+    cluster: Cluster,
 ) -> list[batches.BatchResult]:
-    """Prove the batches not `done` and write each as it completes: one batch here, several on
-    Dask (or one by one with --workers 0). Exits 3 naming insolvent users, 130 on Ctrl-C."""
+    """Prove the batches not `done` and write each as it completes: one batch here with a line
+    per phase, several on the cluster (this process by default). Exits 3 naming insolvent
+    users, 2 when the cluster is lost, 130 on Ctrl-C (--resume goes on then)."""
     results: list[batches.BatchResult] = []
 
     def finished(result: batches.BatchResult) -> None:
@@ -235,11 +245,19 @@ def prove_all(
         ) as bars:
             bar = bars.add_task("batches", total=plan.count, completed=len(done))
 
-            def advance(result: batches.BatchResult) -> None:
+            def advance(result: batches.BatchResult, worker: str) -> None:
                 finished(result)
+                bars.console.print(proved_line(result, plan.count, worker), highlight=False)
                 bars.advance(bar)
 
-            batches.run(todo, advance, scheduler=scheduler, workers=workers)
+            console.print(cluster.describe(len(todo)), highlight=False)
+            cluster.run(todo, advance)
+    except ClusterError as e:
+        fail(
+            EXIT_INPUT,
+            f"{e}; {len(done) + len(results)} of {plan.count} batches are proved and written: "
+            "the same command with --resume goes on from there",
+        )
     except batches.InsolventUsers as e:
         named = ", ".join(e.ids[:5]) + (f" and {len(e.ids) - 5} more" if len(e.ids) > 5 else "")
         fail(
@@ -254,6 +272,8 @@ def prove_all(
                 "same command with --resume goes on from there"
             )
         raise
+    finally:
+        cluster.close()
     return results
 
 
@@ -351,14 +371,39 @@ def summary(plan: batches.Plan, document: dict, users: int, seconds: float, out:
     "--workers",
     type=click.IntRange(0, 256),
     default=None,
-    help="batches: local Dask workers (default: one per core; 0: no Dask, one by one)",
+    help="batches: a local Dask cluster of this many single-threaded workers [default: 0, "
+    "none: the batches one after the other in this process, which keeps every core busy "
+    "(docs/batches.md measures it); a local cluster only pays where one process cannot]",
 )
 @click.option(
     "--scheduler",
     default=None,
     metavar="ADDRESS",
-    help="batches: an existing Dask scheduler, e.g. tcp://10.0.0.5:8786, whose workers have "
-    "this package installed",
+    help="batches: an existing Dask scheduler, tcp://HOST:PORT or tls://HOST:PORT, whose "
+    "workers have this package installed; reached, then a worker found, within "
+    f"{CONNECT_TIMEOUT} s each, before anything is written. Its workers see the balances and "
+    "nonces: use tls:// on a cluster you trust (docs/batches.md)",
+)
+@click.option(
+    "--tls-ca-file",
+    type=click.Path(path_type=Path),
+    default=None,
+    metavar="PEM",
+    help="with a tls:// scheduler: the CA certificate that signed the cluster's certificates",
+)
+@click.option(
+    "--tls-cert",
+    type=click.Path(path_type=Path),
+    default=None,
+    metavar="PEM",
+    help="with a tls:// scheduler: this client's certificate",
+)
+@click.option(
+    "--tls-key",
+    type=click.Path(path_type=Path),
+    default=None,
+    metavar="PEM",
+    help="with a tls:// scheduler: this client's private key",
 )
 @click.option(
     "--resume",
@@ -377,6 +422,9 @@ def prove_cmd(
     batch_size: int | None,
     workers: int | None,
     scheduler: str | None,
+    tls_ca_file: Path | None,
+    tls_cert: Path | None,
+    tls_key: Path | None,
     resume: bool,
 ) -> None:
     """Prove SNAPSHOT (a CSV or JSON file of user ids and balances) against ASSETS (the assets
@@ -389,9 +437,10 @@ def prove_cmd(
             batches.check_batch_size(batch_size)
         except ValueError as e:
             fail(EXIT_INPUT, f"--batch-size: {e}")
+    target = parse_target(scheduler, workers, tls_ca_file, tls_cert, tls_key)
     prove_snapshot(
         snapshot, assets_path, out, private, identity, preset, batch_size=batch_size,
-        insecure_seed=insecure_seed, workers=workers, scheduler=scheduler, resume=resume,
+        insecure_seed=insecure_seed, target=target, resume=resume,
     )  # fmt: skip
 
 
@@ -405,8 +454,7 @@ def prove_snapshot(
     *,
     batch_size: int | None = None,
     insecure_seed: int | None = None,
-    workers: int | None = None,
-    scheduler: str | None = None,
+    target: Target | None = None,
     resume: bool = False,
 ) -> dict:
     """`prove` once its options are read: check the outputs, load the inputs, plan, prove and
@@ -415,7 +463,6 @@ def prove_snapshot(
     check_private_location(private, out)
     prepare_outputs(out, private, resume)
     market, snap = load_inputs(snapshot, assets_path)
-    announce_compilation()
     if batch_size is None:
         batch_size = min(batches.DEFAULT_BATCH_SIZE, largest_batch(market))
     users = len(snap.ids)
@@ -440,8 +487,13 @@ def prove_snapshot(
     if done:
         console.print(f"resuming: {len(done)} of {plan.count} batches already proved")
     tasks = batches.tasks_of(plan, snap.ids, snap.balances, market, insecure_seed)
+    todo = [t for t in tasks if t.index not in done]
+    # connect before anything is written: a wrong address leaves nothing to --resume
+    local = Target(None, 0, None)
+    cluster = connect(target or local if len(todo) > 1 else local)
+    announce_compilation()
     try:
-        results = prove_all(snapshot, plan, tasks, done, out, private, workers, scheduler)
+        results = prove_all(snapshot, plan, tasks, done, out, private, cluster)
     except ValueError as e:  # an id with no UTF-8 form
         fail(EXIT_INPUT, f"{snapshot}: id: {e}")
     results += [earlier_batch(out, private, plan, market, b) for b in sorted(done)]
@@ -471,8 +523,9 @@ def prepare_outputs(out: Path, private: Path, resume: bool) -> None:
     """Before any work: refuse an --out that holds a publication already (nothing is
     overwritten), directories that could not be created or written, a --private inside a
     publication, and (but to --resume) directories that are not new or empty, whose contents
-    would be published or mixed with the store (exit 2). Nothing is created yet: a run that
-    fails on its input leaves no trace."""
+    would be published or mixed with the store (exit 2). Then both directories are created
+    and written to (claim_dir), so that an output that cannot be written fails now, not after
+    the proof; they are removed again if the run ends with them empty."""
     if out.exists() and not out.is_dir():
         fail(EXIT_INPUT, f"--out {out}: not a directory")
     if (out / STATEMENT_NAME).exists():
@@ -492,6 +545,47 @@ def prepare_outputs(out: Path, private: Path, resume: bool) -> None:
         )
     for option, path in (("--out", out), ("--private", private)):
         (check_creatable if resume else check_fresh_dir)(option, path)
+    claim_dir("--out", out)
+    claim_dir("--private", private, mode=0o700)
+
+
+def parse_target(
+    scheduler: str | None,
+    workers: int | None,
+    tls_ca_file: Path | None,
+    tls_cert: Path | None,
+    tls_key: Path | None,
+) -> Target:
+    """Where batches would be proved, from --scheduler, --workers and the TLS files: checked
+    before any work (exit 2, one line naming the option). Nothing is connected yet."""
+    files = {"--tls-ca-file": tls_ca_file, "--tls-cert": tls_cert, "--tls-key": tls_key}
+    if scheduler is None:
+        given = [option for option, path in files.items() if path is not None]
+        if given:
+            fail(EXIT_INPUT, f"{', '.join(given)}: only with --scheduler tls://HOST:PORT")
+        return Target(None, workers, None)
+    if workers is not None:
+        fail(EXIT_INPUT, "--workers is for a local cluster; --scheduler names an existing one")
+    try:
+        address = parse_address(scheduler)
+        return Target(address, None, check_tls(address, files))
+    except ValueError as e:
+        fail(EXIT_INPUT, f"--scheduler: {e}")
+
+
+def cluster_status(target: Target) -> str:
+    if target.scheduler is not None:
+        return f"connecting to {target.scheduler} (at most {2 * CONNECT_TIMEOUT} s)"
+    return f"starting a local cluster of {target.workers} workers"
+
+
+def connect(target: Target) -> Cluster:
+    """The cluster of `target`, reached before anything is written; exit 2 if it cannot be."""
+    try:
+        with console.status(cluster_status(target)):
+            return open_cluster(target)
+    except ClusterError as e:
+        fail(EXIT_INPUT, f"{e}; nothing was written")
 
 
 def check_private_location(private: Path, out: Path) -> None:
@@ -500,3 +594,9 @@ def check_private_location(private: Path, out: Path) -> None:
         inclusion.check_private_location(private, out)
     except ValueError as e:
         fail(EXIT_INPUT, str(e))
+
+
+def proved_line(result: batches.BatchResult, count: int, worker: str) -> str:
+    """What is said as a batch completes: which, where, how long."""
+    name, seconds = batch_name(result.index), f"{result.seconds:.1f} s"
+    return f"{name} (batch {result.index + 1} of {count}) proved by {worker} in {seconds}"

@@ -12,6 +12,7 @@ from solvency.commands.common import (
     EXIT_INPUT,
     PipeConsole,
     check_new_file,
+    claim_file,
     console,
     fail,
 )
@@ -88,6 +89,8 @@ def snapshot_build_cmd(
     inputs = {"ACCOUNTS": accounts_path, **({"--prices": prices_path} if prices_path else {})}
     check_new_file("--out", out, force, inputs)
     check_new_file("--account-view", account_view, force, {**inputs, "--out": out})
+    claim_file("--out", out)
+    claim_file("--account-view", account_view)
     records, prices, views = _load_views(accounts_path, prices_path)
     symbols = [s for s in prices if s in set(symbols_of(views))]
     for path, pick in ((out, "snapshot"), (account_view, "account")):

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from solvency import batches, inclusion
+from solvency import batches, cluster, inclusion
 from solvency.cli import main
 from solvency.publication import statement as pub
 from solvency.publication.check import (
@@ -104,7 +104,7 @@ def proved(tmp_path_factory):
     """The snapshot's 3 batches proved without Dask, and the aggregation over them."""
     plan, tasks = tasks_for(tmp_path_factory.mktemp("batches"))
     results = []
-    batches.run(tasks, results.append, workers=0)
+    cluster.run(tasks, results.append, workers=0)
     aggregate, aggregate_proof = batches.prove_aggregate(results, "proven")
     return plan, tasks, sorted(results, key=lambda r: r.index), aggregate, aggregate_proof
 
@@ -387,7 +387,7 @@ def test_three_batches_on_two_dask_workers(tmp_path):
         batches.write_batch(result, out, private)
         results.append(result)
 
-    batches.run(tasks, write, workers=2)
+    cluster.run(tasks, write, workers=2)
     assert sorted(r.index for r in results) == [0, 1, 2]
     assert batches.finished(plan, out, private) == {0, 1, 2}
     batches.publish(plan, results, out)
@@ -398,7 +398,7 @@ def test_resume_proves_only_what_is_missing(tmp_path):
     """Batch 1 is written, then the run stops; resuming proves only 0 and 2."""
     plan, tasks = tasks_for(tmp_path)
     out, private = tmp_path / "out", tmp_path / "private"
-    batches.run([tasks[1]], lambda r: batches.write_batch(r, out, private), workers=0)
+    cluster.run([tasks[1]], lambda r: batches.write_batch(r, out, private), workers=0)
     assert batches.finished(plan, out, private) == {1}
     seen = []
 
@@ -407,7 +407,7 @@ def test_resume_proves_only_what_is_missing(tmp_path):
         batches.write_batch(result, out, private)
 
     todo = [t for t in tasks if t.index not in batches.finished(plan, out, private)]
-    batches.run(todo, write, workers=0)
+    cluster.run(todo, write, workers=0)
     assert seen == [0, 2] and batches.finished(plan, out, private) == {0, 1, 2}
 
 

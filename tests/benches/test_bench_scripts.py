@@ -1,0 +1,101 @@
+"""Every script under benches/ runs: `--help` (exit 0), a mistake (one line, exit 2) and a run
+at a tiny size (exit 0, its JSON and its files). The scripts import the packages they measure,
+so a renamed function breaks this test instead of rotting unseen until someone benchmarks."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+BENCHES = ROOT / "benches"
+SCRIPTS = ("bench_stark.py", "bench_leaves.py", "bench_poseidon2.py", "bench_verify.py")
+
+
+def bench(script: str, *args: object, timeout: float = 300) -> subprocess.CompletedProcess:
+    """One benchmark script as a person runs it: `python benches/SCRIPT ARGS`."""
+    return subprocess.run(
+        [sys.executable, str(BENCHES / script), *map(str, args)],
+        capture_output=True, text=True, cwd=ROOT, timeout=timeout,
+    )  # fmt: skip
+
+
+def json_lines(stdout: str) -> list[dict]:
+    """The JSON objects a script printed, one a line."""
+    return [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+
+
+def test_every_script_is_tested():
+    assert sorted(p.name for p in BENCHES.glob("bench_*.py")) == sorted(SCRIPTS)
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_help(script):
+    result = bench(script, "--help")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Usage:") and "--out" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "script, args, words",
+    [
+        ("bench_stark.py", ["--cols", "2"], "--cols"),
+        ("bench_leaves.py", ["x", "none"], "USERS"),
+        ("bench_leaves.py", ["8", "w99"], "w99"),
+        ("bench_poseidon2.py", ["--log-perms", "2,x"], "--log-perms"),
+        ("bench_verify.py", ["--users", "0"], "--users"),
+    ],
+)
+def test_a_mistake_is_one_line(script, args, words):
+    result = bench(script, *args)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("error:") and words in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_make_bench_core_at_a_tiny_size(tmp_path):
+    """`make bench-core` (bench_stark.py with and without zero knowledge), at 8 rows x 3."""
+    venv = Path(sys.executable).parent.parent
+    result = subprocess.run(
+        ["make", "-s", "bench-core", f"VENV={venv}", "BENCH_LOG_ROWS=3", "BENCH_COLS=3",
+         f"BENCH_OUT={tmp_path}"],
+        capture_output=True, text=True, cwd=ROOT, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    runs = json_lines(result.stdout)
+    assert [(r["rows"], r["cols"], r["zk"]) for r in runs] == [(8, 3, True), (8, 3, False)]
+    for r in runs:
+        phases = [k for k in r if k.startswith("phase_")]
+        assert phases[0] == "phase_main_trace_LDE_s" and phases[-1] == "phase_queries_s"
+        assert r["prove_s"] > 0 and r["proof_bytes"] > 0
+    assert "prove: main trace LDE" in result.stderr  # the table, by phase
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == [f"stark_fast_{m}_8x3.{e}" for m in ("plain", "zk") for e in ("csv", "json")]
+
+
+def test_bench_leaves_at_a_tiny_size(tmp_path):
+    result = bench("bench_leaves.py", "8", "none", "--out", tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    (row,) = json_lines(result.stdout)
+    assert "error" not in row and row["users"] == 8 and row["prove_s"] > 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["leaves_8.csv", "leaves_8.json"]
+
+
+def test_bench_poseidon2_at_a_tiny_size(tmp_path):
+    args = ("--log-perms", "2", "--layouts", "horizontal", "--preset", "fast", "--save")
+    result = bench("bench_poseidon2.py", *args, "--out", tmp_path)
+    assert result.returncode == 0, result.stderr
+    (row,) = json_lines(result.stdout)
+    assert row["layout"] == "horizontal" and row["perms"] == 4 and row["prove_s"] > 0
+    assert [p.name for p in tmp_path.iterdir()] == ["poseidon2_w16_fast.csv"]
+
+
+def test_bench_verify_at_a_tiny_size(tmp_path):
+    args = ("--users", "16", "--assets", "2", "--repeat", "1", "--busy", "0", "--preset", "fast")
+    result = bench("bench_verify.py", *args, "--out", tmp_path / "out", "--cache", tmp_path)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((tmp_path / "out" / "verify_16x2_fast.json").read_text())
+    assert summary["users"] == 16 and summary["runs"][0]["verdict"] in ("met", "MISSED")
+    assert len(summary["times_s"]["idle (no added load)"]) == 1
