@@ -317,7 +317,7 @@ def summary(plan: batches.Plan, document: dict, users: int, seconds: float, out:
     "--out",
     type=click.Path(path_type=Path),
     required=True,
-    help="the public directory: proof.bin, leaves.bin, statement.json",
+    help="the publication's new directory: statement.json and each batch's proof and leaves",
 )
 @click.option(
     "--private",

@@ -440,9 +440,9 @@ def verify_cmd(
     min_security: float,
     as_json: bool,
 ) -> None:
-    """Check the publication in DIR (statement.json, proof.bin, leaves.bin; or a snapshot
-    proved in batches) and print the proved totals and the verdict: VALID (exit 0) or INVALID
-    (exit 1). Needs only the published files."""
+    """Check the publication in DIR (statement.json and every batch's proof and leaves, one
+    batch or several and their aggregation) and print the proved totals and the verdict: VALID
+    (exit 0) or INVALID (exit 1). Needs only the published files."""
     announce_compilation(VERIFIER_KERNELS)
     code = run_verify(
         publication_dir(directory), reserves, accept_conjectured, min_security, as_json
