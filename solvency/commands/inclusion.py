@@ -29,7 +29,7 @@ from solvency.commands.common import (
     fail,
     inside_publication,
 )
-from solvency.commands.verify import Verdict, checked_publication, publication_dir
+from solvency.commands.verify import Verdict, checked_publication, identify, publication_dir
 from solvency.ids import canonical_id
 from solvency.publication.encoding import load_json_strict, plain, write_atomically
 from solvency.publication.statement import PublishedStatement, read_statement
@@ -168,6 +168,7 @@ def verify_inclusion_cmd(
     start = time.perf_counter()
     published = publication_dir(published)
     user_id = None if user_id is None else canonical_id(user_id)  # as the snapshot's ids
+    regime = "conjectured" if accept_conjectured else "provable"
     if not skip_proof:
         announce_compilation(VERIFIER_KERNELS)
     try:
@@ -176,9 +177,16 @@ def verify_inclusion_cmd(
             claim = inclusion.parse_inclusion(raw)
         except ValueError as e:
             raise InputError(file, None, None, str(e)) from None
-        statement, _ = read_statement(published)
+        if skip_proof:
+            statement, _ = read_statement(published)
+        else:  # the statement the proofs were checked against: read once, never twice
+            statement = checked_publication(published, regime, REQUIRED_BITS).statement
     except InputError as e:
         fail(EXIT_INPUT, str(e))
+    except Verdict as v:
+        click.echo(f"NOT INCLUDED: the published proof is not valid: {v.message}")
+        click.echo(f"detail: {v.detail}")
+        sys.exit(EXIT_INVALID)
     try:
         if user_id is not None and user_id != claim.user_id:
             raise inclusion.NotIncluded(
@@ -188,16 +196,6 @@ def verify_inclusion_cmd(
     except inclusion.NotIncluded as e:
         click.echo(f"NOT INCLUDED: {e}")
         sys.exit(EXIT_INVALID)
-    if not skip_proof:
-        regime = "conjectured" if accept_conjectured else "provable"
-        try:  # the whole publication, as `verify` checks it: the root is then recomputed
-            checked_publication(published, regime, REQUIRED_BITS)
-        except InputError as e:
-            fail(EXIT_INPUT, str(e))
-        except Verdict as v:
-            click.echo(f"NOT INCLUDED: the published proof is not valid: {v.message}")
-            click.echo(f"detail: {v.detail}")
-            sys.exit(EXIT_INVALID)
     _included(claim, statement, balances, user_id, skip_proof, start)
 
 
@@ -230,6 +228,7 @@ def _included(
             f"note: this file is for the user id {claim.user_id!r}: check that it is yours "
             "(--user ID checks it), or these may be someone else's balances"
         )
+    click.echo(identify(statement))
     click.echo(
         f"INCLUDED: your balances as user {claim.user_id!r}, {listed}, are included in the "
         f"liabilities proved as of {statement.as_of} by {statement.issuer}{note}"

@@ -243,6 +243,12 @@ class BatchProgress:
         self.bars.update(self.task, completed=done)
 
 
+def identify(s: PublishedStatement) -> str:
+    """The line that tells this publication from another of the same issuer and date: its
+    users' root (what every inclusion file leads to) and its snapshot commitment."""
+    return f"publication: users' root {s.users_root}, snapshot {s.snapshot}"
+
+
 def verdict_line(proved: Proved, regime: str) -> str:
     s = proved.statement
     batches = "" if s.count == 1 else f" in {s.count} batches (no batch's totals revealed)"
@@ -332,6 +338,8 @@ def json_report(
         "quote": s.quote,
         "users_padded": s.trace_len,
         "batches": s.count,
+        "users_root": s.users_root,
+        "snapshot": s.snapshot,
         "assets": [
             {
                 "symbol": a.symbol,
@@ -385,6 +393,7 @@ def print_report(
         )
     if below:
         click.echo(f"reserves below liabilities: {', '.join(below)}")
+    click.echo(identify(s))
     for warning in warnings_of(proved):
         click.echo(f"WARNING: {warning}")
     click.echo(f"verified in {seconds:.2f} s")

@@ -588,3 +588,24 @@ def test_insecure_seed_range(tmp_path, seed):
     (tmp_path / "assets.json").write_text(json.dumps(ASSETS))
     result = prove(tmp_path, tmp_path / "out", tmp_path / "private", "--insecure-seed", seed)
     assert result.exit_code == 2 and "--insecure-seed" in result.stderr
+
+
+def test_statement_is_read_once_by_verify_inclusion(proved, tmp_path, monkeypatch):
+    """A statement read twice (once for the user's file, once for the proofs) lets an exchange
+    that controls the files swap them between the reads: the user's file is then checked
+    against a statement no proof was checked against (found by the review, helper attack)."""
+    import solvency.publication.statement as statement_module
+
+    reads = []
+    real = statement_module.load_json_strict
+
+    def counting(path, *args, **kwargs):
+        reads.append(Path(path).name)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(statement_module, "load_json_strict", counting)
+    result = check(export(proved, "user-0003", tmp_path), proved)
+    included(result)
+    assert reads == ["statement.json"]
+    document = json.loads((proved / "out" / "statement.json").read_text())
+    assert f"publication: users' root {document['users_root']}, snapshot " in result.stdout
