@@ -462,7 +462,7 @@ def test_ctrl_c_between_batches_then_resume(tmp_path):
         [str(SCRIPT), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         cwd=tmp_path, start_new_session=True, env={**os.environ, "PYTHONHASHSEED": "0"},
     )  # fmt: skip
-    first = batch_dir(tmp_path / "out", 0) / "proof.bin"
+    first = batch_dir(tmp_path / "private", 0) / "batch.json"  # written last: batch 0 complete
     deadline = time.monotonic() + 120
     while not first.exists() and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
