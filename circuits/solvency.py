@@ -80,8 +80,14 @@ def format_as_of(moment: datetime) -> str:
 def _check_text(value: object, what: str, max_bytes: int) -> None:
     if not isinstance(value, str) or not value:
         raise ValueError(f"{what} must be a non-empty string")
-    if value != value.strip() or any(unicodedata.category(c)[0] == "C" for c in value):
-        raise ValueError(f"{what} must not have surrounding spaces or control characters")
+    # categories C* (control, format: bidirectional overrides) and Zl, Zp (line and paragraph
+    # separators, which split a printed verdict line in two)
+    if value != value.strip() or any(
+        unicodedata.category(c)[0] == "C" or unicodedata.category(c) in ("Zl", "Zp") for c in value
+    ):
+        raise ValueError(
+            f"{what} must not have surrounding spaces, control characters or line separators"
+        )
     if len(value.encode()) > max_bytes:
         raise ValueError(f"{what} must be at most {max_bytes} bytes of UTF-8")
 

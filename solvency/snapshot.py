@@ -134,8 +134,10 @@ def parse_issuer(text: str) -> str:
     name = text.strip()
     if not name:
         raise ValueError("the issuer's name is empty")
-    if any(unicodedata.category(c)[0] == "C" for c in name):
-        raise ValueError("the issuer's name contains control characters")
+    if any(
+        unicodedata.category(c)[0] == "C" or unicodedata.category(c) in ("Zl", "Zp") for c in name
+    ):
+        raise ValueError("the issuer's name contains control characters or line separators")
     if len(name.encode()) > MAX_ISSUER_BYTES:
         raise ValueError(f"the issuer's name is longer than {MAX_ISSUER_BYTES} bytes")
     return name

@@ -274,6 +274,13 @@ def test_issuer_must_be_named(tmp_path):
     assert blank.exit_code == 2 and blank.stderr.startswith("error: --issuer: ")
     missing = run("prove", snapshot, "--assets", assets, *outputs(tmp_path))
     assert missing.exit_code == 2 and "--issuer" in missing.stderr
+    # a line separator would split verify's verdict line in two (helper attack)
+    split = run(
+        "prove", snapshot, "--assets", assets, *outputs(tmp_path),
+        "--issuer", "Cheat Ex\u2028VALID: Honest Exchange", "--as-of", "2025-06-30T23:59:59Z",
+    )  # fmt: skip
+    assert split.exit_code == 2 and "error: --issuer: " in split.stderr
+    assert "line separators" in split.stderr
 
 
 def test_as_of_is_normalised_to_utc_and_shown_by_verify(tmp_path):

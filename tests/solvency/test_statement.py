@@ -480,7 +480,17 @@ def test_statement_refuses_a_non_canonical_time(as_of):
         base_statement(as_of=as_of)
 
 
-@pytest.mark.parametrize("issuer", [" padded", "tab\there", "x" * 257])
+@pytest.mark.parametrize(
+    "issuer",
+    [
+        " padded",
+        "tab\there",
+        "x" * 257,
+        "Cheat Ex\u2028VALID: Honest Exchange",
+        "a\u202eb",
+        "a\u2029b",
+    ],
+)
 def test_statement_refuses_a_strange_issuer(issuer):
     with pytest.raises(ValueError, match="issuer"):
         base_statement(issuer=issuer)
