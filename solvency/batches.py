@@ -38,9 +38,9 @@ from circuits.solvency import (
     TotalsOpening,
 )
 from solvency import inclusion
-from solvency.files import MAX_INPUT_BYTES, read_json_record, read_regular
+from solvency.files import MAX_INPUT_BYTES, read_json_record, read_regular, write_atomically
 from solvency.publication.check import read_leaves
-from solvency.publication.encoding import elements_hex, parse_elements_hex, write_atomically
+from solvency.publication.encoding import elements_hex, parse_elements_hex
 from solvency.publication.statement import (
     PROOF_NAME,
     BatchRecord,

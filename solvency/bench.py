@@ -19,8 +19,8 @@ from pathlib import Path
 
 from circuits.solvency import Market
 from solvency import inclusion
+from solvency.files import write_atomically
 from solvency.generate import generate
-from solvency.publication.encoding import write_atomically
 from solvency.publication.statement import publication_air
 from solvency.snapshot import Asset, Assets
 

@@ -1,4 +1,4 @@
-"""Reading input files: one bounded reader for every file a command reads.
+"""Files: one bounded reader for every file a command reads, UTF-8 text, and atomic writes.
 
 Every input (a snapshot, an assets, accounts, prices or reserves file, a publication's
 statement.json, proof.bin and leaves.bin, an inclusion file, a batch plan or record) is read
@@ -9,7 +9,8 @@ FIFO returns at once, even one swapped in after a first check) and checked on th
 (fstat) before a byte is read.
 
 Every problem raises InputError: one line naming the file (and the line and field where
-there is one).
+there is one). Every output is written by `write_atomically`: a temporary file beside it,
+renamed over it, so that no reader ever sees half a file.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import tempfile
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -143,3 +145,54 @@ def read_json_record(
         raise InputError(path, e.lineno, None, f"not valid JSON: {e.msg}") from None
     except (UnicodeDecodeError, RecursionError) as e:
         raise InputError(path, None, None, f"not valid JSON: {e}") from None
+
+
+# -- text -------------------------------------------------------------------------------------
+BOM = b"\xef\xbb\xbf"
+
+
+def decode_utf8(raw: bytes, path: str | Path) -> str:
+    """UTF-8 text without its byte-order mark, if it has one. Bytes that are not UTF-8 raise
+    InputError naming their line and byte column."""
+    start = len(BOM) if raw.startswith(BOM) else 0
+    try:
+        return str(memoryview(raw)[start:], "utf-8")
+    except UnicodeDecodeError as e:
+        if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+            raise InputError(
+                path, None, None, "UTF-16 text (it starts with a UTF-16 mark); save it as UTF-8"
+            ) from None
+        raise not_utf8(path, raw, start + e.start) from None
+
+
+def not_utf8(path: str | Path, raw: bytes, at: int) -> InputError:
+    """The error for the byte at offset `at` of `raw`, which starts no UTF-8 character."""
+    line = raw.count(b"\n", 0, at) + 1
+    column = at - raw.rfind(b"\n", 0, at)
+    return InputError(
+        path,
+        line,
+        None,
+        f"not UTF-8 text (byte 0x{raw[at]:02X} at column {column}); save the file as UTF-8",
+    )
+
+
+# -- writing ----------------------------------------------------------------------------------
+def write_atomically(path: Path, data: bytes, *, private: bool = False) -> None:
+    """Write to a temporary file in the same directory, then rename over `path`. Private files
+    stay readable by their owner only (mkstemp's 0600); others get the usual permissions."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        if not private:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; published files are readable
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from solvency.publication.encoding import write_atomically
+from solvency.files import write_atomically
 
 # symbol, decimals (base-unit precision of the exchange's ledger), price in USD
 REAL_ASSETS = [

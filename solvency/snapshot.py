@@ -31,7 +31,14 @@ from circuits.solvency import (
     Market,
     format_as_of,
 )
-from solvency.files import MAX_ASSETS_BYTES, MAX_INPUT_BYTES, InputError, read_regular
+from solvency.files import (
+    BOM,
+    MAX_ASSETS_BYTES,
+    MAX_INPUT_BYTES,
+    InputError,
+    decode_utf8,
+    read_regular,
+)
 from solvency.ids import canonical_id, id_problem
 
 #: The largest price scale: price digits plus decimals (the statement's price strings, which
@@ -144,7 +151,6 @@ def parse_issuer(text: str) -> str:
 
 
 # -- reading input files ------------------------------------------------------------------------
-BOM = b"\xef\xbb\xbf"
 
 
 def read_input(
@@ -155,32 +161,6 @@ def read_input(
     the file should be ("a JSON file"), `what` what it is ("reserves file")."""
     limit = MAX_INPUT_BYTES if max_bytes is None else max_bytes
     return read_regular(path, limit, what, expected)
-
-
-def decode_utf8(raw: bytes, path: str | Path) -> str:
-    """UTF-8 text without its byte-order mark, if it has one. Bytes that are not UTF-8 raise
-    InputError naming their line and byte column."""
-    start = len(BOM) if raw.startswith(BOM) else 0
-    try:
-        return str(memoryview(raw)[start:], "utf-8")
-    except UnicodeDecodeError as e:
-        if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-            raise InputError(
-                path, None, None, "UTF-16 text (it starts with a UTF-16 mark); save it as UTF-8"
-            ) from None
-        raise not_utf8(path, raw, start + e.start) from None
-
-
-def not_utf8(path: str | Path, raw: bytes, at: int) -> InputError:
-    """The error for the byte at offset `at` of `raw`, which starts no UTF-8 character."""
-    line = raw.count(b"\n", 0, at) + 1
-    column = at - raw.rfind(b"\n", 0, at)
-    return InputError(
-        path,
-        line,
-        None,
-        f"not UTF-8 text (byte 0x{raw[at]:02X} at column {column}); save the file as UTF-8",
-    )
 
 
 # -- JSON with line numbers ---------------------------------------------------------------------

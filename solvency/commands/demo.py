@@ -20,7 +20,7 @@ from solvency.commands.common import (
 from solvency.commands.inclusion import verify_inclusion_cmd
 from solvency.commands.prove import Identity, prove_snapshot
 from solvency.commands.verify import run_verify
-from solvency.publication.encoding import write_atomically
+from solvency.files import write_atomically
 from solvency.snapshot import parse_as_of
 from stark.params import DEFAULT_PRESET
 

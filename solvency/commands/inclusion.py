@@ -30,8 +30,9 @@ from solvency.commands.common import (
     inside_publication,
 )
 from solvency.commands.verify import Verdict, checked_publication, identify, publication_dir
+from solvency.files import write_atomically
 from solvency.ids import canonical_id
-from solvency.publication.encoding import load_json_strict, plain, write_atomically
+from solvency.publication.encoding import load_json_strict, plain
 from solvency.publication.statement import PublishedStatement, read_statement
 from solvency.snapshot import InputError
 

@@ -53,7 +53,7 @@ from solvency.commands.common import (
     fail,
     inside_publication,
 )
-from solvency.publication.encoding import write_atomically
+from solvency.files import write_atomically
 from solvency.publication.statement import STATEMENT_NAME, batch_name
 from solvency.snapshot import (
     InputError,

@@ -16,8 +16,8 @@ from solvency.commands.common import (
     console,
     fail,
 )
+from solvency.files import write_atomically
 from solvency.ids import canonical_id
-from solvency.publication.encoding import write_atomically
 from solvency.snapshot import InputError
 
 

@@ -55,7 +55,7 @@ from circuits.aggregate import AggregateAir
 from circuits.leaf import leaves_root
 from circuits.poseidon2 import DIGEST
 from circuits.solvency import MAX_TRACE_LEN
-from solvency.files import read_regular
+from solvency.files import InputError, read_regular
 from solvency.publication.encoding import coins, elements_hex, plain, price_decimal
 from solvency.publication.statement import (
     AGGREGATE_NAME,
@@ -71,7 +71,6 @@ from solvency.publication.statement import (
     security_block,
     users_tree,
 )
-from solvency.snapshot import InputError
 from stark.field import P
 from stark.params import PRESETS
 from stark.proof import MAX_PROOF_BYTES, VerificationError

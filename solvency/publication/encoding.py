@@ -8,15 +8,13 @@ stay exact (prices, totals, balances) travel as decimal strings, never as JSON n
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
 
-from solvency.snapshot import InputError, decode_utf8, read_input
+from solvency.files import InputError, decode_utf8, read_regular
 from stark.field import P
 
 DECIMAL_PATTERN = re.compile(r"-?\d+(\.\d+)?")
@@ -56,26 +54,6 @@ def plain(value: Decimal) -> str:
 
 
 # -- writing -------------------------------------------------------------------------------------
-def write_atomically(path: Path, data: bytes, *, private: bool = False) -> None:
-    """Write to a temporary file in the same directory, then rename over `path`. Private files
-    stay readable by their owner only (mkstemp's 0600); others get the usual permissions."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        if not private:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; published files are readable
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def json_bytes(document: dict) -> bytes:
     """A JSON document as the format writes it: indented, UTF-8, one final newline."""
     return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()
@@ -99,7 +77,7 @@ def load_json_strict(path: Path, max_bytes: int, what: str):
     """JSON with duplicate keys and NaN/Infinity refused, at most `max_bytes` read (a device
     or a huge file is refused, not read whole). UTF-8, with or without a byte-order mark; a
     byte that is not UTF-8 is named with its line and column. Raises InputError."""
-    raw = read_input(path, "a JSON file", max_bytes, what)
+    raw = read_regular(path, max_bytes, what, "a JSON file")
     text = decode_utf8(raw, path)
     try:
         return json.loads(text, object_pairs_hook=_strict_object, parse_constant=_no_constant)

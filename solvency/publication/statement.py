@@ -36,6 +36,7 @@ from circuits.aggregate import MAX_BATCHES, AggregateAir, AggregateStatement
 from circuits.leaf import tree_levels
 from circuits.poseidon2 import DIGEST
 from circuits.solvency import MAX_TRACE_LEN, SolvencyAir, Statement
+from solvency.files import InputError
 from solvency.publication.encoding import (
     Fields,
     coins,
@@ -44,7 +45,6 @@ from solvency.publication.encoding import (
     plain,
     price_decimal,
 )
-from solvency.snapshot import InputError
 from stark.params import PRESETS, StarkParams
 from stark.security import SecurityReport, estimate_security
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from solvency.publication.encoding import json_bytes, write_atomically
+from solvency.files import write_atomically
+from solvency.publication.encoding import json_bytes
 from solvency.publication.statement import (
     AGGREGATE_NAME,
     LEAVES_NAME,

@@ -14,18 +14,14 @@ from click.testing import CliRunner
 
 from solvency import batches, cluster, inclusion
 from solvency.cli import main
+from solvency.files import write_atomically
 from solvency.publication import statement as pub
 from solvency.publication.check import (
     ProofInvalid,
     StatementMismatch,
     check_publication,
 )
-from solvency.publication.encoding import (
-    coins,
-    elements_hex,
-    parse_elements_hex,
-    write_atomically,
-)
+from solvency.publication.encoding import coins, elements_hex, parse_elements_hex
 from solvency.publication.write import write_batch_files, write_statement
 from solvency.snapshot import InputError, load_assets, load_snapshot
 from stark.field import P

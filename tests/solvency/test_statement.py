@@ -24,8 +24,9 @@ from click.testing import CliRunner
 from circuits.solvency import Statement
 from solvency import batches
 from solvency.cli import main
+from solvency.files import write_atomically
 from solvency.inclusion import witness
-from solvency.publication.encoding import json_bytes, write_atomically
+from solvency.publication.encoding import json_bytes
 from solvency.publication.statement import PUBLICATION_FORMAT, publication_air
 from solvency.publication.write import write_batch_files
 from solvency.snapshot import load_assets, load_snapshot, parse_as_of
