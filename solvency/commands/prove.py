@@ -199,11 +199,11 @@ def plan_run(
     return plan
 
 
-def prove_one(snapshot: Path, task: batches.BatchTask, show_progress: bool = True):
+def prove_one(task: batches.BatchTask) -> batches.BatchResult:
     """A publication of one batch, proved here with a progress line per phase."""
     if task.seed is not None:
         console.print(f"[bold yellow]warning:[/] {INSECURE_SEED_WARNING}")
-    with PhaseProgress(show_progress) as bars:
+    with PhaseProgress() as bars:
         bars.phase("leaves, witness")
         return batches.prove_batch(task, on_phase=bars.phase)
 
@@ -232,7 +232,7 @@ def prove_all(
     try:
         if plan.count == 1:
             if todo:
-                finished(prove_one(snapshot, todo[0]))
+                finished(prove_one(todo[0]))
             return results
         with Progress(
             TextColumn("batches"),
