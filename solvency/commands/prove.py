@@ -489,8 +489,13 @@ def prove_snapshot(
     tasks = batches.tasks_of(plan, snap.ids, snap.balances, market, insecure_seed)
     todo = [t for t in tasks if t.index not in done]
     # connect before anything is written: a wrong address leaves nothing to --resume
-    local = Target(None, 0, None)
-    cluster = connect(target or local if len(todo) > 1 else local)
+    here = Target(None, 0, None)
+    if len(todo) > 1 and target is not None:
+        cluster = connect(target)
+    else:
+        if target is not None and (target.scheduler is not None or target.workers):
+            console.print("one batch to prove: it is proved in this process, not on a cluster")
+        cluster = connect(here)
     announce_compilation()
     try:
         results = prove_all(snapshot, plan, tasks, done, out, private, cluster)
