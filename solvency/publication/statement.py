@@ -25,7 +25,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -325,7 +324,7 @@ def read_statement(directory: Path) -> tuple[PublishedStatement, dict]:
     if data["format"] != PUBLICATION_FORMAT:
         raise top.error(
             "format", f"{data['format']!r} is not a format this verifier reads "
-            f"({PUBLICATION_FORMAT}; see the README's 'Formats read')",
+            f"({PUBLICATION_FORMAT}; docs/publication.md, 'Formats read')",
         )  # fmt: skip
     assets = top.objects("assets", ASSET_FIELDS, 1 << 16)
     symbols = [a.string("symbol") for a in assets]
@@ -350,8 +349,7 @@ def read_statement(directory: Path) -> tuple[PublishedStatement, dict]:
         aggregate = (block.sha256("proof_sha256"), block.integer("proof_bytes"))
     elif data["aggregate"] is not None:
         raise top.error("aggregate", "a publication of one batch has no aggregation (null)")
-    for name in ("zero_knowledge",):
-        top.boolean(name)
+    top.boolean("zero_knowledge")
     if data["preset"] is not None:
         top.string("preset")
     top.object("security", SECURITY_FIELDS)
@@ -363,9 +361,7 @@ def read_statement(directory: Path) -> tuple[PublishedStatement, dict]:
         raise top.error("params", f"not a parameter block ({e})") from None
     if params is None:
         raise top.error("params", "expected a JSON object")
-    snapshot = top.string("snapshot")
-    if not re.fullmatch(r"[0-9a-f]{64}", snapshot):
-        raise top.error("snapshot", "expected a SHA-256 commitment (64 lowercase hex digits)")
+    snapshot = top.sha256("snapshot")
     try:
         published = PublishedStatement(
             issuer=top.string("issuer", nonempty=True),
