@@ -636,7 +636,7 @@ def test_a_file_of_an_earlier_format_is_refused(proved_cli, tmp_path):
         (lambda s: s.update(batch_size=512), 2, "batch_size: unknown field"),  # the old format's
         (lambda s: s.update(proof_sha256="ab" * 32), 2, "proof_sha256: unknown field"),
         (lambda s: s.update(format="stark-solvency-snapshot/1"), 2, "format: "),
-        (lambda s: s.update(snapshot="ab" * 31), 2, "snapshot: expected a SHA-256 commitment"),
+        (lambda s: s.update(snapshot="ab" * 31), 2, "snapshot: expected a SHA-256 digest"),
         (lambda s: s["batches"][1].update(commitment=None), 2, "batches[1].commitment"),
         (lambda s: s.update(aggregate=None), 2, "aggregate: expected a JSON object"),
         (lambda s: s.update(preset="fast"), 1, "preset"),
