@@ -50,6 +50,12 @@ from solvency.publication.check import (
 )
 from solvency.publication.encoding import coins, plain, price_decimal
 from solvency.publication.statement import STATEMENT_NAME, PublishedStatement
+from solvency.reference import (
+    DEFAULT_MAX_DEVIATION,
+    PriceCheck,
+    check_prices,
+    load_reference_prices,
+)
 from solvency.snapshot import InputError, load_reserves
 from stark.params import PRESETS
 
@@ -95,20 +101,30 @@ def asset_lines(statement: PublishedStatement, reserve: dict[str, Decimal]) -> l
 
 
 def totals_table(
-    statement: PublishedStatement, reserve: dict[str, Decimal] | None = None
+    statement: PublishedStatement,
+    reserve: dict[str, Decimal] | None = None,
+    checks: list[PriceCheck] | None = None,
 ) -> tuple[Table, list[str]]:
-    """The proved per-asset prices and totals, with reserves and ratios when given; also the
-    assets whose reserves fall below their liabilities."""
+    """The proved per-asset prices and totals, with the reference prices and reserves when
+    given; also the assets whose reserves fall below their liabilities."""
     table = Table()
     table.add_column("asset")
     table.add_column(f"price ({escape(statement.quote)})", justify="right")
     table.add_column("total owed to users", justify="right")
+    if checks is not None:
+        table.add_column("reference price", justify="right")
+        table.add_column("deviation", justify="right")
     if reserve:
         table.add_column("reserves", justify="right")
         table.add_column("reserve ratio", justify="right")
     below = []
-    for line in asset_lines(statement, reserve or {}):
+    lines = asset_lines(statement, reserve or {})
+    for line, check in zip(lines, checks or [None] * len(lines), strict=True):
         row = [line.symbol, line.price, line.total]
+        if check is not None:
+            flag = "  [bold red]FLAGGED[/]" if check.flagged else ""
+            reference = "-" if check.reference is None else plain(check.reference)
+            row += [reference, deviation_text(check) + flag]
         if reserve:
             if line.reserves is None:
                 row += ["-", "-"]
@@ -249,7 +265,7 @@ def identify(s: PublishedStatement) -> str:
     return f"publication: users' root {s.users_root}, snapshot {s.snapshot}"
 
 
-def verdict_line(proved: Proved, regime: str) -> str:
+def verdict_line(proved: Proved, regime: str, checks: list[PriceCheck] | None = None) -> str:
     s = proved.statement
     batches = "" if s.count == 1 else f" in {s.count} batches (no batch's totals revealed)"
     line = (
@@ -261,12 +277,39 @@ def verdict_line(proved: Proved, regime: str) -> str:
         line = "at conjectured security only, " + line
     if not proved.zero_knowledge:
         line += "; this proof does NOT hide user balances (made for testing)"
+    flagged = flagged_prices(checks)
+    if flagged:
+        line += (
+            "; at published prices that the reference prices flag: "
+            + ", ".join(c.symbol for c in flagged)
+        )
     return line
 
 
-def warnings_of(proved: Proved) -> list[str]:
+def deviation_text(check: PriceCheck) -> str:
+    if check.reference is None:
+        return "no reference price"
+    if check.deviation_percent is None:
+        return "the reference is 0"
+    sign = "+" if check.published >= check.reference else "-"
+    return f"{sign}{check.deviation_percent:.2f}%"
+
+
+def flagged_prices(checks: list[PriceCheck] | None) -> list[PriceCheck]:
+    return [c for c in checks or [] if c.flagged]
+
+
+def warnings_of(proved: Proved, checks: list[PriceCheck] | None = None) -> list[str]:
     """What a reader must know beside the verdict, for every publication alike."""
     out = []
+    flagged = flagged_prices(checks)
+    if flagged:
+        named = ", ".join(f"{c.symbol} ({deviation_text(c)})" for c in flagged)
+        out.append(
+            f"published prices that deviate from the reference prices by more than the bound: "
+            f"{named}; the proof holds at the published prices only, and users the exchange "
+            "invented can use a mispriced asset to hide a shortfall in another"
+        )
     unpriced = zero_priced(proved.statement)
     if unpriced:
         out.append(
@@ -289,15 +332,19 @@ def run_verify(
     accept_conjectured: bool = False,
     min_bits: float = REQUIRED_BITS,
     as_json: bool = False,
+    reference_prices: Path | None = None,
+    max_deviation: Decimal = DEFAULT_MAX_DEVIATION,
 ) -> int:
     """Check the publication in DIRECTORY; print the report and return the exit code (0
-    valid, 1 invalid; 2, unreadable input, exits)."""
+    valid, 1 invalid; 2, unreadable input, exits). With reference prices, every published
+    price further from its reference than `max_deviation` percent is flagged (still VALID)."""
     regime = "conjectured" if accept_conjectured else "provable"
     start = time.perf_counter()
     try:
         with BatchProgress() as progress:
             proved = checked_publication(directory, regime, min_bits, progress.advance)
         reserve = _reserves(reserves, proved.statement)
+        checks = price_checks(proved.statement, reference_prices, max_deviation)
     except InputError as e:
         if as_json:
             _emit_json({"verdict": "unreadable", "reason": str(e)})
@@ -319,20 +366,37 @@ def run_verify(
         return EXIT_INVALID
     seconds = time.perf_counter() - start
     if as_json:
-        _emit_json(json_report(proved, reserve, regime, min_bits, seconds))
+        _emit_json(json_report(proved, reserve, regime, min_bits, seconds, checks))
     else:
-        print_report(proved, reserve, regime, min_bits, seconds)
+        print_report(proved, reserve, regime, min_bits, seconds, checks)
     return 0
 
 
+def price_checks(
+    s: PublishedStatement, path: Path | None, max_deviation: Decimal
+) -> list[PriceCheck] | None:
+    """The published prices against the reference file's, if one is given."""
+    if path is None:
+        return None
+    published = [price_decimal(p, s.scale, d) for p, d in zip(s.prices, s.decimals, strict=True)]
+    reference = load_reference_prices(path, s.quote)
+    return check_prices(s.symbols, published, reference, max_deviation)
+
+
 def json_report(
-    proved: Proved, reserve: dict[str, Decimal], regime: str, min_bits: float, seconds: float
+    proved: Proved,
+    reserve: dict[str, Decimal],
+    regime: str,
+    min_bits: float,
+    seconds: float,
+    checks: list[PriceCheck] | None = None,
 ) -> dict:
     s, report = proved.statement, proved.security
     lines = asset_lines(s, reserve)
+    by_symbol = {c.symbol: c for c in checks or []}
     return {
         "verdict": "valid",
-        "message": verdict_line(proved, regime),
+        "message": verdict_line(proved, regime, checks),
         "issuer": s.issuer,
         "as_of": s.as_of,
         "quote": s.quote,
@@ -350,12 +414,18 @@ def json_report(
                     if reserve
                     else {}
                 ),
+                **(price_fields(by_symbol[a.symbol]) if checks is not None else {}),
             }
             for a in lines
         ],
+        **(
+            {"prices_flagged": [c.symbol for c in flagged_prices(checks)]}
+            if checks is not None
+            else {}
+        ),
         "reserves_below_liabilities": [a.symbol for a in lines if a.below],
         "zero_priced": zero_priced(s),
-        "warnings": warnings_of(proved),
+        "warnings": warnings_of(proved, checks),
         "preset": proved.preset,
         "security": {
             "regime_required": regime,
@@ -369,11 +439,27 @@ def json_report(
     }
 
 
+def price_fields(check: PriceCheck) -> dict:
+    """--json's fields of one asset's price check."""
+    return {
+        "reference_price": None if check.reference is None else plain(check.reference),
+        "deviation_percent": None
+        if check.deviation_percent is None
+        else round(float(check.deviation_percent), 4),
+        "price_flagged": check.flagged,
+    }
+
+
 def print_report(
-    proved: Proved, reserve: dict[str, Decimal], regime: str, min_bits: float, seconds: float
+    proved: Proved,
+    reserve: dict[str, Decimal],
+    regime: str,
+    min_bits: float,
+    seconds: float,
+    checks: list[PriceCheck] | None = None,
 ) -> None:
     s, report = proved.statement, proved.security
-    table, below = totals_table(s, reserve)
+    table, below = totals_table(s, reserve, checks)
     batches = "" if s.count == 1 else f" in {s.count} batches"
     click.echo(
         f"Liabilities of {s.issuer} as of {s.as_of}, {s.trace_len:,} users (padded){batches}, "
@@ -394,10 +480,10 @@ def print_report(
     if below:
         click.echo(f"reserves below liabilities: {', '.join(below)}")
     click.echo(identify(s))
-    for warning in warnings_of(proved):
+    for warning in warnings_of(proved, checks):
         click.echo(f"WARNING: {warning}")
     click.echo(f"verified in {seconds:.2f} s")
-    click.echo(f"VALID: {verdict_line(proved, regime)}")
+    click.echo(f"VALID: {verdict_line(proved, regime, checks)}")
 
 
 def _finite(bits: float) -> float:
@@ -405,6 +491,17 @@ def _finite(bits: float) -> float:
     if not math.isfinite(bits):
         raise click.BadParameter(f"{bits} is not a number of bits")
     return bits
+
+
+def _percent(text: str) -> Decimal:
+    """--max-deviation: a plain decimal in [0, 1000] (no NaN, no exponent), kept exact."""
+    try:
+        value = Decimal(text)
+    except ArithmeticError:
+        value = None
+    if value is None or not value.is_finite() or not 0 <= value <= 1000 or "e" in text.lower():
+        raise click.BadParameter(f"{text!r} is not a percentage from 0 to 1000")
+    return value
 
 
 def publication_dir(path: Path) -> Path:
@@ -426,6 +523,22 @@ def publication_dir(path: Path) -> Path:
     "asset's reserve ratio",
 )
 @click.option(
+    "--reference-prices",
+    type=click.Path(path_type=Path),
+    default=None,
+    metavar="PRICES.json",
+    help="prices you trust, in the assets file's shape ({\"quote\": \"USD\", \"assets\": "
+    "[...]}): each published price further from its reference than --max-deviation is flagged",
+)
+@click.option(
+    "--max-deviation",
+    default="5",
+    show_default=True,
+    metavar="PCT",
+    callback=lambda ctx, param, text: _percent(text),
+    help="with --reference-prices: the largest deviation, in percent, not flagged",
+)
+@click.option(
     "--accept-conjectured-security",
     "accept_conjectured",
     is_flag=True,
@@ -445,6 +558,8 @@ def publication_dir(path: Path) -> Path:
 def verify_cmd(
     directory: Path,
     reserves: Path | None,
+    reference_prices: Path | None,
+    max_deviation: Decimal,
     accept_conjectured: bool,
     min_security: float,
     as_json: bool,
@@ -454,6 +569,7 @@ def verify_cmd(
     (exit 0) or INVALID (exit 1). Needs only the published files."""
     announce_compilation(VERIFIER_KERNELS)
     code = run_verify(
-        publication_dir(directory), reserves, accept_conjectured, min_security, as_json
-    )
+        publication_dir(directory), reserves, accept_conjectured, min_security, as_json,
+        reference_prices, max_deviation,
+    )  # fmt: skip
     sys.exit(code)
