@@ -61,8 +61,8 @@ def test_make_bench_core_at_a_tiny_size(tmp_path):
     # -o install: never (re)install into the running environment (from another checkout's
     # sources, say, when pyproject.toml is newer than the venv's stamp)
     result = subprocess.run(
-        ["make", "-s", "-o", "install", "bench-core", f"VENV={venv}", "BENCH_LOG_ROWS=3", "BENCH_COLS=3",
-         f"BENCH_OUT={tmp_path}"],
+        ["make", "-s", "-o", "install", "bench-core", f"VENV={venv}", "BENCH_LOG_ROWS=3",
+         "BENCH_COLS=3", f"BENCH_OUT={tmp_path}"],
         capture_output=True, text=True, cwd=ROOT, timeout=300,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
