@@ -22,6 +22,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -168,7 +169,9 @@ class BatchResult:
     balances: np.ndarray
     seconds: float
 
+    @cached_property  # the leaves' root costs a Merkle tree: written, then published, once
     def record(self) -> BatchRecord:
+        """The batch as statement.json lists it."""
         return BatchRecord(
             self.statement.trace_len,
             elements_hex(leaves_root(self.leaves)),
@@ -276,7 +279,7 @@ def published_statement(
     aggregation's grand totals."""
     results = sorted(results, key=lambda r: r.index)
     s = results[0].statement
-    records = tuple(r.record() for r in results)
+    records = tuple(r.record for r in results)
     roots = [parse_elements_hex(r.leaves_root, DIGEST) for r in records]
     return PublishedStatement(
         issuer=s.issuer,
@@ -316,7 +319,7 @@ def write_batch(result: BatchResult, out: Path, private: Path) -> None:
     its public files, each atomically, and its record last (a batch with a record is
     complete). The record, PRIVATE/batches/bNNNNN/batch.json, holds the batch's place, its
     commitment and its leaves' root, for `--resume`."""
-    record = result.record()
+    record = result.record
     folder = batch_dir(private, result.index)
     store = folder / inclusion.STORE_NAME
     store.unlink(missing_ok=True)  # an interrupted earlier attempt at this batch

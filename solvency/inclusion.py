@@ -26,7 +26,6 @@ import sqlite3
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 
@@ -56,7 +55,7 @@ from circuits.solvency import (
 )
 from solvency.files import InputError, check_regular
 from solvency.ids import hashed_filename, id_filename
-from solvency.publication.encoding import elements_hex, parse_elements_hex
+from solvency.publication.encoding import coins, elements_hex, parse_elements_hex
 from solvency.publication.statement import (
     LEAF_REGISTERS,
     LEAF_WIDTH,
@@ -85,11 +84,6 @@ AMOUNT = re.compile(r"(-?)([0-9]{1,40})(?:\.([0-9]{1,40}))?")  # ASCII digits on
 
 
 # -- balances ----------------------------------------------------------------------------------
-def amount_text(base_units: int, decimals: int) -> str:
-    """A balance as the user reads it: base units / 10^decimals, all the decimals written."""
-    return f"{Decimal(int(base_units)).scaleb(-decimals):f}"
-
-
 def parse_amount(text: object, decimals: int) -> int:
     """A decimal string back to base units, exactly (string arithmetic: no rounding context);
     ValueError if it is not a plain decimal of ASCII digits, has more non-zero decimals than
@@ -388,7 +382,7 @@ def inclusion_documents(store: PrivateStore, records: Sequence[Record]) -> list[
             "row": row,
             "nonce": nonce,
             "balances": {
-                sym: amount_text(int(b), dec)
+                sym: coins(b, dec)
                 for sym, dec, b in zip(ident.symbols, ident.decimals, bal, strict=True)
             },
             "users_root": elements_hex(top[-1][0]),

@@ -335,7 +335,7 @@ def test_a_batch_proved_again_after_the_aggregation_is_refused(published, proved
     again = batches.prove_batch(tasks[1])
     directory = Path(shutil.copytree(published, tmp_path / "out"))
     write_batch_files(directory, 1, again.leaves, again.proof)
-    record = again.record()
+    record = again.record
 
     def change(s):
         s["batches"][1].update(
