@@ -29,6 +29,7 @@ from functools import cached_property
 import numpy as np
 
 from circuits import lookup
+from circuits.haircut import BALANCE_LIMIT, Table, Tiers, check_table
 from circuits.leaf import LeafHashGadget, padding_id_commitments
 from circuits.poseidon2 import DIGEST, as_states
 from circuits.poseidon2_air import Poseidon2Gadget
@@ -63,6 +64,8 @@ SYMBOL_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
 AS_OF_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{6})?Z")
 MAX_ISSUER_BYTES = 256
 STATEMENT_TAG = b"stark-solvency statement v2\0"
+#: The statement with gross equity and haircut tables (issue 17; `Statement.equity` set).
+STATEMENT_TAG_GROSS = b"stark-solvency statement v3\0"
 #: Appended to the statement's encoding in the public inputs of an AIR with user leaves.
 LEAVES_TAG = b"stark-solvency leaves v1\0"
 LEAF_WIDTHS = (16, 24)
@@ -109,6 +112,10 @@ class Statement:
     batch: (index, count, snapshot) for batch `index` of `count` of the snapshot whose digest
     (64 hex digits, `solvency.batches.snapshot_digest`) is `snapshot`, so that a batch proof
     cannot stand in another slot or for another snapshot (docs/batches.md). Bound by `encode()`.
+    equity: None for the statement of format 1 (totals only, as first published). Otherwise
+    the gross equity E_j = sum of the positive balances per asset (zeros when the totals are
+    hidden), and haircuts: one haircut table or None (100%) per asset, () for none at all
+    (circuits/haircut.py). The debt D_j = E_j - T_j follows exactly. Bound by `encode()`.
     """
 
     quote: str
@@ -123,6 +130,8 @@ class Statement:
     insecure_seeded: bool = False
     hidden_totals: bool = False
     batch: tuple[int, int, str] | None = None
+    equity: tuple[int, ...] | None = None
+    haircuts: tuple[Table | None, ...] = ()
 
     def __post_init__(self) -> None:
         k = len(self.symbols)
@@ -176,6 +185,36 @@ class Statement:
             )
         if any(abs(t) > n * OFFSET for t in self.totals):
             raise ValueError("a total is larger than n balances can sum to")
+        self._check_gross()
+
+    def _check_gross(self) -> None:
+        """Equity within what n balances can sum to, debt too, and checked haircut tables."""
+        k, n = self.num_assets, self.trace_len
+        if self.equity is None:
+            if any(table is not None for table in self.haircuts):
+                raise ValueError("haircut tables need the statement with equity (format 2)")
+            object.__setattr__(self, "haircuts", ())
+            return
+        equity = tuple(self.equity)
+        if len(equity) != k or any(isinstance(v, bool) or not isinstance(v, int) for v in equity):
+            raise ValueError("one integer equity per asset")
+        if self.hidden_totals and any(equity):
+            raise ValueError("a statement with hidden totals carries zero equity")
+        for sym, e, t in zip(self.symbols, equity, self.totals, strict=True):
+            if self.hidden_totals:
+                continue
+            if not 0 <= e <= n * BALANCE_LIMIT:
+                raise ValueError(f"{sym}: the equity is not what {n} balances can sum to")
+            if not 0 <= e - t <= n * OFFSET:
+                raise ValueError(f"{sym}: the debt (equity - total) is not what {n} balances owe")
+        haircuts = tuple(self.haircuts) or (None,) * k
+        if len(haircuts) != k:
+            raise ValueError("one haircut table (or None) per asset")
+        for sym, d, table in zip(self.symbols, self.decimals, haircuts, strict=True):
+            if table is not None:
+                check_table(table, d, f"the haircut table of {sym}")
+        object.__setattr__(self, "equity", equity)
+        object.__setattr__(self, "haircuts", haircuts)
 
     @staticmethod
     def _canonical_time(text: str) -> bool:
@@ -199,7 +238,10 @@ class Statement:
         price (16 bytes) and total (16 bytes, signed); for a batch, its index and count (4
         bytes each) and the snapshot's 32-byte digest. Every part has a fixed width or a length
         prefix, and the flags say whether the batch part is there, so the encoding is
-        injective.
+        injective. With equity (format 2) the tag is STATEMENT_TAG_GROSS and each asset's
+        total is followed by its equity (16 bytes), its tier count (1 byte, 0 for no table)
+        and per tier its percent (1 byte) and, but for the last, its up_to (16 bytes): still
+        self-delimiting.
         """
 
         def text(value: str) -> bytes:
@@ -211,17 +253,25 @@ class Statement:
             | (2 if self.hidden_totals else 0)
             | (4 if self.batch is not None else 0)
         )
+        gross = self.equity is not None
         out = [
-            STATEMENT_TAG,
+            STATEMENT_TAG_GROSS if gross else STATEMENT_TAG,
             struct.pack("<IIIB", self.trace_len, self.num_assets, self.scale, flags),
             text(self.quote),
             text(self.issuer),
             text(self.as_of),
         ]
         rows = zip(self.symbols, self.decimals, self.prices, self.totals, strict=True)
-        for sym, decimals, price, total in rows:
+        for j, (sym, decimals, price, total) in enumerate(rows):
             out.append(text(sym) + struct.pack("<B", decimals))
             out.append(price.to_bytes(16, "little") + total.to_bytes(16, "little", signed=True))
+            if gross:
+                table = self.haircuts[j] or ()
+                out.append(self.equity[j].to_bytes(16, "little") + struct.pack("<B", len(table)))
+                for tier in table:
+                    out.append(struct.pack("<B", tier.percent))
+                    if tier.up_to is not None:
+                        out.append(tier.up_to.to_bytes(16, "little"))
         if self.batch is not None:
             index, count, snapshot = self.batch
             out.append(struct.pack("<II", index, count) + bytes.fromhex(snapshot))
@@ -735,21 +785,31 @@ class Market:
     symbols: tuple[str, ...]
     decimals: tuple[int, ...]
     prices: tuple[int, ...]
+    haircuts: tuple[Table | None, ...] = ()
 
     def statement(
-        self, totals: tuple[int, ...], trace_len: int, *, hidden_totals: bool = False
+        self,
+        totals: tuple[int, ...],
+        trace_len: int,
+        *,
+        hidden_totals: bool = False,
+        equity: tuple[int, ...] | None = None,
     ) -> Statement:
         """The statement of these assets with these totals over trace_len rows; with
-        hidden_totals, the statement of a batch whose totals are hidden (zero in it)."""
+        hidden_totals, the statement of a batch whose totals are hidden (zero in it). equity:
+        None for the statement of format 1 (no haircut tables then), else E_j per asset."""
+        hide = hidden_totals
         return Statement(
             self.quote,
             self.scale,
             self.symbols,
             self.decimals,
             tuple(int(p) for p in self.prices),
-            (0,) * len(totals) if hidden_totals else totals,
+            (0,) * len(totals) if hide else totals,
             trace_len,
-            hidden_totals=hidden_totals,
+            hidden_totals=hide,
+            equity=None if equity is None else (0,) * len(equity) if hide else equity,
+            haircuts=self.haircuts,
         )
 
 

@@ -16,6 +16,13 @@ and one for the blinding, exactly as the batch AIR computes it row by row:
     state[0:8] += blinding;  state = P16(state)
     commitment = state[0:8]
 
+Version 2 (issue 17) also commits each asset's gross equity E_j = sum of the positive balances,
+0 <= E_j < n 2^63 <= 2^80, as EQUITY_CHUNKS = 3 chunks of 27 bits in the free rate slots:
+state[4:7] += chunks(E_j) in the same absorption as T'_j, and the IV's tag is DOMAIN_TAG_2.
+The tag must differ: with the old one a v2 commitment with E = 0 would be the v1 commitment
+of the same totals, and a v1 batch proof (which never constrains E) could be opened as having
+no equity.
+
 blinding is 8 uniform field elements (247 bits), fresh for every batch. Binding: K is in the
 IV and every block has a fixed place, so two different (T', blinding) with the same K give the
 same commitment only through a collision of the sponge (about 124 bits, docs/poseidon2.md).
@@ -39,6 +46,9 @@ WIDTH = 16
 RATE_USED = CHUNKS  # state[0:4] takes an asset's chunks
 BLINDING = DIGEST  # state[0:8] takes the blinding
 DOMAIN_TAG = 0x544F54  # "TOT": separates this sponge from every other use of P16
+DOMAIN_TAG_2 = 0x544F45  # "TOE": version 2, totals and equity
+EQUITY_CHUNKS = 3  # 27-bit chunks of E_j < 2^81
+EQUITY_SLOT = RATE_USED  # state[4:7] takes an asset's equity chunks (version 2)
 MAX_OFFSET_TOTAL_BITS = CHUNKS * CHUNK_BITS
 
 
@@ -47,25 +57,38 @@ def offset_totals(totals: Sequence[int], trace_len: int) -> list[int]:
     return [int(t) + trace_len * (1 << 63) for t in totals]
 
 
-def total_chunks(offset_totals_: Sequence[int]) -> np.ndarray:
-    """(K, 4) uint64: the 27-bit chunks of each offset total, least significant first.
-    ValueError for a negative total or one of more than 108 bits."""
-    out = np.zeros((len(offset_totals_), CHUNKS), dtype=np.uint64)
-    for j, t in enumerate(offset_totals_):
+def _chunks(values: Sequence[int], count: int, what: str) -> np.ndarray:
+    out = np.zeros((len(values), count), dtype=np.uint64)
+    for j, t in enumerate(values):
         t = int(t)
-        if not 0 <= t < 1 << MAX_OFFSET_TOTAL_BITS:
-            raise ValueError(f"offset total {j} is outside [0, 2^{MAX_OFFSET_TOTAL_BITS})")
-        for c in range(CHUNKS):
+        if not 0 <= t < 1 << (count * CHUNK_BITS):
+            raise ValueError(f"{what} {j} is outside [0, 2^{count * CHUNK_BITS})")
+        for c in range(count):
             out[j, c] = (t >> (CHUNK_BITS * c)) & ((1 << CHUNK_BITS) - 1)
     return out
 
 
-def sponge_iv(num_assets: int) -> np.ndarray:
-    """The initial state (16,): zeros, capacity elements 8 and 9 set to the tag and K."""
+def total_chunks(offset_totals_: Sequence[int]) -> np.ndarray:
+    """(K, 4) uint64: the 27-bit chunks of each offset total, least significant first.
+    ValueError for a negative total or one of more than 108 bits."""
+    return _chunks(offset_totals_, CHUNKS, "offset total")
+
+
+def equity_chunks(equity: Sequence[int]) -> np.ndarray:
+    """(K, 3) uint64: the 27-bit chunks of each gross equity E_j, least significant first.
+    ValueError for a negative equity or one of more than 81 bits."""
+    return _chunks(equity, EQUITY_CHUNKS, "equity")
+
+
+def sponge_iv(num_assets: int, version: int = 1) -> np.ndarray:
+    """The initial state (16,): zeros, capacity elements 8 and 9 set to the version's tag
+    (DOMAIN_TAG, or DOMAIN_TAG_2 with equity) and K."""
     if not 1 <= num_assets < P:
         raise ValueError("the number of assets must be positive")
+    if version not in (1, 2):
+        raise ValueError(f"no totals commitment version {version}")
     iv = np.zeros(WIDTH, dtype=np.uint64)
-    iv[8], iv[9] = DOMAIN_TAG, num_assets
+    iv[8], iv[9] = (DOMAIN_TAG if version == 1 else DOMAIN_TAG_2), num_assets
     return iv
 
 
@@ -75,18 +98,26 @@ def new_blinding(rng: ProverRandomness | None = None) -> np.ndarray:
     return np.asarray(rng.elements(BLINDING), dtype=np.uint64)
 
 
-def commitment_states(offset_totals_: Sequence[int], blinding) -> np.ndarray:
+def commitment_states(
+    offset_totals_: Sequence[int], blinding, equity: Sequence[int] | None = None
+) -> np.ndarray:
     """(K + 1, 16): the permutation's input state at each absorption (row j: asset j's, row K:
-    the blinding's). The digest is permute(last)[0:8]; the batch AIR commits these states."""
+    the blinding's). The digest is permute(last)[0:8]; the batch AIR commits these states.
+    equity: None for version 1 (totals only), else E_j per asset (version 2)."""
     chunks = total_chunks(offset_totals_)
-    r = as_states(np.asarray(blinding).reshape(1, -1), BLINDING)[0]
     k = len(chunks)
+    if equity is not None:
+        if len(equity) != k:
+            raise ValueError("one equity per asset")
+        chunks = np.concatenate([chunks, equity_chunks(equity)], axis=1)
+    r = as_states(np.asarray(blinding).reshape(1, -1), BLINDING)[0]
+    used = chunks.shape[1]
     states = np.zeros((k + 1, WIDTH), dtype=np.uint64)
-    state = sponge_iv(k)
+    state = sponge_iv(k, 1 if equity is None else 2)
     for j in range(k + 1):
         state = state.copy()
         if j < k:
-            state[:RATE_USED] = (state[:RATE_USED] + chunks[j]) % np.uint64(P)
+            state[:used] = (state[:used] + chunks[j]) % np.uint64(P)
         else:
             state[:BLINDING] = (state[:BLINDING] + r) % np.uint64(P)
         states[j] = state
@@ -94,7 +125,10 @@ def commitment_states(offset_totals_: Sequence[int], blinding) -> np.ndarray:
     return states
 
 
-def totals_commitment(offset_totals_: Sequence[int], blinding) -> np.ndarray:
-    """The commitment (8,) uint64 to the offset totals with this blinding (module docstring)."""
-    last = commitment_states(offset_totals_, blinding)[-1]
+def totals_commitment(
+    offset_totals_: Sequence[int], blinding, equity: Sequence[int] | None = None
+) -> np.ndarray:
+    """The commitment (8,) uint64 to the offset totals (and, in version 2, the equities) with
+    this blinding (module docstring)."""
+    last = commitment_states(offset_totals_, blinding, equity)[-1]
     return np.asarray(permute(last), dtype=np.uint64)[:DIGEST]

@@ -1,0 +1,118 @@
+"""Collateral haircut tiers (issue 17): how much of a user's equity in one asset counts as
+collateral for their debts. docs/circuit.md, "Haircut tiers", has the rule and its bounds.
+
+A table is 1 to 8 tiers, filled in order. Tier t holds the coins from its lower boundary
+`beta_t` (0 for the first) up to its `up_to` (whole coins; the last tier is open) and counts
+them at `percent` (a whole percent, 0..100, non-increasing down the table). With
+`H(x) = 100 * haircut(x)` for an equity of x base units, everything is an exact integer:
+
+    H(x) = 100 x - loss(x),   loss(x) = (100 - rho_tau) (x - beta_tau) + Lambda_tau
+
+where tau is the tier x ends in and `Lambda_t = sum_(t' < t) (100 - rho_t') W_t'` is the loss
+on the full tiers below it (W_t = beta_(t+1) - beta_t, the tier's width in base units).
+Boundaries are in base units of the asset, not in value: the price is public and fixed, so the
+two say the same, and a base-unit boundary is compared with the equity's own 9-bit limbs (7 of
+them), where a value boundary would need the product price * equity as limbs (17).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+MAX_TIERS = 8
+BALANCE_LIMIT = (1 << 63) - 1  # the largest equity of one user in one asset, in base units
+
+
+@dataclass(frozen=True)
+class Tier:
+    """One tier: coins up to `up_to` whole coins (None: the last, open tier) count at
+    `percent` percent."""
+
+    up_to: int | None
+    percent: int
+
+
+#: A table: its tiers in order. An asset without a table counts in full (100%).
+Table = tuple[Tier, ...]
+
+
+def check_table(table: Table, decimals: int, what: str = "the haircut table") -> None:
+    """ValueError (naming the tier) unless the table is 1 to 8 tiers, boundaries positive whole
+    coins strictly increasing with `boundary * 10^decimals < 2^63`, only the last tier open,
+    percents whole in 0..100 and non-increasing, and not the single tier at 100% (that is no
+    table). These limits are what the circuit's bound arguments assume."""
+    if not isinstance(table, tuple) or not 1 <= len(table) <= MAX_TIERS:
+        raise ValueError(f"{what} must have 1 to {MAX_TIERS} tiers")
+    previous_up_to, previous_percent = 0, 100
+    for t, tier in enumerate(table):
+        where = f"{what}, tier {t + 1}"
+        if not isinstance(tier, Tier):
+            raise ValueError(f"{where}: not a tier")
+        percent, up_to, last = tier.percent, tier.up_to, t == len(table) - 1
+        if isinstance(percent, bool) or not isinstance(percent, int) or not 0 <= percent <= 100:
+            raise ValueError(f"{where}: the percent must be a whole number from 0 to 100")
+        if percent > previous_percent:
+            raise ValueError(
+                f"{where}: {percent}% is more than the tier before ({previous_percent}%); "
+                "percents must not increase down the table"
+            )
+        if last != (up_to is None):
+            raise ValueError(
+                f"{where}: " + ("the last tier is open (no up_to)" if last else "needs an up_to")
+            )
+        if not last:
+            if isinstance(up_to, bool) or not isinstance(up_to, int) or up_to <= previous_up_to:
+                raise ValueError(
+                    f"{where}: up_to must be a whole number of coins above the tier before's"
+                )
+            if up_to * 10**decimals > BALANCE_LIMIT:
+                raise ValueError(f"{where}: up_to {up_to} is more than 2^63 base units")
+            previous_up_to = up_to
+        previous_percent = percent
+    if len(table) == 1 and table[0].percent == 100:
+        raise ValueError(f"{what}: a single tier at 100% is no table; leave the table out")
+
+
+@dataclass(frozen=True)
+class Tiers:
+    """A checked table in base units: `lower[t]` = beta_t, `width[t]` = W_t (the last tier's
+    is 2^63 - 1 - beta_(m-1), so every tier has one), `ratio[t]` = rho_t, and `loss_below[t]`
+    = Lambda_t (module docstring)."""
+
+    lower: tuple[int, ...]
+    width: tuple[int, ...]
+    ratio: tuple[int, ...]
+    loss_below: tuple[int, ...]
+
+    @classmethod
+    def of(cls, table: Table, decimals: int) -> Tiers:
+        check_table(table, decimals)
+        unit = 10**decimals
+        lower = (0, *(tier.up_to * unit for tier in table[:-1]))
+        width = tuple(b - a for a, b in zip(lower, (*lower[1:], BALANCE_LIMIT), strict=True))
+        ratio = tuple(tier.percent for tier in table)
+        loss_below, loss = [], 0
+        for w, rho in zip(width, ratio, strict=True):
+            loss_below.append(loss)
+            loss += (100 - rho) * w
+        return cls(lower, width, ratio, tuple(loss_below))
+
+    @property
+    def count(self) -> int:
+        return len(self.lower)
+
+    def tier_of(self, equity: np.ndarray) -> np.ndarray:
+        """The tier each equity (int64 array, in [0, 2^63)) ends in: the last t with
+        beta_t <= x (a boundary itself goes to the tier above; both give the same value)."""
+        return np.searchsorted(np.asarray(self.lower[1:], dtype=np.int64), equity, side="right")
+
+    def loss(self, equity: int) -> int:
+        """100 x - H(x) for one equity x in base units (exact)."""
+        t = int(self.tier_of(np.asarray([equity], dtype=np.int64))[0])
+        return (100 - self.ratio[t]) * (equity - self.lower[t]) + self.loss_below[t]
+
+    def scaled_haircut(self, equity: int) -> int:
+        """H(x) = 100 * haircut(x): the collateral the equity x counts for, times 100."""
+        return 100 * equity - self.loss(equity)
