@@ -755,6 +755,17 @@ class Insolvent(ValueError):
         self.rows = rows
 
 
+class Undercollateralised(Insolvent):
+    """Some users' debts are worth more than their equity counts for under the haircut
+    tables: `sum_j P_j debt_ij > sum_j P_j haircut_j(equity_ij)`. `rows` lists them."""
+
+    def __init__(self, rows: list[int]):
+        ValueError.__init__(
+            self, f"{len(rows)} user(s) whose debts exceed their collateral after haircuts"
+        )
+        self.rows = rows
+
+
 def padded_size(users: int) -> int:
     return max(MIN_TRACE_LEN, 1 << max(0, (users - 1).bit_length()))
 
