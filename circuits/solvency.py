@@ -33,7 +33,7 @@ from circuits.haircut import BALANCE_LIMIT, Table, Tiers, check_table
 from circuits.leaf import LeafHashGadget, padding_id_commitments
 from circuits.poseidon2 import DIGEST, as_states
 from circuits.poseidon2_air import Poseidon2Gadget
-from circuits.totals import BLINDING, CHUNKS, commitment_states, new_blinding, sponge_iv
+from circuits.totals import BLINDING, commitment_states, new_blinding, sponge_iv
 from circuits.totals import WIDTH as TOTALS_WIDTH
 from stark.air import Air, BoundaryConstraint, Frame, TransitionConstraint
 from stark.field import GF, ExtArray, P, base_lincomb, reduced
@@ -72,6 +72,16 @@ LEAF_WIDTHS = (16, 24)
 #: Appended to the public inputs (after the leaves' part, if any) of an AIR with hidden totals.
 HIDDEN_TOTALS_TAG = b"stark-solvency hidden totals v1\0"
 TOTAL_DIGITS = LIMBS + 2  # hidden totals: tot[0..7], then H = h0 + 512 h1 (tot_h[0..1])
+EQUITY_CARRIES = LIMBS - 2  # eps_0..eps_5: the equity chain's carries (its last is public)
+EQUITY_DIGITS = LIMBS + 1  # hidden equity: teq[0..6], then h0, h1: E_j < 2^81
+CHUNK_LIMBS = 3  # 27-bit chunks of 3 limbs in the tier chains
+
+
+def tier_columns(tiers: int) -> int:
+    """Main columns of an asset's tier block: m - 1 selectors, 14 limbs and 4 carry bits for
+    a table of m >= 2 tiers; none without a table or with one tier (its loss is affine in
+    the equity limbs, which exist already)."""
+    return tiers - 1 + 2 * (LIMBS - 1) + 4 if tiers >= 2 else 0
 
 
 def format_as_of(moment: datetime) -> str:
@@ -290,6 +300,12 @@ class Layout:
     T'_j and its final carry H_j = h0 + 512 h1), blind[0..7] (row K: the blinding) and the
     totals' width-16 Poseidon2 gadget (its own input and output columns; S-box registers if
     totals_registers).
+    Format 2 (`tiers`, one tier count per asset, 0 for no table; None for format 1): right
+    after mult, r_eq[j][l] (l < 7: running sums of the equity limbs u[j][7] u[j][l]), the
+    equity carries eps_lo/hi[0..5], then per asset with a table of m >= 2 tiers its block:
+    s[1..m-1] (tier selectors), lo[0..6], hi[0..6] (limbs of eq - beta_tau and of
+    W_tau - lo), kl[0..1], kh[0..1] (carry bits); with hidden totals, teq[0..6] and
+    teq_h[0..1] follow tot/tot_h (row j: the digits of E_j).
     """
 
     num_assets: int
@@ -297,6 +313,7 @@ class Layout:
     positions: int
     hidden_totals: bool = False
     totals_registers: bool = True
+    tiers: tuple[int, ...] | None = None
 
     def u(self, j: int, l: int) -> int:
         return LIMBS * j + l
@@ -329,21 +346,68 @@ class Layout:
     def width(self) -> int:
         """The columns of the AIR without leaves (the leaves' columns come after these)."""
         if not self.hidden_totals:
-            return self.mult + 1
+            return self.gross_end
         return self.totals_gadget.offset + self.totals_gadget.num_columns
 
-    # -- with hidden totals only: right after mult ----------------------------------------------
+    # -- format 2 only: right after mult ----------------------------------------------------------
+    @property
+    def gross(self) -> bool:
+        return self.tiers is not None
+
+    def r_eq(self, j: int, l: int) -> int:
+        return self.mult + 1 + (LIMBS - 1) * j + l
+
+    @property
+    def eps_lo(self) -> int:
+        """eps_lo[l] at eps_lo + l, eps_hi[l] at eps_lo + EQUITY_CARRIES + l."""
+        return self.r_eq(self.num_assets, 0)
+
+    def tier_block(self, j: int) -> int:
+        """The first column of asset j's tier block (s, lo, hi, kl, kh)."""
+        start = self.eps_lo + 2 * EQUITY_CARRIES
+        return start + sum(tier_columns(m) for m in self.tiers[:j])
+
+    def selector(self, j: int, t: int) -> int:
+        """s[j][t] for t = 1..m-1 (s[j][0] is the expression 1 - sum of the others)."""
+        return self.tier_block(j) + t - 1
+
+    def lo(self, j: int, l: int) -> int:
+        return self.tier_block(j) + self.tiers[j] - 1 + l
+
+    def hi(self, j: int, l: int) -> int:
+        return self.lo(j, LIMBS - 1 + l)
+
+    def kl(self, j: int, c: int) -> int:
+        return self.lo(j, 2 * (LIMBS - 1) + c)
+
+    def kh(self, j: int, c: int) -> int:
+        return self.kl(j, 2 + c)
+
+    @property
+    def gross_end(self) -> int:
+        if not self.gross:
+            return self.mult + 1
+        return self.tier_block(self.num_assets)
+
+    # -- with hidden totals only: after the columns above ----------------------------------------
     @property
     def tot(self) -> int:
-        """tot[0..7] at tot + l, then h0, h1 at tot + 8, tot + 9 (TOTAL_DIGITS columns)."""
+        """tot[0..7] at tot + l, then h0, h1 at tot + 8, tot + 9 (TOTAL_DIGITS columns); in
+        format 2 teq[0..6], teq_h[0..1] at tot + TOTAL_DIGITS + i (EQUITY_DIGITS columns)."""
         if not self.hidden_totals:
             raise ValueError("the totals are public: no tot columns")
-        return self.mult + 1
+        return self.gross_end
+
+    @property
+    def teq(self) -> int:
+        if not self.gross:
+            raise ValueError("format 1 has no equity")
+        return self.tot + TOTAL_DIGITS
 
     @property
     def blind(self) -> int:
         """blind[0..7] at blind + e (the blinding, on row K)."""
-        return self.tot + TOTAL_DIGITS
+        return self.tot + TOTAL_DIGITS + (EQUITY_DIGITS if self.gross else 0)
 
     @cached_property
     def totals_gadget(self) -> Poseidon2Gadget:
@@ -357,8 +421,13 @@ class Layout:
         cols = [self.u(j, l) for j in range(self.num_assets) for l in range(LIMBS - 1)]
         cols += list(range(self.carry_lo, self.value + self.positions))
         cols += list(range(self.kappa, self.mult))
+        if self.gross:
+            cols += list(range(self.eps_lo, self.eps_lo + 2 * EQUITY_CARRIES))
+            for j, m in enumerate(self.tiers):
+                if m >= 2:
+                    cols += list(range(self.lo(j, 0), self.lo(j, 2 * (LIMBS - 1))))
         if self.hidden_totals:
-            cols += list(range(self.tot, self.tot + TOTAL_DIGITS))
+            cols += list(range(self.tot, self.blind))
         return cols
 
     def kappa2(self) -> list[int]:
@@ -419,8 +488,20 @@ class SolvencyAir(Air):
         super().__init__(statement.trace_len)
         self.statement = statement
         k = statement.num_assets
-        price_digits = max(1, -(-max(max(statement.prices), 1).bit_length() // LIMB_BITS))
-        value_bits = 64 + max(sum(statement.prices), 1).bit_length()
+        gross = statement.equity is not None
+        self.tiers = (
+            tuple(
+                Tiers.of(t, d) if t else None
+                for t, d in zip(statement.haircuts, statement.decimals, strict=True)
+            )
+            if gross
+            else None
+        )
+        tabled = gross and any(self.tiers)
+        # the user-value chain weighs balances by P, or by Q = 100 P under haircut tables
+        self.value_prices = tuple(100 * p for p in statement.prices) if tabled else statement.prices
+        price_digits = max(1, -(-max(max(self.value_prices), 1).bit_length() // LIMB_BITS))
+        value_bits = 64 + max(sum(self.value_prices), 1).bit_length()
         positions = max(LIMBS + price_digits, -(-value_bits // LIMB_BITS) + 1)
         hidden = totals_commitment is not None
         if hidden != statement.hidden_totals:
@@ -433,7 +514,10 @@ class SolvencyAir(Air):
             self.totals_commitment = tuple(int(v) for v in commitment)
             if not k < self.trace_len - 1:  # rows 0..K and n - 1 are distinct (K <= 200 < 511)
                 raise ValueError("hidden totals need more rows than assets + 1")
-        self.layout = Layout(k, price_digits, positions, hidden, sbox_registers)
+        tier_counts = tuple(t.count if t else 0 for t in self.tiers) if gross else None
+        self.layout = Layout(k, price_digits, positions, hidden, sbox_registers, tier_counts)
+        version = "v2" if gross else "v1"
+        self.name = f"solvency-{version}"
         self.main_width = self.layout.width
         self.num_lookups = len(self.layout.range_checked()) + len(self.layout.kappa2())
         self.aux_width = lookup.num_helpers(self.num_lookups) + 1
@@ -447,11 +531,13 @@ class SolvencyAir(Air):
             self.leaves = leaves
             self.leaf_gadget = self.layout.leaf_gadget(leaf_width, sbox_registers=sbox_registers)
             self.main_width = self.leaf_gadget.offset + self.leaf_gadget.num_columns
-            self.name = f"solvency-v1-leaves-w{leaf_width}" + ("" if sbox_registers else "-noreg")
+            self.name = f"solvency-{version}-leaves-w{leaf_width}" + (
+                "" if sbox_registers else "-noreg"
+            )
         if hidden:
             leaves_part = f"-leaves-w{leaf_width}" if self.leaf_gadget is not None else ""
             regs_part = "" if sbox_registers else "-noreg"
-            self.name = f"solvency-v1-hidden{leaves_part}{regs_part}"
+            self.name = f"solvency-{version}-hidden{leaves_part}{regs_part}"
 
     @property
     def with_leaves(self) -> bool:
@@ -466,13 +552,34 @@ class SolvencyAir(Air):
     def price_digit_table(self) -> np.ndarray:
         """(K, M) base-512 digits of each price."""
         return np.array(
-            [digits(p, self.layout.price_digits) for p in self.statement.prices], dtype=np.int64
+            [digits(p, self.layout.price_digits) for p in self.value_prices], dtype=np.int64
         ).reshape(self.statement.num_assets, -1)
 
     @cached_property
     def offset_value(self) -> int:
-        """C = 2^63 sum_j P_j: the user value V = sum_j P_j u_j - C."""
-        return OFFSET * sum(self.statement.prices)
+        """C = 2^63 sum_j P_j: the user value V = sum_j P_j u_j - C (Q for P with tables)."""
+        return OFFSET * sum(self.value_prices)
+
+    @cached_property
+    def tier_constants(self) -> list[TierConstants | None]:
+        """Per asset with a table, its public constants (None otherwise)."""
+        if self.tiers is None:
+            return [None] * self.statement.num_assets
+        return [
+            None if t is None else TierConstants.of(t, price, self.layout)
+            for t, price in zip(self.tiers, self.statement.prices, strict=True)
+        ]
+
+    @cached_property
+    def equity_digits(self) -> list[list[int]]:
+        """Per asset, the public digits of its equity chain: those of E_j mod 2^63, the last
+        plus 512 H^E_j with H^E_j = E_j >> 63 (the chain's final carry, public)."""
+        out = []
+        for e in self.statement.equity:
+            d = digits(e % OFFSET, LIMBS - 1)
+            d[-1] += BASE * (e >> 63)
+            out.append(d)
+        return out
 
     @cached_property
     def offset_totals(self) -> list[int]:
@@ -497,12 +604,33 @@ class SolvencyAir(Air):
             [TransitionConstraint(2, all_rows=True)] * k  # limb 7 is a bit
             + [TransitionConstraint(2, all_rows=True)] * (LIMBS * k)  # running sums
             + [TransitionConstraint(2, all_rows=True)] * LIMBS  # totals normalisation
-            + [TransitionConstraint(1, all_rows=True)] * lay.positions  # user value digits
+            + self._gross_constraints()
+            + [TransitionConstraint(2 if self.tabled else 1, all_rows=True)] * lay.positions
             + [TransitionConstraint(4, all_rows=True)] * (self.aux_width - 1)  # LogUp helpers
             + [TransitionConstraint(2, all_rows=True)]  # LogUp running sum
             + self._leaf_constraints()
             + self._hidden_constraints()
         )
+
+    @property
+    def tabled(self) -> bool:
+        """Some asset has a haircut table: the user-value chain is the collateral rule."""
+        return self.tiers is not None and any(self.tiers)
+
+    def _gross_constraints(self) -> list[TransitionConstraint]:
+        """Format 2: the equity running sums and chain (degree 3), then per asset with a table
+        of m >= 2 tiers: m one-hot (2), 3 chunks of lo + beta = eq (2), 3 of lo + hi = W (1),
+        4 carry bits (2)."""
+        if self.tiers is None:
+            return []
+        k = self.statement.num_assets
+        out = [TransitionConstraint(3, all_rows=True)] * ((LIMBS - 1) * k + LIMBS - 1)
+        for t in self.tiers:
+            if t is not None and t.count >= 2:
+                out += [TransitionConstraint(2, all_rows=True)] * (t.count + 3)
+                out += [TransitionConstraint(1, all_rows=True)] * 3
+                out += [TransitionConstraint(2, all_rows=True)] * 4
+        return out
 
     def _hidden_constraints(self) -> list[TransitionConstraint]:
         """With hidden totals: the totals gadget's (degree 3, or 7 without registers), then the
@@ -598,8 +726,13 @@ class SolvencyAir(Air):
         for sel in selectors[1:]:
             on_asset_row = on_asset_row + sel
         out += self._normalisation(x, selectors, on_asset_row)
-        # user value: A_s + kappa_(s-1) - C_s - v_s - 512 kappa_s = 0, kappa_(S-1) = 0
-        out += self._user_value(x)
+        equity = None
+        if lay.gross:  # the limbs of eq_j = u_7 low_j: u[j][7] u[j][l], l < 7
+            equity = [[x[lay.u(j, 7)] * x[lay.u(j, l)] for l in range(LIMBS - 1)] for j in range(k)]
+            out += self._equity(x, y, selectors, on_asset_row, equity)
+            out += self._tier_constraints(x, equity)
+        # user value: A_s - B_s + kappa_(s-1) - C_s - v_s - 512 kappa_s = 0, kappa_(S-1) = 0
+        out += self._user_value(x, equity)
         alpha = f.challenges[0]
         helpers = [f.aux[g] for g in range(self.aux_width - 1)]
         out += lookup.helper_constraints(alpha, self.looked_up(x), helpers)
@@ -627,7 +760,11 @@ class SolvencyAir(Air):
         chunks = [
             t[3 * c] + t[3 * c + 1] * GF(BASE) + t[3 * c + 2] * GF(BASE * BASE) for c in (0, 1, 2)
         ]
-        return [*chunks, t[9]]
+        if not self.layout.gross:
+            return [*chunks, t[9]]
+        # format 2: then the 3 chunks of E_j (`circuits.totals.equity_chunks`) from teq, h0, h1
+        e = [z[self.layout.teq + i] for i in range(EQUITY_DIGITS)]
+        return [*chunks, t[9], *(_chunk(e[3 * c : 3 * c + 3], 0) for c in (0, 1, 2))]
 
     def _sponge(self, x, y, final, on_asset_row, last) -> list:
         """The sponge across rows, one constraint per state element e (degree 2):
@@ -635,13 +772,14 @@ class SolvencyAir(Air):
             (C + L) in'_e - C out_e - L iv_e - (C - F + L) chunk'_e - F blind'_e = 0
 
         with the periodic C = sum_j sel_j (rows 0..K-1), F = sel_(K-1) and L = last (row n-1),
-        primes on the next row's cells, chunk_e = 0 for e >= 4 and blind_e = 0 for e >= 8. On
+        primes on the next row's cells, chunk_e = 0 for e >= 4 (e >= 7 in format 2, whose
+        chunks 4..6 are E_j's) and blind_e = 0 for e >= 8. On
         row n-1 it reads in_e = iv_e + chunk_e on row 0; on row j < K-1, in_e = out_e + chunk_e
         on row j+1 (asset j+1's chunks); on row K-1, in_e = out_e + blind_e on row K; on the
         other rows (K..n-2) it is 0 = 0."""
         lay, k = self.layout, self.statement.num_assets
         gadget = lay.totals_gadget
-        iv = sponge_iv(k)
+        iv = sponge_iv(k, 2 if lay.gross else 1)
         chunks = self._chunks(y)
         starts = on_asset_row + last
         absorbs = on_asset_row - final + last
@@ -650,7 +788,7 @@ class SolvencyAir(Air):
             v = starts * y[gadget.input_cols[e]] - on_asset_row * x[gadget.output_cols[e]]
             if iv[e]:
                 v = v - last * GF(int(iv[e]))
-            if e < CHUNKS:
+            if e < len(chunks):
                 v = v - absorbs * chunks[e]
             if e < BLINDING:
                 v = v - final * y[lay.blind + e]
@@ -704,6 +842,114 @@ class SolvencyAir(Air):
             out.append(per_asset + on_asset_row * shared)
         return out
 
+    def _equity(self, x, y, selectors, on_asset_row, equity) -> list:
+        """(3E) rE' = rE + eq_l off asset j's row; (4E) on row j, S^E_jl + eps_(l-1) - delta_jl
+        - 512 eps_l = 0 (l < 6) and S^E_j6 + eps_5 - delta_j6 - 512 H^E_j = 0, with
+        S^E = rE + eq_l; public digits, or the cells teq with hidden totals."""
+        lay, k = self.layout, self.statement.num_assets
+        out = []
+        for j in range(k):
+            keep = GF(1) - selectors[j]
+            out += [
+                keep * (y[lay.r_eq(j, l)] - x[lay.r_eq(j, l)] - equity[j][l])
+                for l in range(LIMBS - 1)
+            ]
+        hidden = self.hidden_totals
+        for l in range(LIMBS - 1):
+            per_asset = None
+            for j in range(k):
+                term = x[lay.r_eq(j, l)] + equity[j][l]
+                if not hidden:
+                    term = term - GF(self.equity_digits[j][l] % P)
+                term = selectors[j] * term
+                per_asset = term if per_asset is None else per_asset + term
+            shared = None
+            if l > 0:
+                shared = self._eps(x, l - 1)
+            if l < LIMBS - 2:
+                shared = _minus(shared, self._eps(x, l) * GF(BASE))
+            if hidden:
+                shared = _minus(shared, x[lay.teq + l])
+                if l == LIMBS - 2:
+                    high = x[lay.teq + l + 1] + x[lay.teq + l + 2] * GF(BASE)
+                    shared = shared - high * GF(BASE)
+            out.append(per_asset + on_asset_row * shared)
+        return out
+
+    def _eps(self, x, l: int):
+        lay = self.layout
+        return x[lay.eps_lo + l] + x[lay.eps_lo + EQUITY_CARRIES + l] * GF(BASE)
+
+    def _tier_selectors(self, x, j: int) -> list:
+        """s[j][0..m-1]: the cells s_1..s_(m-1) and s_0 = 1 - their sum."""
+        lay, m = self.layout, self.tiers[j].count
+        cells = [x[lay.selector(j, t)] for t in range(1, m)]
+        first = GF(1)
+        for c in cells:
+            first = first - c
+        return [first, *cells]
+
+    def _tier_constraints(self, x, equity) -> list:
+        """(T1) one-hot selectors; (T2) lo + beta_tau = eq and (T3) lo + hi = W_tau in 27-bit
+        chunks with carry bits; (T4) the carries are bits (docs/circuit.md)."""
+        lay, out = self.layout, []
+        for j, consts in enumerate(self.tier_constants):
+            if consts is None or consts.count < 2:
+                continue
+            sel = self._tier_selectors(x, j)
+            out += [v * (v - GF(1)) for v in sel[1:]] + [sel[0] * (sel[0] - GF(1))]
+            lo = [x[lay.lo(j, l)] for l in range(LIMBS - 1)]
+            hi = [x[lay.hi(j, l)] for l in range(LIMBS - 1)]
+            kl = [x[lay.kl(j, c)] for c in range(2)]
+            kh = [x[lay.kh(j, c)] for c in range(2)]
+            for c in range(3):
+                beta = _select(sel, consts.lower_chunks[:, c], skip_first=True)
+                v = _chunk(lo, c) - _chunk(equity[j], c)
+                v = v if beta is None else v + beta
+                out.append(_carried(v, kl, c))
+            for c in range(3):
+                v = _chunk(lo, c) + _chunk(hi, c) - _select(sel, consts.width_chunks[:, c])
+                out.append(_carried(v, kh, c))
+            out += [k * (k - GF(1)) for k in kl + kh]
+        return out
+
+    def _losses(self, x, equity) -> list:
+        """B_s per position s: sum over assets with a table of sum_(l+m=s) mu_jm lo_jl +
+        lambda_js, with mu and lambda selected by the tier (docs/circuit.md, (5'))."""
+        lay, positions = self.layout, self.layout.positions
+        out = [None] * positions
+        for j, consts in enumerate(self.tier_constants):
+            if consts is None:
+                continue
+            if consts.count == 1:  # lo = eq: its limbs are expressions, the rate a constant
+                for s in range(positions):
+                    terms = [
+                        equity[j][l] * GF(int(consts.rate_digits[0, s - l]))
+                        for l in range(max(0, s - lay.price_digits + 1), min(s + 1, LIMBS - 1))
+                        if consts.rate_digits[0, s - l]
+                    ]
+                    for term in terms:
+                        out[s] = term if out[s] is None else out[s] + term
+                continue
+            sel = self._tier_selectors(x, j)
+            lo_cols = [lay.lo(j, l) for l in range(LIMBS - 1)]
+            for s in range(positions):
+                for t in range(consts.count):
+                    cols, coeffs = [], []
+                    for l in range(max(0, s - lay.price_digits + 1), min(s + 1, LIMBS - 1)):
+                        if consts.rate_digits[t, s - l]:
+                            cols.append(lo_cols[l])
+                            coeffs.append(int(consts.rate_digits[t, s - l]))
+                    below = int(consts.below_digits[t, s])
+                    if not cols and not below:
+                        continue
+                    term = dot(x, cols, coeffs) if cols else None
+                    if below:
+                        term = GF(below) if term is None else term + GF(below)
+                    term = sel[t] * term
+                    out[s] = term if out[s] is None else out[s] + term
+        return out
+
     def _kappa(self, x, s: int):
         lay, width = self.layout, self.layout.positions - 1
         return (
@@ -713,13 +959,16 @@ class SolvencyAir(Air):
             - GF(CARRY_OFFSET)
         )
 
-    def _user_value(self, x) -> list:
+    def _user_value(self, x, equity=None) -> list:
         lay = self.layout
         c_digits = digits(self.offset_value, lay.positions)
+        losses = self._losses(x, equity) if self.tabled else [None] * lay.positions
         out = []
         for s in range(lay.positions):
             cols, coeffs = self.position_terms(s)
             total = dot(x, cols, coeffs) - x[lay.value + s] - GF(c_digits[s])
+            if losses[s] is not None:
+                total = total - losses[s]
             if s > 0:
                 total = total + self._kappa(x, s - 1)
             if s < lay.positions - 1:
@@ -731,6 +980,78 @@ class SolvencyAir(Air):
         values = GF(np.stack([np.asarray(v) for v in self.looked_up(main)]))
         table = GF(np.arange(self.trace_len) % BASE)
         return lookup.build_aux(challenges[0], values, table, main[self.layout.mult])
+
+
+def _minus(a, b):
+    """a - b, where a may be None (nothing yet)."""
+    return -b if a is None else a - b
+
+
+def _chunk(limbs: list, c: int):
+    """chunk_c of 7 limbs: limbs 3c, 3c + 1, 3c + 2 in base 512 (chunk 2 is limb 6 alone)."""
+    out = None
+    for i, limb in enumerate(limbs[CHUNK_LIMBS * c : CHUNK_LIMBS * (c + 1)]):
+        term = limb * GF(BASE**i) if i else limb
+        out = term if out is None else out + term
+    return out
+
+
+def _select(selectors: list, constants: np.ndarray, *, skip_first: bool = False):
+    """sum_t s_t constants[t] (None if every term is zero)."""
+    out = None
+    for t, (s, v) in enumerate(zip(selectors, constants, strict=True)):
+        if v and not (skip_first and t == 0):
+            term = s * GF(int(v))
+            out = term if out is None else out + term
+    return out
+
+
+def _carried(v, carries: list, c: int):
+    """v + k_(c-1) - 2^27 k_c for the chunk chain's carry bits (none in, none out of 2)."""
+    if c > 0:
+        v = v + carries[c - 1]
+    if c < 2:
+        v = v - carries[c] * GF(1 << (LIMB_BITS * CHUNK_LIMBS))
+    return v
+
+
+@dataclass(frozen=True, eq=False)
+class TierConstants:
+    """One asset's public tier constants for the AIR: the 27-bit chunks (c = 0, 1, 2) of each
+    tier's lower boundary beta_t and width W_t, and the base-512 digits of the loss rate
+    P (100 - rho_t) (M digits) and of the loss below P Lambda_t (S digits), one row per tier."""
+
+    count: int
+    lower_chunks: np.ndarray
+    width_chunks: np.ndarray
+    rate_digits: np.ndarray
+    below_digits: np.ndarray
+
+    @classmethod
+    def of(cls, tiers: Tiers, price: int, layout: Layout) -> TierConstants:
+        def chunks(v: int) -> list[int]:
+            d = digits(v, LIMBS - 1)
+            return [
+                sum(
+                    d[CHUNK_LIMBS * c + i] << (LIMB_BITS * i)
+                    for i in range(CHUNK_LIMBS)
+                    if CHUNK_LIMBS * c + i < LIMBS - 1
+                )
+                for c in range(3)
+            ]
+
+        return cls(
+            tiers.count,
+            np.array([chunks(b) for b in tiers.lower], dtype=np.int64),
+            np.array([chunks(w) for w in tiers.width], dtype=np.int64),
+            np.array(
+                [digits(price * (100 - r), layout.price_digits) for r in tiers.ratio],
+                dtype=np.int64,
+            ),
+            np.array(
+                [digits(price * lam, layout.positions) for lam in tiers.loss_below], dtype=np.int64
+            ),
+        )
 
 
 def dot(values, cols: list[int], coeffs: list[int]):
@@ -829,22 +1150,29 @@ class TotalsOpening:
     """A batch's hidden totals and what opens their commitment: secret, except `commitment`.
 
     totals: T_j; offset_totals: T'_j = T_j + n 2^63; blinding: (8,) uniform field elements;
-    commitment: (8,) `circuits.totals.totals_commitment(offset_totals, blinding)`, public
-    (`SolvencyAir(statement, ..., totals_commitment=commitment)`).
+    commitment: (8,) `circuits.totals.totals_commitment(offset_totals, blinding, equity)`,
+    public (`SolvencyAir(statement, ..., totals_commitment=commitment)`); equity: E_j in
+    format 2, None in format 1.
     """
 
     totals: tuple[int, ...]
     offset_totals: tuple[int, ...]
     blinding: np.ndarray
     commitment: np.ndarray
+    equity: tuple[int, ...] | None = None
 
 
-def build_witness(market: Market, balances: np.ndarray) -> tuple[Statement, GF]:
+def build_witness(
+    market: Market, balances: np.ndarray, *, gross: bool = True
+) -> tuple[Statement, GF]:
     """The statement and the main trace for integer balances (users, K) in base units.
 
-    Raises Insolvent (with the offending rows) if a user's value is negative.
+    gross: the statement of format 2, with each asset's gross equity and the market's haircut
+    tables (the default); False for format 1, as first published (no tables allowed).
+    Raises Insolvent (with the offending rows) if a user's value is negative, and its
+    subclass Undercollateralised if a user breaks the haircut rule.
     """
-    statement, trace, _, _ = _solvency_witness(market, balances)
+    statement, trace, _, _ = _solvency_witness(market, balances, gross=gross)
     return statement, GF(trace % P)
 
 
@@ -856,6 +1184,7 @@ def build_witness_with_leaves(
     leaf_width: int = 24,
     sbox_registers: bool = True,
     rng: ProverRandomness | None = None,
+    gross: bool = True,
 ) -> tuple[Statement, GF, np.ndarray]:
     """The statement, the main trace of `SolvencyAir(statement, leaves, leaf_width=...,
     sbox_registers=...)` and the leaves (n, 8) uint64 to publish, for balances (users, K) and
@@ -864,13 +1193,14 @@ def build_witness_with_leaves(
     Padding rows get random id commitments (`padding_id_commitments`, from `rng`: None draws
     from the operating system; a seeded ProverRandomness is for tests only). The columns of
     the AIR without leaves are `build_witness`'s, the gadget is filled from them. Raises
-    Insolvent as `build_witness` does, ValueError for malformed id commitments.
+    Insolvent as `build_witness` does, ValueError for malformed id commitments; `gross` as
+    there.
     """
     users = np.shape(balances)[0]
     idc = as_states(id_commitments, DIGEST)  # canonical elements, else ValueError
     if idc.shape[0] != users:
         raise ValueError(f"one id commitment per user: {idc.shape[0]} for {users} users")
-    statement, base, lay, _ = _solvency_witness(market, balances)
+    statement, base, lay, _ = _solvency_witness(market, balances, gross=gross)
     trace, leaves = _with_leaves(statement, base, lay, idc, leaf_width, sbox_registers, rng)
     return statement, trace, leaves
 
@@ -903,6 +1233,7 @@ def build_hidden_witness(
     leaf_width: int = 24,
     sbox_registers: bool = True,
     rng: ProverRandomness | None = None,
+    gross: bool = True,
 ) -> tuple[Statement, GF, np.ndarray | None, TotalsOpening]:
     """A batch whose totals are hidden: the statement (hidden_totals, zero totals), the main
     trace of `SolvencyAir(statement, leaves, leaf_width=..., sbox_registers=...,
@@ -911,7 +1242,8 @@ def build_hidden_witness(
 
     The blinding is `circuits.totals.new_blinding(rng)` (rng: None draws from the operating
     system; a seeded ProverRandomness is for tests only), drawn before the padding rows' id
-    commitments. Raises Insolvent as `build_witness` does.
+    commitments. Raises Insolvent as `build_witness` does; `gross` as there (format 2
+    commits the equity too: `circuits.totals` version 2).
     """
     users = np.shape(balances)[0]
     if id_commitments is not None:
@@ -920,7 +1252,7 @@ def build_hidden_witness(
             raise ValueError(f"one id commitment per user: {idc.shape[0]} for {users} users")
     blinding = new_blinding(rng)
     statement, base, lay, opening = _solvency_witness(
-        market, balances, blinding=blinding, totals_registers=sbox_registers
+        market, balances, blinding=blinding, totals_registers=sbox_registers, gross=gross
     )
     if id_commitments is None:
         return statement, reduced(base % P), None, opening
@@ -934,6 +1266,7 @@ def _solvency_witness(
     *,
     blinding: np.ndarray | None = None,
     totals_registers: bool = True,
+    gross: bool = True,
 ) -> tuple[Statement, np.ndarray, Layout, TotalsOpening | None]:
     """The statement, the columns of the AIR without leaves as int64 (not yet reduced mod p),
     their layout and, with a blinding (hidden totals), the totals' opening."""
@@ -947,7 +1280,9 @@ def _solvency_witness(
     totals = tuple(exact_totals(limbs, n))
     offset_totals = [t + n * OFFSET for t in totals]
     hidden = blinding is not None
-    statement = market.statement(totals, n, hidden_totals=hidden)
+    equity_limbs = limbs[:, :, : LIMBS - 1] * limbs[:, :, LIMBS - 1 :]  # u_7 u_l: eq's limbs
+    equity = tuple(exact_sums(equity_limbs)) if gross else None
+    statement = market.statement(totals, n, hidden_totals=hidden, equity=equity)
     placeholder = np.zeros(DIGEST, dtype=np.uint64) if hidden else None  # not read here
     air = SolvencyAir(statement, sbox_registers=totals_registers, totals_commitment=placeholder)
     lay = air.layout
@@ -956,15 +1291,18 @@ def _solvency_witness(
         for l in range(LIMBS):
             column = limbs[:, j, l]
             trace[lay.u(j, l)] = column
-            # r[(j+1) % n] = 0 and r[i+1] = r[i] + u[i] around the cycle, skipping row j
-            rotated = np.roll(column, -(j + 1))
-            prefix = np.concatenate([[0], np.cumsum(rotated[:-1])])
-            trace[lay.r(j, l)] = np.roll(prefix, j + 1)
+            trace[lay.r(j, l)] = _running_sums(column, j)
     _totals_carries(lay, limbs, trace, offset_totals)
-    _user_value(air, limbs, trace, users)
-    if hidden:  # row j: asset j's digits of T'_j and H_j = h0 + 512 h1
+    losses = None
+    if gross:
+        _equity_columns(lay, equity_limbs, trace, equity)
+        losses = _tier_columns(air, equity_limbs, trace)
+    _user_value(air, limbs, trace, users, losses)
+    if hidden:  # row j: asset j's digits of T'_j and H_j = h0 + 512 h1 (and of E_j)
         for j, t in enumerate(offset_totals):
             trace[lay.tot : lay.tot + TOTAL_DIGITS, j] = digits(t, TOTAL_DIGITS)
+            if gross:
+                trace[lay.teq : lay.teq + EQUITY_DIGITS, j] = digits(equity[j], EQUITY_DIGITS)
     looked = np.stack(
         [trace[c] for c in lay.range_checked()] + [64 * trace[c] for c in lay.kappa2()]
     )
@@ -974,10 +1312,14 @@ def _solvency_witness(
     # the sponge: row j < K absorbs asset j, row K the blinding; rows past K permute zeros
     trace[lay.blind : lay.blind + BLINDING, k] = blinding
     inputs = np.zeros((n, TOTALS_WIDTH), dtype=np.uint64)
-    inputs[: k + 1] = commitment_states(offset_totals, blinding)
+    inputs[: k + 1] = commitment_states(offset_totals, blinding, equity)
     outputs = lay.totals_gadget.fill(trace, inputs)
     opening = TotalsOpening(
-        totals, tuple(offset_totals), np.asarray(blinding, dtype=np.uint64), outputs[k, :DIGEST]
+        totals,
+        tuple(offset_totals),
+        np.asarray(blinding, dtype=np.uint64),
+        outputs[k, :DIGEST],
+        equity,
     )
     return statement, trace, lay, opening
 
@@ -996,7 +1338,87 @@ def _totals_carries(lay: Layout, limbs: np.ndarray, trace: np.ndarray, offset_to
             trace[lay.carry_hi + l, j] = carry // BASE
 
 
-def _user_value(air: SolvencyAir, limbs: np.ndarray, trace: np.ndarray, users: int) -> None:
+def exact_sums(limbs: np.ndarray) -> list[int]:
+    """sum_i sum_l 512^l limbs[i, j, l] per asset j, as Python integers (no overflow)."""
+    sums = limbs.sum(axis=0)  # (K, L), each below n * 512
+    return [sum(int(v) << (LIMB_BITS * l) for l, v in enumerate(row)) for row in sums]
+
+
+def _running_sums(column: np.ndarray, j: int) -> np.ndarray:
+    """r with r[(j+1) % n] = 0 and r[i+1] = r[i] + column[i] around the cycle, but on row j."""
+    rotated = np.roll(column, -(j + 1))
+    prefix = np.concatenate([[0], np.cumsum(rotated[:-1])])
+    return np.roll(prefix, j + 1)
+
+
+def _equity_columns(lay: Layout, equity_limbs: np.ndarray, trace: np.ndarray, equity) -> None:
+    """r_eq (running sums of the equity limbs) and, on row j, the carries eps_0..5 of E_j."""
+    sums = equity_limbs.sum(axis=0)  # (K, 7)
+    for j in range(equity_limbs.shape[1]):
+        for l in range(LIMBS - 1):
+            trace[lay.r_eq(j, l)] = _running_sums(equity_limbs[:, j, l], j)
+        carry = 0
+        for l in range(EQUITY_CARRIES):
+            step = int(sums[j, l]) + carry - ((equity[j] >> (LIMB_BITS * l)) & (BASE - 1))
+            if step % BASE:
+                raise ArithmeticError("equity does not normalise: a bug in the witness builder")
+            carry = step // BASE
+            trace[lay.eps_lo + l, j] = carry % BASE
+            trace[lay.eps_lo + EQUITY_CARRIES + l, j] = carry // BASE
+
+
+def _chunks_of(values: np.ndarray) -> list[np.ndarray]:
+    """The three 27-bit chunks of int64 values below 2^63."""
+    mask = (1 << (LIMB_BITS * CHUNK_LIMBS)) - 1
+    return [(values >> (LIMB_BITS * CHUNK_LIMBS * c)) & mask for c in range(3)]
+
+
+def _tier_columns(air: SolvencyAir, equity_limbs: np.ndarray, trace: np.ndarray):
+    """Each tabled asset's tier block, and the users' losses as (n, S) position sums of
+    sum_j P_j loss_ij (B_s), or None without tables."""
+    if not air.tabled:
+        return None
+    lay = air.layout
+    n = equity_limbs.shape[0]
+    shifts = np.arange(LIMBS - 1, dtype=np.int64) * LIMB_BITS
+    losses = np.zeros((n, lay.positions), dtype=np.int64)
+    for j, (tiers, consts) in enumerate(zip(air.tiers, air.tier_constants, strict=True)):
+        if tiers is None:
+            continue
+        eq = (equity_limbs[:, j, :] << shifts).sum(axis=1)  # < 2^63: fits int64
+        tau = tiers.tier_of(eq)
+        lo = eq - np.asarray(tiers.lower, dtype=np.int64)[tau]
+        lo_limbs = (lo[:, None] >> shifts) & (BASE - 1)
+        if tiers.count >= 2:
+            hi = np.asarray(tiers.width, dtype=np.int64)[tau] - lo
+            for t in range(1, tiers.count):
+                trace[lay.selector(j, t)] = tau == t
+            for l in range(LIMBS - 1):
+                trace[lay.lo(j, l)] = lo_limbs[:, l]
+                trace[lay.hi(j, l)] = (hi >> shifts[l]) & (BASE - 1)
+            for cols, terms in (
+                (lay.kl, (lo, np.asarray(tiers.lower, dtype=np.int64)[tau])),
+                (lay.kh, (lo, hi)),
+            ):
+                carry = np.zeros(n, dtype=np.int64)
+                for c, (a, b) in enumerate(zip(*map(_chunks_of, terms), strict=True)):
+                    carry = (a + b + carry) >> (LIMB_BITS * CHUNK_LIMBS)
+                    if c < 2:
+                        trace[cols(j, c)] = carry
+        rate, below = consts.rate_digits[tau], consts.below_digits[tau]  # (n, M), (n, S)
+        for m in range(lay.price_digits):
+            losses[:, m : m + LIMBS - 1] += lo_limbs * rate[:, m : m + 1]
+        losses += below
+    return losses
+
+
+def _user_value(
+    air: SolvencyAir,
+    limbs: np.ndarray,
+    trace: np.ndarray,
+    users: int,
+    losses: np.ndarray | None = None,
+) -> None:
     lay = air.layout
     n = limbs.shape[0]
     prices = air.price_digit_table  # (K, M)
@@ -1004,6 +1426,8 @@ def _user_value(air: SolvencyAir, limbs: np.ndarray, trace: np.ndarray, users: i
     for l in range(LIMBS):
         for m in range(lay.price_digits):
             position_sums[:, l + m] += limbs[:, :, l] @ prices[:, m]
+    if losses is not None:
+        position_sums -= losses
     c_digits = digits(air.offset_value, lay.positions)
     width = lay.positions - 1
     carry = np.zeros(n, dtype=np.int64)
@@ -1018,4 +1442,5 @@ def _user_value(air: SolvencyAir, limbs: np.ndarray, trace: np.ndarray, users: i
             trace[lay.kappa + 2 * width + s] = shifted >> 18
     negative = np.flatnonzero(carry != 0)
     if len(negative):
-        raise Insolvent([int(i) for i in negative if i < users])
+        rows = [int(i) for i in negative if i < users]
+        raise (Undercollateralised if air.tabled else Insolvent)(rows)

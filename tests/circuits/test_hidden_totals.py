@@ -42,6 +42,9 @@ ROOT = Path(__file__).resolve().parents[2]
 START = "19a08bf"  # the commit before hidden totals: public-mode proofs must not change
 
 
+FORMAT_1_MARKET = {k: v for k, v in asdict(MARKET).items() if k != "haircuts"}
+
+
 def idc(users: int) -> np.ndarray:
     return id_commitments(
         [f"user-{i}" for i in range(users)], new_nonces(users, ProverRandomness(1))
@@ -50,9 +53,10 @@ def idc(users: int) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def honest():
-    """(air, trace, opening, proof bytes): no leaves, S-box registers (degree 4)."""
+    """(air, trace, opening, proof bytes): no leaves, S-box registers (degree 4); format 1
+    (this file tests it; tests/circuits/test_gross.py tests format 2's hidden equity)."""
     statement, trace, leaves, opening = build_hidden_witness(
-        MARKET, balances(), rng=ProverRandomness(5)
+        MARKET, balances(), rng=ProverRandomness(5), gross=False
     )
     assert leaves is None
     air = SolvencyAir(statement, totals_commitment=opening.commitment)
@@ -144,7 +148,7 @@ def test_honest_proof_verifies_and_commits_to_the_true_totals(honest):
     assert statement.hidden_totals and statement.totals == (0,) * K
     assert air.name == "solvency-v1-hidden"
     lay = air.layout
-    plain = SolvencyAir(build_witness(MARKET, balances())[0])
+    plain = SolvencyAir(build_witness(MARKET, balances(), gross=False)[0])
     gadget = lay.totals_gadget
     assert lay.tot == plain.layout.mult + 1 and lay.blind == lay.tot + TOTAL_DIGITS
     assert air.main_width == gadget.offset + gadget.num_columns == trace.shape[0]
@@ -179,7 +183,7 @@ def test_hidden_totals_with_leaves_verify():
     totals gadget without registers either)."""
     b = balances()
     statement, trace, leaves, opening = build_hidden_witness(
-        MARKET, b, idc(len(b)), sbox_registers=False, rng=ProverRandomness(6)
+        MARKET, b, idc(len(b)), sbox_registers=False, rng=ProverRandomness(6), gross=False
     )
     air = SolvencyAir(statement, leaves, sbox_registers=False, totals_commitment=opening.commitment)
     assert air.name == "solvency-v1-hidden-leaves-w24-noreg"
@@ -208,7 +212,7 @@ def test_rows_past_k_do_not_matter(honest):
 def test_the_blinding_hides(honest):
     """Two blindings, same balances: different commitments, the same statement."""
     air, _, opening, _ = honest
-    statement, _, _, other = build_hidden_witness(MARKET, balances(), rng=ProverRandomness(9))
+    statement, _, _, other = build_hidden_witness(MARKET, balances(), rng=ProverRandomness(9), gross=False)
     assert statement == air.statement
     assert not np.array_equal(other.commitment, opening.commitment)
 
@@ -292,7 +296,7 @@ def test_digit_of_512_is_rejected(honest, l):
 
 # -- the modes do not mix --------------------------------------------------------------------------
 def test_statement_with_hidden_totals():
-    statement, _ = build_witness(MARKET, balances())
+    statement, _ = build_witness(MARKET, balances(), gross=False)
     with pytest.raises(ValueError, match="zero totals"):
         replace(statement, hidden_totals=True)
     hidden = replace(statement, totals=(0,) * K, hidden_totals=True)
@@ -308,7 +312,7 @@ def test_statement_with_hidden_totals():
 def test_a_proof_never_verifies_in_the_other_mode(honest):
     air, _, opening, proof = honest
     b = balances()
-    public_statement, public_trace = build_witness(MARKET, b)
+    public_statement, public_trace = build_witness(MARKET, b, gross=False)
     public = SolvencyAir(public_statement)
     with pytest.raises(VerificationError):  # hidden proof, public AIR of the true totals
         accepted(public, proof)
@@ -356,18 +360,20 @@ def test_public_mode_proofs_are_byte_identical_to_before(with_leaves):
     b = balances()
     proofs = []
     for module in (old, sys.modules["circuits.solvency"]):
+        v1 = {} if module is old else {"gross": False}  # format 1, as first published
         if with_leaves:
             ids = idc(len(b))
             statement, trace, leaves = module.build_witness_with_leaves(
-                module.Market(**asdict(MARKET)),
+                module.Market(**FORMAT_1_MARKET),
                 b,
                 ids,
                 sbox_registers=False,
                 rng=ProverRandomness(2),
+                **v1,
             )
             air = module.SolvencyAir(statement, leaves, sbox_registers=False)
         else:
-            statement, trace = module.build_witness(module.Market(**asdict(MARKET)), b)
+            statement, trace = module.build_witness(module.Market(**FORMAT_1_MARKET), b, **v1)
             air = module.SolvencyAir(statement)
         proofs.append(prove(air, trace, QUICK, seed=7).to_bytes())
     assert hashlib.sha256(proofs[0]).digest() == hashlib.sha256(proofs[1]).digest()

@@ -79,9 +79,9 @@ def test_insolvent_user_is_named():
 def forced_witness(b: np.ndarray, monkeypatch) -> tuple[SolvencyAir, GF]:
     """The witness builder with its insolvency check disabled: a cheating prover's trace."""
 
-    def lenient(air, limbs, trace, users):
+    def lenient(*args):
         with contextlib.suppress(Insolvent):
-            original(air, limbs, trace, users)
+            original(*args)
 
     original = solvency._user_value
     monkeypatch.setattr(solvency, "_user_value", lenient)
@@ -135,13 +135,17 @@ def test_bit_limb_must_be_a_bit():
     rejected(air, cheat)
 
 
+@pytest.mark.parametrize("gross", [True, False])
 @pytest.mark.parametrize("delta", [1, -1, P, -P, 1 << 64])
-def test_total_off_by_anything_is_rejected(delta):
+def test_total_off_by_anything_is_rejected(delta, gross):
     """A statement whose total differs by one base unit, by p (what a wrapped per-limb sum
-    would hide) or by 2^64 cannot be proved."""
-    statement, trace = build_witness(MARKET, balances())
-    lying = replace(statement, totals=(statement.totals[0] + delta, *statement.totals[1:]))
-    rejected(SolvencyAir(lying), trace)
+    would hide) or by 2^64 cannot be proved, in both formats (in format 2 the equity moves
+    with it, so that the debt E - T stays what the balances owe)."""
+    statement, trace = build_witness(MARKET, balances(), gross=gross)
+    changes = {"totals": (statement.totals[0] + delta, *statement.totals[1:])}
+    if gross:
+        changes["equity"] = (statement.equity[0] + max(delta, 0), *statement.equity[1:])
+    rejected(SolvencyAir(replace(statement, **changes)), trace)
 
 
 def test_impossible_total_is_refused_as_a_public_parameter():

@@ -130,11 +130,11 @@ def test_identical_balances_get_different_leaves(honest):
 def test_without_leaves_the_air_is_unchanged(honest):
     air = honest[0]
     plain = SolvencyAir(air.statement)
-    assert (plain.name, plain.with_leaves, plain.leaf_gadget) == ("solvency-v1", False, None)
+    assert (plain.name, plain.with_leaves, plain.leaf_gadget) == ("solvency-v2", False, None)
     assert plain.main_width == plain.layout.width
     assert plain.public_inputs() == air.statement.encode()
     assert len(plain.periodic_columns()) == 1 + 3
-    assert air.name == "solvency-v1-leaves-w24" and air.with_leaves
+    assert air.name == "solvency-v2-leaves-w24" and air.with_leaves
     assert air.public_inputs() == air.statement.encode() + LEAVES_TAG + bytes([24, 1])
     leaves = air.leaves
     others = [
