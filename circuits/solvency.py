@@ -599,57 +599,63 @@ class SolvencyAir(Air):
 
     # -- the AIR ------------------------------------------------------------------------------
     def transition_constraints(self) -> list[TransitionConstraint]:
+        return [c for _, group in self.constraint_groups() for c in group]
+
+    def constraint_groups(self) -> list[tuple[str, list[TransitionConstraint]]]:
+        """The transition constraints in `evaluate_transition`'s order, in named groups (the
+        names say which check a violation is: `constraint_name`)."""
         k, lay = self.statement.num_assets, self.layout
-        return (
-            [TransitionConstraint(2, all_rows=True)] * k  # limb 7 is a bit
-            + [TransitionConstraint(2, all_rows=True)] * (LIMBS * k)  # running sums
-            + [TransitionConstraint(2, all_rows=True)] * LIMBS  # totals normalisation
-            + self._gross_constraints()
-            + [TransitionConstraint(2 if self.tabled else 1, all_rows=True)] * lay.positions
-            + [TransitionConstraint(4, all_rows=True)] * (self.aux_width - 1)  # LogUp helpers
-            + [TransitionConstraint(2, all_rows=True)]  # LogUp running sum
-            + self._leaf_constraints()
-            + self._hidden_constraints()
-        )
+
+        def group(name: str, degree: int, count: int) -> tuple[str, list[TransitionConstraint]]:
+            return name, [TransitionConstraint(degree, all_rows=True)] * count
+
+        out = [
+            group("limb 7 is a bit", 2, k),
+            group("running sums", 2, LIMBS * k),
+            group("totals", 2, LIMBS),
+        ]
+        if self.tiers is not None:
+            out += [
+                group("equity running sums", 3, (LIMBS - 1) * k),
+                group("equity totals", 3, LIMBS - 1),
+            ]
+            for sym, t in zip(self.statement.symbols, self.tiers, strict=True):
+                if t is not None and t.count >= 2:
+                    out += [
+                        group(f"{sym} tier selectors", 2, t.count),
+                        group(f"{sym} tier lower bound", 2, 3),
+                        group(f"{sym} tier upper bound", 1, 3),
+                        group(f"{sym} tier carries", 2, 4),
+                    ]
+        out += [
+            group("user value", 2 if self.tabled else 1, lay.positions),
+            group("range check", 4, self.aux_width - 1),
+            group("range check sum", 2, 1),
+        ]
+        if self.leaf_gadget is not None:
+            out += [
+                ("leaf hash", self.leaf_gadget.transition_constraints()),
+                group("leaf is published", 1, DIGEST),
+            ]
+        if self.hidden_totals:
+            out += [
+                ("totals commitment hash", self.layout.totals_gadget.transition_constraints()),
+                group("totals commitment sponge", 2, TOTALS_WIDTH),
+            ]
+        return out
+
+    def constraint_name(self, index: int) -> str:
+        """The group of transition constraint `index`."""
+        for name, group in self.constraint_groups():
+            if index < len(group):
+                return name
+            index -= len(group)
+        raise IndexError("no such transition constraint")
 
     @property
     def tabled(self) -> bool:
         """Some asset has a haircut table: the user-value chain is the collateral rule."""
         return self.tiers is not None and any(self.tiers)
-
-    def _gross_constraints(self) -> list[TransitionConstraint]:
-        """Format 2: the equity running sums and chain (degree 3), then per asset with a table
-        of m >= 2 tiers: m one-hot (2), 3 chunks of lo + beta = eq (2), 3 of lo + hi = W (1),
-        4 carry bits (2)."""
-        if self.tiers is None:
-            return []
-        k = self.statement.num_assets
-        out = [TransitionConstraint(3, all_rows=True)] * ((LIMBS - 1) * k + LIMBS - 1)
-        for t in self.tiers:
-            if t is not None and t.count >= 2:
-                out += [TransitionConstraint(2, all_rows=True)] * (t.count + 3)
-                out += [TransitionConstraint(1, all_rows=True)] * 3
-                out += [TransitionConstraint(2, all_rows=True)] * 4
-        return out
-
-    def _hidden_constraints(self) -> list[TransitionConstraint]:
-        """With hidden totals: the totals gadget's (degree 3, or 7 without registers), then the
-        sponge's 16 chaining constraints (degree 2, across the wrap)."""
-        if not self.hidden_totals:
-            return []
-        return (
-            self.layout.totals_gadget.transition_constraints()
-            + [TransitionConstraint(2, all_rows=True)] * TOTALS_WIDTH
-        )
-
-    def _leaf_constraints(self) -> list[TransitionConstraint]:
-        """With leaves: the gadget's (degree 3, or 7 without registers), then digest = leaf."""
-        if self.leaf_gadget is None:
-            return []
-        return (
-            self.leaf_gadget.transition_constraints()
-            + [TransitionConstraint(1, all_rows=True)] * DIGEST
-        )
 
     def periodic_columns(self) -> list[np.ndarray]:
         return self._periodic
