@@ -212,7 +212,9 @@ def test_rows_past_k_do_not_matter(honest):
 def test_the_blinding_hides(honest):
     """Two blindings, same balances: different commitments, the same statement."""
     air, _, opening, _ = honest
-    statement, _, _, other = build_hidden_witness(MARKET, balances(), rng=ProverRandomness(9), gross=False)
+    statement, _, _, other = build_hidden_witness(
+        MARKET, balances(), rng=ProverRandomness(9), gross=False
+    )
     assert statement == air.statement
     assert not np.array_equal(other.commitment, opening.commitment)
 
