@@ -37,6 +37,7 @@ from circuits.solvency import (
     Market,
     Statement,
     TotalsOpening,
+    Undercollateralised,
 )
 from solvency import inclusion
 from solvency.files import MAX_INPUT_BYTES, read_json_record, read_regular, write_atomically
@@ -197,7 +198,8 @@ def prove_batch(task: BatchTask, on_phase: Callable | None = None) -> BatchResul
     try:
         wit = inclusion.witness(task.market, task.ids, task.balances, rng, hide_totals=hidden)
     except Insolvent as e:
-        raise InsolventUsers([task.ids[i] for i in e.rows]) from None
+        haircuts = isinstance(e, Undercollateralised)
+        raise InsolventUsers([task.ids[i] for i in e.rows], haircuts=haircuts) from None
     statement = dataclasses.replace(
         wit.statement,
         issuer=task.issuer,
@@ -224,11 +226,26 @@ def prove_batch(task: BatchTask, on_phase: Callable | None = None) -> BatchResul
 
 
 class InsolventUsers(ValueError):
-    """Users of a batch whose total value is negative, by id (raised on the worker)."""
+    """Users of a batch whose total value is negative, by id (raised on the worker); with
+    `haircuts`, whose debts exceed their collateral under the haircut tables."""
 
-    def __init__(self, ids: list[str]):
-        super().__init__(f"{len(ids)} user(s) with a negative total value")
+    def __init__(self, ids: list[str], *, haircuts: bool = False):
+        super().__init__(f"{len(ids)} user(s) {self.reason_of(haircuts)}")
         self.ids = ids
+        self.haircuts = haircuts
+
+    @staticmethod
+    def reason_of(haircuts: bool) -> str:
+        if haircuts:
+            return "have debts worth more than their collateral after the haircuts"
+        return "have a negative total value at the given prices"
+
+    def __reduce__(self):  # raised on a Dask worker: pickled with its keyword
+        return (_insolvent_users, (self.ids, self.haircuts))
+
+
+def _insolvent_users(ids: list[str], haircuts: bool) -> InsolventUsers:
+    return InsolventUsers(ids, haircuts=haircuts)
 
 
 def tasks_of(
@@ -265,6 +282,7 @@ def prove_aggregate(
         [r.opening.offset_totals for r in results],
         np.stack([r.opening.blinding for r in results]),
         [r.statement.trace_len for r in results],
+        equity=None if first.equity is None else [r.opening.equity for r in results],
     )
     return statement, prove(AggregateAir(statement), trace, PRESETS[preset]).to_bytes()
 
@@ -298,6 +316,8 @@ def published_statement(
         if aggregate_proof is None
         else (hashlib.sha256(aggregate_proof).hexdigest(), len(aggregate_proof)),
         params=PRESETS[plan.preset],
+        equity=s.equity if aggregate is None else aggregate.equity,
+        haircuts=s.haircuts,
     )
 
 
@@ -331,6 +351,7 @@ def write_batch(result: BatchResult, out: Path, private: Path) -> None:
         opening = {
             "offset_totals": [str(t) for t in result.opening.offset_totals],
             "blinding": elements_hex(result.opening.blinding),
+            "equity": [str(e) for e in result.opening.equity],
         }
         write_atomically(folder / "opening.json", json.dumps(opening).encode(), private=True)
     write_batch_files(out, result.index, result.leaves, result.proof)
@@ -342,6 +363,7 @@ def write_batch(result: BatchResult, out: Path, private: Path) -> None:
         "users_padded": s.trace_len,
         "insecure_seeded": s.insecure_seeded,
         "totals": [str(t) for t in s.totals],
+        "equity": [str(e) for e in s.equity],
         "commitment": None if record.commitment is None else elements_hex(record.commitment),
         "leaves_root": record.leaves_root,
         "proof_sha256": record.proof_sha256,
@@ -360,7 +382,11 @@ def load_result(out: Path, private: Path, plan: Plan, market: Market, index: int
     leaves = read_leaves(batch_dir(out, index) / "leaves.bin")
     n, k, hidden = len(leaves), len(market.symbols), plan.count > 1
     statement = dataclasses.replace(
-        market.statement(tuple(int(t) for t in record["totals"]), n),
+        market.statement(
+            tuple(int(t) for t in record["totals"]),
+            n,
+            equity=tuple(int(e) for e in record["equity"]),
+        ),
         issuer=plan.issuer,
         as_of=plan.as_of,
         insecure_seeded=record["insecure_seeded"],
@@ -377,6 +403,7 @@ def load_result(out: Path, private: Path, plan: Plan, market: Market, index: int
             offset_totals,
             parse_elements_hex(data["blinding"], DIGEST),
             commitment,
+            tuple(int(e) for e in data["equity"]),
         )
     return BatchResult(
         index,

@@ -168,7 +168,7 @@ def witness(
                 market, table, commitments, **layout
             )
     except Insolvent as e:  # rows back to the users in the snapshot's order
-        raise Insolvent(sorted(int(owner[r]) for r in e.rows)) from None
+        raise type(e)(sorted(int(owner[r]) for r in e.rows)) from None
     return Witness(statement, trace, leaves, rows, nonces, opening)
 
 

@@ -262,8 +262,8 @@ def prove_all(
         named = ", ".join(e.ids[:5]) + (f" and {len(e.ids) - 5} more" if len(e.ids) > 5 else "")
         fail(
             EXIT_UNSATISFIED,
-            f"{snapshot}: {len(e.ids)} user(s) have a negative total value at the given "
-            f"prices: {named}; nothing was published",
+            f"{snapshot}: {len(e.ids)} user(s) {e.reason_of(e.haircuts)}: {named}; "
+            "nothing was published",
         )
     except KeyboardInterrupt:
         if plan.count > 1:

@@ -31,6 +31,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from circuits import haircut
 from solvency.commands.common import (
     EXIT_INPUT,
     EXIT_INVALID,
@@ -49,7 +50,7 @@ from solvency.publication.check import (
     check_publication,
 )
 from solvency.publication.encoding import coins, plain, price_decimal
-from solvency.publication.statement import STATEMENT_NAME, PublishedStatement
+from solvency.publication.statement import STATEMENT_NAME, PublishedStatement, table_document
 from solvency.reference import (
     DEFAULT_MAX_DEVIATION,
     PriceCheck,
@@ -72,15 +73,28 @@ class AssetLine:
     symbol: str
     price: str
     total: str
+    equity: str | None  # None: a publication of format 1
+    debt: str | None
+    haircut: str | None  # the table in words; "100%" without one
     reserves: str | None
     ratio_percent: float | None  # None without reserves or with zero liabilities
     below: bool  # reserves below liabilities, compared exactly
 
 
+def haircut_text(table: haircut.Table | None) -> str:
+    """A haircut table in words: "100% to 10, 90% to 100, then 50%" (coins), or "100%"."""
+    if table is None:
+        return "100%"
+    steps = [f"{t.percent}% to {t.up_to:,}" for t in table[:-1]]
+    return ", ".join([*steps, ("then " if steps else "") + f"{table[-1].percent}%"])
+
+
 def asset_lines(statement: PublishedStatement, reserve: dict[str, Decimal]) -> list[AssetLine]:
     out = []
-    for sym, dec, p_int, total in zip(
-        statement.symbols, statement.decimals, statement.prices, statement.totals, strict=True
+    gross = statement.equity is not None
+    tables = statement.haircuts or (None,) * statement.num_assets
+    for j, (sym, dec, p_int, total) in enumerate(
+        zip(statement.symbols, statement.decimals, statement.prices, statement.totals, strict=True)
     ):
         held = reserve.get(sym)
         liabilities = Decimal(total).scaleb(-dec)
@@ -92,6 +106,9 @@ def asset_lines(statement: PublishedStatement, reserve: dict[str, Decimal]) -> l
                 sym,
                 plain(price_decimal(p_int, statement.scale, dec)),
                 coins(total, dec),
+                coins(statement.equity[j], dec) if gross else None,
+                coins(statement.debt[j], dec) if gross else None,
+                haircut_text(tables[j]) if gross else None,
                 None if held is None else plain(held),
                 ratio,
                 held is not None and liabilities > 0 and held < liabilities,
@@ -110,7 +127,13 @@ def totals_table(
     table = Table()
     table.add_column("asset")
     table.add_column(f"price ({escape(statement.quote)})", justify="right")
+    gross = statement.equity is not None
+    if gross:
+        table.add_column("equity", justify="right")
+        table.add_column("debt", justify="right")
     table.add_column("total owed to users", justify="right")
+    if gross:
+        table.add_column("collateral counted")
     if checks is not None:
         table.add_column("reference price", justify="right")
         table.add_column("deviation", justify="right")
@@ -120,7 +143,8 @@ def totals_table(
     below = []
     lines = asset_lines(statement, reserve or {})
     for line, check in zip(lines, checks or [None] * len(lines), strict=True):
-        row = [line.symbol, line.price, line.total]
+        row = [line.symbol, line.price]
+        row += [line.equity, line.debt, line.total, line.haircut] if gross else [line.total]
         if check is not None:
             flag = "  [bold red]FLAGGED[/]" if check.flagged else ""
             reference = "-" if check.reference is None else plain(check.reference)
@@ -162,8 +186,7 @@ def mismatch_reason(e: StatementMismatch) -> str:
     """A false statement.json in words a customer understands."""
     if e.field.endswith(("proof_sha256", "proof_bytes")):
         return (
-            "a proof file is not the proof this statement names: the files were changed or "
-            "mixed up"
+            "a proof file is not the proof this statement names: the files were changed or mixed up"
         )
     if e.field == "params" and "none of the accepted presets" in str(e):
         return (
@@ -218,8 +241,7 @@ def checked_publication(
         raise Verdict(mismatch_reason(e), str(e)) from None
     except SecurityTooLow as e:
         hint = (
-            "; a proof made with --preset fast is accepted only with "
-            "--accept-conjectured-security"
+            "; a proof made with --preset fast is accepted only with --accept-conjectured-security"
             if regime == "provable"
             else ""
         )
@@ -268,10 +290,16 @@ def identify(s: PublishedStatement) -> str:
 def verdict_line(proved: Proved, regime: str, checks: list[PriceCheck] | None = None) -> str:
     s = proved.statement
     batches = "" if s.count == 1 else f" in {s.count} batches (no batch's totals revealed)"
+    if s.equity is None:
+        rule = "no user's total value is below zero"
+    elif any(s.haircuts):
+        rule = "every user's debts are covered by their collateral after the published haircuts"
+    else:
+        rule = "every user's debts are covered by their collateral (no user's value is negative)"
+    gross = "" if s.equity is None else " (equity and debt: of their positive and negative parts)"
     line = (
         f"the liabilities of {s.issuer} as of {s.as_of} are proved: each total is the exact "
-        f"sum of {s.trace_len:,} padded user balances{batches} and no user's total value is "
-        "below zero"
+        f"sum of {s.trace_len:,} padded user balances{gross}{batches} and {rule}"
     )
     if regime == "conjectured":
         line = "at conjectured security only, " + line
@@ -279,9 +307,8 @@ def verdict_line(proved: Proved, regime: str, checks: list[PriceCheck] | None = 
         line += "; this proof does NOT hide user balances (made for testing)"
     flagged = flagged_prices(checks)
     if flagged:
-        line += (
-            "; at published prices that the reference prices flag: "
-            + ", ".join(c.symbol for c in flagged)
+        line += "; at published prices that the reference prices flag: " + ", ".join(
+            c.symbol for c in flagged
         )
     return line
 
@@ -410,13 +437,18 @@ def json_report(
                 "price": a.price,
                 "total": a.total,
                 **(
+                    {"equity": a.equity, "debt": a.debt, "haircut": table_document(table)}
+                    if s.equity is not None
+                    else {}
+                ),
+                **(
                     {"reserves": a.reserves, "reserve_ratio_percent": a.ratio_percent}
                     if reserve
                     else {}
                 ),
                 **(price_fields(by_symbol[a.symbol]) if checks is not None else {}),
             }
-            for a in lines
+            for a, table in zip(lines, s.haircuts or (None,) * s.num_assets, strict=True)
         ],
         **(
             {"prices_flagged": [c.symbol for c in flagged_prices(checks)]}
@@ -527,7 +559,7 @@ def publication_dir(path: Path) -> Path:
     type=click.Path(path_type=Path),
     default=None,
     metavar="PRICES.json",
-    help="prices you trust, in the assets file's shape ({\"quote\": \"USD\", \"assets\": "
+    help='prices you trust, in the assets file\'s shape ({"quote": "USD", "assets": '
     "[...]}): each published price further from its reference than --max-deviation is flagged",
 )
 @click.option(

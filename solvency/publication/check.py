@@ -8,13 +8,18 @@ statement, a proof's own parameter block) or recomputed here and compared:
 =============================  ==================================================================
 field                          how a verifier trusts it
 =============================  ==================================================================
-format                         must be exactly PUBLICATION_FORMAT (read_statement)
+format                         one of FORMATS_READ (read_statement); 1 has no equity or tables
 issuer, as_of                  bound in every batch (Statement.encode); as_of canonical UTC
 quote, price_scale             bound in every batch
 assets[].symbol, decimals,     bound in every batch; symbols distinct
 integer_price
 assets[].total_base_units      one batch: bound in it; several: bound in the aggregation
 assets[].price, total          recomputed from the integers above, exactly
+assets[].equity_base_units     format 2: as total_base_units (one batch: bound in it; several:
+                               bound in the aggregation, which opens every batch's equity)
+assets[].debt_base_units       recomputed: equity_base_units - total_base_units, exactly
+assets[].equity, debt          recomputed from the integers above, exactly
+assets[].haircut               bound in every batch (Statement.encode); written canonically
 snapshot                       bound in every batch (its place) and in the aggregation's context
 insecure_seeded                bound in every batch
 zero_knowledge                 recomputed: params.zk and not insecure_seeded
@@ -69,6 +74,7 @@ from solvency.publication.statement import (
     publication_air,
     read_statement,
     security_block,
+    table_document,
     users_tree,
 )
 from stark.field import P
@@ -151,8 +157,8 @@ def check_declared(s: PublishedStatement, data: dict) -> SecurityReport:
     forms, the parameter block and its preset, the leaf hash, the security figures, the
     zero-knowledge flag. Returns the recomputed security."""
     path = s.path
-    for a, sym, dec, p_int, total in zip(
-        data["assets"], s.symbols, s.decimals, s.prices, s.totals, strict=True
+    for j, (a, sym, dec, p_int) in enumerate(
+        zip(data["assets"], s.symbols, s.decimals, s.prices, strict=True)
     ):
         proved = price_decimal(p_int, s.scale, dec)
         if Decimal(a["price"]) != proved:
@@ -162,12 +168,20 @@ def check_declared(s: PublishedStatement, data: dict) -> SecurityReport:
                 f"{a['price']} is not the proved price {plain(proved)} "
                 f"(integer_price {p_int} / 10^{s.scale - dec})",
             )
-        if Decimal(a["total"]) != Decimal(total).scaleb(-dec):
+        amounts = {"total": s.totals[j]}
+        if s.equity is not None:
+            amounts.update(equity=s.equity[j], debt=s.debt[j])
+        for field, value in amounts.items():
+            if Decimal(a[field]) != Decimal(value).scaleb(-dec):
+                raise StatementMismatch(
+                    path,
+                    f"{sym}.{field}",
+                    f"{a[field]} is not the proved {field} {coins(value, dec)} "
+                    f"({field}_base_units {value})",
+                )
+        if s.equity is not None and a["haircut"] != table_document(s.haircuts[j]):
             raise StatementMismatch(
-                path,
-                f"{sym}.total",
-                f"{a['total']} is not the proved total {coins(total, dec)} "
-                f"(total_base_units {total})",
+                path, f"{sym}.haircut", "is not written as the table it states (docs/formats.md)"
             )
     name = preset_name(s.params)
     if name is None or not same_json(data["params"], dataclasses.asdict(s.params)):

@@ -1,4 +1,4 @@
-"""The publication format, version 1: what `prove` publishes and every verifier reads.
+"""The publication format, versions 1 and 2: what `prove` publishes and every verifier reads.
 
 A publication is one or more batches of users, each a STARK proof of the solvency AIR with
 the users' leaves (docs/publication.md):
@@ -14,6 +14,10 @@ only a hiding commitment to its totals, and the aggregation proof opens the comm
 constraints and binds the grand totals. Every batch statement binds the snapshot commitment
 and its place (index, count), so that no batch can stand in another slot or publication.
 
+Version 2 (what `prove` writes) adds each asset's gross equity and debt and its haircut table
+(the statement of format 2, `circuits.solvency.Statement.equity`); version 1 is read and
+checked exactly as it was published.
+
 statement.json is for people and tools; no verifier trusts it as written (`check.py` says how
 each field is checked). `snapshot` is a hiding commitment, SHA-256 over a fresh 256-bit salt
 that only the exchange's private store keeps and the digest of its input files: it names the
@@ -25,6 +29,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from circuits.aggregate import MAX_BATCHES, AggregateAir, AggregateStatement
+from circuits.haircut import Table, Tier
 from circuits.leaf import tree_levels
 from circuits.poseidon2 import DIGEST
 from circuits.solvency import MAX_TRACE_LEN, SolvencyAir, Statement
@@ -47,7 +53,9 @@ from solvency.publication.encoding import (
 from stark.params import PRESETS, StarkParams
 from stark.security import SecurityReport, estimate_security
 
-PUBLICATION_FORMAT = "stark-solvency-publication/1"
+PUBLICATION_FORMAT = "stark-solvency-publication/2"
+FORMAT_1 = "stark-solvency-publication/1"
+FORMATS_READ = (FORMAT_1, PUBLICATION_FORMAT)
 STATEMENT_NAME, AGGREGATE_NAME, PROOF_NAME, LEAVES_NAME = (
     "statement.json", "aggregate.bin", "proof.bin", "leaves.bin"
 )  # fmt: skip
@@ -58,6 +66,7 @@ MAX_STATEMENT_BYTES = 1 << 24  # 16,384 batch records of about 500 bytes, and th
 LEAF_WIDTH, LEAF_REGISTERS = 24, False
 LEAF_HASH = f"poseidon2-babybear-w{LEAF_WIDTH}"
 EMPTY_ROOT = np.zeros(DIGEST, dtype=np.uint64)  # the users' tree's padding past the last batch
+WHOLE_COINS = re.compile(r"[1-9][0-9]{0,39}", re.ASCII)
 REGIMES_NOTE = "conjectured: ethSTARK conjecture; provable: unique decoding, every round"
 
 FIELDS = (
@@ -65,7 +74,11 @@ FIELDS = (
     "insecure_seeded", "zero_knowledge", "assets", "batches", "users_root", "aggregate",
     "preset", "params", "security", "inclusion",
 )  # fmt: skip
-ASSET_FIELDS = ("symbol", "decimals", "price", "integer_price", "total", "total_base_units")
+ASSET_FIELDS_1 = ("symbol", "decimals", "price", "integer_price", "total", "total_base_units")
+ASSET_FIELDS = (
+    *ASSET_FIELDS_1, "equity", "equity_base_units", "debt", "debt_base_units", "haircut"
+)  # fmt: skip
+TIER_FIELDS = ("up_to", "percent")
 BATCH_FIELDS = ("users_padded", "commitment", "leaves_root", "proof_sha256", "proof_bytes")
 PROOF_FIELDS = ("proof_sha256", "proof_bytes")
 SECURITY_FIELDS = ("conjectured_bits", "provable_bits", "terms", "regimes")
@@ -201,6 +214,19 @@ class PublishedStatement:
     aggregate: tuple[str, int] | None  # the aggregation proof's SHA-256 and size
     params: StarkParams
     path: Path | None = None  # where it was read from
+    equity: tuple[int, ...] | None = None  # the grand E_j; None: a publication of format 1
+    haircuts: tuple[Table | None, ...] = ()  # per asset (format 2), () for no tables at all
+
+    @property
+    def format(self) -> str:
+        return FORMAT_1 if self.equity is None else PUBLICATION_FORMAT
+
+    @property
+    def debt(self) -> tuple[int, ...] | None:
+        """D_j = E_j - T_j, exact (never read from the file)."""
+        if self.equity is None:
+            return None
+        return tuple(e - t for e, t in zip(self.equity, self.totals, strict=True))
 
     @property
     def count(self) -> int:
@@ -236,6 +262,12 @@ class PublishedStatement:
             insecure_seeded=self.insecure_seeded,
             hidden_totals=hidden,
             batch=(index, self.count, self.snapshot),
+            equity=None
+            if self.equity is None
+            else (0,) * self.num_assets
+            if hidden
+            else self.equity,
+            haircuts=self.haircuts,
         )
 
     def aggregate_statement(self) -> AggregateStatement | None:
@@ -254,6 +286,7 @@ class PublishedStatement:
             tuple(tuple(int(v) for v in r.commitment) for r in self.batches),
             tuple(r.users_padded for r in self.batches),
             self.totals,
+            equity=self.equity,
         )
 
     def security(self) -> SecurityReport:
@@ -262,7 +295,7 @@ class PublishedStatement:
         return weakest_security(self.params, statements, self.aggregate_statement())
 
     def asset_records(self) -> list[dict]:
-        return [
+        out = [
             {
                 "symbol": sym,
                 "decimals": dec,
@@ -275,11 +308,21 @@ class PublishedStatement:
                 self.symbols, self.decimals, self.prices, self.totals, strict=True
             )
         ]
+        if self.equity is None:
+            return out
+        tables = self.haircuts or (None,) * self.num_assets
+        for record, dec, e, d, table in zip(
+            out, self.decimals, self.equity, self.debt, tables, strict=True
+        ):
+            record["equity"], record["equity_base_units"] = coins(e, dec), str(e)
+            record["debt"], record["debt_base_units"] = coins(d, dec), str(d)
+            record["haircut"] = table_document(table)
+        return out
 
     def document(self) -> dict:
         """statement.json, every field; `check.py` says how a verifier checks each."""
         return {
-            "format": PUBLICATION_FORMAT,
+            "format": self.format,
             "issuer": self.issuer,
             "as_of": self.as_of,
             "quote": self.quote,
@@ -321,16 +364,20 @@ def read_statement(directory: Path) -> tuple[PublishedStatement, dict]:
     path = directory / STATEMENT_NAME
     data = load_json_strict(path, MAX_STATEMENT_BYTES, "statement")
     top = Fields(data, FIELDS, path)
-    if data["format"] != PUBLICATION_FORMAT:
+    if data["format"] not in FORMATS_READ:
         raise top.error(
             "format", f"{data['format']!r} is not a format this verifier reads "
-            f"({PUBLICATION_FORMAT}; docs/publication.md, 'Formats read')",
+            f"({', '.join(FORMATS_READ)}; docs/publication.md, 'Formats read')",
         )  # fmt: skip
-    assets = top.objects("assets", ASSET_FIELDS, 1 << 16)
+    gross = data["format"] != FORMAT_1
+    assets = top.objects("assets", ASSET_FIELDS if gross else ASSET_FIELDS_1, 1 << 16)
     symbols = [a.string("symbol") for a in assets]
     for i, (a, sym) in enumerate(zip(assets, symbols, strict=True)):
         a.decimal_string("price")
         a.decimal_string("total")
+        if gross:
+            a.decimal_string("equity")
+            a.decimal_string("debt")
         if sym in symbols[:i]:
             raise a.error("symbol", f"duplicate asset symbol {sym!r}")
     records = top.objects("batches", BATCH_FIELDS, MAX_BATCHES)
@@ -379,7 +426,15 @@ def read_statement(directory: Path) -> tuple[PublishedStatement, dict]:
             aggregate=aggregate,
             params=params,
             path=path,
+            equity=tuple(a.int_string("equity_base_units", signed=False) for a in assets)
+            if gross
+            else None,
+            haircuts=tuple(_table(a) for a in assets) if gross else (),
         )
+        if gross:  # the debt is never read: it must be what the equity and total give
+            for a, d in zip(assets, published.debt, strict=True):
+                if a.int_string("debt_base_units", signed=True) != d:
+                    raise a.error("debt_base_units", f"is not equity - total ({d})")
         for b in range(count):  # every batch statement (and so the assets) as the circuits want
             published.batch(b)
         published.aggregate_statement()
@@ -388,6 +443,40 @@ def read_statement(directory: Path) -> tuple[PublishedStatement, dict]:
             raise
         raise InputError(path, None, None, f"malformed statement: {e}") from None
     return published, data
+
+
+def table_document(table: Table | None) -> list[dict] | None:
+    """A haircut table as statement.json (and the assets file) writes it: up_to as a decimal
+    string of whole coins, the last tier without one."""
+    if table is None:
+        return None
+    return [
+        {"percent": t.percent} if t.up_to is None else {"up_to": str(t.up_to), "percent": t.percent}
+        for t in table
+    ]
+
+
+def _table(asset: Fields) -> Table | None:
+    """An asset's haircut table as published (null: none); the rules are `check_table`'s,
+    applied with the statement (`Statement.__post_init__`)."""
+    raw = asset.raw("haircut")
+    if raw is None:
+        return None
+    if not isinstance(raw, list) or not raw:
+        raise asset.error("haircut", "expected null or a non-empty list of tiers")
+    tiers = []
+    for t, tier in enumerate(raw):
+        field = f"haircut[{t}]"
+        if not isinstance(tier, dict) or not set(tier) <= set(TIER_FIELDS) or "percent" not in tier:
+            raise asset.error(field, 'expected {"up_to": "<whole coins>", "percent": <0..100>}')
+        up_to = tier.get("up_to")
+        if up_to is not None and not (isinstance(up_to, str) and WHOLE_COINS.fullmatch(up_to)):
+            raise asset.error(f"{field}.up_to", "expected a whole number of coins as a string")
+        percent = tier["percent"]
+        if isinstance(percent, bool) or not isinstance(percent, int):
+            raise asset.error(f"{field}.percent", "expected a whole number from 0 to 100")
+        tiers.append(Tier(None if up_to is None else int(up_to), percent))
+    return tuple(tiers)
 
 
 def _batch_record(r: Fields, hidden: bool) -> BatchRecord:
