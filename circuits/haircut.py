@@ -41,8 +41,8 @@ Table = tuple[Tier, ...]
 def check_table(table: Table, decimals: int, what: str = "the haircut table") -> None:
     """ValueError (naming the tier) unless the table is 1 to 8 tiers, boundaries positive whole
     coins strictly increasing with `boundary * 10^decimals < 2^63`, only the last tier open,
-    percents whole in 0..100 and non-increasing, and not the single tier at 100% (that is no
-    table). These limits are what the circuit's bound arguments assume."""
+    percents whole in 0..100 and non-increasing, and not every tier at 100% (that is no
+    table, which has one encoding). These limits are what the circuit's bound arguments assume."""
     if not isinstance(table, tuple) or not 1 <= len(table) <= MAX_TIERS:
         raise ValueError(f"{what} must have 1 to {MAX_TIERS} tiers")
     previous_up_to, previous_percent = 0, 100
@@ -68,11 +68,11 @@ def check_table(table: Table, decimals: int, what: str = "the haircut table") ->
                     f"{where}: up_to must be a whole number of coins above the tier before's"
                 )
             if up_to * 10**decimals > BALANCE_LIMIT:
-                raise ValueError(f"{where}: up_to {up_to} is more than 2^63 base units")
+                raise ValueError(f"{where}: up_to {up_to} is at least 2^63 base units")
             previous_up_to = up_to
         previous_percent = percent
-    if len(table) == 1 and table[0].percent == 100:
-        raise ValueError(f"{what}: a single tier at 100% is no table; leave the table out")
+    if all(tier.percent == 100 for tier in table):
+        raise ValueError(f"{what}: every tier at 100% is no table; leave the table out")
 
 
 @dataclass(frozen=True)

@@ -683,6 +683,12 @@ class SolvencyAir(Air):
             for j in range(self.statement.num_assets)
             for l in range(LIMBS)
         ]
+        if self.layout.gross:  # the equity running sums start at 0 too
+            out += [
+                BoundaryConstraint(self.layout.r_eq(j, l), (j + 1) % n, 0)
+                for j in range(self.statement.num_assets)
+                for l in range(LIMBS - 1)
+            ]
         out.append(BoundaryConstraint(self.aux_width - 1, 0, 0, aux=True))
         if self.hidden_totals:  # the sponge's output on row K is the public commitment
             k, gadget = self.statement.num_assets, self.layout.totals_gadget

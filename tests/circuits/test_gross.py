@@ -346,3 +346,75 @@ def test_hidden_equity_lowered_in_the_cells_is_rejected():
     lying = SolvencyAir(statement, totals_commitment=outputs[statement.num_assets, :8])
     assert first_violation(lying, GF(cheat)) == "equity totals"
     rejected(lying, GF(cheat))
+
+
+class WithoutEquityStart(SolvencyAir):
+    """The control: the equity running sums without their starting value (the AIR as first
+    written, which a cold attack broke)."""
+
+    def boundary_constraints(self):
+        starts = {
+            self.layout.r_eq(j, l) for j in range(self.statement.num_assets) for l in range(7)
+        }
+        return [b for b in super().boundary_constraints() if b.column not in starts or b.aux]
+
+
+@pytest.mark.parametrize("hidden", [False, True])
+def test_equity_running_sums_shifted_by_a_constant_are_rejected(hidden):
+    """Adding c_l to a whole equity running-sum column keeps every transition and moves the
+    sum the equity chain reads by c_l: the chain would close on any claimed equity (here: no
+    BTC debt at all, and USDT equity inflated; hidden, the commitment opened to it). The
+    boundary r_eq = 0 on row j + 1 stops it; the control without it verifies."""
+    b = users((-2 * COIN["BTC"], 300_000 * COIN["USDT"]))
+    if hidden:
+        statement, trace, _, opening = build_hidden_witness(market(), b, rng=ProverRandomness(4))
+        true, totals = opening.equity, opening.totals
+    else:
+        statement, trace = build_witness(market(), b)
+        true, totals = statement.equity, statement.totals
+    claimed = (totals[0], true[1] + 123_456_789)
+
+    def chain(e: int) -> list[int]:  # what the equity chain reads on row j, limb by limb
+        d = solvency.digits(e % (1 << 63), 7)
+        d[-1] += 512 * (e >> 63)
+        return d
+
+    cheat = np.asarray(trace, dtype=np.int64).copy()
+    if hidden:
+        lay = SolvencyAir(statement, totals_commitment=opening.commitment).layout
+        for j in range(2):
+            cells = slice(lay.teq, lay.teq + solvency.EQUITY_DIGITS)
+            cheat[cells, j] = solvency.digits(claimed[j], solvency.EQUITY_DIGITS)
+        remultiplied(cheat, SolvencyAir(statement, totals_commitment=opening.commitment))
+        states = solvency.commitment_states(opening.offset_totals, opening.blinding, claimed)
+        inputs = np.zeros((statement.trace_len, 16), dtype=np.uint64)
+        inputs[: len(states)] = states
+        commitment = lay.totals_gadget.fill(cheat, inputs)[2, :8]
+
+        def make(cls):
+            return cls(statement, totals_commitment=commitment)
+    else:
+        lay = SolvencyAir(statement).layout
+        lying = replace(statement, equity=claimed)
+
+        def make(cls):
+            return cls(lying)
+
+    for j in range(2):
+        for l in range(7):
+            cheat[lay.r_eq(j, l)] += chain(claimed[j])[l] - chain(true[j])[l]
+    forged = GF(cheat % solvency.P)
+    rejected(make(SolvencyAir), forged)
+    control = make(WithoutEquityStart)
+    verify(control, prove(control, forged, PARAMS).to_bytes(), min_bits=0)
+
+
+def remultiplied(trace: np.ndarray, air: SolvencyAir) -> None:
+    """The multiplicities recounted in place (the cheating prover's digit cells changed)."""
+    lay = air.layout
+    looked = np.stack(
+        [trace[c] for c in lay.range_checked()] + [64 * trace[c] for c in lay.kappa2()]
+    )
+    flat = looked.reshape(-1)
+    trace[lay.mult] = 0
+    trace[lay.mult, : solvency.BASE] = np.bincount(flat, minlength=solvency.BASE)[: solvency.BASE]
