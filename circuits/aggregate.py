@@ -20,6 +20,14 @@ and the constraints, on every row: limbs of padding rows (periodic `active` = 0)
 running sums; on row j, sum_l 512^l (sum_b u_b[j][l]) = G'_j = G_j + N 2^63 with carries and
 public digits (N = sum_b n_b); LogUp; the sponge; and active * (digest - C) = 0, C the
 periodic columns holding the published commitments row by row.
+
+Version 2 (issue 17; statement.equity not None): the commitments are
+totals_commitment(T'_b, blinding_b, equity=E_b) and the AIR also proves the public grand gross
+equities E_j = sum_b E_bj. Row b then also holds the 9 limbs uE[j][l] of E_bj < 2^81, their
+running sums rE[j][l] and, on row j, the equity carries cE_0..cE_7 of a second chain against
+the public digits of E_j; the padding sum, the LogUp and the sponge (its E chunks in
+state[4:7], the IV sponge_iv(K, 2)) take them in. Without equity every column, constraint and
+byte is version 1's.
 """
 
 from __future__ import annotations
