@@ -266,8 +266,10 @@ def change_commitment(directory: Path) -> None:
 def other_grand_totals(directory: Path) -> None:
     def change(s):
         asset = s["assets"][0]
-        more = int(asset["total_base_units"]) + 1
-        asset.update(total_base_units=str(more), total=coins(more, asset["decimals"]))
+        less = int(asset["total_base_units"]) - 1
+        asset.update(total_base_units=str(less), total=coins(less, asset["decimals"]))
+        debt = int(asset["equity_base_units"]) - less  # kept consistent: only proofs tell
+        asset.update(debt_base_units=str(debt), debt=coins(debt, asset["decimals"]))
 
     edit_statement(directory, change)
 
@@ -351,7 +353,7 @@ def test_a_batch_proved_again_after_the_aggregation_is_refused(published, proved
 
 
 def test_an_aggregation_opening_other_totals_is_refused(proved, tmp_path):
-    """The aggregator opens batch 0's commitment to totals one unit higher (same blinding) and
+    """The aggregator opens batch 0's commitment to totals one unit lower (same blinding) and
     publishes the grand totals so obtained: stated with the batches' commitments (the verifier
     takes them from the batch records, which the batch proofs bind), the aggregation proof
     does not verify."""
@@ -361,7 +363,7 @@ def test_an_aggregation_opening_other_totals_is_refused(proved, tmp_path):
             results[0],
             opening=dataclasses.replace(
                 results[0].opening,
-                offset_totals=(results[0].opening.offset_totals[0] + 1,
+                offset_totals=(results[0].opening.offset_totals[0] - 1,
                                *results[0].opening.offset_totals[1:]),
             ),
         ),
@@ -652,7 +654,11 @@ def test_a_file_of_an_earlier_format_is_refused(proved_cli, tmp_path):
         (lambda s: s["assets"][0].update(price="abc"), 2, "assets[0].price"),
         (lambda s: s["assets"][0].update(total="844350000e-8"), 2, "assets[0].total"),
         (
-            lambda s: s["assets"][0].update(total_base_units=str(10**35), total="1" + "0" * 27),
+            lambda s: s["assets"][0].update(
+                total_base_units=str(10**35),
+                total="1" + "0" * 27,
+                debt_base_units=str(int(s["assets"][0]["equity_base_units"]) - 10**35),
+            ),
             2,
             "malformed statement",
         ),
