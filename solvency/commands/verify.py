@@ -290,16 +290,18 @@ def identify(s: PublishedStatement) -> str:
 def verdict_line(proved: Proved, regime: str, checks: list[PriceCheck] | None = None) -> str:
     s = proved.statement
     batches = "" if s.count == 1 else f" in {s.count} batches (no batch's totals revealed)"
-    if s.equity is None:
-        rule = "no user's total value is below zero"
-    elif any(s.haircuts):
+    if s.equity is not None and any(s.haircuts):
         rule = "every user's debts are covered by their collateral after the published haircuts"
     else:
-        rule = "every user's debts are covered by their collateral (no user's value is negative)"
-    gross = "" if s.equity is None else " (equity and debt: of their positive and negative parts)"
+        rule = "no user's total value is below zero"
+    gross = (
+        ""
+        if s.equity is None
+        else ", its equity and debt those of their positive and negative parts"
+    )
     line = (
         f"the liabilities of {s.issuer} as of {s.as_of} are proved: each total is the exact "
-        f"sum of {s.trace_len:,} padded user balances{gross}{batches} and {rule}"
+        f"sum of {s.trace_len:,} padded user balances{batches}{gross}, and {rule}"
     )
     if regime == "conjectured":
         line = "at conjectured security only, " + line

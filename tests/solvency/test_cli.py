@@ -65,8 +65,8 @@ def test_round_trip_and_exact_totals(tmp_path):
     assert "0.49000000" in verified.stdout  # BTC
     assert verified.stdout.strip().splitlines()[-1] == (
         "VALID: the liabilities of Test Exchange as of 2025-06-30T23:59:59Z are proved: each "
-        "total is the exact sum of 512 padded user balances and no user's total value is below "
-        "zero"
+        "total is the exact sum of 512 padded user balances, its equity and debt those of their "
+        "positive and negative parts, and no user's total value is below zero"
     )
 
 
