@@ -162,8 +162,7 @@ def mismatch_reason(e: StatementMismatch) -> str:
     """A false statement.json in words a customer understands."""
     if e.field.endswith(("proof_sha256", "proof_bytes")):
         return (
-            "a proof file is not the proof this statement names: the files were changed or "
-            "mixed up"
+            "a proof file is not the proof this statement names: the files were changed or mixed up"
         )
     if e.field == "params" and "none of the accepted presets" in str(e):
         return (
@@ -218,8 +217,7 @@ def checked_publication(
         raise Verdict(mismatch_reason(e), str(e)) from None
     except SecurityTooLow as e:
         hint = (
-            "; a proof made with --preset fast is accepted only with "
-            "--accept-conjectured-security"
+            "; a proof made with --preset fast is accepted only with --accept-conjectured-security"
             if regime == "provable"
             else ""
         )
@@ -279,9 +277,8 @@ def verdict_line(proved: Proved, regime: str, checks: list[PriceCheck] | None = 
         line += "; this proof does NOT hide user balances (made for testing)"
     flagged = flagged_prices(checks)
     if flagged:
-        line += (
-            "; at published prices that the reference prices flag: "
-            + ", ".join(c.symbol for c in flagged)
+        line += "; at published prices that the reference prices flag: " + ", ".join(
+            c.symbol for c in flagged
         )
     return line
 
@@ -527,7 +524,7 @@ def publication_dir(path: Path) -> Path:
     type=click.Path(path_type=Path),
     default=None,
     metavar="PRICES.json",
-    help="prices you trust, in the assets file's shape ({\"quote\": \"USD\", \"assets\": "
+    help='prices you trust, in the assets file\'s shape ({"quote": "USD", "assets": '
     "[...]}): each published price further from its reference than --max-deviation is flagged",
 )
 @click.option(
