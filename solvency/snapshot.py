@@ -1,5 +1,5 @@
-"""The snapshot model and its loaders: the assets file (symbols, decimals, prices) and the
-users' balances (CSV or JSON), converted exactly to integers in base units.
+"""The snapshot model and its loaders: the assets file (symbols, decimals, prices, haircut
+tables) and the users' balances (CSV or JSON), converted exactly to integers in base units.
 
 Every problem with the input raises InputError naming the file, the line and the field.
 
@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from circuits.haircut import Table, Tier, Tiers, check_table
 from circuits.solvency import (
     MAX_ASSETS,
     MAX_ISSUER_BYTES,
@@ -57,6 +58,7 @@ class Asset:
     symbol: str
     decimals: int
     price: Decimal  # quote currency per whole coin
+    haircut: Table | None = None  # its collateral haircut tiers; None: it counts at 100%
 
 
 @dataclass(frozen=True)
@@ -76,8 +78,16 @@ class Assets:
             need = max(need, a.decimals + max(0, -int(exponent)))
         return need
 
+    @property
+    def haircuts(self) -> tuple[Table | None, ...]:
+        """One haircut table or None (100%) per asset; () when no asset has a table, as
+        `Market.haircuts` takes them."""
+        tables = tuple(a.haircut for a in self.assets)
+        return tables if any(t is not None for t in tables) else ()
+
     def market(self, file: str | Path = "assets") -> Market:
-        """The public description of the assets, with exact integer prices."""
+        """The public description of the assets, with exact integer prices and the haircut
+        tables."""
         prices, scale = self.integer_prices(file)
         return Market(
             self.quote,
@@ -85,6 +95,7 @@ class Assets:
             tuple(self.symbols),
             tuple(a.decimals for a in self.assets),
             tuple(prices),
+            self.haircuts,
         )
 
     def integer_prices(self, file: str | Path = "assets") -> tuple[list[int], int]:
@@ -237,6 +248,34 @@ def item_lines(text: str) -> list[int]:
         elif ch in "]}":
             depth -= 1
     return lines
+
+
+def item_starts(text: str) -> list[tuple[int, int]]:
+    """(offset, line) at which each object of the first JSON array in `text` starts: item_lines
+    with the offsets, for the small files that need them (the assets file's tiers)."""
+    starts, depth, in_string, escape, line, array_depth = [], 0, False, False, 1, None
+    for at, ch in enumerate(text):
+        if ch == "\n":
+            line += 1
+        if in_string:
+            if escape:
+                escape = False
+            elif ch == "\\":
+                escape = True
+            elif ch == '"':
+                in_string = False
+            continue
+        if ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if ch == "[" and array_depth is None:
+                array_depth = depth
+            elif ch == "{" and array_depth is not None and depth == array_depth + 1:
+                starts.append((at, line))
+        elif ch in "]}":
+            depth -= 1
+    return starts
 
 
 def read_json(path: Path, max_bytes: int | None = None, what: str = ""):
@@ -398,6 +437,9 @@ def load_reserves(path: str | Path, symbols: Iterable[str] | None = None) -> dic
 
 
 def load_assets(path: str | Path) -> Assets:
+    """An assets file, `{"quote": "USD", "assets": [{"symbol": "BTC", "decimals": 8, "price":
+    "97000.12", "haircut": [...]}, ...]}`, checked (docs/formats.md). Raises InputError naming
+    the file, the line and the field (`BTC.haircut[2].percent`)."""
     path = Path(path)
     data, text = read_json(path, MAX_ASSETS_BYTES, "assets file")
     if not isinstance(data, dict) or not isinstance(data.get("assets"), list):
@@ -407,10 +449,10 @@ def load_assets(path: str | Path) -> Assets:
         raise InputError(
             path, 1, "quote", f"invalid quote currency {quote!r}: 1 to 32 ASCII letters or digits"
         )
-    lines = item_lines(text)
+    starts = item_starts(text)
     assets, seen = [], set()
     for i, item in enumerate(data["assets"]):
-        line = lines[i] if i < len(lines) else None
+        offset, line = starts[i] if i < len(starts) else (None, None)
         if not isinstance(item, dict):
             raise InputError(path, line, f"assets[{i}]", "expected an object")
         symbol = item.get("symbol")
@@ -433,12 +475,184 @@ def load_assets(path: str | Path) -> Assets:
         price = _decimal(item["price"], path, line, f"{symbol}.price")
         if price < 0:
             raise InputError(path, line, f"{symbol}.price", "a price cannot be negative")
-        assets.append(Asset(symbol, decimals, price))
+        _check_haircut_key(item, path, line, symbol)
+        end = starts[i + 1][0] if i + 1 < len(starts) else len(text)
+        tier_lines = _tier_lines(text, offset, end, line) if "haircut" in item else []
+        table = _haircut(item.get("haircut"), decimals, path, symbol, tier_lines, line)
+        assets.append(Asset(symbol, decimals, price, table))
     if not assets:
         raise InputError(path, 1, "assets", "no assets")
     if len(assets) > MAX_ASSETS:
         raise InputError(path, 1, "assets", f"at most {MAX_ASSETS} assets are supported")
     return Assets(quote, tuple(assets))
+
+
+# -- haircut tables -----------------------------------------------------------------------------
+TIER_KEYS = ("up_to", "percent")
+TIER_EXAMPLE = '[{"up_to": "10", "percent": 100}, {"up_to": "100", "percent": 90}, {"percent": 50}]'
+MAX_BOUNDARY_DIGITS = 40  # far past 2^63 base units at any decimals; longer is refused unread
+
+
+def _check_haircut_key(item: dict, path: Path, line: int | None, symbol: str) -> None:
+    """An asset's other keys are ignored, as they always were, but a misspelt `haircut` is
+    refused: ignoring it would prove a statement without the table the exchange wrote."""
+    for key in item:
+        if key != "haircut" and "haircut" in re.sub(r"[^a-z]", "", str(key).lower()):
+            raise InputError(
+                path, line, f"{symbol}.{key}", "unknown key; the tier table's key is 'haircut'"
+            )
+
+
+def _tier_lines(text: str, offset: int | None, end: int, line: int | None) -> list[int]:
+    """The line of each tier of the asset whose object is text[offset:end] (its `haircut`
+    array's objects), as far as they are found."""
+    if offset is None or line is None:
+        return []
+    key = re.compile(r'"haircut"\s*:\s*\[').search(text, offset, end)
+    if key is None:
+        return []
+    start = key.end() - 1
+    before = line + text.count("\n", offset, start)
+    return [before + at - 1 for _, at in item_starts(text[start:end])]
+
+
+def _haircut(
+    raw, decimals: int, path: Path, symbol: str, lines: list[int], line: int | None
+) -> Table | None:
+    """An asset's `haircut` (absent or null: no table) as a checked Table, or InputError
+    naming the field: `BTC.haircut`, `BTC.haircut[2]`, `BTC.haircut[2].percent`."""
+    if raw is None:
+        return None
+    name = f"{symbol}.haircut"
+    if not isinstance(raw, list):
+        raise InputError(path, line, name, f"expected a list of tiers such as {TIER_EXAMPLE}")
+
+    objects = [t for t, tier in enumerate(raw) if isinstance(tier, dict)]  # what `lines` has
+    at = {t: lines[k] for k, t in enumerate(objects) if k < len(lines)}
+
+    def where(t: int) -> int | None:
+        return at.get(t, line)
+
+    table = tuple(
+        _tier(tier, t, t == len(raw) - 1, path, f"{name}[{t}]", where(t))
+        for t, tier in enumerate(raw)
+    )
+    try:
+        check_table(table, decimals, name)
+    except ValueError as e:
+        raise _table_problem(str(e), name, table, decimals, path, where, line) from None
+    return table
+
+
+def _tier(raw, t: int, last: bool, path: Path, name: str, line: int | None) -> Tier:
+    """One tier's JSON as a Tier (its rules are check_table's): `percent` a JSON integer,
+    `up_to` a positive whole number of coins as a string of digits, absent (or null) only on
+    the last tier."""
+    example = '{"up_to": "10", "percent": 100}' if not last else '{"percent": 50}'
+    if not isinstance(raw, dict):
+        raise InputError(path, line, name, f"expected an object such as {example}")
+    for key in raw:
+        if key not in TIER_KEYS:
+            hint = "; the ratio's key is 'percent'" if "percent" in str(key).lower() else ""
+            raise InputError(
+                path, line, f"{name}.{key}", f"unknown key: a tier has up_to and percent{hint}"
+            )
+    if "percent" not in raw:
+        raise InputError(path, line, f"{name}.percent", f"missing; a tier is like {example}")
+    percent = raw["percent"]
+    if isinstance(percent, bool) or not isinstance(percent, int):
+        raise InputError(
+            path,
+            line,
+            f"{name}.percent",
+            "must be a whole percent written as a JSON integer such as 90, not "
+            + (f"{percent}" if isinstance(percent, Decimal) else json.dumps(percent)),
+        )
+    up_to = raw.get("up_to")
+    return Tier(None if up_to is None else _boundary(up_to, path, line, f"{name}.up_to"), percent)
+
+
+def _boundary(raw, path: Path, line: int | None, name: str) -> int:
+    """A tier's `up_to`: a positive whole number of coins, plain ASCII digits in a string."""
+    if isinstance(raw, bool) or not isinstance(raw, str):
+        shown = f"{raw:f}" if isinstance(raw, Decimal) else repr(raw)
+        raise InputError(
+            path,
+            line,
+            name,
+            f'write the boundary as a string of whole coins such as "10", not {shown}',
+        )
+    why = _why_not_whole(raw)
+    if why:
+        raise InputError(path, line, name, f"{raw!r} is not a whole number of coins: {why}")
+    if len(raw) > MAX_BOUNDARY_DIGITS:
+        raise InputError(path, line, name, f"{raw[:12]}... is more than 2^63 base units")
+    return int(raw)
+
+
+def _why_not_whole(text: str) -> str | None:
+    """Why `text` is not a positive whole number in plain ASCII digits without a leading zero,
+    or None."""
+    if re.fullmatch(r"[1-9][0-9]*", text, re.ASCII):
+        return None
+    if text != text.strip():
+        return "spaces are not accepted"
+    if text[:1] and text[0] in "+-" + _MINUS_LOOKALIKES:
+        return "no sign: a boundary is positive"
+    if re.fullmatch(r"0+", text):
+        return "a boundary is positive (at least 1)"
+    if re.fullmatch(r"0[0-9]+", text, re.ASCII):
+        return "no leading zeros"
+    if re.fullmatch(r"[0-9.]+[eE][+-]?[0-9]+", text, re.ASCII):
+        return "exponent notation is not accepted"
+    if re.fullmatch(r"[0-9]*[.,][0-9]*", text, re.ASCII):
+        return "boundaries are whole coins (no fraction, no separator)"
+    if any(c.isdigit() and not c.isascii() for c in text):
+        return "only the ASCII digits 0-9 are accepted"
+    return 'expected digits such as "10"'
+
+
+def _table_problem(
+    message: str, name: str, table: Table, decimals: int, path: Path, where, line: int | None
+) -> InputError:
+    """check_table's ValueError (`BTC.haircut, tier 3: ...` or `BTC.haircut ...`) as an
+    InputError naming the field: the tier's `percent` or `up_to`, or the table."""
+    tier = re.fullmatch(re.escape(name) + r", tier (\d+): (.*)", message, re.DOTALL)
+    if tier is None:
+        problem = message.removeprefix(name).removeprefix(":").strip()
+        if problem.endswith("tiers"):
+            problem += f" (this one has {len(table)})"
+        return InputError(path, line, name, problem)
+    t, problem = int(tier[1]) - 1, tier[2]
+    if "above the tier before" in problem and t > 0 and table[t].up_to is not None:
+        problem += f" ({table[t].up_to} after {table[t - 1].up_to})"
+    elif problem.endswith("base units"):
+        problem += f" at {decimals} decimals"
+    elif problem.endswith("needs an up_to"):
+        problem += " (only the last tier is open)"
+    key = "percent" if "percent" in problem else "up_to" if "up_to" in problem else None
+    return InputError(path, where(t), f"{name}[{t}]" + (f".{key}" if key else ""), problem)
+
+
+def haircut_json(table: Table | None) -> list[dict] | None:
+    """A table as the assets file writes it (load_assets reads it back): the inverse of
+    `_haircut`."""
+    if table is None:
+        return None
+    return [
+        {"percent": t.percent} if t.up_to is None else {"up_to": str(t.up_to), "percent": t.percent}
+        for t in table
+    ]
+
+
+def haircut_coins(table: Table, decimals: int, equity: Decimal) -> Decimal:
+    """What `equity` whole coins (>= 0, a whole number of base units below 2^63) count for
+    under the table, exactly, in whole coins: `Tiers.scaled_haircut` / (100 * 10^decimals).
+    ValueError for an equity that is not such a number."""
+    units = equity.scaleb(decimals)
+    if equity < 0 or units != units.to_integral_value() or units >= 1 << 63:
+        raise ValueError(f"{equity} is not a whole number of base units below 2^63")
+    return Decimal(Tiers.of(table, decimals).scaled_haircut(int(units))).scaleb(-decimals - 2)
 
 
 # -- balances -----------------------------------------------------------------------------------

@@ -36,10 +36,20 @@ FILES = ("snapshot.csv", "assets.json")
     metavar="DIR",
     help="a directory (created if needed) for snapshot.csv and assets.json",
 )
+@click.option(
+    "--haircuts/--no-haircuts",
+    default=True,
+    show_default=True,
+    help="give the assets collateral haircut tables (majors and stablecoins high, small caps "
+    "low, an illiquid tail at 0%); --no-haircuts: none (every asset counts at 100%)",
+)
 @click.option("--force", is_flag=True, help="replace snapshot.csv and assets.json if in DIR")
-def generate_cmd(users: int, num_assets: int, seed: int, out: Path, force: bool) -> None:
+def generate_cmd(
+    users: int, num_assets: int, seed: int, out: Path, haircuts: bool, force: bool
+) -> None:
     """Write a realistic synthetic DIR/snapshot.csv and DIR/assets.json: heavy-tailed
-    balances, about 10% of users with a loan (a negative balance), everyone solvent."""
+    balances, haircut tables, about 10% of users with a loan (a negative balance), everyone
+    meeting the collateral rule under the tables (so solvent)."""
     if out.exists() and not out.is_dir():
         fail(EXIT_INPUT, f"--out {out}: not a directory (generate writes {' and '.join(FILES)})")
     for name in FILES:
@@ -50,12 +60,14 @@ def generate_cmd(users: int, num_assets: int, seed: int, out: Path, force: bool)
     from solvency.commands.prove import largest_batch
 
     try:
-        generated = synthetic.generate(users, num_assets, seed)
+        generated = synthetic.generate(users, num_assets, seed, haircuts)
         assets_path, snapshot_path = synthetic.write(generated, out)
     except ValueError as e:  # its messages name the option
         fail(EXIT_INPUT, str(e))
+    tabled = sum("haircut" in a for a in generated.assets)
+    tables = f"{tabled} with a haircut table" if tabled else "no haircut tables"
     console.print(
-        f"wrote {snapshot_path} ({users:,} users) and {assets_path} ({num_assets} assets)"
+        f"wrote {snapshot_path} ({users:,} users) and {assets_path} ({num_assets} assets, {tables})"
     )
     most = largest_batch(market_of(generated.assets))
     if users > most:

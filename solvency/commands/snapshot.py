@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, localcontext
 from pathlib import Path
 
 import click
@@ -16,9 +16,9 @@ from solvency.commands.common import (
     console,
     fail,
 )
-from solvency.files import write_atomically
+from solvency.files import MAX_ASSETS_BYTES, write_atomically
 from solvency.ids import canonical_id
-from solvency.snapshot import InputError
+from solvency.snapshot import Assets, InputError
 
 
 @click.group("snapshot")
@@ -39,14 +39,35 @@ def _load_views(accounts_path: Path, prices_path: Path | None):
     return records, prices, [acc.derive(r, prices) for r in records]
 
 
+def _assets_file(prices_path: Path | None) -> Assets | None:
+    """The assets file given as --prices, read as `prove` reads it (with its haircut tables);
+    None for a prices file or none."""
+    from solvency.snapshot import load_assets, read_json
+
+    if prices_path is None:
+        return None
+    try:
+        data, _ = read_json(prices_path, MAX_ASSETS_BYTES, "prices file")
+        if isinstance(data, dict) and isinstance(data.get("assets"), list):
+            return load_assets(prices_path)
+    except InputError as e:
+        fail(EXIT_INPUT, str(e))
+    return None
+
+
 def _csv_field(text: str) -> str:
     """A field of the snapshot CSV: quoted (a quote doubled) if it holds a comma or a quote."""
     return '"' + text.replace('"', '""') + '"' if "," in text or '"' in text else text
 
 
+#: Exact decimal arithmetic for the amounts shown (sums, products, normalize()): Decimal's
+#: default context keeps 28 digits, and rounds even in normalize().
+EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)
+
+
 def _plain(amount: Decimal) -> str:
     """An exact decimal without exponent or trailing zeros; empty for zero."""
-    return "" if amount == 0 else f"{amount.normalize():f}"
+    return "" if amount == 0 else f"{amount.normalize(EXACT):f}"
 
 
 @snapshot_group.command("build")
@@ -114,10 +135,12 @@ def snapshot_build_cmd(
     "prices_path",
     type=click.Path(path_type=Path),
     default=None,
-    help="mark prices, as for `snapshot build`",
+    help="mark prices, as for `snapshot build`; an assets file also gives its haircut tables",
 )
 def snapshot_explain_cmd(accounts_path: Path, user_id: str, prices_path: Path | None) -> None:
-    """Why a user's snapshot differs from their account view, asset by asset."""
+    """Why a user's snapshot differs from their account view, asset by asset, and whether
+    their snapshot meets the collateral rule under the haircut tables (those of the assets
+    file given as --prices)."""
     from solvency.accounts import COMPONENTS
 
     records, prices, views = _load_views(accounts_path, prices_path)
@@ -158,3 +181,95 @@ def snapshot_explain_cmd(accounts_path: Path, user_id: str, prices_path: Path | 
         print(f"the difference, {total:,.4f} USD, is the rounding of the quoted unrealised PnL")
     else:
         print("the two views hold the same value; only the split between assets differs")
+    _explain_rule(user_id, view.snapshot, assets, prices, _assets_file(prices_path))
+
+
+def _exact(amount: Decimal) -> str:
+    """An exact decimal with thousands separators, without exponent or trailing zeros."""
+    return f"{amount.normalize(EXACT):,f}" if amount else "0"
+
+
+def _table_text(table) -> str:
+    """A haircut table in one line: `100% to 10, 90% to 100, then 50%`."""
+    if table is None:
+        return "none: 100%"
+    parts = [f"{t.percent}% to {t.up_to:,}" for t in table[:-1]]
+    last = f"{table[-1].percent}%"
+    return ", ".join([*parts, f"then {last}"]) if parts else f"{last} of all"
+
+
+def _explain_rule(
+    user_id: str,
+    snapshot: dict[str, Decimal],
+    symbols: list[str],
+    prices: dict[str, Decimal],
+    assets_file: Assets | None,
+) -> None:
+    """The collateral rule for one user's snapshot equity, exactly: per asset the equity, the
+    debt, what the equity counts for after the asset's haircut table, and their values; then
+    sum_j P_j debt_j <= sum_j P_j haircut_j(equity_j) or not."""
+    from solvency.snapshot import haircut_coins
+
+    known = {a.symbol: a for a in assets_file.assets} if assets_file else {}
+    quote = assets_file.quote if assets_file else "USD"
+    table = Table(title=f"{user_id}: the collateral rule on the snapshot equity")
+    for column in (
+        "asset",
+        "equity",
+        "debt",
+        "haircut table",
+        "equity counts for",
+        f"collateral value in {quote}",
+        f"debt value in {quote}",
+    ):
+        table.add_column(
+            column, justify="left" if column in ("asset", "haircut table") else "right"
+        )
+    collateral = debt = Decimal(0)
+    problems = []
+    with localcontext(EXACT):  # every sum and product exact
+        for a in symbols:
+            amount = snapshot.get(a, Decimal(0))
+            equity, owed = max(amount, Decimal(0)), max(-amount, Decimal(0))
+            asset = known.get(a)
+            haircut = asset.haircut if asset else None
+            counts: Decimal | None = equity
+            if haircut is not None:
+                try:
+                    counts = haircut_coins(haircut, asset.decimals, equity)
+                except ValueError:
+                    counts = None
+                    problems.append(
+                        f"{a}'s snapshot equity {_plain(equity)} is not a whole number of its "
+                        f"base units (10^-{asset.decimals}) below 2^63; `prove` would refuse it"
+                    )
+            value = None if counts is None else counts * prices[a]
+            collateral += value or 0
+            debt += owed * prices[a]
+            table.add_row(
+                a,
+                _plain(equity) or "0",
+                _plain(owed) or "0",
+                _table_text(haircut),
+                "?" if counts is None else _plain(counts) or "0",
+                "?" if value is None else _exact(value),
+                _exact(owed * prices[a]),
+            )
+        spare = collateral - debt
+    PipeConsole(width=200).print(table)
+    if assets_file is None or not any(a.haircut for a in assets_file.assets):
+        where = "the assets file has none" if assets_file else "give the assets file as --prices"
+        print(f"no haircut tables ({where}): every asset counts at 100%")
+    print(f"collateral after haircuts: {_exact(collateral)} {quote}; debts: {_exact(debt)} {quote}")
+    if problems:
+        print("the collateral rule cannot be checked: " + "; ".join(problems))
+    elif spare >= 0:
+        print(
+            f"meets the collateral rule: the debts are worth no more than the collateral after "
+            f"haircuts ({_exact(spare)} {quote} to spare)"
+        )
+    else:
+        print(
+            f"does NOT meet the collateral rule: the debts exceed the collateral after haircuts "
+            f"by {_exact(-spare)} {quote}; `prove` refuses such a snapshot"
+        )
