@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import click
+import numpy as np
 from rich.progress import (
     BarColumn,
     Progress,
@@ -23,6 +24,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from circuits.poseidon2 import DIGEST
 from circuits.solvency import (
     MAX_TRACE_LEN,
     MIN_TRACE_LEN,
@@ -106,13 +108,18 @@ def check_capacity(snapshot: Path, market: Market, users: int, batched: bool = F
 
 
 def inclusion_width(market: Market) -> int:
-    """The main trace's columns for this market's AIR with leaves."""
+    """The main trace's columns for this market's AIR with leaves, as a batch of several
+    proves it (hidden totals: the wider of the two shapes, by the totals' sponge)."""
     k = len(market.symbols)
-    probe = market.statement((0,) * k, MIN_TRACE_LEN)
-    gadget = SolvencyAir(probe).layout.leaf_gadget(
-        inclusion.LEAF_WIDTH, sbox_registers=inclusion.LEAF_REGISTERS
+    probe = market.statement((0,) * k, MIN_TRACE_LEN, hidden_totals=True, equity=(0,) * k)
+    air = SolvencyAir(
+        probe,
+        np.zeros((MIN_TRACE_LEN, DIGEST), dtype=np.uint64),
+        leaf_width=inclusion.LEAF_WIDTH,
+        sbox_registers=inclusion.LEAF_REGISTERS,
+        totals_commitment=np.zeros(DIGEST, dtype=np.uint64),
     )
-    return gadget.offset + gadget.num_columns
+    return air.main_width
 
 
 @dataclass(frozen=True)
