@@ -40,7 +40,13 @@ from circuits.solvency import (
     Undercollateralised,
 )
 from solvency import inclusion
-from solvency.files import MAX_INPUT_BYTES, read_json_record, read_regular, write_atomically
+from solvency.files import (
+    MAX_INPUT_BYTES,
+    InputError,
+    read_json_record,
+    read_regular,
+    write_atomically,
+)
 from solvency.publication.check import read_leaves
 from solvency.publication.encoding import elements_hex, parse_elements_hex
 from solvency.publication.statement import (
@@ -379,6 +385,13 @@ def load_result(out: Path, private: Path, plan: Plan, market: Market, index: int
     leaves, proof and opening."""
     folder = batch_dir(private, index)
     record = read_json_record(folder / "batch.json")
+    if "equity" not in record:  # a run begun by a version that wrote format 1
+        raise InputError(
+            folder / "batch.json",
+            None,
+            "equity",
+            "written by an earlier version (publication format 1): prove again into new folders",
+        )
     leaves = read_leaves(batch_dir(out, index) / "leaves.bin")
     n, k, hidden = len(leaves), len(market.symbols), plan.count > 1
     statement = dataclasses.replace(

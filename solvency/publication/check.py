@@ -171,6 +171,12 @@ def check_declared(s: PublishedStatement, data: dict) -> SecurityReport:
         amounts = {"total": s.totals[j]}
         if s.equity is not None:
             amounts.update(equity=s.equity[j], debt=s.debt[j])
+            if int(a["debt_base_units"]) != s.debt[j]:
+                raise StatementMismatch(
+                    path,
+                    f"{sym}.debt_base_units",
+                    f"{a['debt_base_units']} is not equity - total ({s.debt[j]})",
+                )
         for field, value in amounts.items():
             if Decimal(a[field]) != Decimal(value).scaleb(-dec):
                 raise StatementMismatch(

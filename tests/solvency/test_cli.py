@@ -179,6 +179,8 @@ def test_verify_rejects_a_changed_statement(published):
     document["assets"][0]["total"] = str(
         Decimal(document["assets"][0]["total_base_units"]).scaleb(-8)
     )
+    debt = int(document["assets"][0]["debt_base_units"]) - 1  # kept consistent with the total
+    document["assets"][0].update(debt_base_units=str(debt), debt=str(Decimal(debt).scaleb(-8)))
     path.write_text(json.dumps(document))
     result = run("verify", published)
     assert result.exit_code == 1

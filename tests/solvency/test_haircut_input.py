@@ -111,7 +111,7 @@ REFUSED = {
     "a boundary over 2^63 base units": (
         with_tier(1, tier("92233720369", 90)),  # 92233720369 * 10^8 > 2^63 - 1
         "BTC.haircut[1].up_to",
-        "up_to 92233720369 is more than 2^63 base units at 8 decimals",
+        "up_to 92233720369 is at least 2^63 base units at 8 decimals",
     ),
     "a boundary of thousands of digits": (
         with_tier(1, tier("9" * 5000, 90)),
@@ -119,6 +119,7 @@ REFUSED = {
         "is more than 2^63 base units",
     ),
     "a single tier at 100%": ([tier(None, 100)], "BTC.haircut", "leave the table out"),
+    "every tier at 100%": ([tier("1", 100), tier(None, 100)], "BTC.haircut", "leave the table out"),
     "a percent over 100": (
         with_tier(0, tier("10", 101)),
         "BTC.haircut[0].percent",
@@ -211,7 +212,6 @@ def test_a_valid_table_reaches_the_market(tmp_path):
     [
         [tier(None, 0)],  # an illiquid asset: counts for nothing
         [tier(None, 99)],
-        [tier("1", 100), tier(None, 100)],  # two tiers at 100% are a (useless) table
         [tier("92233720368", 100), tier(None, 0)],  # the largest boundary at 8 decimals
         [tier(str(t + 1), 100 - 10 * t) for t in range(7)] + [tier(None, 0)],  # 8 tiers
         [{"up_to": "10", "percent": 100}, {"up_to": None, "percent": 50}],  # null: open

@@ -468,8 +468,9 @@ def test_malformed_inclusion_file(proved, tmp_path, change, message):
 
 # -- capacity ---------------------------------------------------------------------------------
 def test_capacity_with_the_leaf_hash(capsys):
-    """200 assets take about 9,600 columns with the leaf hash: 16,384 users fit, 16,385 do not
-    (they pad to 32,768 rows); 22 assets fit at every supported size."""
+    """200 assets take about 11,200 columns with the leaf hash (format 2, hidden totals):
+    16,384 users fit, 16,385 do not (they pad to 32,768 rows); 22 assets fit 65,536 (the
+    default batch size) but not 2^17."""
     from decimal import Decimal
 
     from solvency.commands.prove import MAX_TRACE_CELLS, check_capacity, inclusion_width
@@ -481,7 +482,10 @@ def test_capacity_with_the_leaf_hash(capsys):
     width = inclusion_width(market(200))
     assert 32768 * width > MAX_TRACE_CELLS >= 16384 * width
     check_capacity(Path("s.csv"), market(200), 16384)
-    check_capacity(Path("s.csv"), market(22), 1 << 17)
+    check_capacity(Path("s.csv"), market(22), 1 << 16)
+    with pytest.raises(SystemExit):
+        check_capacity(Path("s.csv"), market(22), 1 << 17)
+    capsys.readouterr()
     with pytest.raises(SystemExit) as refused:
         check_capacity(Path("s.csv"), market(200), 16385)
     assert refused.value.code == 2

@@ -226,9 +226,10 @@ def test_batch_records_are_read_as_regular_files(tmp_path, timeout, name):
     batch, public = batch_dir(private, 0), batch_dir(out, 0)
     batch.mkdir(parents=True)
     public.mkdir(parents=True)
-    record = {"commitment": "0" * 64, "totals": ["0"], "insecure_seeded": False}
+    record = {"commitment": "0" * 64, "totals": ["0"], "equity": ["0"], "insecure_seeded": False}
     (batch / "batch.json").write_text(json.dumps(record))
-    (batch / "opening.json").write_text(json.dumps({"offset_totals": ["0"], "blinding": "0" * 64}))
+    opening = {"offset_totals": ["0"], "blinding": "0" * 64, "equity": ["0"]}
+    (batch / "opening.json").write_text(json.dumps(opening))
     (public / "leaves.bin").write_bytes(bytes(4 * DIGEST * 512))
     (public / "proof.bin").write_bytes(b"proof")
     target = {"proof.bin": public, "plan.json": private}.get(name, batch) / name

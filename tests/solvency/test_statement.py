@@ -26,7 +26,7 @@ from solvency import batches
 from solvency.cli import main
 from solvency.files import write_atomically
 from solvency.inclusion import witness
-from solvency.publication.encoding import json_bytes
+from solvency.publication.encoding import coins, json_bytes
 from solvency.publication.statement import PUBLICATION_FORMAT, publication_air
 from solvency.publication.write import write_batch_files
 from solvency.snapshot import load_assets, load_snapshot, parse_as_of
@@ -190,7 +190,12 @@ FALSE = {
     ),
     "price scale, consistently": (lambda d: rescale(d, 11), None, DOES_NOT_MATCH),
     "a total, consistently": (
-        lambda d: d["assets"][2].update(total_base_units="1", total="0.000001"),
+        lambda d: d["assets"][2].update(
+            total_base_units="1",
+            total="0.000001",
+            debt_base_units=str(int(d["assets"][2]["equity_base_units"]) - 1),
+            debt=coins(int(d["assets"][2]["equity_base_units"]) - 1, 6),
+        ),
         None,
         DOES_NOT_MATCH,
     ),
@@ -533,4 +538,4 @@ def test_parse_as_of_normalises_to_utc():
 
 
 def test_format_tag():
-    assert PUBLICATION_FORMAT == "stark-solvency-publication/1"
+    assert PUBLICATION_FORMAT == "stark-solvency-publication/2"
