@@ -295,7 +295,7 @@ def verdict_line(proved: Proved, regime: str, checks: list[PriceCheck] | None = 
     else:
         rule = "no user's total value is below zero"
     gross = (
-        ""
+        " (format 1: without equity, debt or haircut tables)"
         if s.equity is None
         else ", its equity and debt those of their positive and negative parts"
     )
@@ -338,6 +338,12 @@ def warnings_of(proved: Proved, checks: list[PriceCheck] | None = None) -> list[
             f"published prices that deviate from the reference prices by more than the bound: "
             f"{named}; the proof holds at the published prices only, and users the exchange "
             "invented can use a mispriced asset to hide a shortfall in another"
+        )
+    if proved.statement.equity is None:
+        out.append(
+            "this publication is format 1: it proves totals without equity, debt or haircut "
+            "tables, so a made-up user's debt does not show and debts backed by illiquid "
+            "tokens are not stopped; this version of prove writes format 2"
         )
     unpriced = zero_priced(proved.statement)
     if unpriced:

@@ -17,7 +17,7 @@ import numpy as np
 from solvency.files import InputError, decode_utf8, read_regular
 from stark.field import P
 
-DECIMAL_PATTERN = re.compile(r"-?\d+(\.\d+)?")
+DECIMAL_PATTERN = re.compile(r"-?\d+(\.\d+)?", re.ASCII)  # never other scripts' digits
 
 
 # -- values as text ------------------------------------------------------------------------------
@@ -130,7 +130,7 @@ class Fields:
 
     def int_string(self, name: str, *, signed: bool) -> int:
         text = self.string(name)
-        if not re.fullmatch(r"-?\d{1,40}" if signed else r"\d{1,40}", text):
+        if not re.fullmatch(r"-?\d{1,40}" if signed else r"\d{1,40}", text, re.ASCII):
             raise self.error(name, f"expected an integer as a string, got {text!r}")
         return int(text)
 

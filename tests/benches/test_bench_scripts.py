@@ -11,7 +11,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 BENCHES = ROOT / "benches"
-SCRIPTS = ("bench_stark.py", "bench_leaves.py", "bench_poseidon2.py", "bench_verify.py")
+SCRIPTS = (
+    "bench_stark.py", "bench_leaves.py", "bench_poseidon2.py", "bench_verify.py",
+    "bench_haircuts.py",
+)  # fmt: skip
 
 
 def bench(script: str, *args: object, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -46,6 +49,7 @@ def test_help(script):
         ("bench_leaves.py", ["8", "w99"], "w99"),
         ("bench_poseidon2.py", ["--log-perms", "2,x"], "--log-perms"),
         ("bench_verify.py", ["--users", "0"], "--users"),
+        ("bench_haircuts.py", ["--tiers", "9"], "--tiers"),
     ],
 )
 def test_a_mistake_is_one_line(script, args, words):
@@ -101,3 +105,23 @@ def test_bench_verify_at_a_tiny_size(tmp_path):
     summary = json.loads((tmp_path / "out" / "verify_16x2_fast.json").read_text())
     assert summary["users"] == 16 and summary["runs"][0]["verdict"] in ("met", "MISSED")
     assert len(summary["times_s"]["idle (no added load)"]) == 1
+
+
+def test_bench_haircuts_at_a_tiny_size(tmp_path):
+    """The three forms of the same users at 600 x 2, fast: columns grow with each, the
+    summary and its targets are computed from the rows measured."""
+    args = ("--users", "600", "--assets", "2", "--preset", "fast", "--out", tmp_path)
+    result = bench("bench_haircuts.py", *args)
+    assert result.returncode == 0, result.stderr
+    (summary,) = json_lines(result.stdout)
+    columns = [row["main_columns"] for row in summary["rows"]]
+    assert [row["form"] for row in summary["rows"]] == ["format-1", "gross", "tables"]
+    assert columns[0] < columns[1] < columns[2]
+    assert summary["gross_columns"] == columns[1] - columns[0] == 7 * 2 + 12
+    assert set(summary["targets"]) == {
+        "tables_over_gross",
+        "peak_rss_mb",
+        "proof_bytes",
+        "verify_s",
+    }
+    assert [p.name for p in tmp_path.iterdir()] == ["haircuts_600x2_fast.json"]

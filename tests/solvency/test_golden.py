@@ -61,3 +61,14 @@ def test_a_changed_golden_publication_does_not_verify(tmp_path):
     (copy / "statement.json").write_text(json.dumps(document))
     result = run("verify", copy)
     assert result.exit_code == 1 and "INVALID: the proof does not match" in result.stdout
+
+
+def test_format_1_says_what_it_lacks():
+    """A publication of format 1 (an exchange may still make one with an old version) gets a
+    WARNING and a verdict that say it has no equity, debt or haircut rule (a cold attack
+    showed that a format-1 publication hides what format 2 shows, in silence)."""
+    result = CliRunner().invoke(main, ["verify", str(GOLDEN / "publication-1" / "one-batch")])
+    assert result.exit_code == 0, result.output
+    verdict = " ".join(result.stdout.split("VALID: ")[-1].split())
+    assert "(format 1: without equity, debt or haircut tables)" in verdict
+    assert "WARNING: this publication is format 1" in " ".join(result.stdout.split())
