@@ -75,6 +75,23 @@ def check_table(table: Table, decimals: int, what: str = "the haircut table") ->
         raise ValueError(f"{what}: every tier at 100% is no table; leave the table out")
 
 
+def table_json(table: Table | None) -> list[dict] | None:
+    """A table as the assets file and statement.json write it: `up_to` a decimal string of
+    whole coins, the last tier without one; None (no table) as null."""
+    if table is None:
+        return None
+    return [
+        {"percent": t.percent} if t.up_to is None else {"up_to": str(t.up_to), "percent": t.percent}
+        for t in table
+    ]
+
+
+def table_of_json(tiers: list[dict]) -> Table:
+    """The inverse of `table_json` for a document already checked (the readers check theirs
+    with their own messages); `check_table` still applies wherever the table is used."""
+    return tuple(Tier(None if "up_to" not in t else int(t["up_to"]), t["percent"]) for t in tiers)
+
+
 @dataclass(frozen=True)
 class Tiers:
     """A checked table in base units: `lower[t]` = beta_t, `width[t]` = W_t (the last tier's

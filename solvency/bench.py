@@ -17,6 +17,7 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
+from circuits.haircut import table_of_json
 from circuits.solvency import Market
 from solvency import inclusion
 from solvency.files import write_atomically
@@ -51,9 +52,19 @@ TARGETS_MILLION = {
 
 
 def market_of(spec: list[dict]) -> Market:
-    """The generated assets through the same price rule as the command line."""
+    """The generated assets, with their haircut tables, through the same price rule as the
+    command line."""
     assets = Assets(
-        "USD", tuple(Asset(a["symbol"], a["decimals"], Decimal(a["price"])) for a in spec)
+        "USD",
+        tuple(
+            Asset(
+                a["symbol"],
+                a["decimals"],
+                Decimal(a["price"]),
+                table_of_json(a["haircut"]) if a.get("haircut") else None,
+            )
+            for a in spec
+        ),
     )
     return assets.market()
 

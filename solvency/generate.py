@@ -23,9 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from circuits.haircut import BALANCE_LIMIT, Table, Tier, Tiers, check_table
+from circuits.haircut import BALANCE_LIMIT, Table, Tier, Tiers, check_table, table_json
 from solvency.files import write_atomically
-from solvency.snapshot import haircut_json
 
 # symbol, decimals (base-unit precision of the exchange's ledger), price in USD
 REAL_ASSETS = [
@@ -181,7 +180,7 @@ def generate(users: int, assets: int, seed: int, haircuts: bool = True) -> Gener
             kind = asset_class(j, a["symbol"], assets)
             table = haircut_table(kind, Decimal(a["price"]), a["decimals"])
             if table is not None:
-                a["haircut"] = haircut_json(table)
+                a["haircut"] = table_json(table)
                 tiers[j] = Tiers.of(table, a["decimals"])
     price = np.array([float(a["price"]) for a in spec])
     unit = np.array([10.0 ** a["decimals"] for a in spec])  # base units per coin

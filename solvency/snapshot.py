@@ -634,17 +634,6 @@ def _table_problem(
     return InputError(path, where(t), f"{name}[{t}]" + (f".{key}" if key else ""), problem)
 
 
-def haircut_json(table: Table | None) -> list[dict] | None:
-    """A table as the assets file writes it (load_assets reads it back): the inverse of
-    `_haircut`."""
-    if table is None:
-        return None
-    return [
-        {"percent": t.percent} if t.up_to is None else {"up_to": str(t.up_to), "percent": t.percent}
-        for t in table
-    ]
-
-
 def haircut_coins(table: Table, decimals: int, equity: Decimal) -> Decimal:
     """What `equity` whole coins (>= 0, a whole number of base units below 2^63) count for
     under the table, exactly, in whole coins: `Tiers.scaled_haircut` / (100 * 10^decimals).

@@ -50,7 +50,7 @@ from solvency.publication.check import (
     check_publication,
 )
 from solvency.publication.encoding import coins, plain, price_decimal
-from solvency.publication.statement import STATEMENT_NAME, PublishedStatement, table_document
+from solvency.publication.statement import STATEMENT_NAME, PublishedStatement
 from solvency.reference import (
     DEFAULT_MAX_DEVIATION,
     PriceCheck,
@@ -445,7 +445,7 @@ def json_report(
                 "price": a.price,
                 "total": a.total,
                 **(
-                    {"equity": a.equity, "debt": a.debt, "haircut": table_document(table)}
+                    {"equity": a.equity, "debt": a.debt, "haircut": haircut.table_json(table)}
                     if s.equity is not None
                     else {}
                 ),

@@ -57,6 +57,7 @@ from pathlib import Path
 import numpy as np
 
 from circuits.aggregate import AggregateAir
+from circuits.haircut import table_json
 from circuits.leaf import leaves_root
 from circuits.poseidon2 import DIGEST
 from circuits.solvency import MAX_TRACE_LEN
@@ -74,7 +75,6 @@ from solvency.publication.statement import (
     publication_air,
     read_statement,
     security_block,
-    table_document,
     users_tree,
 )
 from stark.field import P
@@ -185,7 +185,7 @@ def check_declared(s: PublishedStatement, data: dict) -> SecurityReport:
                     f"{a[field]} is not the proved {field} {coins(value, dec)} "
                     f"({field}_base_units {value})",
                 )
-        if s.equity is not None and a["haircut"] != table_document(s.haircuts[j]):
+        if s.equity is not None and a["haircut"] != table_json(s.haircuts[j]):
             raise StatementMismatch(
                 path, f"{sym}.haircut", "is not written as the table it states (docs/formats.md)"
             )

@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from circuits.aggregate import MAX_BATCHES, AggregateAir, AggregateStatement
-from circuits.haircut import Table, Tier
+from circuits.haircut import Table, Tier, table_json
 from circuits.leaf import tree_levels
 from circuits.poseidon2 import DIGEST
 from circuits.solvency import MAX_TRACE_LEN, SolvencyAir, Statement
@@ -316,7 +316,7 @@ class PublishedStatement:
         ):
             record["equity"], record["equity_base_units"] = coins(e, dec), str(e)
             record["debt"], record["debt_base_units"] = coins(d, dec), str(d)
-            record["haircut"] = table_document(table)
+            record["haircut"] = table_json(table)
         return out
 
     def document(self) -> dict:
@@ -442,17 +442,6 @@ def read_statement(directory: Path) -> tuple[PublishedStatement, dict]:
             raise
         raise InputError(path, None, None, f"malformed statement: {e}") from None
     return published, data
-
-
-def table_document(table: Table | None) -> list[dict] | None:
-    """A haircut table as statement.json (and the assets file) writes it: up_to as a decimal
-    string of whole coins, the last tier without one."""
-    if table is None:
-        return None
-    return [
-        {"percent": t.percent} if t.up_to is None else {"up_to": str(t.up_to), "percent": t.percent}
-        for t in table
-    ]
 
 
 def _table(asset: Fields) -> Table | None:

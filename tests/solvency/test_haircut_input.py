@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from circuits.haircut import Tier, Tiers
+from circuits.haircut import table_json as haircut_json
 from solvency.batches import inputs_digest
-from solvency.snapshot import InputError, haircut_coins, haircut_json, load_assets
+from solvency.snapshot import InputError, haircut_coins, load_assets
 
 EXAMPLE = [{"up_to": "10", "percent": 100}, {"up_to": "100", "percent": 90}, {"percent": 50}]
 EXAMPLE_TABLE = (Tier(10, 100), Tier(100, 90), Tier(None, 50))
