@@ -539,3 +539,18 @@ def test_parse_as_of_normalises_to_utc():
 
 def test_format_tag():
     assert PUBLICATION_FORMAT == "stark-solvency-publication/2"
+
+
+def test_equity_and_debt_are_printed_and_reported(either_publication):
+    """Format 2: every asset's equity and debt (bob owes 1,872.4 USDT, carol 0.01 BTC, nobody
+    else anything), in the table and in --json; no haircut tables."""
+    result = run("verify", either_publication, "--json")
+    assert result.exit_code == 0, result.output
+    assets = {a["symbol"]: a for a in json.loads(result.stdout)["assets"]}
+    debts = {symbol: a["debt"] for symbol, a in assets.items()}  # the batched rows owe nothing
+    assert debts == {"BTC": "0.01000000", "ETH": "0.00000000", "USDT": "1872.400000"}
+    for a in assets.values():
+        assert Decimal(a["equity"]) - Decimal(a["debt"]) == Decimal(a["total"])
+        assert a["haircut"] is None
+    text = run("verify", either_publication).stdout
+    assert "equity" in text and "debt" in text and "1872.400000" in text
