@@ -364,8 +364,15 @@ class Layout:
 
     def tier_block(self, j: int) -> int:
         """The first column of asset j's tier block (s, lo, hi, kl, kh)."""
-        start = self.eps_lo + 2 * EQUITY_CARRIES
-        return start + sum(tier_columns(m) for m in self.tiers[:j])
+        return self._tier_blocks[j]
+
+    @cached_property
+    def _tier_blocks(self) -> tuple[int, ...]:
+        """Where each asset's tier block starts, and (last) where the blocks end."""
+        starts = [self.eps_lo + 2 * EQUITY_CARRIES]
+        for m in self.tiers:
+            starts.append(starts[-1] + tier_columns(m))
+        return tuple(starts)
 
     def selector(self, j: int, t: int) -> int:
         """s[j][t] for t = 1..m-1 (s[j][0] is the expression 1 - sum of the others)."""
