@@ -927,8 +927,9 @@ class SolvencyAir(Air):
                 v = v if beta is None else v + beta
                 out.append(_carried(v, kl, c))
             for c in range(3):
-                v = _chunk(lo, c) + _chunk(hi, c) - _select(sel, consts.width_chunks[:, c])
-                out.append(_carried(v, kh, c))
+                v = _chunk(lo, c) + _chunk(hi, c)
+                width = _select(sel, consts.width_chunks[:, c])
+                out.append(_carried(v if width is None else v - width, kh, c))
             out += [k * (k - GF(1)) for k in kl + kh]
         return out
 
