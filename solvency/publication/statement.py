@@ -247,8 +247,12 @@ class PublishedStatement:
 
     def batch(self, index: int) -> Statement:
         """Batch `index`'s circuit statement: the assets and identity, its size and place, and
-        the totals themselves for a publication of one batch, hidden totals otherwise."""
+        the totals (and equities) themselves for a publication of one batch, hidden
+        otherwise."""
         hidden = self.count > 1
+        equity = self.equity
+        if equity is not None and hidden:
+            equity = (0,) * self.num_assets
         return Statement(
             quote=self.quote,
             scale=self.scale,
@@ -262,11 +266,7 @@ class PublishedStatement:
             insecure_seeded=self.insecure_seeded,
             hidden_totals=hidden,
             batch=(index, self.count, self.snapshot),
-            equity=None
-            if self.equity is None
-            else (0,) * self.num_assets
-            if hidden
-            else self.equity,
+            equity=equity,
             haircuts=self.haircuts,
         )
 
