@@ -418,3 +418,18 @@ def remultiplied(trace: np.ndarray, air: SolvencyAir) -> None:
     flat = looked.reshape(-1)
     trace[lay.mult] = 0
     trace[lay.mult, : solvency.BASE] = np.bincount(flat, minlength=solvency.BASE)[: solvency.BASE]
+
+
+def test_the_open_tier_reaches_the_largest_balance():
+    """The last tier is open: its width is 2^63 - 1 - its lower boundary, so a user holding
+    the largest balance there proves (and owes what that counts for, exactly)."""
+    table = (Tier(92_233_720_368, 100), Tier(None, 50))  # the largest boundary at 8 decimals
+    m = Market("USD", 0, ("BTC", "USD"), (8, 0), (1, 1), (table, None))
+    top = haircut.BALANCE_LIMIT
+    owed = Tiers.of(table, 8).scaled_haircut(top) // 100
+    statement, trace = build_witness(m, np.array([(top, -owed), (0, 0)], dtype=np.int64))
+    air = SolvencyAir(statement)
+    assert int(trace[air.layout.selector(0, 1), 0]) == 1  # named in the open tier
+    proves(air, trace)
+    with pytest.raises(Undercollateralised):
+        build_witness(m, np.array([(top, -owed - 1), (0, 0)], dtype=np.int64))
