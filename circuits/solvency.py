@@ -527,7 +527,6 @@ class SolvencyAir(Air):
         self.name = f"solvency-{version}"
         self.main_width = self.layout.width
         self.num_lookups = len(self.layout.range_checked()) + len(self.layout.kappa2())
-        self.aux_width = lookup.num_helpers(self.num_lookups) + 1
         self.num_aux_challenges = 1
         self.leaves: np.ndarray | None = None
         self.leaf_gadget: LeafHashGadget | None = None
@@ -545,6 +544,23 @@ class SolvencyAir(Air):
             leaves_part = f"-leaves-w{leaf_width}" if self.leaf_gadget is not None else ""
             regs_part = "" if sbox_registers else "-noreg"
             self.name = f"solvency-{version}-hidden{leaves_part}{regs_part}"
+        self.lookup_group = self._lookup_group()
+        self.aux_width = lookup.num_helpers(self.num_lookups, self.lookup_group) + 1
+
+    def _lookup_group(self) -> int:
+        """Looked-up values per LogUp helper column: 3 (degree 4), or in format 2, when a
+        gadget's constraints have degree D > 4 anyway (7 without S-box registers), D - 1: as
+        many helpers fewer at no cost in degree (format 1 keeps 3, as first published)."""
+        if self.tiers is None:
+            return lookup.GROUP
+        degrees = [c.degree for c in self._gadget_constraints()]
+        return max(lookup.GROUP, max(degrees, default=0) - 1)
+
+    def _gadget_constraints(self) -> list[TransitionConstraint]:
+        out = [] if self.leaf_gadget is None else self.leaf_gadget.transition_constraints()
+        if self.totals_commitment is not None:
+            out += self.layout.totals_gadget.transition_constraints()
+        return out
 
     @property
     def with_leaves(self) -> bool:
@@ -636,7 +652,7 @@ class SolvencyAir(Air):
                     ]
         out += [
             group("user value", 2 if self.tabled else 1, lay.positions),
-            group("range check", 4, self.aux_width - 1),
+            group("range check", self.lookup_group + 1, self.aux_width - 1),
             group("range check sum", 2, 1),
         ]
         if self.leaf_gadget is not None:
@@ -754,7 +770,7 @@ class SolvencyAir(Air):
         out += self._user_value(x, equity)
         alpha = f.challenges[0]
         helpers = [f.aux[g] for g in range(self.aux_width - 1)]
-        out += lookup.helper_constraints(alpha, self.looked_up(x), helpers)
+        out += lookup.helper_constraints(alpha, self.looked_up(x), helpers, self.lookup_group)
         sigma, sigma_next = f.aux[self.aux_width - 1], f.aux_next[self.aux_width - 1]
         out.append(
             lookup.running_sum_constraint(alpha, sigma, sigma_next, helpers, table, x[lay.mult])
@@ -999,7 +1015,8 @@ class SolvencyAir(Air):
     def build_aux_trace(self, main: GF, challenges: ExtArray) -> ExtArray:
         values = GF(np.stack([np.asarray(v) for v in self.looked_up(main)]))
         table = GF(np.arange(self.trace_len) % BASE)
-        return lookup.build_aux(challenges[0], values, table, main[self.layout.mult])
+        mult = main[self.layout.mult]
+        return lookup.build_aux(challenges[0], values, table, mult, self.lookup_group)
 
 
 def _minus(a, b):
