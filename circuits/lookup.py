@@ -26,6 +26,7 @@ import numpy as np
 from stark.field import GF, ExtArray, P
 
 GROUP = 3  # looked-up values per helper column: degree 1 + GROUP = 4
+HELPERS_PER_BATCH = 16  # helper columns built per batched inversion (build_aux)
 
 
 def num_helpers(num_values: int, group: int = GROUP) -> int:
@@ -70,10 +71,14 @@ def build_aux(
     values: (m, n) looked-up values; table, multiplicity: (n,).
     """
     m = values.shape[0]
-    inverses = (alpha - values).inverse()  # (m, n), one batched inversion
     helpers = []
-    for g in range(num_helpers(m, group)):
-        helpers.append(inverses[g * group : (g + 1) * group].sum(axis=0))
+    # a few helpers' values at a time: one batched inversion each, and the memory of the
+    # inversion's temporaries bounded by the batch, not by every looked-up value at once
+    step = group * HELPERS_PER_BATCH
+    for start in range(0, m, step):
+        inverses = (alpha - values[start : start + step]).inverse()
+        for g in range(0, min(step, m - start), group):
+            helpers.append(inverses[g : g + group].sum(axis=0))
     per_row = helpers[0]
     for h in helpers[1:]:
         per_row = per_row + h
