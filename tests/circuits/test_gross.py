@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from circuits import haircut, solvency
 from circuits.haircut import Tier, Tiers
+from circuits.leaf import id_commitments, new_nonces
 from circuits.solvency import (
     Insolvent,
     Market,
@@ -23,6 +24,7 @@ from circuits.solvency import (
     Undercollateralised,
     build_hidden_witness,
     build_witness,
+    build_witness_with_leaves,
 )
 from circuits.totals import totals_commitment
 from stark.field import GF, ExtensionField
@@ -433,3 +435,28 @@ def test_the_open_tier_reaches_the_largest_balance():
     proves(air, trace)
     with pytest.raises(Undercollateralised):
         build_witness(m, np.array([(top, -owed - 1), (0, 0)], dtype=np.int64))
+
+
+@pytest.mark.parametrize("shift", [1, -1])
+def test_helpers_of_six_still_range_check(shift):
+    """With the leaf hash without S-box registers (degree 7) a LogUp helper sums 6 values. An
+    upper-bound limb moved by 512 (to 512 + x, or to x - 512 = p - ...) with the next limb
+    moved back keeps every chunk, so only the range check can see it, and it does."""
+    b = users((-2 * COIN["BTC"], 300_000 * COIN["USDT"]))
+    rng = ProverRandomness(3)
+    ids = id_commitments([f"u{i}" for i in range(len(b))], new_nonces(len(b), rng))
+    statement, trace, leaves = build_witness_with_leaves(
+        market(), b, ids, sbox_registers=False, rng=rng
+    )
+    air = SolvencyAir(statement, leaves, sbox_registers=False)
+    assert air.lookup_group == 6
+    cheat = np.asarray(trace, dtype=np.int64).copy()
+    row, lay = air.trace_len - 1, air.layout  # a padding row: hi = W_0, 10^11 base units
+    assert 1 <= cheat[lay.hi(1, 1), row] < solvency.BASE - 1
+    cheat[lay.hi(1, 0), row] += solvency.BASE * shift
+    cheat[lay.hi(1, 1), row] -= shift
+    forged = GF(cheat % solvency.P)
+    assert first_violation(air, forged) == "range check sum"
+    rejected(air, forged)
+    control = Without(statement, ("range check sum",), leaves=leaves, sbox_registers=False)
+    verify(control, prove(control, forged, PARAMS).to_bytes(), min_bits=0)
