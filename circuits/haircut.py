@@ -38,41 +38,52 @@ class Tier:
 Table = tuple[Tier, ...]
 
 
+class TableError(ValueError):
+    """A table outside the limits: `tier` (0-based, None for the table as a whole) and `field`
+    ("percent", "up_to" or None) say where, `problem` says what, and the message says both."""
+
+    def __init__(self, what: str, problem: str, tier: int | None = None, field: str | None = None):
+        where = what if tier is None else f"{what}, tier {tier + 1}"
+        super().__init__(f"{where}: {problem}")
+        self.problem, self.tier, self.field = problem, tier, field
+
+
 def check_table(table: Table, decimals: int, what: str = "the haircut table") -> None:
-    """ValueError (naming the tier) unless the table is 1 to 8 tiers, boundaries positive whole
-    coins strictly increasing with `boundary * 10^decimals < 2^63`, only the last tier open,
-    percents whole in 0..100 and non-increasing, and not every tier at 100% (that is no
-    table, which has one encoding). These limits are what the circuit's bound arguments assume."""
+    """TableError (naming the tier and field) unless the table is 1 to 8 tiers, boundaries
+    positive whole coins strictly increasing with `boundary * 10^decimals < 2^63`, only the
+    last tier open, percents whole in 0..100 and non-increasing, and not every tier at 100%
+    (that is no table, which has one encoding). These limits are what the circuit's bound
+    arguments assume."""
     if not isinstance(table, tuple) or not 1 <= len(table) <= MAX_TIERS:
-        raise ValueError(f"{what} must have 1 to {MAX_TIERS} tiers")
+        raise TableError(what, f"must have 1 to {MAX_TIERS} tiers")
     previous_up_to, previous_percent = 0, 100
     for t, tier in enumerate(table):
-        where = f"{what}, tier {t + 1}"
         if not isinstance(tier, Tier):
-            raise ValueError(f"{where}: not a tier")
+            raise TableError(what, "not a tier", t)
         percent, up_to, last = tier.percent, tier.up_to, t == len(table) - 1
         if isinstance(percent, bool) or not isinstance(percent, int) or not 0 <= percent <= 100:
-            raise ValueError(f"{where}: the percent must be a whole number from 0 to 100")
+            raise TableError(what, "the percent must be a whole number from 0 to 100", t, "percent")
         if percent > previous_percent:
-            raise ValueError(
-                f"{where}: {percent}% is more than the tier before ({previous_percent}%); "
-                "percents must not increase down the table"
+            raise TableError(
+                what,
+                f"{percent}% is more than the tier before ({previous_percent}%); "
+                "percents must not increase down the table",
+                t,
+                "percent",
             )
         if last != (up_to is None):
-            raise ValueError(
-                f"{where}: " + ("the last tier is open (no up_to)" if last else "needs an up_to")
-            )
+            problem = "the last tier is open (no up_to)" if last else "needs an up_to"
+            raise TableError(what, problem, t, "up_to")
         if not last:
             if isinstance(up_to, bool) or not isinstance(up_to, int) or up_to <= previous_up_to:
-                raise ValueError(
-                    f"{where}: up_to must be a whole number of coins above the tier before's"
-                )
+                problem = "up_to must be a whole number of coins above the tier before's"
+                raise TableError(what, problem, t, "up_to")
             if up_to * 10**decimals > BALANCE_LIMIT:
-                raise ValueError(f"{where}: up_to {up_to} is at least 2^63 base units")
+                raise TableError(what, f"up_to {up_to} is at least 2^63 base units", t, "up_to")
             previous_up_to = up_to
         previous_percent = percent
     if all(tier.percent == 100 for tier in table):
-        raise ValueError(f"{what}: every tier at 100% is no table; leave the table out")
+        raise TableError(what, "every tier at 100% is no table; leave the table out")
 
 
 def table_json(table: Table | None) -> list[dict] | None:

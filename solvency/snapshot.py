@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from circuits.haircut import Table, Tier, Tiers, check_table
+from circuits.haircut import Table, TableError, Tier, Tiers, check_table
 from circuits.solvency import (
     MAX_ASSETS,
     MAX_ISSUER_BYTES,
@@ -539,8 +539,8 @@ def _haircut(
     )
     try:
         check_table(table, decimals, name)
-    except ValueError as e:
-        raise _table_problem(str(e), name, table, decimals, path, where, line) from None
+    except TableError as e:
+        raise _table_problem(e, name, table, decimals, path, where, line) from None
     return table
 
 
@@ -613,25 +613,24 @@ def _why_not_whole(text: str) -> str | None:
 
 
 def _table_problem(
-    message: str, name: str, table: Table, decimals: int, path: Path, where, line: int | None
+    e: TableError, name: str, table: Table, decimals: int, path: Path, where, line: int | None
 ) -> InputError:
-    """check_table's ValueError (`BTC.haircut, tier 3: ...` or `BTC.haircut ...`) as an
-    InputError naming the field: the tier's `percent` or `up_to`, or the table."""
-    tier = re.fullmatch(re.escape(name) + r", tier (\d+): (.*)", message, re.DOTALL)
-    if tier is None:
-        problem = message.removeprefix(name).removeprefix(":").strip()
+    """check_table's TableError as an InputError naming the field: the tier's `percent` or
+    `up_to`, or the table, with the figures that make the problem plain."""
+    problem = e.problem
+    if e.tier is None:
         if problem.endswith("tiers"):
             problem += f" (this one has {len(table)})"
         return InputError(path, line, name, problem)
-    t, problem = int(tier[1]) - 1, tier[2]
+    t = e.tier
     if "above the tier before" in problem and t > 0 and table[t].up_to is not None:
         problem += f" ({table[t].up_to} after {table[t - 1].up_to})"
     elif problem.endswith("base units"):
         problem += f" at {decimals} decimals"
     elif problem.endswith("needs an up_to"):
         problem += " (only the last tier is open)"
-    key = "percent" if "percent" in problem else "up_to" if "up_to" in problem else None
-    return InputError(path, where(t), f"{name}[{t}]" + (f".{key}" if key else ""), problem)
+    field = f"{name}[{t}]" + (f".{e.field}" if e.field else "")
+    return InputError(path, where(t), field, problem)
 
 
 def haircut_coins(table: Table, decimals: int, equity: Decimal) -> Decimal:
