@@ -1,8 +1,9 @@
-// statement.json, read as solvency/publication/statement.py (read_statement) reads it, for what
-// a customer's inclusion check needs. Everything read_statement checks about the fields that
-// check reads, and about the document's shape, is checked here in the same way; what it checks
-// beyond that (the STARK parameter block, the haircut tables' rules, the totals' and equities'
-// ranges, the aggregation statement) is NOT replicated: see web/README.md ("Not done yet").
+// statement.json, read as solvency/publication/statement.py (read_statement) reads it: the same
+// documents refused (an InputError), for the same reasons, including what the circuits'
+// statements refuse (circuits.solvency.Statement for every batch, its haircut tables, and the
+// aggregation statement's totals and equities). One part is NOT replicated: the STARK parameter
+// block ("params") is only required to be an object (StarkParams' own rules, which follow
+// Python's loose comparisons of numbers, are left to the STARK verifier to come): web/README.md.
 import { loadJsonStrict, JsonError, PyFloat } from "./json.js";
 import { parseElementsHex } from "./encoding.js";
 import { pyRepr, pyStrip } from "./pytext.js";
@@ -114,6 +115,69 @@ class Fields {
   }
 }
 
+const TIER_FIELDS = ["up_to", "percent"];
+const WHOLE_COINS = /^[1-9][0-9]{0,39}$/;
+const MAX_TIERS = 8;
+const BALANCE_LIMIT = (1n << 63n) - 1n;
+const OFFSET = 1n << 63n;
+
+/** statement._table: an asset's haircut table as published (null: none), not yet checked. */
+function readTable(asset) {
+  const raw = asset.raw("haircut");
+  if (raw === null) return null;
+  if (!Array.isArray(raw) || raw.length === 0) {
+    throw asset.error("haircut", "expected null or a non-empty list of tiers");
+  }
+  return raw.map((tier, t) => {
+    const field = `haircut[${t}]`;
+    if (!(tier instanceof Map) || [...tier.keys()].some((k) => !TIER_FIELDS.includes(k)) || !tier.has("percent")) {
+      throw asset.error(field, 'expected {"up_to": "<whole coins>", "percent": <0..100>}');
+    }
+    const upTo = tier.has("up_to") ? tier.get("up_to") : null;
+    if (upTo !== null && !(typeof upTo === "string" && WHOLE_COINS.test(upTo))) {
+      throw asset.error(`${field}.up_to`, "expected a whole number of coins as a string");
+    }
+    const percent = tier.get("percent");
+    if (typeof percent !== "bigint") {
+      throw asset.error(`${field}.percent`, "expected a whole number from 0 to 100");
+    }
+    return { upTo: upTo === null ? null : BigInt(upTo), percent };
+  });
+}
+
+/** circuits.haircut.check_table. */
+function checkTable(table, decimals, what) {
+  if (table.length < 1 || table.length > MAX_TIERS) throw new Error(`${what} must have 1 to ${MAX_TIERS} tiers`);
+  let previousUpTo = 0n;
+  let previousPercent = 100n;
+  table.forEach((tier, t) => {
+    const where = `${what}, tier ${t + 1}`;
+    const last = t === table.length - 1;
+    if (tier.percent < 0n || tier.percent > 100n) {
+      throw new Error(`${where}: the percent must be a whole number from 0 to 100`);
+    }
+    if (tier.percent > previousPercent) {
+      throw new Error(
+        `${where}: ${tier.percent}% is more than the tier before (${previousPercent}%); percents must not increase down the table`,
+      );
+    }
+    if (last !== (tier.upTo === null)) {
+      throw new Error(`${where}: ` + (last ? "the last tier is open (no up_to)" : "needs an up_to"));
+    }
+    if (!last) {
+      if (tier.upTo <= previousUpTo) throw new Error(`${where}: up_to must be a whole number of coins above the tier before's`);
+      if (tier.upTo * 10n ** BigInt(decimals) > BALANCE_LIMIT) {
+        throw new Error(`${where}: up_to ${tier.upTo} is at least 2^63 base units`);
+      }
+      previousUpTo = tier.upTo;
+    }
+    previousPercent = tier.percent;
+  });
+  if (table.every((tier) => tier.percent === 100n)) {
+    throw new Error(`${what}: every tier at 100% is no table; leave the table out`);
+  }
+}
+
 /** circuits.solvency._check_text: non-empty, no surrounding spaces, no C* / Zl / Zp, <= bytes. */
 function checkText(value, what, maxBytes) {
   if (typeof value !== "string" || !value) throw new Error(`${what} must be a non-empty string`);
@@ -157,10 +221,41 @@ function checkCircuitStatement(s) {
   if (s.prices.some((p) => p < 0n || p >> MAX_PRICE_BITS)) {
     throw new Error(`prices must be integers in [0, 2^${MAX_PRICE_BITS})`);
   }
+  const hidden = s.count > 1;
   for (const b of s.batches) {
     const n = b.usersPadded;
     if ((n & (n - 1)) !== 0 || n < MIN_TRACE_LEN || n > MAX_TRACE_LEN || n < k) {
       throw new Error(`the padded user count must be a power of two in [${MIN_TRACE_LEN}, ${MAX_TRACE_LEN}]`);
+    }
+    const bn = BigInt(n);
+    if (!hidden && s.totals.some((t) => (t < 0n ? -t : t) > bn * OFFSET)) {
+      throw new Error("a total is larger than n balances can sum to");
+    }
+    if (s.equity === null) continue; // format 1: no tables (read_statement reads none)
+    if (!hidden) {
+      s.symbols.forEach((sym, j) => {
+        const e = s.equity[j];
+        if (e < 0n || e > bn * BALANCE_LIMIT) throw new Error(`${sym}: the equity is not what ${n} balances can sum to`);
+        const d = e - s.totals[j];
+        if (d < 0n || d > bn * OFFSET) throw new Error(`${sym}: the debt (equity - total) is not what ${n} balances owe`);
+      });
+    }
+    s.symbols.forEach((sym, j) => {
+      if (s.haircuts[j] !== null) checkTable(s.haircuts[j], s.decimals[j], `the haircut table of ${sym}`);
+    });
+  }
+  if (hidden) {
+    // circuits.aggregate.AggregateStatement: the grand totals and equities over all N rows
+    const total = BigInt(s.batches.reduce((a, b) => a + b.usersPadded, 0));
+    if (s.totals.some((t) => (t < 0n ? -t : t) > total * OFFSET)) {
+      throw new Error("a grand total is larger than N balances can sum to");
+    }
+    if (s.equity !== null) {
+      s.equity.forEach((e, j) => {
+        if (e < 0n || e > total * (OFFSET - 1n)) throw new Error(`the equity of asset ${j} is outside [0, N (2^63 - 1)]`);
+        const d = e - s.totals[j];
+        if (d < 0n || d > total * OFFSET) throw new Error(`the debt of asset ${j} is outside [0, N 2^63]`);
+      });
     }
   }
 }
@@ -247,12 +342,10 @@ export function readStatement(input) {
     batches,
     usersRoot: data.get("users_root"),
     count,
+    equity: gross ? assets.map((a) => a.intString("equity_base_units", false)) : null,
+    haircuts: gross ? assets.map(readTable) : [],
   };
-  if (gross) {
-    assets.forEach((a) => a.intString("equity_base_units", false));
-    // NOT replicated: the haircut tables (_table, circuits.haircut.check_table).
-    assets.forEach((a) => a.intString("debt_base_units", true));
-  }
+  if (gross) assets.forEach((a) => a.intString("debt_base_units", true));
   try {
     checkCircuitStatement({ ...s, as_of: s.asOf });
   } catch (e) {
