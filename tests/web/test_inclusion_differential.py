@@ -183,8 +183,17 @@ def _inclusion_mutations(doc: dict, statement: dict, other_root: str, rng: rando
 
     yield "golden", _dump(doc), user
     yield "golden, no --user", _dump(doc), None
-    for u in ["someone-else", " " + user + " ", user + "\u3000", user.upper(), "", "\t" + user,
-              user + "\x00", unicodedata.normalize("NFD", "Jos\u00e9"), "a\ud800"]:  # fmt: skip
+    for u in [
+        "someone-else",
+        " " + user + " ",
+        user + "\u3000",
+        user.upper(),
+        "",
+        "\t" + user,
+        user + "\x00",
+        unicodedata.normalize("NFD", "Jos\u00e9"),
+        "a\ud800",
+    ]:
         yield f"--user {u!r}", _dump(doc), u
     symbols = list(doc["balances"])
     decimals = {a["symbol"]: a["decimals"] for a in statement["assets"]}
@@ -196,12 +205,25 @@ def _inclusion_mutations(doc: dict, statement: dict, other_root: str, rng: rando
     yield "balances reversed", _dump(with_(balances=dict(reversed(doc["balances"].items())))), user
     yield "balances extra", _dump(with_(balances={**doc["balances"], "XRP": "0"})), user
     yield "balances missing", _dump(with_(balances=dict(list(doc["balances"].items())[1:]))), user
-    yield "balances renamed", _dump(with_(balances={k.lower(): v for k, v in doc["balances"].items()})), user  # noqa: E501
+    yield (
+        "balances renamed",
+        _dump(with_(balances={k.lower(): v for k, v in doc["balances"].items()})),
+        user,
+    )
     yield "balances empty", _dump(with_(balances={})), user
     yield "balances list", _dump(with_(balances=list(doc["balances"].values()))), user
-    for v in [_flip_hex(doc["nonce"], rng), doc["nonce"].upper(), doc["nonce"][:-8],
-              doc["nonce"] + "00000000", "ffffffff" + doc["nonce"][8:], "78000001" + doc["nonce"][8:],
-              "78000000" + doc["nonce"][8:], 5, None, ""]:  # fmt: skip
+    for v in [
+        _flip_hex(doc["nonce"], rng),
+        doc["nonce"].upper(),
+        doc["nonce"][:-8],
+        doc["nonce"] + "00000000",
+        "ffffffff" + doc["nonce"][8:],
+        "78000001" + doc["nonce"][8:],
+        "78000000" + doc["nonce"][8:],
+        5,
+        None,
+        "",
+    ]:
         yield f"nonce {v!r}", _dump(with_(nonce=v)), user
     path = doc["path"]
     for d in range(len(path)):
@@ -227,18 +249,68 @@ def _inclusion_mutations(doc: dict, statement: dict, other_root: str, rng: rando
         yield label, _dump(with_(path=bad)), user
     n = statement["batches"][doc["batch"]]["users_padded"]
     count = len(statement["batches"])
-    for v in [doc["row"] + 1, doc["row"] - 1, doc["row"] ^ 1, 0, n - 1, n, n + doc["row"],
-              (1 << 32) - 1, 1 << 32, 1 << 64, 10**400, -1, True, False, None, "1", 1.0, 377.0]:  # fmt: skip
+    for v in [
+        doc["row"] + 1,
+        doc["row"] - 1,
+        doc["row"] ^ 1,
+        0,
+        n - 1,
+        n,
+        n + doc["row"],
+        (1 << 32) - 1,
+        1 << 32,
+        1 << 64,
+        10**400,
+        -1,
+        True,
+        False,
+        None,
+        "1",
+        1.0,
+        377.0,
+    ]:
         yield f"row {v!r}", _dump(with_(row=v)), user
-    for v in [doc["batch"] + 1, doc["batch"] - 1, count - 1, count, count + 1, 4, (1 << 32) - 1,
-              1 << 32, -1, True, None, "0", 0.0]:  # fmt: skip
+    for v in [
+        doc["batch"] + 1,
+        doc["batch"] - 1,
+        count - 1,
+        count,
+        count + 1,
+        4,
+        (1 << 32) - 1,
+        1 << 32,
+        -1,
+        True,
+        None,
+        "0",
+        0.0,
+    ]:
         yield f"batch {v!r}", _dump(with_(batch=v)), user
-    for v in [user + "x", user.upper(), " " + user, "", "a\ud800", "\udc00", "é", "e\u0301",
-              "李", 7, None, ["x"]]:  # fmt: skip
+    for v in [
+        user + "x",
+        user.upper(),
+        " " + user,
+        "",
+        "a\ud800",
+        "\udc00",
+        "é",
+        "e\u0301",
+        "李",
+        7,
+        None,
+        ["x"],
+    ]:
         yield f"user_id {v!r}", _dump(with_(user_id=v)), None
         yield f"user_id {v!r} with --user", _dump(with_(user_id=v)), user
-    for v in [other_root, _flip_hex(doc["users_root"], rng), doc["users_root"].upper(),
-              doc["users_root"][:-1], "78000001" + doc["users_root"][8:], 0, None]:  # fmt: skip
+    for v in [
+        other_root,
+        _flip_hex(doc["users_root"], rng),
+        doc["users_root"].upper(),
+        doc["users_root"][:-1],
+        "78000001" + doc["users_root"][8:],
+        0,
+        None,
+    ]:
         yield f"users_root {v!r}", _dump(with_(users_root=v)), user
     for name, values in [
         ("issuer", [doc["issuer"] + " ", "Other", "", 1, None, "golden exchange"]),
@@ -273,11 +345,24 @@ def _inclusion_mutations(doc: dict, statement: dict, other_root: str, rng: rando
         ("NBSP whitespace", text.replace(",\n", ",\u00a0\n", 1).encode()),
         ("trailing comma", text.encode().replace(b"\n}", b",\n}")),
         ("duplicate key", text.encode().replace(b"{\n", b'{\n  "row": 0,\n', 1)),
-        ("duplicate key, same value", text.encode().replace(b"{\n", b'{\n  "format": "stark-solvency-inclusion/3",\n', 1)),  # noqa: E501
+        (
+            "duplicate key, same value",
+            text.encode().replace(b"{\n", b'{\n  "format": "stark-solvency-inclusion/3",\n', 1),
+        ),
         ("escaped key", text.encode().replace(b'"format"', b'"\\u0066ormat"')),
         ("escaped slash in value", text.encode().replace(b"Golden", b"Gol\\/den")),
-        ("escaped id", text.replace(f'"{user}"', '"' + "".join(f"\\u{ord(c):04x}" for c in user) + '"').encode()),  # noqa: E501
-        ("upper-case escape", text.replace(f'"{user}"', '"' + "".join(f"\\u{ord(c):04X}" for c in user) + '"').encode()),  # noqa: E501
+        (
+            "escaped id",
+            text.replace(
+                f'"{user}"', '"' + "".join(f"\\u{ord(c):04x}" for c in user) + '"'
+            ).encode(),
+        ),
+        (
+            "upper-case escape",
+            text.replace(
+                f'"{user}"', '"' + "".join(f"\\u{ord(c):04X}" for c in user) + '"'
+            ).encode(),
+        ),
         ("bad escape", text.encode().replace(b"Golden", b"Gol\\xden")),
         ("short unicode escape", text.encode().replace(b"Golden", b"Gol\\u06en")),
         ("tab inside a string", text.encode().replace(b"Golden", b"Gol\tden")),
@@ -305,8 +390,16 @@ def _inclusion_mutations(doc: dict, statement: dict, other_root: str, rng: rando
         ("too large", text.encode() + b" " * (1 << 16)),
         ("just under the limit", text.encode() + b" " * ((1 << 16) - len(text.encode()))),
         ("just over the limit", text.encode() + b" " * ((1 << 16) - len(text.encode()) + 1)),
-        ("deeply nested extra", text.encode().replace(b"{\n", b'{\n  "x": ' + b"[" * 50 + b"]" * 50 + b",\n", 1)),  # noqa: E501
-        ("deeply nested balance", text.encode().replace(b'"balances": {', b'"balances": {"Z": ' + b"[" * 3000 + b"]" * 3000 + b",", 1)),  # noqa: E501
+        (
+            "deeply nested extra",
+            text.encode().replace(b"{\n", b'{\n  "x": ' + b"[" * 50 + b"]" * 50 + b",\n", 1),
+        ),
+        (
+            "deeply nested balance",
+            text.encode().replace(
+                b'"balances": {', b'"balances": {"Z": ' + b"[" * 3000 + b"]" * 3000 + b",", 1
+            ),
+        ),
     ]:
         yield label, raw, user
 
@@ -320,9 +413,10 @@ def re_row(text: str, token: str) -> bytes:
 def _random_text_mutations(raw: bytes, user: str, rng: random.Random, count: int):
     """Random character edits of the file's text (a character replaced, deleted or inserted
     from an alphabet of JSON's punctuation, digits, hex, quotes and a few non-ASCII)."""
-    alphabet = list('{}[]:,"\\ 0123456789abcdefABCDEF-+.eEtrunlfsx\n\t') + [
-        "é", "\u00a0", "١", "\ufeff", "\x00", "\x1f",
-    ]  # fmt: skip
+    alphabet = [
+        *'{}[]:,"\\ 0123456789abcdefABCDEF-+.eEtrunlfsx\n\t',
+        *("é", "\u00a0", "١", "\ufeff", "\x00", "\x1f"),
+    ]
     text = raw.decode("utf-8")
     for k in range(count):
         t = text
@@ -359,34 +453,101 @@ def _statement_mutations(st: dict, other_root: str, rng: random.Random):
     count = len(st["batches"])
     n = st["batches"][0]["users_padded"]
     yield "golden", st
-    for v in ["Other Exchange", "Golden Exchange ", " Golden Exchange", "", "Golden\x00Exchange",
-              "Golden\u2028Exchange", "Golden\u200bExchange", "Golden\u00a0Exchange", "x" * 256,
-              "x" * 257, "é" * 128, "é" * 129, 1, None, "golden exchange", "Golden\u0378"]:  # fmt: skip
+    for v in [
+        "Other Exchange",
+        "Golden Exchange ",
+        " Golden Exchange",
+        "",
+        "Golden\x00Exchange",
+        "Golden\u2028Exchange",
+        "Golden\u200bExchange",
+        "Golden\u00a0Exchange",
+        "x" * 256,
+        "x" * 257,
+        "é" * 128,
+        "é" * 129,
+        1,
+        None,
+        "golden exchange",
+        "Golden\u0378",
+    ]:
         yield f"issuer {v!r}", changed(setter("issuer", value=v))
     asof = st["as_of"]
-    for v in [asof.replace("00:00:00", "00:00:01"), asof.replace("Z", ".000000Z"),
-              asof.replace("Z", ".000001Z"), asof.replace("Z", "+00:00"), asof.lower(),
-              "0999-01-01T00:00:00Z", "1000-01-01T00:00:00Z", "2023-02-29T00:00:00Z",
-              "2024-02-29T00:00:00Z", "2026-13-01T00:00:00Z", "2026-12-05T24:00:00Z",
-              "2026-12-05T23:59:60Z", "2026-12-05 00:00:00Z", "２０２６-12-05T00:00:00Z", "", 0,
-              None]:  # fmt: skip
+    for v in [
+        asof.replace("00:00:00", "00:00:01"),
+        asof.replace("Z", ".000000Z"),
+        asof.replace("Z", ".000001Z"),
+        asof.replace("Z", "+00:00"),
+        asof.lower(),
+        "0999-01-01T00:00:00Z",
+        "1000-01-01T00:00:00Z",
+        "2023-02-29T00:00:00Z",
+        "2024-02-29T00:00:00Z",
+        "2026-13-01T00:00:00Z",
+        "2026-12-05T24:00:00Z",
+        "2026-12-05T23:59:60Z",
+        "2026-12-05 00:00:00Z",
+        "２０２６-12-05T00:00:00Z",
+        "",
+        0,
+        None,
+    ]:
         yield f"as_of {v!r}", changed(setter("as_of", value=v))
-    for v in [other_root, _flip_hex(st["users_root"], rng), st["users_root"].upper(),
-              st["users_root"][:-8], "78000001" + st["users_root"][8:], None]:  # fmt: skip
+    for v in [
+        other_root,
+        _flip_hex(st["users_root"], rng),
+        st["users_root"].upper(),
+        st["users_root"][:-8],
+        "78000001" + st["users_root"][8:],
+        None,
+    ]:
         yield f"users_root {v!r}", changed(setter("users_root", value=v))
     for j, asset in enumerate(st["assets"]):
-        for v in ["XBT", "btc", asset["symbol"] + ".x", "-BTC", "B" * 32, "B" * 33, "", "B T",
-                  st["assets"][(j + 1) % len(st["assets"])]["symbol"], 5, None]:  # fmt: skip
+        for v in [
+            "XBT",
+            "btc",
+            asset["symbol"] + ".x",
+            "-BTC",
+            "B" * 32,
+            "B" * 33,
+            "",
+            "B T",
+            st["assets"][(j + 1) % len(st["assets"])]["symbol"],
+            5,
+            None,
+        ]:
             yield f"assets[{j}].symbol {v!r}", changed(setter("assets", j, "symbol", value=v))
-        for v in [asset["decimals"] + 1, asset["decimals"] - 1, 0, 255, 256, -1, True, 8.0,
-                  "8", None]:  # fmt: skip
+        for v in [
+            asset["decimals"] + 1,
+            asset["decimals"] - 1,
+            0,
+            255,
+            256,
+            -1,
+            True,
+            8.0,
+            "8",
+            None,
+        ]:
             yield f"assets[{j}].decimals {v!r}", changed(setter("assets", j, "decimals", value=v))
-        for name, vals in [("price", ["1", "-1", "1e3", "1.", "١"]),
-                           ("total", ["0", "x", 5]),
-                           ("integer_price", ["0", "1" * 28, "1" * 40, "1" * 41, "-1", "1.5"]),
-                           ("total_base_units", ["x", "1.5", 0])]:  # fmt: skip
+        for name, vals in [
+            ("price", ["1", "-1", "1e3", "1.", "١"]),
+            ("total", ["0", "x", 5]),
+            ("integer_price", ["0", "1" * 28, "1" * 40, "1" * 41, "-1", "1.5"]),
+            ("total_base_units", ["x", "1.5", 0]),
+        ]:
             for v in vals:
                 yield f"assets[{j}].{name} {v!r}", changed(setter("assets", j, name, value=v))
+    for j, asset in enumerate(st["assets"]):
+        for name, vals in [
+            ("total_base_units", ["0", "-1", str(1 << 70), str(-(1 << 75)), "1" * 40]),
+            ("equity_base_units", ["0", "1", str(1 << 72), "-1"]),
+            ("debt_base_units", ["0", "-1", "x"]),
+            ("haircut", _haircut_variants()),
+        ]:
+            if name in asset:
+                for v in vals:
+                    yield f"assets[{j}].{name} {v!r}", changed(setter("assets", j, name, value=v))
     yield "assets reversed", changed(lambda d: d["assets"].reverse())
     yield "assets without the last", changed(lambda d: d["assets"].pop())
     yield "assets empty", changed(setter("assets", value=[]))
@@ -394,7 +555,10 @@ def _statement_mutations(st: dict, other_root: str, rng: random.Random):
     yield "asset missing decimals", changed(lambda d: d["assets"][0].pop("decimals"))
     for b in range(count):
         for v in [n // 2, n * 2, n + 1, 256, 1 << 17, 1 << 18, 0, True, float(n), None]:
-            yield f"batches[{b}].users_padded {v!r}", changed(setter("batches", b, "users_padded", value=v))  # noqa: E501
+            yield (
+                f"batches[{b}].users_padded {v!r}",
+                changed(setter("batches", b, "users_padded", value=v)),
+            )
 
             def both(d, b=b, v=v):
                 d["batches"][b]["users_padded"] = v
@@ -402,10 +566,12 @@ def _statement_mutations(st: dict, other_root: str, rng: random.Random):
                     d["users_padded"] = sum(r["users_padded"] for r in d["batches"])
 
             yield f"batches[{b}].users_padded {v!r}, sum too", changed(both)
-        for name, vals in [("commitment", [None, "x", _flip_hex("0" * 64, rng)]),
-                           ("leaves_root", [None, "x", "78000001" + "0" * 56]),
-                           ("proof_sha256", ["x", "A" * 64]),
-                           ("proof_bytes", [-1, 1.0, None])]:  # fmt: skip
+        for name, vals in [
+            ("commitment", [None, "x", _flip_hex("0" * 64, rng)]),
+            ("leaves_root", [None, "x", "78000001" + "0" * 56]),
+            ("proof_sha256", ["x", "A" * 64]),
+            ("proof_bytes", [-1, 1.0, None]),
+        ]:
             for v in vals:
                 yield f"batches[{b}].{name} {v!r}", changed(setter("batches", b, name, value=v))
     yield "batches empty", changed(setter("batches", value=[]))
@@ -418,7 +584,10 @@ def _statement_mutations(st: dict, other_root: str, rng: random.Random):
         yield "the last batch dropped", changed(drop_last)
         yield "aggregate null", changed(setter("aggregate", value=None))
     else:
-        yield "aggregate given", changed(setter("aggregate", value={"proof_sha256": "0" * 64, "proof_bytes": 1}))  # noqa: E501
+        yield (
+            "aggregate given",
+            changed(setter("aggregate", value={"proof_sha256": "0" * 64, "proof_bytes": 1})),
+        )
 
         def second(d):
             d["batches"].append(copy.deepcopy(d["batches"][0]))
@@ -433,12 +602,17 @@ def _statement_mutations(st: dict, other_root: str, rng: random.Random):
     }[st["format"]]
     for v in [other_format, "stark-solvency-publication/3", None, 2]:
         yield f"format {v!r}", changed(setter("format", value=v))
-    for name, vals in [("zero_knowledge", [1, None]), ("preset", [None, 1, "custom"]),
-                       ("inclusion", [{"leaf_hash": 1}, {}, {"leaf_hash": "x", "y": 1}, None]),
-                       ("security", [{}, None]), ("params", [None, []]),
-                       ("snapshot", ["x", st["snapshot"].upper()]),
-                       ("insecure_seeded", [True, 0]), ("quote", ["EUR", "", "U S D", 1]),
-                       ("price_scale", [0, 65535, 65536, -1, 1.0])]:  # fmt: skip
+    for name, vals in [
+        ("zero_knowledge", [1, None]),
+        ("preset", [None, 1, "custom"]),
+        ("inclusion", [{"leaf_hash": 1}, {}, {"leaf_hash": "x", "y": 1}, None]),
+        ("security", [{}, None]),
+        ("params", [None, []]),
+        ("snapshot", ["x", st["snapshot"].upper()]),
+        ("insecure_seeded", [True, 0]),
+        ("quote", ["EUR", "", "U S D", 1]),
+        ("price_scale", [0, 65535, 65536, -1, 1.0]),
+    ]:
         for v in vals:
             yield f"{name} {v!r}", changed(setter(name, value=v))
     for name in st:
@@ -451,6 +625,41 @@ def _statement_mutations(st: dict, other_root: str, rng: random.Random):
     yield "not UTF-8", text.encode().replace(b"Golden", b"Gold\xe9n")
     yield "NaN price_scale", text.replace('"price_scale": 10', '"price_scale": NaN').encode()
     yield "float price_scale", text.replace('"price_scale": 10', '"price_scale": 10.0').encode()
+
+
+def _haircut_variants() -> list:
+    def tier(up_to, percent):
+        return {"percent": percent} if up_to is None else {"up_to": up_to, "percent": percent}
+
+    return [
+        None,
+        [],
+        {},
+        [tier(None, 50)],
+        [tier(None, 100)],
+        [tier("10", 100), tier(None, 100)],
+        [tier(None, 101)],
+        [tier(None, -1)],
+        [tier(None, 50.0)],
+        [tier(None, True)],
+        [tier(None, "50")],
+        [tier("10", 90), tier(None, 95)],
+        [tier("10", 90), tier("10", 80), tier(None, 50)],
+        [tier("10", 90), tier("5", 80), tier(None, 50)],
+        [tier("10", 90)],
+        [tier(None, 90), tier(None, 50)],
+        [tier("010", 90), tier(None, 50)],
+        [tier(10, 90), tier(None, 50)],
+        [tier("0", 90), tier(None, 50)],
+        [tier("92233720368", 90), tier(None, 50)],
+        [tier("9223372036854775807", 90), tier(None, 50)],
+        [tier("1" * 41, 90), tier(None, 50)],
+        [{"up_to": "10", "percent": 90, "x": 1}, tier(None, 50)],
+        [{"up_to": "10"}, tier(None, 50)],
+        [tier(str(t + 1), 90 - t) for t in range(7)] + [tier(None, 10)],
+        [tier(str(t + 1), 90 - t) for t in range(8)] + [tier(None, 10)],
+        [None],
+    ]
 
 
 def _cases():
@@ -491,9 +700,7 @@ def test_javascript_and_python_agree_on_mutated_inclusion_files(tmp_path):
         file = tmp_path / f"i{k}.json"
         file.write_bytes(raw)
         expected.append((label, user, _python_verdict(file, statements.get(key, raw_st), user)))
-        cases.append(
-            {"inclusion": base64.b64encode(raw).decode(), "statement": key, "user": user}
-        )
+        cases.append({"inclusion": base64.b64encode(raw).decode(), "statement": key, "user": user})
     assert len(cases) >= MIN_CASES
     document = {
         "statements": {k: base64.b64encode(v).decode() for k, v in statement_bytes.items()},
