@@ -627,6 +627,49 @@ def _statement_mutations(st: dict, other_root: str, rng: random.Random):
     yield "float price_scale", text.replace('"price_scale": 10', '"price_scale": 10.0').encode()
 
 
+def _random_statement_edits(raw: bytes, rng: random.Random, count: int):
+    """Random character edits of statement.json outside the value of "params" (the part
+    web/src/statement.js does not replicate), as `_random_text_mutations` edits a file."""
+    text = raw.decode("utf-8")
+    start = text.index('"params":')
+    end = text.index("}", start) + 1
+    alphabet = [*'{}[]:,"\\ 0123456789abcdef-.e\n', *("é", "\u2028", "\x00")]
+    for k in range(count):
+        t = text
+        i = rng.choice([rng.randrange(start), rng.randrange(end, len(t))])
+        op = rng.random()
+        if op < 0.5:
+            t = t[:i] + rng.choice(alphabet) + t[i + 1 :]
+        elif op < 0.75:
+            t = t[:i] + t[i + 1 :]
+        else:
+            t = t[:i] + rng.choice(alphabet) + t[i:]
+        yield f"random edit {k}", t.encode("utf-8")
+
+
+def _joint_mutations(doc: dict, st: dict):
+    """(label, inclusion document, statement document) changed together, consistently."""
+    import copy
+
+    symbols = list(doc["balances"])
+    for j in range(len(symbols)):
+        for name in (str(10 + j), "1", "0", "9" * 32):  # keys a JavaScript object would reorder
+            s2 = copy.deepcopy(st)
+            s2["assets"][j]["symbol"] = name
+            renamed = {(name if k == symbols[j] else k): v for k, v in doc["balances"].items()}
+            yield f"symbol {j} renamed {name!r}", {**doc, "balances": renamed}, s2
+    if len(st["batches"]) > 1:  # the batches before the last larger than the last
+        s2 = copy.deepcopy(st)
+        for r in s2["batches"][:-1]:
+            r["users_padded"] *= 2
+        s2["users_padded"] = sum(r["users_padded"] for r in s2["batches"])
+        yield "the last batch smaller", doc, s2
+        yield "the last batch smaller, row past it", {**doc, "row": 600}, s2
+        yield "the last batch smaller, batch 0", {**doc, "batch": 0}, s2
+    for issuer in ("Ünïcode Exchange", "交易所", "x" * 256, 'O\'Brien "Exchange"'):
+        yield f"issuer {issuer!r} both", {**doc, "issuer": issuer}, {**st, "issuer": issuer}
+
+
 def _haircut_variants() -> list:
     def tier(up_to, percent):
         return {"percent": percent} if up_to is None else {"up_to": up_to, "percent": percent}
@@ -685,6 +728,13 @@ def _cases():
             key = f"{base_key}#{k}"
             for user in (doc["user_id"], None):
                 yield f"{base_key} statement: {label}", _dump(doc), key, raw_st, user
+        for label, raw_st in _random_statement_edits(raw_statement, rng, 150):
+            key = f"{base_key}~{label}"
+            yield f"{base_key} statement: {label}", golden, key, raw_st, doc["user_id"]
+        for label, inc, st2 in _joint_mutations(doc, st):
+            key = f"{base_key}+{label}"
+            for user in (doc["user_id"], None):
+                yield f"{base_key} joint: {label}", _dump(inc), key, _dump(st2), user
         # every golden file against every other statement too
         for pub2, d2, _ in BASES:
             raw2 = (GOLDEN / pub2 / d2 / "statement.json").read_bytes()
