@@ -35,7 +35,19 @@ def ints(a) -> list:
 
 def main() -> None:
     rng = np.random.default_rng(20261205)
-    ids = ["", "\x00", "a", "a\x00", "a\x00\x00", "user-0007", "é", "e\u0301", "李小龙", "🙂x", "x" * 100]
+    ids = [
+        "",
+        "\x00",
+        "a",
+        "a\x00",
+        "a\x00\x00",
+        "user-0007",
+        "é",
+        "e\u0301",
+        "李小龙",
+        "🙂x",
+        "x" * 100,
+    ]
     out: dict = {"encode_id": [], "id_commitment": [], "hash": [], "compress": [], "limbs": []}
     for uid in ids:
         nonce = rng.integers(0, P, 5)
