@@ -1,0 +1,130 @@
+// Poseidon2 over BabyBear at widths 16 and 24, as circuits/poseidon2.py (docs/poseidon2.md):
+//   1. the external linear layer M_E once;
+//   2. 4 external rounds: add the round constants to every element, x -> x^7, M_E;
+//   3. the partial rounds: add the constant to element 0, x^7 on element 0, M_I;
+//   4. 4 external rounds with the final constants.
+// M_E: m4 = [[2,3,1,1],[1,2,3,1],[1,1,2,3],[3,1,1,2]] on each block of 4, then add to element i
+// the sum of the (i mod 4)-th elements of every block. M_I: x_i -> S + d_i x_i, S the sum.
+// Plus the sponge `hashElements` and the Merkle compression `compress` of the same module.
+import { P, mul, sbox } from "./field.js";
+import { POSEIDON2 } from "./poseidon2_constants.js";
+
+export const WIDTHS = [16, 24];
+export const CAPACITY = 8;
+export const DIGEST = 8;
+
+if (
+  POSEIDON2.field_modulus !== P ||
+  POSEIDON2.sbox_degree !== 7 ||
+  POSEIDON2.external_rounds !== 8 ||
+  JSON.stringify(POSEIDON2.m4) !== "[[2,3,1,1],[1,2,3,1],[1,1,2,3],[3,1,1,2]]"
+) {
+  throw new Error("poseidon2_constants.js: not the parameter set this code implements");
+}
+
+const PARAMS = {};
+for (const w of WIDTHS) {
+  const c = POSEIDON2.widths[String(w)];
+  PARAMS[w] = {
+    width: w,
+    initial: c.external_initial_constants,
+    internal: c.internal_constants,
+    final: c.external_final_constants,
+    diagonal: c.internal_diagonal,
+  };
+}
+
+/** M_E in place on a reduced state: every intermediate sum below (1 + t/4) 7p < 2^38. */
+function externalLinear(s) {
+  const t = s.length;
+  const y = new Array(t);
+  for (let b = 0; b < t; b += 4) {
+    const x0 = s[b], x1 = s[b + 1], x2 = s[b + 2], x3 = s[b + 3];
+    const t01 = x0 + x1, t23 = x2 + x3;
+    const t0123 = t01 + t23;
+    const t01123 = t0123 + x1, t01233 = t0123 + x3;
+    y[b] = t01123 + t01;
+    y[b + 1] = t01123 + x2 + x2;
+    y[b + 2] = t01233 + t23;
+    y[b + 3] = t01233 + x0 + x0;
+  }
+  for (let k = 0; k < 4; k++) {
+    let sum = 0;
+    for (let b = 0; b < t; b += 4) sum += y[b + k];
+    for (let b = 0; b < t; b += 4) s[b + k] = (y[b + k] + sum) % P;
+  }
+}
+
+/** M_I in place: x_i -> S + d_i x_i (S below 24p < 2^36; d_i x_i by `mul`). */
+function internalLinear(s, diagonal) {
+  let total = 0;
+  for (let i = 0; i < s.length; i++) total += s[i];
+  total %= P;
+  for (let i = 0; i < s.length; i++) s[i] = (total + mul(diagonal[i], s[i])) % P;
+}
+
+function externalRound(s, constants) {
+  for (let i = 0; i < s.length; i++) s[i] = sbox((s[i] + constants[i]) % P);
+  externalLinear(s);
+}
+
+/**
+ * The permutation of one state (an array of 16 or 24 integers). Inputs are read mod p, as
+ * Python's `permute` does (the published width-24 known-answer test has an entry above p);
+ * returns a new array of reduced elements.
+ */
+export function permute(state) {
+  const prm = PARAMS[state.length];
+  if (!prm) throw new RangeError(`Poseidon2 width must be 16 or 24, not ${state.length}`);
+  const s = state.map((x) => {
+    if (!Number.isSafeInteger(x)) throw new TypeError("Poseidon2 state elements are integers");
+    return ((x % P) + P) % P;
+  });
+  externalLinear(s);
+  for (const c of prm.initial) externalRound(s, c);
+  for (const c of prm.internal) {
+    s[0] = sbox((s[0] + c) % P);
+    internalLinear(s, prm.diagonal);
+  }
+  for (const c of prm.final) externalRound(s, c);
+  return s;
+}
+
+function checkCanonical(values, what) {
+  for (const x of values) {
+    if (!Number.isInteger(x) || x < 0 || x >= P) {
+      throw new RangeError(`${what}: elements must be canonical, in [0, ${P})`);
+    }
+  }
+}
+
+/**
+ * hash_elements: the length-prefixed sponge (capacity 8, rate width - 8). The capacity starts
+ * as (m, 0, ..., 0); rate-sized chunks, the last zero-padded, are added to the rate part, one
+ * permutation after each; the digest is the first 8 elements of the final state.
+ */
+export function hashElements(inputs, width = 16) {
+  if (!WIDTHS.includes(width)) throw new RangeError(`width must be 16 or 24, not ${width}`);
+  const m = inputs.length;
+  if (m < 1 || m >= P) throw new RangeError("a hashed input has between 1 and p - 1 elements");
+  checkCanonical(inputs, "hashElements");
+  const rate = width - CAPACITY;
+  let state = new Array(width).fill(0);
+  state[rate] = m;
+  for (let start = 0; start < m; start += rate) {
+    for (let i = 0; i < rate && start + i < m; i++) state[i] = (state[i] + inputs[start + i]) % P;
+    state = permute(state);
+  }
+  return state.slice(0, DIGEST);
+}
+
+/** compress(left, right) = P(left || right)[:8] + left, the width-16 permutation. */
+export function compress(left, right) {
+  if (left.length !== DIGEST || right.length !== DIGEST) {
+    throw new RangeError("compress takes two digests of 8 elements");
+  }
+  checkCanonical(left, "compress");
+  checkCanonical(right, "compress");
+  const out = permute([...left, ...right]);
+  return out.slice(0, DIGEST).map((x, i) => (x + left[i]) % P);
+}
