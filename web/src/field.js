@@ -3,8 +3,12 @@
 // Numbers are exact integers below 2^53. A sum of two elements is below 2^32 and a sum of a few
 // dozen below 2^38: exact. A product of two 31-bit elements is up to 2^62: NOT exact as a
 // Number. `mul` therefore splits the second factor into 16-bit halves (no BigInt, no
-// Math.imul): a * hi < 2^47, reduced, times 2^16 < 2^47, plus a * lo < 2^47: every
-// intermediate below 2^53. BigInt is used only outside the hot path (balances, ids, indices).
+// Math.imul): a * hi < 2^46, reduced, times 2^16 < 2^47, plus a * lo < 2^47: every
+// intermediate below 2^53. Each reduction is `t - floor(t / p) * p` rather than `t % p`
+// (2 to 2.6 times faster, docs/browser-verifier.md 1.4): floor(t / p) < 2^18 and its product
+// with p are exact, and a floor estimate off by one is fixed by one conditional correction at
+// the end (the intermediate stays in (-p, 2p), so the next step stays below 2^48).
+// BigInt is used only outside the hot path (balances, ids, indices).
 
 export const P = 2013265921;
 
@@ -33,7 +37,12 @@ export function sub(a, b) {
 export function mul(a, b) {
   const hi = Math.floor(b / 65536);
   const lo = b - hi * 65536;
-  return (((a * hi) % P) * 65536 + a * lo) % P;
+  let t = a * hi;
+  t -= Math.floor(t / P) * P; // in (-p, 2p)
+  t = t * 65536 + a * lo; // |t| < 2^48
+  t -= Math.floor(t / P) * P;
+  if (t >= P) return t - P;
+  return t < 0 ? t + P : t;
 }
 
 /** a^e mod p for a non-negative integer exponent (square and multiply). */

@@ -46,3 +46,22 @@ test("reduce and isElement", () => {
   assert.ok(isElement(0) && isElement(P - 1));
   assert.ok(!isElement(P) && !isElement(-1) && !isElement(1.5) && !isElement("1"));
 });
+
+test("mul (floor-based reduction) agrees with BigInt on 100,000 random pairs", () => {
+  let state = 0x9e3779b97f4a7c15n;
+  const next = () => {
+    // xorshift64*, reproducible
+    state ^= state >> 12n;
+    state ^= (state << 25n) & 0xffffffffffffffffn;
+    state ^= state >> 27n;
+    return Number(((state * 0x2545f4914f6cdd1dn) & 0xffffffffffffffffn) >> 33n) % P;
+  };
+  const edge = [0, 1, P - 1, P - 2, 65535, 65536, (P - 1) / 2, 2 ** 30];
+  for (let i = 0; i < 100000; i++) {
+    const a = i < 64 ? edge[i % 8] : next();
+    const b = i < 64 ? edge[(i >> 3) % 8] : next();
+    const got = mul(a, b);
+    assert.ok(isElement(got));
+    if (got !== Number((big(a) * big(b)) % P_)) assert.fail(`${a} * ${b}: ${got}`);
+  }
+});
