@@ -35,7 +35,7 @@ for (const k of [4, 5]) {
       for (let j = 0; j < k; j++) assert.deepEqual(E.frobenius(a, j), c.frob[j]);
       assert.equal(E.norm(a), c.norm);
       assert.ok(E.eq(E.sub(E.add(a, b), b), a));
-      assert.deepEqual(E.div(c.prod, b.every((v) => v === 0) ? E.one(k) : b), b.every((v) => v === 0) ? c.prod : a);
+      if (!E.isZero(b)) assert.deepEqual(E.div(c.prod, b), a);
     }
   });
 

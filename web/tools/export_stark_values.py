@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 import stark.fri
+import stark.merkle
 import stark.verifier
 from solvency.publication.check import check_publication
 from stark.field import GF, ExtensionField, P, inverse_of_difference
@@ -326,6 +327,41 @@ def mutations(rng: np.random.Generator, files: list[str]) -> list:
     return cases
 
 
+def damaged_openings(call: dict, proof, name: str) -> list[bool]:
+    """verify_rows on damaged copies of one opening, in the order of DAMAGES (the JS test
+    builds the same copies)."""
+    if name in ("main", "aux", "quotient"):
+        root = getattr(proof, f"{name}_root")
+        o = getattr(proof, f"{name}_opening")
+    else:
+        root, o = proof.fri_roots[int(name[3:])], proof.fri_openings[int(name[3:])]
+    rows, sib, idx, depth = o.rows, list(o.siblings), list(call["indices"]), call["depth"]
+    changed = list(sib)
+    if sib:
+        mid = bytearray(sib[len(sib) >> 1])
+        mid[7] ^= 1
+        changed[len(sib) >> 1] = bytes(mid)
+    last = rows.copy()
+    last.reshape(-1)[-1] ^= 1
+    swapped_rows = rows[[1, 0, *range(2, len(rows))]] if len(rows) >= 2 else rows
+    swapped_sib = [sib[1], sib[0], *sib[2:]] if len(sib) >= 2 else sib
+    other = bytes([root[0] ^ 1]) + root[1:]
+    cases = [
+        (root, depth, idx, rows, [*sib, sib[0] if sib else bytes(32)]),  # a surplus sibling
+        (root, depth, idx, rows, sib[1:]),  # the first missing
+        (root, depth, idx, rows, sib[:-1]),  # the last missing
+        (root, depth, idx, rows, changed),  # one changed
+        (root, depth, idx, last, sib),  # a changed row
+        (root, depth + 1, idx, rows, sib),  # another depth
+        (root, depth, [i ^ 1 for i in idx], rows, sib),  # other positions
+        (root, depth, idx[1:], rows, sib),  # one position fewer than rows
+        (other, depth, idx, rows, sib),  # another root
+        (root, depth, idx, swapped_rows, sib),  # two rows swapped
+        (root, depth, idx, rows, swapped_sib),  # two siblings swapped
+    ]
+    return [bool(stark.merkle.verify_rows(r, d, i, m, tuple(s))) for r, d, i, m, s in cases]
+
+
 def golden_publications() -> list[Path]:
     return sorted(p.parent for p in GOLDEN.glob("publication-*/*/statement.json"))
 
@@ -370,7 +406,9 @@ def openings_and_script() -> tuple[list, list]:
                     if root is not None and root.hex() == call["root"]
                 ]
                 assert len(where) == 1, where
-                result.append({"file": where[0][0], "opening": where[0][1], **call})
+                rel, name = where[0]
+                damaged = damaged_openings(call, parsed[rel], name)
+                result.append({"file": rel, "opening": name, **call, "damaged": damaged})
     finally:
         stark.verifier.verify_rows, stark.fri.verify_rows = orig_v, orig_f
     return result, script
