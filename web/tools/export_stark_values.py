@@ -414,7 +414,7 @@ def openings_and_script() -> tuple[list, list]:
     return result, script
 
 
-def main() -> None:
+def build() -> dict:
     rng = np.random.default_rng(20261205)
     proof_files = sorted(
         p.relative_to(ROOT).as_posix()
@@ -439,8 +439,16 @@ def main() -> None:
             ],
         ),
     }
+    return values
+
+
+def render(values: dict) -> str:
+    return json.dumps(values, separators=(",", ":")) + "\n"
+
+
+def main() -> None:
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(values, separators=(",", ":")) + "\n")
+    OUT.write_text(render(build()))
     print(f"wrote {OUT.relative_to(ROOT)}: {OUT.stat().st_size:,} bytes")
 
 
