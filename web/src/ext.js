@@ -67,8 +67,42 @@ export function mulBase(a, b) {
   return out;
 }
 
+// Unrolled products for k = 4 (W = 11) and k = 5 (W = 2): every term is a reduced product, so a
+// coordinate's sum is below 4 * 2^31 + 11 * 3 * 2^31 < 2^37, exact, and reduced once.
+function mul4(a, b) {
+  const [a0, a1, a2, a3] = a;
+  const [b0, b1, b2, b3] = b;
+  return [
+    (fmul(a0, b0) + 11 * (fmul(a1, b3) + fmul(a2, b2) + fmul(a3, b1))) % P,
+    (fmul(a0, b1) + fmul(a1, b0) + 11 * (fmul(a2, b3) + fmul(a3, b2))) % P,
+    (fmul(a0, b2) + fmul(a1, b1) + fmul(a2, b0) + 11 * fmul(a3, b3)) % P,
+    (fmul(a0, b3) + fmul(a1, b2) + fmul(a2, b1) + fmul(a3, b0)) % P,
+  ];
+}
+
+function mul5(a, b) {
+  const [a0, a1, a2, a3, a4] = a;
+  const [b0, b1, b2, b3, b4] = b;
+  return [
+    (fmul(a0, b0) + 2 * (fmul(a1, b4) + fmul(a2, b3) + fmul(a3, b2) + fmul(a4, b1))) % P,
+    (fmul(a0, b1) + fmul(a1, b0) + 2 * (fmul(a2, b4) + fmul(a3, b3) + fmul(a4, b2))) % P,
+    (fmul(a0, b2) + fmul(a1, b1) + fmul(a2, b0) + 2 * (fmul(a3, b4) + fmul(a4, b3))) % P,
+    (fmul(a0, b3) + fmul(a1, b2) + fmul(a2, b1) + fmul(a3, b0) + 2 * fmul(a4, b4)) % P,
+    (fmul(a0, b4) + fmul(a1, b3) + fmul(a2, b2) + fmul(a3, b1) + fmul(a4, b0)) % P,
+  ];
+}
+
 /** a * b: out_m = sum_{s+t=m} a_s b_t + W sum_{s+t=m+k} a_s b_t (as _ext_mul_ints). */
 export function mul(a, b) {
+  const k = a.length;
+  if (b.length !== k) throw new RangeError("mixing elements of different extension fields");
+  if (k === 5) return mul5(a, b);
+  if (k === 4) return mul4(a, b);
+  return mulGeneric(a, b);
+}
+
+/** The schoolbook product for any supported degree (the reference for mul4 and mul5). */
+export function mulGeneric(a, b) {
   const k = a.length;
   const w = nonresidue(k);
   if (b.length !== k) throw new RangeError("mixing elements of different extension fields");

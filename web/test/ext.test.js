@@ -29,6 +29,7 @@ for (const k of [4, 5]) {
       assert.deepEqual(E.sub(a, b), c.diff);
       assert.deepEqual(E.mul(a, b), c.prod, `${a} * ${b}`);
       assert.deepEqual(E.mul(a, b), refMul(a, b, fx.nonresidue));
+      assert.deepEqual(E.mulGeneric(a, b), c.prod);
       assert.deepEqual(E.inv(a), c.inv);
       assert.deepEqual(E.mul(a, c.inv), E.one(k));
       assert.deepEqual(E.pow(a, BigInt(c.e)), c.pow);
@@ -66,4 +67,21 @@ for (const k of [4, 5]) {
 test("unsupported degrees are refused", () => {
   assert.throws(() => E.zero(3), RangeError);
   assert.throws(() => E.mul([1, 2, 3], [1, 2, 3]), RangeError);
+});
+
+test("the unrolled products agree with the BigInt schoolbook product on 20,000 random pairs", () => {
+  let x = 987654321;
+  const next = () => {
+    x = (x * 48271) % 2147483647;
+    return x % 8 === 0 ? P - 1 - (x % 3) : x % P; // edge values often
+  };
+  for (const k of [4, 5]) {
+    for (let i = 0; i < 10000; i++) {
+      const a = Array.from({ length: k }, next);
+      const b = Array.from({ length: k }, next);
+      const got = E.mul(a, b);
+      const want = refMul(a, b, E.NONRESIDUE[k]);
+      if (!E.eq(got, want)) assert.fail(`${a} * ${b}: ${got} != ${want}`);
+    }
+  }
 });
