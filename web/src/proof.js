@@ -207,9 +207,18 @@ class Reader {
   }
 }
 
-/** Parse proof bytes (a Uint8Array); throws VerificationError as stark/proof.py deserialize. */
-export function parseProof(data) {
+/**
+ * Parse proof bytes (a Uint8Array, e.g. a node Buffer, or an ArrayBuffer as a page's
+ * File.arrayBuffer() gives); throws VerificationError as stark/proof.py deserialize. Roots and
+ * siblings are copies, not views of `data`.
+ */
+export function parseProof(input) {
+  let data = input;
+  if (data instanceof ArrayBuffer) data = new Uint8Array(data);
   if (!(data instanceof Uint8Array)) throw malformed("not bytes");
+  if (data.constructor !== Uint8Array) {
+    data = new Uint8Array(data.buffer, data.byteOffset, data.byteLength); // Buffer.slice is a view
+  }
   if (data.length > MAX_PROOF_BYTES) throw malformed("larger than the format allows");
   const r = new Reader(data);
   const magic = r.take(MAGIC.length, "magic");

@@ -10,7 +10,10 @@ import { STARK } from "./stark_fixture.js";
 const files = Object.keys(STARK.proofs);
 const cache = new Map();
 const bytesOf = (rel) => {
-  if (!cache.has(rel)) cache.set(rel, new Uint8Array(read(rel)));
+  if (!cache.has(rel)) {
+    const example = STARK.example_proofs[rel];
+    cache.set(rel, example === undefined ? new Uint8Array(read(rel)) : fromHex(example));
+  }
   return cache.get(rel);
 };
 
@@ -49,8 +52,15 @@ function proofJson(p) {
   };
 }
 
-test("every golden proof parses to exactly Python's parse", () => {
-  assert.equal(files.length, 10); // 2 formats x (1 + 3 batches + the aggregation)
+test("every golden and example proof parses to exactly Python's parse", () => {
+  // 2 formats x (1 + 3 batches + the aggregation), and 3 examples (no aux, k = 4, FRI shapes)
+  assert.equal(files.length, 13);
+  assert.equal(Object.keys(STARK.example_proofs).length, 3);
+  const shapes = files.map((rel) => {
+    const p = parseProof(bytesOf(rel)).params;
+    return `${p.extension_degree} ${p.zk} ${p.folding_factor}`;
+  });
+  assert.ok(new Set(shapes).size >= 4);
   for (const rel of files) {
     const proof = parseProof(bytesOf(rel));
     assert.deepEqual(proofJson(proof), STARK.proofs[rel], rel);
@@ -66,9 +76,9 @@ function openingOf(proof, name) {
   return [proof.friRoots[i], proof.friOpenings[i]];
 }
 
-test("every Merkle opening Python's verifier checks on the golden publications checks here", () => {
+test("every Merkle opening Python's verifier checks on the golden publications and examples checks here", () => {
   const seen = new Set();
-  assert.ok(STARK.openings.length >= 30);
+  assert.ok(STARK.openings.length >= 50);
   for (const call of STARK.openings) {
     const proof = parseProof(bytesOf(call.file));
     const [root, opening] = openingOf(proof, call.opening);
@@ -146,7 +156,7 @@ function mutate(data, m) {
 
 test("mutated proofs: refused or accepted as by Python, with Python's reason", () => {
   const muts = STARK.mutations;
-  assert.ok(muts.length >= 3 * 600);
+  assert.ok(muts.length >= 4500);
   let refused = 0;
   for (const m of muts) {
     let reason = null;
@@ -168,6 +178,13 @@ test("parser edge cases", () => {
   refused(new Uint8Array(0), "malformed proof: truncated in magic");
   refused(new Uint8Array(MAX_PROOF_BYTES + 1), "malformed proof: larger than the format allows");
   refused([1, 2, 3], "malformed proof: not bytes");
+  const golden = files.find((rel) => rel.startsWith("tests/golden/"));
+  const buffer = read(golden); // a node Buffer, and an ArrayBuffer: the same parse
+  const fromBuffer = parseProof(buffer);
+  assert.deepEqual(proofJson(fromBuffer), STARK.proofs[golden]);
+  assert.equal(fromBuffer.mainRoot.constructor, Uint8Array);
+  const copy = new Uint8Array(buffer);
+  assert.deepEqual(proofJson(parseProof(copy.buffer)), STARK.proofs[golden]);
   const good = bytesOf(files[0]);
   const block = (edit) => {
     const b = good.slice();
@@ -194,6 +211,7 @@ test("parser edge cases", () => {
       "the folding factor and 1024",
   );
   refused(block((b) => (b[19] = 1)), "malformed proof: trace length out of range");
+  refused(block((b) => (b[52] = 2)), "malformed proof: aux flag must be 0 or 1");
   refused(block((b) => (b[19] = 23)), "malformed proof: trace length out of range");
   assert.equal(saltWidth(true), 8);
   assert.equal(saltWidth(false), 0);
@@ -241,7 +259,7 @@ test("the opened positions follow from the query positions (FRI: pos mod width, 
   // and the first proof's positions are the JS transcript's draw, sorted and deduplicated
   const script = STARK.transcripts.golden;
   const drawn = script.find((o) => o.op === "indices").out;
-  const first = STARK.openings[0];
+  const first = STARK.openings[0]; // the first proof Python verified, whose transcript that is
   assert.equal(first.opening, "main");
   assert.deepEqual([...new Set(drawn)].sort((a, b) => a - b), first.indices);
 });

@@ -9,10 +9,12 @@ repository root:
 - transcripts: scripts of operations (absorb, challenge draws, grinding checks) with Python's
   outputs and the state after each, one random and one recorded while Python verifies a
   golden proof;
-- proofs: every golden proof.bin and aggregate.bin parsed by stark/proof.py (matrices and
-  sibling lists as their shape and SHA-256, the rest in full);
+- example_proofs: three small proofs of stark/examples.py's Fibonacci AIR (no aux segment,
+  k = 4 and 5, with and without zero knowledge), whose bytes the golden ones do not cover;
+- proofs: every golden proof.bin and aggregate.bin, and the examples, parsed by stark/proof.py
+  (matrices and sibling lists as their shape and SHA-256, the rest in full);
 - openings: every Merkle opening check (verify_rows) Python's verifier makes on the golden
-  publications: which opening of which file, depth, positions and the answer;
+  publications and the examples: which opening of which file, depth, positions and the answer;
 - mutations: truncations, extensions and byte changes of golden proofs, and what
   deserialize says of each (None when it parses).
 """
@@ -30,9 +32,13 @@ import stark.fri
 import stark.merkle
 import stark.verifier
 from solvency.publication.check import check_publication
+from stark.examples import FibonacciAir, fibonacci_trace
 from stark.field import GF, ExtensionField, P, inverse_of_difference
+from stark.params import StarkParams
 from stark.proof import VerificationError, deserialize
+from stark.prover import prove
 from stark.transcript import Transcript
+from stark.verifier import verify
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "web" / "test" / "fixtures" / "stark_values.json"
@@ -289,7 +295,7 @@ def outcome(data: bytes):
 def mutations(rng: np.random.Generator, files: list[str]) -> list:
     cases = []
     for rel in files:
-        data = (ROOT / rel).read_bytes()
+        data = data_of(rel)
         size = len(data)
         structural = field_offsets(data)
         randoms = rng.integers(0, size, size=200).tolist()
@@ -362,13 +368,37 @@ def damaged_openings(call: dict, proof, name: str) -> list[bool]:
     return [bool(stark.merkle.verify_rows(r, d, i, m, tuple(s))) for r, d, i, m, s in cases]
 
 
+def example_proofs() -> dict[str, tuple]:
+    """Proofs the golden ones do not cover: no aux segment, F_p^4, without and with zero
+    knowledge (seeded, so reproducible), other FRI shapes. Keyed "example/NAME"."""
+    n = 64
+    trace, result = fibonacci_trace(n)
+    air = FibonacciAir(n, result)
+    out = {}
+    for name, params in (
+        ("fibonacci-k4", StarkParams(4, 4, 20, 4, 4, 16, False, 0)),
+        ("fibonacci-k4-zk", StarkParams(4, 8, 12, 2, 2, 8, True, 0)),
+        ("fibonacci-k5-f8", StarkParams(5, 2, 30, 0, 8, 8, False, 0)),
+    ):
+        data = prove(air, trace, params, seed=7).to_bytes()
+        out[f"example/{name}"] = (air, data)
+    return out
+
+
+EXAMPLES: dict[str, tuple] = {}
+
+
+def data_of(rel: str) -> bytes:
+    return EXAMPLES[rel][1] if rel in EXAMPLES else (ROOT / rel).read_bytes()
+
+
 def golden_publications() -> list[Path]:
     return sorted(p.parent for p in GOLDEN.glob("publication-*/*/statement.json"))
 
 
 def openings_and_script() -> tuple[list, list]:
-    """Run check_publication on every golden publication, recording verify_rows calls, and
-    the transcript of the first proof verified."""
+    """Run check_publication on every golden publication, and verify the example proofs,
+    recording verify_rows calls, and the transcript of the first proof verified."""
     calls = []
     orig_v, orig_f = stark.verifier.verify_rows, stark.fri.verify_rows
 
@@ -382,14 +412,32 @@ def openings_and_script() -> tuple[list, list]:
     script = None
     result = []
     try:
-        for pub in golden_publications():
-            files = sorted(pub.glob("batches/*/proof.bin")) + sorted(pub.glob("aggregate.bin"))
-            parsed = {f.relative_to(ROOT).as_posix(): deserialize(f.read_bytes()) for f in files}
+        runs = [
+            (
+                [
+                    f.relative_to(ROOT).as_posix()
+                    for f in [*sorted(pub.glob("batches/*/proof.bin")), *pub.glob("aggregate.bin")]
+                ],
+                lambda pub=pub: check_publication(pub, regime="conjectured"),
+            )
+            for pub in golden_publications()
+        ]
+        runs += [
+            (
+                [rel],
+                lambda air=air, data=data: verify(
+                    air, data, accepted_params=[deserialize(data).params]
+                ),
+            )
+            for rel, (air, data) in EXAMPLES.items()
+        ]
+        for rels, run in runs:
+            parsed = {rel: deserialize(data_of(rel)) for rel in rels}
             calls.clear()
             if script is None:
                 rec.start()
             try:
-                check_publication(pub, regime="conjectured")
+                run()
             finally:
                 if script is None:
                     script = rec.stop()
@@ -416,7 +464,9 @@ def openings_and_script() -> tuple[list, list]:
 
 def build() -> dict:
     rng = np.random.default_rng(20261205)
-    proof_files = sorted(
+    EXAMPLES.clear()
+    EXAMPLES.update(example_proofs())
+    proof_files = list(EXAMPLES) + sorted(
         p.relative_to(ROOT).as_posix()
         for p in [
             *GOLDEN.glob("publication-*/*/batches/*/proof.bin"),
@@ -428,7 +478,8 @@ def build() -> dict:
         "p": P,
         "ext": ext_values(rng),
         "transcripts": {"random": random_script(rng), "golden": golden_script},
-        "proofs": {rel: proof_json(deserialize((ROOT / rel).read_bytes())) for rel in proof_files},
+        "example_proofs": {rel: data.hex() for rel, (_, data) in EXAMPLES.items()},
+        "proofs": {rel: proof_json(deserialize(data_of(rel))) for rel in proof_files},
         "openings": openings,
         "mutations": mutations(
             rng,
@@ -436,6 +487,7 @@ def build() -> dict:
                 "tests/golden/publication-2/one-batch/batches/b00000/proof.bin",
                 "tests/golden/publication-1/three-batches/aggregate.bin",
                 "tests/golden/publication-2/three-batches/batches/b00001/proof.bin",
+                *EXAMPLES,
             ],
         ),
     }
