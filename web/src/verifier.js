@@ -1,0 +1,222 @@
+// The generic STARK verifier of stark/verifier.py: verify(air, proof, options) returns nothing
+// or throws VerificationError with Python's reason, in Python's order of checks. Any other
+// exception inside is turned into "malformed proof: ..." as Python's verify() does (the
+// exception's name and message are JavaScript's, not Python's: see web/README.md).
+import { mul as fmul, pow as fpow } from "./field.js";
+import * as E from "./ext.js";
+import { VerificationError, parseProof } from "./proof.js";
+import { saltWidth, verifyRows } from "./stark_merkle.js";
+import { domainsOf, sameParams, ValueError } from "./params.js";
+import { estimateSecurity, formatFixed } from "./security.js";
+import {
+  COSET_SHIFT, airShape, composition, drawOodPoint, extPowers, numDeepTerms, periodicAt,
+  rootOfUnity, startTranscript, validateDeclaration, zerofiers,
+} from "./protocol.js";
+import { replayCommit, verifyQueries } from "./fri.js";
+
+export const REGIMES = ["provable", "conjectured"];
+
+/** Python's repr of a float (min_bits is a float in every caller): 100 -> "100.0". */
+function floatRepr(x) {
+  if (Number.isInteger(x) && Math.abs(x) < 1e16) return `${x}.0`;
+  return String(x);
+}
+
+/**
+ * verify(air, proof, { acceptedParams, minBits, regime }): proof is bytes (Uint8Array or
+ * ArrayBuffer) or a parsed proof. At least one of acceptedParams (an Array of parameter
+ * objects) and minBits (a Number, Python float) is required, as in Python.
+ */
+export function verify(air, proof, { acceptedParams = null, minBits = null, regime = "provable" } = {}) {
+  if (acceptedParams === null && minBits === null) {
+    throw new TypeError("verify() needs accepted_params or min_bits: the verifier decides");
+  }
+  if (!REGIMES.includes(regime)) throw new ValueError("regime must be one of ('provable', 'conjectured')");
+  try {
+    verifyInner(air, proof, acceptedParams, minBits, regime);
+  } catch (e) {
+    if (e instanceof VerificationError) throw e;
+    throw new VerificationError(`malformed proof: ${e && e.name}: ${e && e.message}`);
+  }
+}
+
+/** check_acceptable. */
+export function checkAcceptable(params, shape, accepted, minBits, regime) {
+  if (accepted !== null && !accepted.some((p) => sameParams(p, params))) {
+    throw new VerificationError("the proof's parameters are not among the accepted ones");
+  }
+  try {
+    domainsOf(params, shape);
+  } catch (e) {
+    if (e instanceof ValueError) throw new VerificationError(`unacceptable parameters: ${e.message}`);
+    throw e;
+  }
+  if (minBits !== null) {
+    const report = estimateSecurity(params, shape);
+    const bits = regime === "provable" ? report.provable_bits : report.conjectured_bits;
+    if (bits < minBits) {
+      throw new VerificationError(
+        `proof parameters give ${formatFixed(bits, 1)} ${regime} bits, below the required ${floatRepr(minBits)}`,
+      );
+    }
+  }
+}
+
+function extRows(matrix, k, what, count) {
+  if (matrix.rows !== count || matrix.cols !== k) {
+    throw new VerificationError(`${what}: expected ${count} values of degree ${k}`);
+  }
+  return matrix.toArrays();
+}
+
+function checkOpening(opening, root, depth, positions, width, salt, what) {
+  if (opening.rows.rows !== positions.length || opening.rows.cols !== salt + width) {
+    throw new VerificationError(`${what} opening has the wrong shape`);
+  }
+  if (!verifyRows(root, depth, positions, opening.rows, opening.siblings)) {
+    throw new VerificationError(`${what} opening does not match its Merkle root`);
+  }
+  return positions.map((_, i) => opening.rows.row(i).subarray(salt));
+}
+
+const sumOf = (k, terms) => terms.reduce((acc, t) => E.add(acc, t), E.zero(k));
+
+function verifyInner(air, input, accepted, minBits, regime) {
+  const proof = input && input.mainRoot ? input : parseProof(input);
+  const params = proof.params;
+  try {
+    validateDeclaration(air);
+  } catch (e) {
+    if (e instanceof ValueError) {
+      throw new VerificationError(`the AIR's declaration is inconsistent: ${e.message}`);
+    }
+    throw e;
+  }
+  const shape = airShape(air);
+  checkAcceptable(params, shape, accepted, minBits, regime);
+  const dom = domainsOf(params, shape);
+  if (proof.logTraceLen !== Math.log2(air.traceLen)) {
+    throw new VerificationError("proof is for a different trace length");
+  }
+  if ((proof.auxRoot === null) !== (air.auxWidth === 0)) {
+    throw new VerificationError("aux segment present/absent against the AIR");
+  }
+  const k = params.extension_degree;
+  const n = air.traceLen;
+  const bigN = dom.lde_size;
+  const width = air.mainWidth + air.auxWidth;
+  const segments = dom.num_quotient_segments;
+  if (proof.friRoots.length !== dom.fri_layer_sizes.length) {
+    throw new VerificationError("wrong number of FRI layers");
+  }
+
+  // Replay the transcript.
+  const t = startTranscript(air, params);
+  t.absorb("main root", proof.mainRoot);
+  let challenges = null;
+  if (air.auxWidth) {
+    if (!t.checkPow(proof.auxPowNonce, params.aux_grinding_bits)) {
+      throw new VerificationError("proof-of-work nonce before the aux challenges is invalid");
+    }
+    t.absorb("aux pow nonce", u64le(proof.auxPowNonce));
+    challenges = t.challengeExt(k, air.numAuxChallenges);
+    t.absorb("aux root", proof.auxRoot);
+  }
+  const alphas = extPowers(t.challengeExt(k)[0], shape.num_transition_constraints + shape.num_boundary_constraints);
+  t.absorb("quotient root", proof.quotientRoot);
+  const z = drawOodPoint(t, k, n, bigN);
+  const gz = E.mulBase(z, rootOfUnity(Math.log2(n)));
+  const traceZ = extRows(proof.oodTraceZ, k, "trace values at z", width);
+  const traceGz = extRows(proof.oodTraceGz, k, "trace values at g*z", width);
+  const quotientZ = extRows(proof.oodQuotientZ, k, "quotient values at z", segments);
+  const oodBytes = new Uint8Array(
+    [proof.oodTraceZ, proof.oodTraceGz, proof.oodQuotientZ].reduce((a, m) => a + 4 * m.data.length, 0),
+  );
+  let at = 0;
+  for (const m of [proof.oodTraceZ, proof.oodTraceGz, proof.oodQuotientZ]) {
+    oodBytes.set(m.bytes(), at);
+    at += 4 * m.data.length;
+  }
+  t.absorb("ood values", oodBytes);
+  const gammas = extPowers(t.challengeExt(k)[0], numDeepTerms(shape, dom, params));
+  const remainder = extRows(proof.friRemainder, k, "FRI remainder", dom.remainder_len);
+  const betas = replayCommit(t, proof.friRoots, remainder, k);
+  if (!t.checkPow(proof.powNonce, params.grinding_bits)) {
+    throw new VerificationError("proof-of-work nonce is invalid");
+  }
+  t.absorb("pow nonce", u64le(proof.powNonce));
+  const positions = [...new Set(t.challengeIndices(params.num_queries, bigN))].sort((a, b) => a - b);
+
+  // The out-of-domain equation.
+  const frame = {
+    k,
+    main: traceZ.slice(0, air.mainWidth),
+    mainNext: traceGz.slice(0, air.mainWidth),
+    aux: air.auxWidth ? traceZ.slice(air.mainWidth) : null,
+    auxNext: air.auxWidth ? traceGz.slice(air.mainWidth) : null,
+    periodic: periodicAt(air, z),
+    challenges,
+  };
+  const expected = composition(air, frame, alphas, zerofiers(air, z));
+  const zn = E.pow(z, n);
+  let claimed = quotientZ[segments - 1];
+  for (let s = segments - 2; s >= 0; s--) claimed = E.add(E.mul(claimed, zn), quotientZ[s]);
+  if (!E.eq(expected, claimed)) {
+    throw new VerificationError("out-of-domain check failed: constraints do not match the quotient");
+  }
+
+  // Openings, then DEEP at each queried point.
+  const depth = Math.log2(bigN);
+  const salt = saltWidth(params.zk);
+  const mainX = checkOpening(proof.mainOpening, proof.mainRoot, depth, positions, air.mainWidth, salt, "main trace");
+  let auxX = null;
+  if (air.auxWidth) {
+    auxX = checkOpening(proof.auxOpening, proof.auxRoot, depth, positions, air.auxWidth * k, salt, "aux trace");
+  }
+  const quotientX = checkOpening(
+    proof.quotientOpening, proof.quotientRoot, depth, positions, (segments + (params.zk ? 1 : 0)) * k, salt, "quotient",
+  );
+  const gZ = gammas.slice(0, width);
+  const gQ = gammas.slice(width, width + segments);
+  const gGz = gammas.slice(width + segments, 2 * width + segments);
+  const gR = gammas.slice(2 * width + segments);
+  const claimedZ = E.add(
+    sumOf(k, traceZ.map((v, i) => E.mul(v, gZ[i]))),
+    sumOf(k, quotientZ.map((v, s) => E.mul(v, gQ[s]))),
+  );
+  const claimedGz = sumOf(k, traceGz.map((v, i) => E.mul(v, gGz[i])));
+  const wN = rootOfUnity(depth);
+  const xs = positions.map((p) => fmul(COSET_SHIFT, fpow(wN, p)));
+  const invZ = E.inverseOfDifference(xs, z);
+  const invGz = E.inverseOfDifference(xs, gz);
+  const elem = (row, c) => Array.from(row.subarray(c * k, (c + 1) * k));
+  const deep = positions.map((_, q) => {
+    let atZ = E.zero(k);
+    let atGz = E.zero(k);
+    for (let i = 0; i < air.mainWidth; i++) {
+      atZ = E.add(atZ, E.mulBase(gZ[i], mainX[q][i]));
+      atGz = E.add(atGz, E.mulBase(gGz[i], mainX[q][i]));
+    }
+    for (let c = 0; c < air.auxWidth; c++) {
+      const v = elem(auxX[q], c);
+      atZ = E.add(atZ, E.mul(gZ[air.mainWidth + c], v));
+      atGz = E.add(atGz, E.mul(gGz[air.mainWidth + c], v));
+    }
+    for (let s = 0; s < segments; s++) atZ = E.add(atZ, E.mul(gQ[s], elem(quotientX[q], s)));
+    let total = E.add(
+      E.mul(E.sub(atZ, claimedZ), invZ[q]),
+      E.mul(E.sub(atGz, claimedGz), invGz[q]),
+    );
+    if (quotientX[q].length > segments * k) total = E.add(total, E.mul(gR[0], elem(quotientX[q], segments)));
+    return total;
+  });
+  verifyQueries(positions, deep, proof.friRoots, proof.friOpenings, betas, remainder, params, dom);
+}
+
+function u64le(n) {
+  const out = new Uint8Array(8);
+  new DataView(out.buffer).setBigUint64(0, BigInt(n), true);
+  return out;
+}
+
+
