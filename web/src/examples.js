@@ -48,3 +48,113 @@ export class FibonacciAir {
     return 0;
   }
 }
+
+export const MIMC_ROUNDS = 8;
+
+/** mimc_constants(): (7^(i + 3) + 13 i) mod p. */
+export function mimcConstants() {
+  const out = [];
+  for (let i = 0; i < MIMC_ROUNDS; i++) {
+    out.push(Number((7n ** BigInt(i + 3) + 13n * BigInt(i)) % BigInt(P)));
+  }
+  return out;
+}
+
+const powerOfTwo = (n) => Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
+
+/** One column x: x' = x^3 + k_i (k periodic, 8 round constants); x_0 = seed, x_{n-1} = output. */
+export class MimcAir {
+  constructor(traceLen, seed, output) {
+    if (!powerOfTwo(traceLen)) throw new RangeError("trace length must be a power of two");
+    this.name = "mimc";
+    this.traceLen = traceLen;
+    this.mainWidth = 1;
+    this.auxWidth = 0;
+    this.numAuxChallenges = 0;
+    this.seed = ((seed % P) + P) % P;
+    this.output = ((output % P) + P) % P;
+  }
+
+  transitionConstraints() {
+    return [{ degree: 3, allRows: false }];
+  }
+
+  evaluateTransition(f) {
+    const x = f.main[0];
+    return [E.sub(E.sub(f.mainNext[0], E.mul(E.mul(x, x), x)), f.periodic[0])];
+  }
+
+  boundaryConstraints() {
+    return [
+      { column: 0, row: 0, value: this.seed, aux: false },
+      { column: 0, row: this.traceLen - 1, value: this.output, aux: false },
+    ];
+  }
+
+  periodicColumns() {
+    return [mimcConstants()];
+  }
+
+  publicInputs() {
+    const out = new Uint8Array(8);
+    const view = new DataView(out.buffer);
+    view.setUint32(0, this.seed, true);
+    view.setUint32(4, this.output, true);
+    return out;
+  }
+
+  lookupFractions() {
+    return 0;
+  }
+}
+
+/**
+ * Every value of column v in [0, 2^bits) by a LogUp lookup into T_i = i mod 2^bits (periodic);
+ * aux column s with challenge alpha, on every row cyclically:
+ * (s' - s)(alpha - v)(alpha - T) - (alpha - T) + m (alpha - v) = 0; s_0 = 0.
+ */
+export class RangeCheckAir {
+  constructor(traceLen, bits) {
+    if (!powerOfTwo(traceLen)) throw new RangeError("trace length must be a power of two");
+    if (2 ** bits > traceLen) throw new RangeError("the table must fit in the trace");
+    this.name = "range-check";
+    this.traceLen = traceLen;
+    this.mainWidth = 2;
+    this.auxWidth = 1;
+    this.numAuxChallenges = 1;
+    this.bits = bits;
+  }
+
+  transitionConstraints() {
+    return [{ degree: 3, allRows: true }];
+  }
+
+  evaluateTransition(f) {
+    const alpha = f.challenges[0];
+    const [v, m] = f.main;
+    const t = f.periodic[0];
+    const [s] = f.aux;
+    const [sNext] = f.auxNext;
+    const av = E.sub(alpha, v);
+    const at = E.sub(alpha, t);
+    return [E.add(E.sub(E.mul(E.mul(E.sub(sNext, s), av), at), at), E.mul(m, av))];
+  }
+
+  boundaryConstraints() {
+    return [{ column: 0, row: 0, value: 0, aux: true }];
+  }
+
+  periodicColumns() {
+    return [Array.from({ length: 2 ** this.bits }, (_, i) => i)];
+  }
+
+  publicInputs() {
+    const out = new Uint8Array(4);
+    new DataView(out.buffer).setUint32(0, this.bits, true);
+    return out;
+  }
+
+  lookupFractions() {
+    return this.traceLen + 2 ** this.bits;
+  }
+}

@@ -8,11 +8,17 @@ import assert from "node:assert/strict";
 import { readJson } from "./helpers.js";
 import { STARK } from "./stark_fixture.js";
 import { verify } from "../src/verifier.js";
-import { FibonacciAir } from "../src/examples.js";
+import { FibonacciAir, MimcAir, RangeCheckAir } from "../src/examples.js";
 import { VerificationError } from "../src/proof.js";
 
 const V = readJson("web/test/fixtures/verifier_values.json");
 const bytesOf = (name) => new Uint8Array(Buffer.from(V.proofs[name].hex, "hex"));
+
+function airOf(d) {
+  if (d.kind === "fibonacci") return new FibonacciAir(d.trace_len, d.result);
+  if (d.kind === "mimc") return new MimcAir(d.trace_len, d.seed, d.output);
+  return new RangeCheckAir(d.trace_len, d.bits);
+}
 
 function outcome(air, data, policy) {
   try {
@@ -43,11 +49,11 @@ function mutate(data, m) {
   return out;
 }
 
-test("the example proofs are export_stark_values.py's, and verify", () => {
-  assert.equal(Object.keys(V.proofs).length, 3);
+test("the example proofs (Fibonacci: export_stark_values.py's; MiMC; range check) verify", () => {
+  assert.equal(Object.keys(V.proofs).length, 7);
   for (const [name, p] of Object.entries(V.proofs)) {
-    assert.equal(p.hex, STARK.example_proofs[name]);
-    const air = new FibonacciAir(p.trace_len, p.result);
+    if (p.air.kind === "fibonacci") assert.equal(p.hex, STARK.example_proofs[name]);
+    const air = airOf(p.air);
     assert.equal(outcome(air, bytesOf(name), { acceptedParams: [p.params] }), null);
     assert.equal(outcome(air, bytesOf(name).buffer, { minBits: 0 }), null);
   }
@@ -55,7 +61,7 @@ test("the example proofs are export_stark_values.py's, and verify", () => {
 
 test("other AIRs, accepted parameters and security floors: Python's verdicts", () => {
   for (const h of V.honest) {
-    const air = new FibonacciAir(h.trace_len, h.result);
+    const air = airOf(h.air);
     const policy = { regime: h.regime };
     if (h.accepted_params !== null) policy.acceptedParams = h.accepted_params;
     if (h.min_bits !== null) policy.minBits = h.min_bits;
@@ -70,7 +76,7 @@ test("damaged proofs: the same verdict and reason as Python, under both policies
   const reasons = new Set();
   for (const m of V.mutations) {
     const p = V.proofs[m.proof];
-    const air = new FibonacciAir(p.trace_len, p.result);
+    const air = airOf(p.air);
     const data = mutate(bytesOf(m.proof), m);
     const where = `${m.proof} ${m.kind} at ${m.pos} (${m.value})`;
     assert.equal(outcome(air, data, { acceptedParams: [p.params] }), m.accepted, `${where}, accepted`);
@@ -83,6 +89,6 @@ test("damaged proofs: the same verdict and reason as Python, under both policies
       }
     }
   }
-  assert.ok(V.mutations.length > 2500);
+  assert.ok(V.mutations.length > 7000);
   assert.ok(reasons.size > 30, [...reasons].join("\n"));
 });

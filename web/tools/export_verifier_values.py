@@ -4,14 +4,16 @@ web/test/verifier.test.js. Run from the repository root:
 
     PYTHONPATH=$PWD .venv/bin/python web/tools/export_verifier_values.py
 
-- proofs: the three example proofs export_stark_values.py makes (the same bytes), with their
-  AIR (trace length, result) and parameters;
-- honest: each proof against its AIR and against other AIRs (another result, other trace
-  lengths), other accepted parameters, and security floors in both regimes: Python's reason
+- proofs: the three Fibonacci example proofs export_stark_values.py makes (the same bytes),
+  two of the MiMC AIR (a periodic column) and two of the range-check AIR (an aux segment,
+  LogUp, aux grinding), with their AIR (kind and public inputs) and parameters;
+- honest: each proof against its AIR and against other AIRs (other public inputs, other
+  trace lengths), other accepted parameters, and security floors in both regimes: Python's reason
   or None;
 - mutations: a byte XORed or set to 0xff at every header, count and shape field and at 300
-  random positions, truncations at the structural ones, bytes appended: the verdict under two
-  policies, accepted_params=[the proof's parameters] and min_bits=0.0 (provable).
+  random positions, truncations at the structural ones, every bit of bytes 8 to 19 (the
+  version's high byte, the parameter block, the trace length) flipped, bytes appended: the
+  verdict under two policies, accepted_params=[the proof's parameters] and min_bits=0.0 (provable).
 """
 
 from __future__ import annotations
@@ -23,9 +25,16 @@ from pathlib import Path
 
 import numpy as np
 
-from stark.examples import FibonacciAir
-from stark.params import PRESETS
+from stark.examples import (
+    FibonacciAir,
+    MimcAir,
+    RangeCheckAir,
+    mimc_trace,
+    range_check_trace,
+)
+from stark.params import PRESETS, StarkParams
 from stark.proof import VerificationError, deserialize
+from stark.prover import prove
 from stark.verifier import verify
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,40 +63,85 @@ POLICIES = {
 }
 
 
+def air_of(desc: dict):
+    """The AIR an "air" record of the fixture names."""
+    if desc["kind"] == "fibonacci":
+        return FibonacciAir(desc["trace_len"], desc["result"])
+    if desc["kind"] == "mimc":
+        return MimcAir(desc["trace_len"], desc["seed"], desc["output"])
+    return RangeCheckAir(desc["trace_len"], desc["bits"])
+
+
+def example_proofs(exporter) -> dict[str, tuple[dict, bytes]]:
+    """export_stark_values.py's Fibonacci proofs, and proofs of the MiMC AIR (a periodic
+    column, degree 3) and of the range-check AIR (an aux segment, its challenge, LogUp,
+    aux grinding, an all-rows constraint and an aux boundary)."""
+    out = {}
+    for name, (air, data) in exporter.example_proofs().items():
+        out[name] = ({"kind": "fibonacci", "trace_len": air.trace_len, "result": air.result}, data)
+    n, seed = 64, 3
+    trace, output = mimc_trace(n, seed)
+    desc = {"kind": "mimc", "trace_len": n, "seed": seed, "output": output}
+    for name, params in (
+        ("mimc-k4", StarkParams(4, 8, 16, 2, 4, 8, False, 0)),
+        ("mimc-k5-zk", StarkParams(5, 8, 10, 0, 2, 16, True, 0)),
+    ):
+        out[f"example/{name}"] = (desc, prove(air_of(desc), trace, params, seed=7).to_bytes())
+    rng = np.random.default_rng(5)
+    values = rng.integers(0, 16, size=64)
+    desc = {"kind": "range-check", "trace_len": 64, "bits": 4}
+    trace = range_check_trace(values, 4)
+    for name, params in (
+        ("range-check-k4-zk", StarkParams(4, 8, 12, 2, 8, 8, True, 3)),
+        ("range-check-k5", StarkParams(5, 4, 20, 0, 2, 4, False, 0)),
+    ):
+        out[f"example/{name}"] = (desc, prove(air_of(desc), trace, params, seed=7).to_bytes())
+    return out
+
+
+def variants(desc: dict) -> list[tuple[str, dict]]:
+    """Other AIRs to check a proof against: other public inputs, other trace lengths."""
+    n = desc["trace_len"]
+    if desc["kind"] == "fibonacci":
+        pub = [("result + 1", {**desc, "result": desc["result"] + 1}),
+               ("result - 1", {**desc, "result": desc["result"] - 1})]  # fmt: skip
+    elif desc["kind"] == "mimc":
+        pub = [("output + 1", {**desc, "output": desc["output"] + 1}),
+               ("seed + 1", {**desc, "seed": desc["seed"] + 1})]  # fmt: skip
+    else:
+        pub = [("bits 3", {**desc, "bits": 3}), ("bits 5", {**desc, "bits": 5})]
+    return [
+        *pub,
+        ("trace 2n", {**desc, "trace_len": 2 * n}),
+        ("trace n/2", {**desc, "trace_len": n // 2}),
+    ]
+
+
 def build() -> dict:
     exporter = stark_exporter()
     rng = np.random.default_rng(20261205)
     proofs, honest, mutations = {}, [], []
-    for name, (air, data) in exporter.example_proofs().items():
+    for name, (desc, data) in example_proofs(exporter).items():
+        air = air_of(desc)
         params = deserialize(data).params
-        proofs[name] = {
-            "hex": data.hex(),
-            "trace_len": air.trace_len,
-            "result": air.result,
-            "params": dataclasses.asdict(params),
-        }
-        n, result = air.trace_len, air.result
-        for label, other, policy in (
-            ("own", air, {"accepted_params": [params]}),
-            ("own, min_bits 0", air, {"min_bits": 0.0}),
-            ("own, both", air, {"accepted_params": [params], "min_bits": 10.0}),
-            ("own, conjectured 0", air, {"min_bits": 0.0, "regime": "conjectured"}),
-            ("own, provable 200", air, {"min_bits": 200.0}),
-            ("own, conjectured 200", air, {"min_bits": 200.0, "regime": "conjectured"}),
-            ("own, provable 60.25", air, {"min_bits": 60.25}),
-            ("presets only", air, {"accepted_params": list(PRESETS.values())}),
-            ("result + 1", FibonacciAir(n, result + 1), {"min_bits": 0.0}),
-            ("result - 1", FibonacciAir(n, result - 1), {"min_bits": 0.0}),
-            ("trace 2n", FibonacciAir(2 * n, result), {"min_bits": 0.0}),
-            ("trace n/2", FibonacciAir(n // 2, result), {"min_bits": 0.0}),
-            ("trace 4", FibonacciAir(4, result), {"min_bits": 0.0}),
-        ):
+        proofs[name] = {"hex": data.hex(), "air": desc, "params": dataclasses.asdict(params)}
+        cases = [
+            ("own", desc, {"accepted_params": [params]}),
+            ("own, min_bits 0", desc, {"min_bits": 0.0}),
+            ("own, both", desc, {"accepted_params": [params], "min_bits": 10.0}),
+            ("own, conjectured 0", desc, {"min_bits": 0.0, "regime": "conjectured"}),
+            ("own, provable 200", desc, {"min_bits": 200.0}),
+            ("own, conjectured 200", desc, {"min_bits": 200.0, "regime": "conjectured"}),
+            ("own, provable 60.25", desc, {"min_bits": 60.25}),
+            ("presets only", desc, {"accepted_params": list(PRESETS.values())}),
+        ]
+        cases += [(label, other, {"min_bits": 0.0}) for label, other in variants(desc)]
+        for label, other, policy in cases:
             honest.append(
                 {
                     "proof": name,
                     "label": label,
-                    "trace_len": other.trace_len,
-                    "result": other.result,
+                    "air": other,
                     "accepted_params": [
                         dataclasses.asdict(p) for p in policy.get("accepted_params", [])
                     ]
@@ -95,7 +149,7 @@ def build() -> dict:
                     else None,
                     "min_bits": policy.get("min_bits"),
                     "regime": policy.get("regime", "provable"),
-                    "python": verdict(other, data, **policy),
+                    "python": verdict(air_of(other), data, **policy),
                 }
             )
         size = len(data)
@@ -104,33 +158,32 @@ def build() -> dict:
         positions = sorted(set(structural) | set(randoms))
         for i, pos in enumerate(positions):
             flip = int(rng.integers(1, 256))
-            variants = [("xor", flip, data[:pos] + bytes([data[pos] ^ flip]) + data[pos + 1 :])]
+            changes = [("xor", flip, data[:pos] + bytes([data[pos] ^ flip]) + data[pos + 1 :])]
             if data[pos] != 0xFF:
-                variants.append(("set", 0xFF, data[:pos] + b"\xff" + data[pos + 1 :]))
+                changes.append(("set", 0xFF, data[:pos] + b"\xff" + data[pos + 1 :]))
             if pos in structural or i % 5 == 0:
-                variants.append(("truncate", None, data[:pos]))
-            for kind, value, mutated in variants:
-                mutations.append(
-                    {
-                        "proof": name,
-                        "kind": kind,
-                        "pos": pos,
-                        "value": value,
-                        **{p: verdict(air, mutated, **f(params)) for p, f in POLICIES.items()},
-                    }
-                )
+                changes.append(("truncate", None, data[:pos]))
+            for kind, value, mutated in changes:
+                mutations.append(mutation(name, air, params, kind, pos, value, mutated))
+        # every bit of the header (parameter block, trace length): other valid parameters
+        for pos in range(8, 20):
+            for bit in range(8):
+                mutated = data[:pos] + bytes([data[pos] ^ (1 << bit)]) + data[pos + 1 :]
+                mutations.append(mutation(name, air, params, "xor", pos, 1 << bit, mutated))
         for extra in (b"\x00", bytes(32)):
             mutated = data + extra
-            mutations.append(
-                {
-                    "proof": name,
-                    "kind": "extend",
-                    "pos": size,
-                    "value": extra.hex(),
-                    **{p: verdict(air, mutated, **f(params)) for p, f in POLICIES.items()},
-                }
-            )
+            mutations.append(mutation(name, air, params, "extend", size, extra.hex(), mutated))
     return {"proofs": proofs, "honest": honest, "mutations": mutations}
+
+
+def mutation(name, air, params, kind, pos, value, mutated) -> dict:
+    return {
+        "proof": name,
+        "kind": kind,
+        "pos": pos,
+        "value": value,
+        **{p: verdict(air, mutated, **f(params)) for p, f in POLICIES.items()},
+    }
 
 
 def render(values: dict) -> str:
