@@ -92,3 +92,20 @@ test("damaged proofs: the same verdict and reason as Python, under both policies
   assert.ok(V.mutations.length > 7000);
   assert.ok(reasons.size > 30, [...reasons].join("\n"));
 });
+
+test("proofs of false statements (self-checks off, a patched FRI): Python's reasons", () => {
+  const reasons = new Set();
+  for (const c of V.cheats) {
+    const data = new Uint8Array(Buffer.from(c.hex, "hex"));
+    const got = outcome(airOf(c.air), data, { minBits: 0 });
+    assert.equal(got, c.python, JSON.stringify(c.air));
+    assert.equal(outcome(airOf(c.air), data, { acceptedParams: [c.params] }), c.python);
+    reasons.add(got);
+  }
+  assert.deepEqual([...reasons].sort(), [
+    "FRI layer 0: value disagrees with the layer before",
+    "FRI layer 1: value disagrees with the layer before",
+    "FRI remainder disagrees with the last layer",
+    "out-of-domain check failed: constraints do not match the quotient",
+  ]);
+});

@@ -18,6 +18,7 @@ web/test/verifier.test.js. Run from the repository root:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib.util
 import json
@@ -25,13 +26,16 @@ from pathlib import Path
 
 import numpy as np
 
+import stark.fri
 from stark.examples import (
     FibonacciAir,
     MimcAir,
     RangeCheckAir,
+    fibonacci_trace,
     mimc_trace,
     range_check_trace,
 )
+from stark.field import P
 from stark.params import PRESETS, StarkParams
 from stark.proof import VerificationError, deserialize
 from stark.prover import prove
@@ -117,6 +121,87 @@ def variants(desc: dict) -> list[tuple[str, dict]]:
     ]
 
 
+@contextlib.contextmanager
+def patched_fri(patch: str | None):
+    """With patch "deep", FRI commits to the DEEP codeword plus 1; with "fold", every folded
+    layer is its fold plus 1."""
+    real_commit, real_fold = stark.fri.commit, stark.fri.fold_cosets
+
+    def commit(codeword, *args, **kwargs):
+        return real_commit(codeword + codeword.field.ones(codeword.shape), *args, **kwargs)
+
+    def fold(*args, **kwargs):
+        out = real_fold(*args, **kwargs)
+        return out + out.field.ones(out.shape)
+
+    if patch == "deep":
+        stark.fri.commit = commit
+    elif patch == "fold":
+        stark.fri.fold_cosets = fold
+    try:
+        yield
+    finally:
+        stark.fri.commit, stark.fri.fold_cosets = real_commit, real_fold
+
+
+def cheating_proofs() -> list[dict]:
+    """Proofs of false statements, made with the prover's self-checks off: a changed trace
+    cell, a wrong public output, a value outside the range-check table (all refused by the
+    OOD check); and honest traces through a patched FRI (refused by FRI's query phase).
+    Merkle-consistent, so the verifier gets past the openings."""
+    out = []
+    n = 64
+    trace, result = fibonacci_trace(n)
+    mimc, output = mimc_trace(n, 3)
+    rng = np.random.default_rng(9)
+    bad_values = rng.integers(0, 16, size=n)
+    bad_values[17] = 20
+    cases = []
+    for params in (
+        StarkParams(4, 4, 20, 4, 4, 16, False, 0),
+        StarkParams(4, 8, 12, 2, 2, 8, True, 0),
+        StarkParams(5, 2, 30, 0, 8, 8, False, 0),
+        StarkParams(5, 8, 10, 0, 2, 16, True, 3),
+    ):
+        changed = trace.copy()
+        changed[0, 10] = (int(changed[0, 10]) + 1) % P
+        cases.append(({"kind": "fibonacci", "trace_len": n, "result": result}, changed, params))
+        cases.append(({"kind": "fibonacci", "trace_len": n, "result": result + 1}, trace, params))
+        changed = mimc.copy()
+        changed[0, 33] = (int(changed[0, 33]) + 5) % P
+        cases.append(
+            ({"kind": "mimc", "trace_len": n, "seed": 3, "output": output}, changed, params)
+        )
+        cases.append(
+            (
+                {"kind": "range-check", "trace_len": n, "bits": 4},
+                range_check_trace(bad_values, 4),
+                params,
+            )
+        )
+    # an honest trace, but FRI's input or a folded layer shifted by 1 (a patched prover)
+    honest_desc = {"kind": "fibonacci", "trace_len": n, "result": result}
+    for params in (
+        StarkParams(4, 4, 20, 4, 4, 16, False, 0),  # two FRI layers
+        StarkParams(5, 2, 30, 0, 8, 8, False, 0),  # one FRI layer
+        StarkParams(4, 8, 12, 2, 2, 8, True, 0),
+    ):
+        for patch in ("deep", "fold"):
+            cases.append(({**honest_desc, "patch": patch}, trace, params))
+    for desc, tr, params in cases:
+        with patched_fri(desc.get("patch")):
+            data = prove(air_of(desc), tr, params, seed=11, check=False).to_bytes()
+        out.append(
+            {
+                "hex": data.hex(),
+                "air": desc,
+                "params": dataclasses.asdict(params),
+                "python": verdict(air_of(desc), data, min_bits=0.0),
+            }
+        )
+    return out
+
+
 def build() -> dict:
     exporter = stark_exporter()
     rng = np.random.default_rng(20261205)
@@ -173,7 +258,12 @@ def build() -> dict:
         for extra in (b"\x00", bytes(32)):
             mutated = data + extra
             mutations.append(mutation(name, air, params, "extend", size, extra.hex(), mutated))
-    return {"proofs": proofs, "honest": honest, "mutations": mutations}
+    return {
+        "proofs": proofs,
+        "honest": honest,
+        "mutations": mutations,
+        "cheats": cheating_proofs(),
+    }
 
 
 def mutation(name, air, params, kind, pos, value, mutated) -> dict:
