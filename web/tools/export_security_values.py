@@ -7,7 +7,8 @@ web/test/security.test.js. Run from the repository root:
 
 - presets: PRESETS as dataclasses.asdict, in order;
 - cases: parameter sets (both presets and random valid ones) against AIR shapes (the real
-  shapes of the golden publications' batches and aggregations, the example AIRs, and synthetic
+  shapes of the golden publications' batches and aggregations, the solvency AIR at every
+  trace length 2^9 to 2^17 and 1 to 200 assets, the example AIRs, and synthetic
   shapes over every trace length 2^2 to 2^22, widths, degrees 1 to 8, aux segments and lookup
   fractions): Domains.of's fields or its ValueError, every term in full precision (repr), the
   two figures, security_block's rounded block and summary();
@@ -23,6 +24,7 @@ import random
 from pathlib import Path
 
 import solvency.publication.statement as statement_module
+from circuits.solvency import MAX_ASSETS, MAX_TRACE_LEN, MIN_TRACE_LEN, SolvencyAir, Statement
 from solvency.publication.statement import read_statement, security_block
 from stark.examples import FibonacciAir, MimcAir, RangeCheckAir, WideAir
 from stark.params import MAX_LOG_TRACE_LEN, PRESETS, AirShape, Domains, StarkParams
@@ -85,6 +87,25 @@ def example_shapes() -> list[AirShape]:
         RangeCheckAir(256, 8).shape(),
         WideAir(1 << 12, 40).shape(),
     ]
+
+
+def solvency_shapes() -> list[AirShape]:
+    """SolvencyAir (public totals, no leaves) at every supported trace length and a range of
+    asset counts, at the widest prices (as tests/circuits/test_security_claims.py)."""
+    out = []
+    for log_n in range(MIN_TRACE_LEN.bit_length() - 1, MAX_TRACE_LEN.bit_length()):
+        for assets in (1, 2, 5, 22, 64, 100, MAX_ASSETS):
+            statement = Statement(
+                quote="USD",
+                scale=2,
+                symbols=tuple(f"A{j}" for j in range(assets)),
+                decimals=(8,) * assets,
+                prices=tuple((1 << 89) - j for j in range(assets)),
+                totals=(0,) * assets,
+                trace_len=1 << log_n,
+            )
+            out.append(SolvencyAir(statement).shape())
+    return out
 
 
 def synthetic_shapes(rng: random.Random) -> list[AirShape]:
@@ -157,7 +178,12 @@ def rounding_values(rng: random.Random) -> list[dict]:
 def build() -> dict:
     rng = random.Random(20261205)
     statements = golden_statements()
-    shapes = golden_shapes(statements) + example_shapes() + synthetic_shapes(rng)
+    shapes = [
+        *golden_shapes(statements),
+        *solvency_shapes(),
+        *example_shapes(),
+        *synthetic_shapes(rng),
+    ]
     cases = []
     for shape in shapes:
         for params in PRESETS.values():
