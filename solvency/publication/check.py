@@ -52,6 +52,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -305,9 +306,11 @@ def same_json(declared: object, expected: object) -> bool:
     if isinstance(expected, int) and not isinstance(expected, bool):
         return type(declared) is int and declared == expected
     if isinstance(expected, float):
+        # exact rationals: an integer of 400 digits is compared, not converted to a float
         return (
             isinstance(declared, float | int)
             and not isinstance(declared, bool)
-            and math.isclose(declared, expected, rel_tol=0, abs_tol=1e-9)
+            and (isinstance(declared, int) or math.isfinite(declared))
+            and abs(Fraction(declared) - Fraction(expected)) <= Fraction(1e-9)
         )
     return type(declared) is type(expected) and declared == expected

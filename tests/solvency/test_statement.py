@@ -454,6 +454,18 @@ def test_verify_prints_only_recomputed_security(either_publication):
     assert "recomputed" in result.stdout and expected in result.stdout
 
 
+def test_a_security_figure_too_large_for_a_float_is_a_mismatch(published):
+    """A figure written as an integer of 400 digits is compared exactly: INVALID naming the
+    field, not an OverflowError's traceback (found by the browser verifier's differential)."""
+    path = published / "statement.json"
+    text = path.read_text()
+    figure = json.dumps(json.loads(text)["security"]["provable_bits"])
+    path.write_text(text.replace(f'"provable_bits": {figure}', '"provable_bits": 1' + "0" * 400))
+    result = run("verify", published)
+    assert result.exit_code == 1, result.output
+    assert "security.provable_bits" in result.stdout and "Traceback" not in result.output
+
+
 # -- the Statement dataclass and its encoding ----------------------------------------------------
 def base_statement(**changes) -> Statement:
     fields = dict(
