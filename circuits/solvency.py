@@ -1136,13 +1136,15 @@ def offset_limbs(balances: np.ndarray) -> np.ndarray:
     return limbs.astype(np.int64)
 
 
+def exact_sums(limbs: np.ndarray) -> list[int]:
+    """sum_i sum_l 512^l limbs[i, j, l] per asset j, as Python integers (no overflow)."""
+    sums = limbs.sum(axis=0)  # (K, L), each below n * 512
+    return [sum(int(v) << (LIMB_BITS * l) for l, v in enumerate(row)) for row in sums]
+
+
 def exact_totals(limbs: np.ndarray, n: int) -> list[int]:
-    """T_j = sum_i e_ij as Python integers, from the per-limb sums (no overflow)."""
-    sums = limbs.sum(axis=0)  # (K, 8), each below n * 512
-    return [
-        sum(int(sums[j, l]) << (LIMB_BITS * l) for l in range(LIMBS)) - n * OFFSET
-        for j in range(sums.shape[0])
-    ]
+    """T_j = sum_i e_ij as Python integers, from the offset limbs' sums (no overflow)."""
+    return [s - n * OFFSET for s in exact_sums(limbs)]
 
 
 @dataclass(frozen=True)
@@ -1373,12 +1375,6 @@ def _totals_carries(lay: Layout, limbs: np.ndarray, trace: np.ndarray, offset_to
             carry = step // BASE
             trace[lay.carry_lo + l, j] = carry % BASE
             trace[lay.carry_hi + l, j] = carry // BASE
-
-
-def exact_sums(limbs: np.ndarray) -> list[int]:
-    """sum_i sum_l 512^l limbs[i, j, l] per asset j, as Python integers (no overflow)."""
-    sums = limbs.sum(axis=0)  # (K, L), each below n * 512
-    return [sum(int(v) << (LIMB_BITS * l) for l, v in enumerate(row)) for row in sums]
 
 
 def _running_sums(column: np.ndarray, j: int) -> np.ndarray:
