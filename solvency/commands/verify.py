@@ -92,7 +92,6 @@ def haircut_text(table: haircut.Table | None) -> str:
 def asset_lines(statement: PublishedStatement, reserve: dict[str, Decimal]) -> list[AssetLine]:
     out = []
     gross = statement.equity is not None
-    tables = statement.haircuts or (None,) * statement.num_assets
     for j, (sym, dec, p_int, total) in enumerate(
         zip(statement.symbols, statement.decimals, statement.prices, statement.totals, strict=True)
     ):
@@ -108,7 +107,7 @@ def asset_lines(statement: PublishedStatement, reserve: dict[str, Decimal]) -> l
                 coins(total, dec),
                 coins(statement.equity[j], dec) if gross else None,
                 coins(statement.debt[j], dec) if gross else None,
-                haircut_text(tables[j]) if gross else None,
+                haircut_text(statement.tables[j]) if gross else None,
                 None if held is None else plain(held),
                 ratio,
                 held is not None and liabilities > 0 and held < liabilities,
@@ -456,7 +455,7 @@ def json_report(
                 ),
                 **(price_fields(by_symbol[a.symbol]) if checks is not None else {}),
             }
-            for a, table in zip(lines, s.haircuts or (None,) * s.num_assets, strict=True)
+            for a, table in zip(lines, s.tables, strict=True)
         ],
         **(
             {"prices_flagged": [c.symbol for c in flagged_prices(checks)]}

@@ -222,6 +222,11 @@ class PublishedStatement:
         return FORMAT_1 if self.equity is None else PUBLICATION_FORMAT
 
     @property
+    def tables(self) -> tuple[Table | None, ...]:
+        """One haircut table or None (100%) per asset, whatever the format."""
+        return self.haircuts or (None,) * self.num_assets
+
+    @property
     def debt(self) -> tuple[int, ...] | None:
         """D_j = E_j - T_j, exact (never read from the file)."""
         if self.equity is None:
@@ -310,9 +315,8 @@ class PublishedStatement:
         ]
         if self.equity is None:
             return out
-        tables = self.haircuts or (None,) * self.num_assets
         for record, dec, e, d, table in zip(
-            out, self.decimals, self.equity, self.debt, tables, strict=True
+            out, self.decimals, self.equity, self.debt, self.tables, strict=True
         ):
             record["equity"], record["equity_base_units"] = coins(e, dec), str(e)
             record["debt"], record["debt_base_units"] = coins(d, dec), str(d)
