@@ -22,3 +22,18 @@ def test_air_fixture_is_up_to_date():
         "web/test/fixtures/air_values.json is stale: run "
         "PYTHONPATH=$PWD .venv/bin/python tests/web/trace_air.py"
     )
+
+
+def test_solvency_proofs_fixture_is_up_to_date():
+    """web/test/fixtures/solvency_proofs.json (real proofs and Python's verdicts on mutated
+    statements, for web/test/solvency_proof.test.js) is what its exporter writes now."""
+    path = ROOT / "web" / "tools" / "export_solvency_proofs.py"
+    spec = importlib.util.spec_from_file_location("export_solvency_proofs", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    fresh = module.render(module.build())
+    committed = module.OUT.read_text()
+    assert fresh == committed, (
+        "web/test/fixtures/solvency_proofs.json is stale: run "
+        "PYTHONPATH=$PWD .venv/bin/python web/tools/export_solvency_proofs.py"
+    )

@@ -9,28 +9,9 @@ import { readJson } from "./helpers.js";
 import { SolvencyAir } from "../src/solvency_air.js";
 import { airShape, validateDeclaration } from "../src/protocol.js";
 import { sha256, toHex } from "../src/sha256.js";
+import { statementOf } from "./air_fixture.js";
 
 const A = readJson("web/test/fixtures/air_values.json");
-
-/** The fixture's statement as statement.js reads statement.json (BigInt amounts). */
-export function statementOf(d) {
-  return {
-    quote: d.quote,
-    scale: BigInt(d.scale),
-    symbols: d.symbols,
-    decimals: d.decimals,
-    prices: d.prices.map(BigInt),
-    totals: d.totals.map(BigInt),
-    issuer: d.issuer,
-    asOf: d.as_of,
-    insecureSeeded: d.insecure_seeded,
-    equity: d.equity === null ? null : d.equity.map(BigInt),
-    haircuts: d.haircuts.map((t) =>
-      t === null ? null : t.map((tier) => ({ upTo: tier.up_to === null ? null : BigInt(tier.up_to), percent: tier.percent })),
-    ),
-    traceLen: d.trace_len,
-  };
-}
 
 function periodicDigest(cycle) {
   const bytes = new Uint8Array(4 * cycle.length);
