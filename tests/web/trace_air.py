@@ -1,0 +1,208 @@
+"""A test tool: the solvency AIR's values at random points, for web/src/solvency_air.js.
+
+For a handful of statements (no leaves, public totals; format 1 and format 2, with and
+without haircut tables of 1, 2 and 4 tiers; 1 to 3 assets; n = 512) it builds
+`SolvencyAir(statement)`, evaluates `evaluate_transition` on a random extension-field frame
+(main, main_next, aux, aux_next, periodic values, challenges) and writes the frame, every
+constraint's value and name (`constraint_name`), and the AIR's shape, transition list,
+boundary constraints, periodic columns (length and SHA-256 of their u32 entries) and
+public-input bytes to web/test/fixtures/air_values.json. Run from the repository root:
+
+    PYTHONPATH=$PWD .venv/bin/python tests/web/trace_air.py
+
+tests/web/test_air_fixture.py fails if the committed fixture differs from what this writes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from circuits.haircut import Tier
+from circuits.solvency import SolvencyAir, Statement
+from stark.air import Frame
+from stark.field import ExtensionField
+
+ROOT = Path(__file__).resolve().parents[2]
+OUT = ROOT / "web" / "test" / "fixtures" / "air_values.json"
+N = 512
+SEED = 20261205
+
+
+def tables():
+    one = (Tier(None, 50),)
+    two = (Tier(1000, 100), Tier(None, 40))
+    four = (Tier(10, 100), Tier(500, 90), Tier(20000, 50), Tier(None, 0))
+    return one, two, four
+
+
+def statements(rng: np.random.Generator) -> list[tuple[str, Statement]]:
+    one, two, four = tables()
+
+    def stmt(name, prices, decimals, *, gross, haircuts=(), **kw):
+        k = len(prices)
+        symbols = tuple(["BTC", "ETH", "USDT"][:k])
+        equity = [int(rng.integers(0, 1 << 62)) * int(rng.integers(1, 300)) for _ in range(k)]
+        debt = [int(rng.integers(0, 1 << 62)) * int(rng.integers(1, 300)) for _ in range(k)]
+        totals = tuple(e - d for e, d in zip(equity, debt, strict=True))
+        if not gross:
+            totals = tuple(int(rng.integers(-(1 << 62), 1 << 62)) * 100 for _ in range(k))
+        s = Statement(
+            quote="USD",
+            scale=2,
+            symbols=symbols,
+            decimals=tuple(decimals),
+            prices=tuple(prices),
+            totals=totals,
+            trace_len=N,
+            issuer="Exchange Ä",
+            as_of="2026-06-30T23:59:59Z",
+            equity=tuple(equity) if gross else None,
+            haircuts=tuple(haircuts),
+            **kw,
+        )
+        return name, s
+
+    return [
+        stmt("format 1, one asset", [6_512_345_678_90], [8], gross=False),
+        stmt(
+            "format 1, three assets, a zero price",
+            [0, 512 * 512 * 3, 100],
+            [8, 18, 6],
+            gross=False,
+            insecure_seeded=True,
+        ),
+        stmt("format 2, two assets, no table", [6_512_345_678_90, 345_678], [8, 18], gross=True),
+        stmt(
+            "format 2, one asset, a 1-tier table",
+            [6_512_345_678_90],
+            [8],
+            gross=True,
+            haircuts=(one,),
+        ),
+        stmt(
+            "format 2, three assets, tables of 2 and 4 tiers",
+            [6_512_345_678_90, 512, 100],
+            [8, 18, 6],
+            gross=True,
+            haircuts=(two, None, four),
+        ),
+        stmt(
+            "format 2, two assets, tables of 1 and 2 tiers",
+            [(1 << 89) + 3, 7],
+            [2, 0],
+            gross=True,
+            haircuts=(one, two),
+        ),
+    ]
+
+
+def ints(ext_value) -> list[int]:
+    return [int(v) for v in np.asarray(ext_value.coords).reshape(-1)]
+
+
+def ext_list(arr) -> list[list[int]]:
+    return [ints(arr[i]) for i in range(arr.shape[0])]
+
+
+def table_json(table):
+    if table is None:
+        return None
+    return [
+        {"up_to": None if t.up_to is None else str(t.up_to), "percent": t.percent} for t in table
+    ]
+
+
+def statement_json(s: Statement) -> dict:
+    return {
+        "quote": s.quote,
+        "scale": s.scale,
+        "symbols": list(s.symbols),
+        "decimals": list(s.decimals),
+        "prices": [str(p) for p in s.prices],
+        "totals": [str(t) for t in s.totals],
+        "trace_len": s.trace_len,
+        "issuer": s.issuer,
+        "as_of": s.as_of,
+        "insecure_seeded": s.insecure_seeded,
+        "equity": None if s.equity is None else [str(e) for e in s.equity],
+        "haircuts": [table_json(t) for t in s.haircuts],
+    }
+
+
+def periodic_json(cycle) -> dict:
+    raw = np.asarray(cycle, dtype=np.int64).astype("<u4").tobytes()
+    return {"length": len(cycle), "sha256": hashlib.sha256(raw).hexdigest()}
+
+
+def case(name: str, s: Statement, k: int, rng: np.random.Generator) -> dict:
+    air = SolvencyAir(s)
+    ext = ExtensionField(k)
+    seed = int(rng.integers(0, 1 << 62))
+    main = ext.random((air.main_width,), seed=seed)
+    main_next = ext.random((air.main_width,), seed=seed + 1)
+    aux = ext.random((air.aux_width,), seed=seed + 2)
+    aux_next = ext.random((air.aux_width,), seed=seed + 3)
+    periodic = ext.random((len(air.periodic_columns()),), seed=seed + 4)
+    challenges = ext.random((air.num_aux_challenges,), seed=seed + 5)
+    frame = Frame(
+        main=main,
+        main_next=main_next,
+        aux=aux,
+        aux_next=aux_next,
+        periodic=[periodic[i] for i in range(periodic.shape[0])],
+        challenges=challenges,
+    )
+    values = air.evaluate_transition(frame)
+    transitions = air.transition_constraints()
+    assert len(values) == len(transitions)
+    return {
+        "name": name,
+        "statement": statement_json(s),
+        "k": k,
+        "air": {
+            "name": air.name,
+            "shape": dataclasses.asdict(air.shape()),
+            "transitions": [[c.degree, c.all_rows] for c in transitions],
+            "constraint_names": [air.constraint_name(i) for i in range(len(transitions))],
+            "boundaries": [
+                [b.column, b.row, str(b.value), b.aux] for b in air.boundary_constraints()
+            ],
+            "periodic": [periodic_json(c) for c in air.periodic_columns()],
+            "public_inputs": air.public_inputs().hex(),
+        },
+        "frame": {
+            "main": ext_list(main),
+            "main_next": ext_list(main_next),
+            "aux": ext_list(aux),
+            "aux_next": ext_list(aux_next),
+            "periodic": ext_list(periodic),
+            "challenges": ext_list(challenges),
+        },
+        "values": [ints(v) for v in values],
+    }
+
+
+def build() -> dict:
+    rng = np.random.default_rng(SEED)
+    cases = []
+    for i, (name, s) in enumerate(statements(rng)):
+        cases.append(case(name, s, 5 if i % 3 else 4, rng))
+    return {"cases": cases}
+
+
+def render(data: dict) -> str:
+    return json.dumps(data, separators=(",", ":")) + "\n"
+
+
+def main() -> None:
+    OUT.write_text(render(build()))
+    print(f"wrote {OUT.relative_to(ROOT)} ({OUT.stat().st_size:,} bytes)")
+
+
+if __name__ == "__main__":
+    main()
