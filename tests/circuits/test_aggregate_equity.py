@@ -7,11 +7,8 @@ unchanged: same encoding (a hard-coded SHA-256) and the same seeded proof, byte 
 the module of the commit before version 2."""
 
 import hashlib
-import importlib.util
-import subprocess
 import sys
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -44,10 +41,10 @@ from stark.prover import ProverError, prove
 from stark.randomness import ProverRandomness
 from stark.verifier import verify
 from tests.circuits.test_aggregate import CONTEXT, SIZES, batch_totals, blindings
+from tests.history import module_at
 from tests.quick import QUICK
 
 K = 3
-ROOT = Path(__file__).resolve().parents[2]
 START = "b6947ee"  # the last commit before version 2
 
 
@@ -528,27 +525,8 @@ def test_v1_encoding_is_unchanged():
 
 
 def _aggregate_at_start():
-    """circuits/aggregate.py as it was at START, imported as its own module (skips without
-    git)."""
-    try:
-        source = subprocess.run(
-            ["git", "show", f"{START}:circuits/aggregate.py"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    except (OSError, subprocess.CalledProcessError):
-        pytest.skip(f"the repository's history (commit {START}) is not available")
-    name = "_aggregate_at_start"
-    spec = importlib.util.spec_from_loader(name, loader=None)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up
-    try:
-        exec(compile(source, f"{START}:circuits/aggregate.py", "exec"), module.__dict__)
-    finally:
-        del sys.modules[name]
-    return module
+    """circuits/aggregate.py as it was at START (skips without git)."""
+    return module_at(START, "circuits/aggregate.py")
 
 
 def test_v1_proofs_are_byte_identical_to_before():

@@ -5,11 +5,8 @@ balances is rejected; a proof never verifies in the other mode; without the opti
 its proofs are unchanged."""
 
 import hashlib
-import importlib.util
-import subprocess
 import sys
 from dataclasses import asdict, replace
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -35,10 +32,10 @@ from stark.prover import ProverError, prove
 from stark.randomness import ProverRandomness
 from stark.verifier import verify
 from tests.circuits.test_solvency_air import MARKET, balances
+from tests.history import module_at
 from tests.quick import QUICK
 
 K = 3
-ROOT = Path(__file__).resolve().parents[2]
 START = "19a08bf"  # the commit before hidden totals: public-mode proofs must not change
 
 
@@ -332,26 +329,8 @@ def test_a_proof_never_verifies_in_the_other_mode(honest):
 
 # -- without the option nothing changed -----------------------------------------------------------
 def _solvency_at_start():
-    """circuits/solvency.py as it was at START, imported as its own module (skips without git)."""
-    try:
-        source = subprocess.run(
-            ["git", "show", f"{START}:circuits/solvency.py"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    except (OSError, subprocess.CalledProcessError):
-        pytest.skip(f"the repository's history (commit {START}) is not available")
-    name = "_solvency_at_start"
-    spec = importlib.util.spec_from_loader(name, loader=None)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up
-    try:
-        exec(compile(source, f"{START}:circuits/solvency.py", "exec"), module.__dict__)
-    finally:
-        del sys.modules[name]
-    return module
+    """circuits/solvency.py as it was at START (skips without git)."""
+    return module_at(START, "circuits/solvency.py")
 
 
 @pytest.mark.parametrize("with_leaves", [False, True])
