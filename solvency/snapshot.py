@@ -225,34 +225,11 @@ def parse_json(text: str, path: str | Path):
 
 def item_lines(text: str) -> list[int]:
     """The line on which each object of the first JSON array in `text` starts."""
-    lines, depth, in_string, escape, line, array_depth = [], 0, False, False, 1, None
-    for ch in text:
-        if ch == "\n":
-            line += 1
-        if in_string:
-            if escape:
-                escape = False
-            elif ch == "\\":
-                escape = True
-            elif ch == '"':
-                in_string = False
-            continue
-        if ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-            if ch == "[" and array_depth is None:
-                array_depth = depth
-            elif ch == "{" and array_depth is not None and depth == array_depth + 1:
-                lines.append(line)
-        elif ch in "]}":
-            depth -= 1
-    return lines
+    return [line for _, line in item_starts(text)]
 
 
 def item_starts(text: str) -> list[tuple[int, int]]:
-    """(offset, line) at which each object of the first JSON array in `text` starts: item_lines
-    with the offsets, for the small files that need them (the assets file's tiers)."""
+    """(offset, line) at which each object of the first JSON array in `text` starts."""
     starts, depth, in_string, escape, line, array_depth = [], 0, False, False, 1, None
     for at, ch in enumerate(text):
         if ch == "\n":
