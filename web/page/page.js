@@ -1,0 +1,197 @@
+// The page (docs/browser-verifier.md, section 3): loads a publication from its own folder when
+// served over http(s), or from a folder the user chooses or drops; shows the check's verdict
+// and report; checks a customer's inclusion file against the publication's statement. Nothing
+// is written, stored or sent: the only requests are the publication's own files.
+import { checkInclusion, plainAmount } from "../src/inclusion.js";
+import { sha256, toHex } from "../src/sha256.js";
+import { servedFiles, folderFiles, pickedPairs, pickedName, droppedPairs } from "./files.js";
+import { checkFiles } from "./publication.js";
+
+const $ = (id) => document.getElementById(id);
+
+/** The publication last loaded: its files, and the result of its check. */
+let loaded = null;
+
+/** The text of an element, made from untrusted text only through textContent. */
+function say(id, text) {
+  $(id).textContent = text;
+}
+
+function element(tag, text) {
+  const node = document.createElement(tag);
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function showProgress(fraction, phase) {
+  $("progress").value = Math.round(Math.min(1, Math.max(0, fraction)) * 1000);
+  say("phase", phase);
+}
+
+function options() {
+  const bits = Number($("min-security").value);
+  return { acceptConjectured: $("accept-conjectured").checked, minBits: Number.isFinite(bits) && bits >= 100 ? bits : 100 };
+}
+
+/** Check the publication in `files` and show the result. */
+async function verify(files) {
+  loaded = { files, result: null };
+  $("verify-again").disabled = true;
+  $("inclusion-file").disabled = true;
+  $("verdict").dataset.state = "running";
+  say("verdict", "checking…");
+  $("detail").hidden = true;
+  $("report").hidden = true;
+  $("report-json").textContent = "";
+  say("source", `The publication in ${files.where}`);
+  let result;
+  try {
+    result = await checkFiles(files, options(), showProgress);
+  } catch (e) {
+    result = { state: "unreadable", exit: 2, line: `error: ${e.message}`, detail: null, warnings: [], report: null, statement: null, fingerprint: null };
+  }
+  loaded.result = result;
+  showResult(result);
+  await showPublishedPage(files);
+  $("verify-again").disabled = false;
+  $("inclusion-file").disabled = result.statement === null;
+  if (result.statement !== null) {
+    say("inclusion-verdict", "Give your inclusion file.");
+  }
+  return result;
+}
+
+function showResult(result) {
+  $("verdict").dataset.state = result.state;
+  say("verdict", result.line);
+  if (result.detail) {
+    say("detail", `detail: ${result.detail}`);
+    $("detail").hidden = false;
+  }
+  if (result.report !== null) showReport(result.report, result.fingerprint);
+  if (result.state === "valid") {
+    const { seconds, ...report } = result.report;
+    $("report-json").textContent = JSON.stringify(report, null, 2);
+  }
+}
+
+function showReport(report, fingerprint) {
+  const batches = report.batches === 1 ? "" : ` in ${report.batches} batches`;
+  say("identity", `Liabilities of ${report.issuer} as of ${report.as_of}, ${report.users_padded.toLocaleString("en-US")} users (padded)${batches}, prices in ${report.quote}:`);
+  const gross = report.assets.some((a) => "equity" in a);
+  const head = ["asset", `price (${report.quote})`, ...(gross ? ["equity", "debt"] : []), "total owed to users"];
+  const row = (cells, tag) => {
+    const tr = element("tr");
+    for (const cell of cells) tr.append(element(tag, cell));
+    return tr;
+  };
+  $("assets").tHead.replaceChildren(row(head, "th"));
+  $("assets").tBodies[0].replaceChildren(
+    ...report.assets.map((a) => row([a.symbol, a.price, ...(gross ? [a.equity, a.debt] : []), a.total], "td")),
+  );
+  const security = report.security;
+  say("security", security === null
+    ? `security: not recomputed by this page (${report.preset ?? "no"} preset, as published)`
+    : `security, recomputed from the proof's parameters (${report.preset} preset): ${security.provable_bits.toFixed(1)} bits provable, ${security.conjectured_bits.toFixed(1)} bits conjectured; required: ${security.min_bits} ${security.regime_required} bits`);
+  $("warnings").replaceChildren(...report.warnings.map((w) => element("li", `WARNING: ${w}`)));
+  say("fingerprint", fingerprint);
+  $("report").hidden = false;
+}
+
+/** The SHA-256 of the index.html published with these files, to compare by hand. */
+async function showPublishedPage(files) {
+  let bytes = null;
+  try {
+    bytes = await files.read("index.html");
+  } catch {
+    bytes = null;
+  }
+  say("published-page", bytes === null ? "none found" : `SHA-256 ${toHex(sha256(bytes))}`);
+}
+
+/** Check the customer's inclusion file (its bytes) against the loaded publication. */
+function checkCustomer(bytes) {
+  const result = loaded?.result;
+  const verdict = $("inclusion-verdict");
+  $("inclusion-notes").replaceChildren();
+  $("inclusion-balances").hidden = true;
+  if (!result || result.statement === null) {
+    verdict.dataset.state = "unreadable";
+    say("inclusion-verdict", "error: load the publication first: there is no statement to check the file against");
+    return;
+  }
+  if (result.state === "invalid") {
+    verdict.dataset.state = "not-included";
+    say("inclusion-verdict", `NOT INCLUDED: the published proof is not valid: ${result.line.replace(/^INVALID: /, "")}`);
+    return;
+  }
+  const outcome = checkInclusion(bytes, result.statementBytes, null);
+  verdict.dataset.state = ["included", "not-included", "unreadable"][outcome.exit];
+  say("inclusion-verdict", result.state === "valid" ? `${outcome.core} (the publication above is VALID)` : outcome.line);
+  $("inclusion-notes").replaceChildren(...outcome.notes.map((n) => element("li", n)));
+  if (outcome.exit === 0) showBalances(outcome.balances, result.statement, result.report);
+}
+
+function showBalances(balances, statement, report) {
+  const rows = statement.symbols.map((symbol, j) => {
+    const tr = element("tr");
+    const total = report?.assets[j]?.total ?? plainAmount(statement.totals[j], statement.decimals[j]);
+    tr.append(element("td", symbol), element("td", plainAmount(balances[j], statement.decimals[j])), element("td", total));
+    return tr;
+  });
+  $("inclusion-balances").tBodies[0].replaceChildren(...rows);
+  $("inclusion-balances").hidden = false;
+}
+
+async function readInclusion(file) {
+  checkCustomer(new Uint8Array(await file.arrayBuffer()));
+}
+
+function dropZone(id, onDrop) {
+  const zone = $(id);
+  zone.addEventListener("dragover", (e) => {
+    e.preventDefault();
+    zone.classList.add("over");
+  });
+  zone.addEventListener("dragleave", () => zone.classList.remove("over"));
+  zone.addEventListener("drop", (e) => {
+    e.preventDefault();
+    zone.classList.remove("over");
+    onDrop(e.dataTransfer);
+  });
+}
+
+function showChooser(why) {
+  $("chooser").hidden = false;
+  $("verdict").dataset.state = "idle";
+  say("verdict", why);
+}
+
+function start() {
+  $("publication-folder").addEventListener("change", (e) => {
+    const list = e.target.files;
+    if (list.length) verify(folderFiles(pickedPairs(list), pickedName(list)));
+  });
+  dropZone("chooser", async (transfer) => {
+    const { name, pairs } = await droppedPairs(transfer);
+    verify(folderFiles(pairs, name));
+  });
+  $("inclusion-file").addEventListener("change", (e) => {
+    if (e.target.files.length) readInclusion(e.target.files[0]);
+  });
+  dropZone("inclusion-drop", (transfer) => {
+    if (transfer.files.length && !$("inclusion-file").disabled) readInclusion(transfer.files[0]);
+  });
+  $("verify-again").addEventListener("click", () => loaded && verify(loaded.files));
+  if (location.protocol === "http:" || location.protocol === "https:") {
+    verify(servedFiles(new URL(".", location.href))).then((result) => {
+      if (result.state === "unreadable") {
+        $("chooser").hidden = false;
+      }
+    });
+  } else {
+    showChooser("Choose the publication's folder above: opened from disk, the page cannot read the files beside it by itself.");
+  }
+}
+
+start();

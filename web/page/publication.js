@@ -1,0 +1,71 @@
+// The publication's check as the page runs it, and what the page shows of it.
+//
+// The whole check (statement, leaves' roots, every STARK proof: checkPublication of
+// web/src/check.js, docs/browser-verifier.md step 7) is not in this build yet. Until it is,
+// the page reads statement.json as strictly as `solvency verify` does and shows it AS
+// PUBLISHED, NOT VERIFIED: the verdict's state is then "unverified" and its line says so.
+// The result has the shape checkPublication's will have: { state, exit, line, detail,
+// warnings, report, statement }, plus statement.json's bytes and its fingerprint (SHA-256).
+import { readStatement, InputError, MAX_STATEMENT_BYTES } from "../src/statement.js";
+import { loadJsonStrict } from "../src/json.js";
+import { sha256, toHex } from "../src/sha256.js";
+import { STATEMENT } from "./files.js";
+
+export const NOT_VERIFIED =
+  "NOT VERIFIED: this page does not verify the publication's STARK proofs yet; the " +
+  "statement below is shown as published, and `solvency verify` is still needed";
+
+/** Check the publication in `files` ({ read(path) }); progress(fraction, phase). */
+export async function checkFiles(files, options, progress) {
+  progress(0, `reading ${STATEMENT}`);
+  const bytes = await files.read(STATEMENT);
+  if (bytes === null) return unreadable(`${STATEMENT}: no such file`, null);
+  const fingerprint = toHex(sha256(bytes));
+  let statement;
+  try {
+    statement = readStatement(bytes);
+  } catch (e) {
+    if (!(e instanceof InputError)) throw e;
+    return unreadable(e.message, fingerprint);
+  }
+  progress(1, "statement read; the proofs are not verified by this page yet");
+  const report = publishedReport(loadJsonStrict(bytes, MAX_STATEMENT_BYTES, "statement"));
+  return {
+    state: "unverified", exit: null, line: NOT_VERIFIED, detail: null,
+    warnings: report.warnings, report, statement, statementBytes: bytes, fingerprint,
+  };
+}
+
+function unreadable(message, fingerprint) {
+  return {
+    state: "unreadable", exit: 2, line: `error: ${message}`, detail: null,
+    warnings: [], report: null, statement: null, statementBytes: null, fingerprint,
+  };
+}
+
+/**
+ * What statement.json says, in the shape of `solvency verify --json`'s report (the fields the
+ * page shows), taken as written: nothing in it is recomputed here.
+ */
+export function publishedReport(document) {
+  const assets = document.get("assets").map((a) => ({
+    symbol: a.get("symbol"),
+    price: a.get("price"),
+    total: a.get("total"),
+    ...(a.has("equity") ? { equity: a.get("equity"), debt: a.get("debt") } : {}),
+  }));
+  const warnings = [];
+  if (!assets.some((a) => "equity" in a)) warnings.push("this publication is format 1: it proves totals without equity, debt or haircut tables");
+  if (document.get("insecure_seeded") === true) warnings.push("this proof was made with --insecure-seed (testing only): it does NOT hide user balances");
+  return {
+    issuer: document.get("issuer"),
+    as_of: document.get("as_of"),
+    quote: document.get("quote"),
+    users_padded: Number(document.get("users_padded")),
+    batches: document.get("batches").length,
+    assets,
+    preset: document.get("preset"),
+    security: null,
+    warnings,
+  };
+}
