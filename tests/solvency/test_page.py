@@ -6,6 +6,7 @@ page (absent, the same, or DIFFERENT: a warning, never another verdict)."""
 import hashlib
 import json
 import os
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -127,3 +128,12 @@ def test_the_fingerprint_changes_with_any_byte(published):
     assert result.exit_code == 0, result.output  # the same JSON: still valid
     changed = sha256(document.replace(b"\n", b"\r\n"))
     assert f"statement: SHA-256 {changed} " in result.stdout and sha256(document) != changed
+
+
+def test_the_wheel_ships_the_page(tmp_path):
+    """The page is package data: the wheel holds solvency/web/index.html, the same bytes, so
+    installing it needs no node."""
+    from .test_wheel_install import build_wheel
+
+    with zipfile.ZipFile(build_wheel(tmp_path)) as wheel:
+        assert wheel.read("solvency/web/index.html") == page_bytes()
