@@ -44,6 +44,9 @@ EXPORT_LIST = re.compile(r"^export\s*\{([^}]*)\}\s*;?[ \t]*$", re.M)
 LEFT_OVER = re.compile(r"^(import|export)\b.*$", re.M)
 DYNAMIC = re.compile(r"\bimport\s*\(|\bimport\.meta\b")
 NAME = re.compile(r"^[A-Za-z_$][\w$]*$")
+#: the page's build digest field (web/page/genuine.js), filled with ZEROS before hashing
+DIGEST_MARK = b'id="page-digest">'
+ZEROS = "0" * 64
 
 
 class BuildError(Exception):
@@ -232,9 +235,22 @@ def build(web: Path = WEB, version: str | None = None) -> bytes:
         once = key in ("{{CSP}}", "{{STYLE}}", "{{SCRIPT}}")
         if template.count(key) != 1 if once else not template.count(key):
             raise BuildError(f"web/{TEMPLATE}: expected {key} {'exactly once' if once else ''}")
+    if template.count("{{PAGE_DIGEST}}") != 1:
+        raise BuildError(f"web/{TEMPLATE}: expected {{{{PAGE_DIGEST}}}} exactly once")
+    fields["{{PAGE_DIGEST}}"] = ZEROS
     # one pass, so that nothing in the script or the style is taken for a placeholder
     page = re.sub("|".join(map(re.escape, fields)), lambda m: fields[m.group(0)], template)
-    return page.encode()
+    return with_build_digest(page.encode())
+
+
+def with_build_digest(page: bytes) -> bytes:
+    """The page with its build digest: the SHA-256 of the page whose digest field (after
+    DIGEST_MARK) holds 64 zeros, written into that field (web/page/genuine.js)."""
+    at = page.index(DIGEST_MARK) + len(DIGEST_MARK)
+    if page.count(DIGEST_MARK) != 1 or page[at : at + 64] != ZEROS.encode():
+        raise BuildError(f"web/{TEMPLATE}: the digest field must appear once, as {DIGEST_MARK!r}")
+    digest = hashlib.sha256(page).hexdigest().encode()
+    return page[:at] + digest + page[at + 64 :]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -202,6 +202,8 @@ def test_served_publication_and_a_real_inclusion_file(browser, publications, ver
         statement = (folder / "statement.json").read_bytes()
         assert tab.tab.text_content("#fingerprint") == sha256(statement)
         assert tab.tab.text_content("#published-page") == f"SHA-256 {sha256(page_bytes())}"
+        assert tab.tab.get_attribute("#published-same", "data-same") == "true"
+        assert tab.tab.get_attribute("#progress", "value") == "1000"
         assert json.loads(statement)["issuer"] in tab.tab.text_content("#identity")
         if (version, name) == ("publication-2", "one-batch"):
             tab.shoot("publication", "#publication")
@@ -284,6 +286,38 @@ def test_from_disk_with_the_folder_input(browser, publications, tmp_path):
             assert tab.errors == []
 
 
+def test_a_trusted_copy_tells_another_page(browser, publications, tmp_path):
+    """A copy of the page opened from disk, pointed at a folder whose index.html is another
+    page (one byte changed; or also its build digest recomputed by a forger), says NOT the same
+    page; without index.html it says none was found."""
+    trusted = tmp_path / "trusted.html"
+    trusted.write_bytes(page_bytes())
+    folder = Path(shutil.copytree(publications / "publication-1" / "one-batch", tmp_path / "p"))
+    fake = page_bytes().replace(b"It sends nothing anywhere", b"It sends nothing anyhow.")
+    mark = b'id="page-digest">'
+    at = fake.index(mark) + len(mark)
+    zeroed = fake[:at] + b"0" * 64 + fake[at + 64 :]
+    forged = fake[:at] + sha256(zeroed).encode() + fake[at + 64 :]
+    for page, same in [
+        (fake, "false"),
+        (forged, "false"),
+        (page_bytes(), "true"),
+        (None, "absent"),
+    ]:
+        if page is None:
+            (folder / "index.html").unlink()
+        else:
+            (folder / "index.html").write_bytes(page)
+        with visit(browser) as tab:
+            tab.tab.goto(trusted.as_uri())
+            tab.tab.set_input_files("#publication-folder", str(folder))
+            tab.settled()
+            assert tab.tab.get_attribute("#published-same", "data-same") == same
+            shown = tab.tab.text_content("#published-page")
+            assert shown == ("none found" if page is None else f"SHA-256 {sha256(page)}")
+            assert tab.errors == []
+
+
 def test_a_served_folder_without_a_publication(browser, tmp_path):
     """statement.json missing: unreadable, the CLI's words, and the folder input offered."""
     (tmp_path / "index.html").write_bytes(page_bytes())
@@ -291,6 +325,8 @@ def test_a_served_folder_without_a_publication(browser, tmp_path):
         tab.tab.goto(origin + "index.html")
         state, line = tab.settled()
         assert (state, line) == ("unreadable", "error: statement.json: no such file")
+        report = json.loads(tab.tab.text_content("#report-json"))
+        assert report == {"verdict": "unreadable", "reason": "statement.json: no such file"}
         assert tab.tab.is_visible("#publication-folder")
         assert tab.tab.is_disabled("#inclusion-file")
         tab.shoot("unreadable", "#publication")

@@ -60,9 +60,22 @@ def test_bytes_without_bom_cr_path_or_time(page):
     assert str(ROOT) not in text and os.path.expanduser("~") not in text
     version = build.package_version()
     assert f'<footer>stark-solvency <span id="version">{version}</span></footer>' in text
-    # the version is the only variable: another version changes nothing else
-    other = build.build(version="9.9.9").decode()
-    assert other.replace("9.9.9", version) == text
+    # the version is the only variable: another version changes nothing else (but the build
+    # digest, which covers it)
+    other = zeroed(build.build(version="9.9.9")).decode()
+    assert other.replace("9.9.9", version) == zeroed(page).decode()
+
+
+def zeroed(page: bytes) -> bytes:
+    """The page with its build digest field set to 64 zeros."""
+    at = page.index(build.DIGEST_MARK) + len(build.DIGEST_MARK)
+    return page[:at] + b"0" * 64 + page[at + 64 :]
+
+
+def test_the_build_digest_is_the_pages_with_the_field_zeroed(page):
+    at = page.index(build.DIGEST_MARK) + len(build.DIGEST_MARK)
+    assert page.count(build.DIGEST_MARK) == 1
+    assert page[at : at + 64].decode() == hashlib.sha256(zeroed(page)).hexdigest()
 
 
 def test_the_csp_pins_the_inline_script_and_style(page):

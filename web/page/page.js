@@ -6,6 +6,7 @@ import { checkInclusion, plainAmount } from "../src/inclusion.js";
 import { sha256, toHex } from "../src/sha256.js";
 import { servedFiles, folderFiles, pickedPairs, pickedName, droppedPairs } from "./files.js";
 import { checkFiles } from "./publication.js";
+import { isThisPage } from "./genuine.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -35,46 +36,56 @@ function options() {
 
 /** Check the publication in `files` and show the result. */
 async function verify(files) {
-  loaded = { files, result: null };
+  loaded = { files, result: null, seconds: 0 };
   $("verify-again").disabled = true;
   $("inclusion-file").disabled = true;
+  resetInclusion("Load the publication first, then give your file.");
   $("verdict").dataset.state = "running";
   say("verdict", "checking…");
   $("detail").hidden = true;
   $("report").hidden = true;
   $("report-json").textContent = "";
   say("source", `The publication in ${files.where}`);
+  const start = performance.now();
   let result;
   try {
     result = await checkFiles(files, options(), showProgress);
   } catch (e) {
-    result = { state: "unreadable", exit: 2, line: `error: ${e.message}`, detail: null, warnings: [], report: null, statement: null, fingerprint: null };
+    result = failure(e);
   }
   loaded.result = result;
-  showResult(result);
+  loaded.seconds = (performance.now() - start) / 1000;
   await showPublishedPage(files);
   $("verify-again").disabled = false;
-  $("inclusion-file").disabled = result.statement === null;
   if (result.statement !== null) {
-    say("inclusion-verdict", "Give your inclusion file.");
+    $("inclusion-file").disabled = false;
+    resetInclusion("Give your inclusion file.");
   }
+  if (result.state === "unreadable") $("chooser").hidden = false; // choose the folder instead
+  showResult(result); // the verdict's state last: once it is set, the page is settled
   return result;
 }
 
-function showResult(result) {
-  $("verdict").dataset.state = result.state;
-  say("verdict", result.line);
-  if (result.detail) {
-    say("detail", `detail: ${result.detail}`);
-    $("detail").hidden = false;
-  }
-  if (result.report !== null) showReport(result.report, result.fingerprint);
-  if (result.state === "valid") {
-    const { seconds, ...report } = result.report;
-    $("report-json").textContent = JSON.stringify(report, null, 2);
-  }
+/** A check that could not run to its end (a file the server refused, a bug): unreadable. */
+function failure(error) {
+  return {
+    state: "unreadable", exit: 2, line: `error: ${error.message}`, detail: null, warnings: [],
+    report: null, statement: null, statementBytes: null, fingerprint: null, published: null,
+  };
 }
 
+function showResult(result) {
+  if (result.detail) {
+    say("detail", result.detail.startsWith("detail: ") ? result.detail : `detail: ${result.detail}`);
+    $("detail").hidden = false;
+  }
+  if (result.published !== null) showReport(result.published, result.fingerprint);
+  if (result.report !== null) $("report-json").textContent = JSON.stringify(result.report, null, 2);
+  say("verdict", result.line);
+  $("verdict").dataset.state = result.state;
+}
+
+/** The report: who, when, the assets table, the security, the warnings, the fingerprint. */
 function showReport(report, fingerprint) {
   const batches = report.batches === 1 ? "" : ` in ${report.batches} batches`;
   say("identity", `Liabilities of ${report.issuer} as of ${report.as_of}, ${report.users_padded.toLocaleString("en-US")} users (padded)${batches}, prices in ${report.quote}:`);
@@ -92,13 +103,16 @@ function showReport(report, fingerprint) {
   const security = report.security;
   say("security", security === null
     ? `security: not recomputed by this page (${report.preset ?? "no"} preset, as published)`
-    : `security, recomputed from the proof's parameters (${report.preset} preset): ${security.provable_bits.toFixed(1)} bits provable, ${security.conjectured_bits.toFixed(1)} bits conjectured; required: ${security.min_bits} ${security.regime_required} bits`);
+    : `security, recomputed from the proof's parameters (${report.preset} preset): ${security.provable_bits} bits provable (unique decoding), ${security.conjectured_bits} bits conjectured; required: ${security.min_bits} ${security.regime_required} bits`);
   $("warnings").replaceChildren(...report.warnings.map((w) => element("li", `WARNING: ${w}`)));
   say("fingerprint", fingerprint);
   $("report").hidden = false;
 }
 
-/** The SHA-256 of the index.html published with these files, to compare by hand. */
+/**
+ * The index.html published with these files: its SHA-256 (to compare with `solvency page
+ * --print-sha256`) and whether it is byte for byte this page (genuine.js).
+ */
 async function showPublishedPage(files) {
   let bytes = null;
   try {
@@ -107,14 +121,27 @@ async function showPublishedPage(files) {
     bytes = null;
   }
   say("published-page", bytes === null ? "none found" : `SHA-256 ${toHex(sha256(bytes))}`);
+  const same = bytes !== null && isThisPage(bytes, $("page-digest").textContent);
+  $("published-same").dataset.same = bytes === null ? "absent" : String(same);
+  say("published-same", bytes === null ? "" : same ? "(the same page as this one)" : "(NOT the same page as this one)");
 }
 
-/** Check the customer's inclusion file (its bytes) against the loaded publication. */
+function resetInclusion(text) {
+  $("inclusion-verdict").dataset.state = "idle";
+  say("inclusion-verdict", text);
+  $("inclusion-notes").replaceChildren();
+  $("inclusion-balances").hidden = true;
+}
+
+/**
+ * Check the customer's inclusion file (its bytes) against the loaded publication, as
+ * `verify-inclusion FILE --published DIR` does: after a VALID check, with the time it took;
+ * before the whole check exists (state "unverified"), as with --skip-proof, saying so.
+ */
 function checkCustomer(bytes) {
   const result = loaded?.result;
   const verdict = $("inclusion-verdict");
-  $("inclusion-notes").replaceChildren();
-  $("inclusion-balances").hidden = true;
+  resetInclusion("");
   if (!result || result.statement === null) {
     verdict.dataset.state = "unreadable";
     say("inclusion-verdict", "error: load the publication first: there is no statement to check the file against");
@@ -127,9 +154,10 @@ function checkCustomer(bytes) {
   }
   const outcome = checkInclusion(bytes, result.statementBytes, null);
   verdict.dataset.state = ["included", "not-included", "unreadable"][outcome.exit];
-  say("inclusion-verdict", result.state === "valid" ? `${outcome.core} (the publication above is VALID)` : outcome.line);
+  const verified = result.state === "valid" && outcome.exit === 0;
+  say("inclusion-verdict", verified ? `${outcome.core} (proof verified in ${loaded.seconds.toFixed(2)} s)` : outcome.line);
   $("inclusion-notes").replaceChildren(...outcome.notes.map((n) => element("li", n)));
-  if (outcome.exit === 0) showBalances(outcome.balances, result.statement, result.report);
+  if (outcome.exit === 0) showBalances(outcome.balances, result.statement, result.published);
 }
 
 function showBalances(balances, statement, report) {
@@ -184,11 +212,7 @@ function start() {
   });
   $("verify-again").addEventListener("click", () => loaded && verify(loaded.files));
   if (location.protocol === "http:" || location.protocol === "https:") {
-    verify(servedFiles(new URL(".", location.href))).then((result) => {
-      if (result.state === "unreadable") {
-        $("chooser").hidden = false;
-      }
-    });
+    verify(servedFiles(new URL(".", location.href)));
   } else {
     showChooser("Choose the publication's folder above: opened from disk, the page cannot read the files beside it by itself.");
   }

@@ -4,8 +4,11 @@
 // web/src/check.js, docs/browser-verifier.md step 7) is not in this build yet. Until it is,
 // the page reads statement.json as strictly as `solvency verify` does and shows it AS
 // PUBLISHED, NOT VERIFIED: the verdict's state is then "unverified" and its line says so.
-// The result has the shape checkPublication's will have: { state, exit, line, detail,
-// warnings, report, statement }, plus statement.json's bytes and its fingerprint (SHA-256).
+// The result has checkPublication's shape, { state, exit, line, detail, warnings, report,
+// statement }, where report is what `solvency verify --json` prints (without seconds), plus
+// what the page shows: statementBytes (statement.json's bytes, for the inclusion check),
+// fingerprint (their SHA-256) and published (the statement as published, in the report's
+// shape: issuer, as_of, quote, users_padded, batches, assets, preset, security, warnings).
 import { readStatement, InputError, MAX_STATEMENT_BYTES } from "../src/statement.js";
 import { loadJsonStrict } from "../src/json.js";
 import { sha256, toHex } from "../src/sha256.js";
@@ -29,17 +32,19 @@ export async function checkFiles(files, options, progress) {
     return unreadable(e.message, fingerprint);
   }
   progress(1, "statement read; the proofs are not verified by this page yet");
-  const report = publishedReport(loadJsonStrict(bytes, MAX_STATEMENT_BYTES, "statement"));
+  const published = publishedReport(loadJsonStrict(bytes, MAX_STATEMENT_BYTES, "statement"));
   return {
     state: "unverified", exit: null, line: NOT_VERIFIED, detail: null,
-    warnings: report.warnings, report, statement, statementBytes: bytes, fingerprint,
+    warnings: published.warnings, report: null, statement, statementBytes: bytes, fingerprint,
+    published,
   };
 }
 
 function unreadable(message, fingerprint) {
   return {
-    state: "unreadable", exit: 2, line: `error: ${message}`, detail: null,
-    warnings: [], report: null, statement: null, statementBytes: null, fingerprint,
+    state: "unreadable", exit: 2, line: `error: ${message}`, detail: null, warnings: [],
+    report: { verdict: "unreadable", reason: message }, statement: null, statementBytes: null,
+    fingerprint, published: null,
   };
 }
 
