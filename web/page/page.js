@@ -29,9 +29,17 @@ function showProgress(fraction, phase) {
   say("phase", phase);
 }
 
+/**
+ * The options, as `verify`'s: --accept-conjectured-security, and --min-security from 100 to
+ * 1000 (another value is put back to 100 in the field, so that what is used is what shows).
+ */
 function options() {
-  const bits = Number($("min-security").value);
-  return { acceptConjectured: $("accept-conjectured").checked, minBits: Number.isFinite(bits) && bits >= 100 ? bits : 100 };
+  let bits = Number($("min-security").value);
+  if (!Number.isFinite(bits) || bits < 100 || bits > 1000) {
+    bits = 100;
+    $("min-security").value = "100";
+  }
+  return { acceptConjectured: $("accept-conjectured").checked, minBits: bits };
 }
 
 /** Check the publication in `files` and show the result. */
