@@ -23,9 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from circuits.haircut import Tier
+from circuits.poseidon2_air import Poseidon2Gadget, poseidon2_trace
 from circuits.solvency import SolvencyAir, Statement
 from stark.air import Frame
-from stark.field import ExtensionField
+from stark.field import ExtensionField, P
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "web" / "test" / "fixtures" / "air_values.json"
@@ -187,12 +188,86 @@ def case(name: str, s: Statement, k: int, rng: np.random.Generator) -> dict:
     }
 
 
+def gadget_json(g: Poseidon2Gadget) -> dict:
+    return {
+        "num_columns": g.num_columns,
+        "input_cols": list(g.input_cols),
+        "output_cols": list(g.output_cols),
+        "external_cols": [[list(regs), list(post)] for regs, post in g.external_cols],
+        "partial_cols": [[reg, y] for reg, y in g.partial_cols],
+        "register_cols": list(g.register_cols),
+        "degree": g.degree,
+        "transitions": [[c.degree, c.all_rows] for c in g.transition_constraints()],
+    }
+
+
+def gadget_cases(rng: np.random.Generator) -> list[dict]:
+    """Poseidon2Gadget at widths 16 and 24, with and without S-box registers: owning its input
+    and output columns (with an honest row of `poseidon2_trace`, whose constraints are zero),
+    taking its input as expressions with an 8-element output (the leaf's last permutation),
+    and reading the caller's input and output columns."""
+    out = []
+    configs = []
+    for width in (16, 24):
+        for regs in (True, False):
+            configs.append((f"w{width}{'' if regs else ' noreg'}", width, regs, {}, 0))
+    configs += [
+        (
+            "w24 noreg, input expressions, output width 8",
+            24,
+            False,
+            {"input_cols": (), "output_width": 8},
+            3,
+        ),
+        ("w16, input expressions", 16, True, {"input_cols": ()}, 0),
+        (
+            "w16 noreg, the caller's input and output columns",
+            16,
+            False,
+            {"input_cols": tuple(range(32, 0, -2)), "output_cols": tuple(range(33, 1, -2))},
+            40,
+        ),
+    ]
+    for i, (name, width, regs, kw, offset) in enumerate(configs):
+        g = Poseidon2Gadget(offset, width, sbox_registers=regs, **kw)
+        k = 5 if i % 2 else 4
+        ext = ExtensionField(k)
+        seed = int(rng.integers(0, 1 << 62))
+        columns = max(offset + g.num_columns, *(c + 1 for c in g.output_cols))
+        main = ext.random((columns,), seed=seed)
+        inputs = ext.random((width,), seed=seed + 1) if kw.get("input_cols") == () else None
+        values = g.constraints(main, None if inputs is None else [inputs[j] for j in range(width)])
+        assert len(values) == g.num_constraints
+        entry = {
+            "name": name,
+            "width": width,
+            "offset": offset,
+            "sbox_registers": regs,
+            "input_cols": None if "input_cols" not in kw else list(kw["input_cols"]),
+            "output_cols": None if "output_cols" not in kw else list(kw["output_cols"]),
+            "output_width": kw.get("output_width"),
+            "gadget": gadget_json(g),
+            "k": k,
+            "main": ext_list(main),
+            "inputs": None if inputs is None else ext_list(inputs),
+            "values": [ints(v) for v in values],
+        }
+        if not kw:
+            state = rng.integers(0, P, size=(1, width), dtype=np.int64).astype(np.uint64)
+            trace, outputs = poseidon2_trace(state, sbox_registers=regs)
+            entry["honest_row"] = [int(v) for v in np.asarray(trace)[:, 0]]
+            entry["honest_output"] = [int(v) for v in outputs[0]]
+        out.append(entry)
+    return out
+
+
 def build() -> dict:
     rng = np.random.default_rng(SEED)
     cases = []
     for i, (name, s) in enumerate(statements(rng)):
         cases.append(case(name, s, 5 if i % 3 else 4, rng))
-    return {"cases": cases}
+    gadgets = gadget_cases(np.random.default_rng(SEED + 1))
+    return {"cases": cases, "gadgets": gadgets}
 
 
 def render(data: dict) -> str:
