@@ -102,6 +102,89 @@ def statements(rng: np.random.Generator) -> list[tuple[str, Statement]]:
     ]
 
 
+SNAPSHOT = "5a" * 32
+
+
+def batch_statements(rng: np.random.Generator) -> list[tuple[str, Statement, dict]]:
+    """Statements with the users' leaves and/or hidden totals (a batch of several), and the
+    options of `SolvencyAir` (leaf width and S-box registers as `publication_air` or not): the
+    LogUp group is 3 in format 1 and with registers, 6 in format 2 with a degree-7 gadget."""
+    one, two, four = tables()
+
+    def stmt(prices, decimals, *, gross, hidden, haircuts=(), **kw):
+        k = len(prices)
+        symbols = tuple(["BTC", "ETH", "USDT"][:k])
+        if hidden:
+            totals, equity = (0,) * k, (0,) * k
+            kw = {"hidden_totals": True, "batch": (1, 3, SNAPSHOT), **kw}
+        else:
+            equity = tuple(
+                int(rng.integers(0, 1 << 62)) * int(rng.integers(1, 300)) for _ in range(k)
+            )
+            debt = [int(rng.integers(0, 1 << 62)) * int(rng.integers(1, 300)) for _ in range(k)]
+            totals = tuple(e - d for e, d in zip(equity, debt, strict=True))
+            kw = {"batch": (0, 1, SNAPSHOT), **kw}
+        return Statement(
+            quote="USD",
+            scale=2,
+            symbols=symbols,
+            decimals=tuple(decimals),
+            prices=tuple(prices),
+            totals=totals,
+            trace_len=N,
+            issuer="Exchange Ä",
+            as_of="2026-06-30T23:59:59Z",
+            equity=equity if gross else None,
+            haircuts=tuple(haircuts),
+            **kw,
+        )
+
+    btc, usdt = 6_512_345_678_90, 100
+    publication = {"leaves": True, "leaf_width": 24, "sbox_registers": False}
+    return [
+        (
+            "format 1, leaves (w24, no registers), public totals",
+            stmt([btc, usdt], [8, 6], gross=False, hidden=False),
+            publication,
+        ),
+        (
+            "format 1, leaves (w24, no registers), hidden totals",
+            stmt([btc, 512, usdt], [8, 18, 6], gross=False, hidden=True),
+            publication,
+        ),
+        (
+            "format 2, leaves (w24, no registers), public totals, a 2-tier table",
+            stmt([btc, usdt], [8, 6], gross=True, hidden=False, haircuts=(two, None)),
+            publication,
+        ),
+        (
+            "format 2, leaves (w24, no registers), hidden totals, tables of 2 and 4 tiers",
+            stmt([btc, 512, usdt], [8, 18, 6], gross=True, hidden=True, haircuts=(two, None, four)),
+            publication,
+        ),
+        (
+            "format 2, leaves (w16, registers), hidden totals, a 1-tier table",
+            stmt([btc, usdt], [8, 6], gross=True, hidden=True, haircuts=(one, None)),
+            {"leaves": True, "leaf_width": 16, "sbox_registers": True},
+        ),
+        (
+            "format 2, leaves (w24, registers), public totals, no table",
+            stmt([btc], [8], gross=True, hidden=False, insecure_seeded=True),
+            {"leaves": True, "leaf_width": 24, "sbox_registers": True},
+        ),
+        (
+            "format 1, one asset, hidden totals (registers), no leaves",
+            stmt([btc], [8], gross=False, hidden=True),
+            {"leaves": False, "sbox_registers": True},
+        ),
+        (
+            "format 2, one asset, hidden totals (no registers), no leaves, a 2-tier table",
+            stmt([btc], [8], gross=True, hidden=True, haircuts=(two,)),
+            {"leaves": False, "sbox_registers": False},
+        ),
+    ]
+
+
 def ints(ext_value) -> list[int]:
     return [int(v) for v in np.asarray(ext_value.coords).reshape(-1)]
 
@@ -132,6 +215,8 @@ def statement_json(s: Statement) -> dict:
         "insecure_seeded": s.insecure_seeded,
         "equity": None if s.equity is None else [str(e) for e in s.equity],
         "haircuts": [table_json(t) for t in s.haircuts],
+        "hidden_totals": s.hidden_totals,
+        "batch": None if s.batch is None else list(s.batch),
     }
 
 
@@ -140,8 +225,24 @@ def periodic_json(cycle) -> dict:
     return {"length": len(cycle), "sha256": hashlib.sha256(raw).hexdigest()}
 
 
-def case(name: str, s: Statement, k: int, rng: np.random.Generator) -> dict:
-    air = SolvencyAir(s)
+def case(
+    name: str, s: Statement, k: int, rng: np.random.Generator, options: dict | None = None
+) -> dict:
+    """One statement's AIR at a random frame. options: with "leaves", random published leaves
+    at "leaf_width" and "sbox_registers" (also the hidden totals gadget's); a statement with
+    hidden totals gets a random commitment."""
+    options = options or {}
+    leaves, commitment, kw, extra = None, None, {}, {}
+    if options.get("leaves"):
+        leaves = rng.integers(0, P, size=(s.trace_len, 8), dtype=np.int64).astype(np.uint64)
+        kw["leaf_width"] = extra["leaf_width"] = options["leaf_width"]
+        extra["leaves_hex"] = leaves.astype("<u4").tobytes().hex()
+    if "sbox_registers" in options:
+        kw["sbox_registers"] = extra["sbox_registers"] = options["sbox_registers"]
+    if s.hidden_totals:
+        commitment = rng.integers(0, P, size=8, dtype=np.int64).astype(np.uint64)
+        extra["commitment"] = [int(v) for v in commitment]
+    air = SolvencyAir(s, leaves, totals_commitment=commitment, **kw)
     ext = ExtensionField(k)
     seed = int(rng.integers(0, 1 << 62))
     main = ext.random((air.main_width,), seed=seed)
@@ -164,6 +265,8 @@ def case(name: str, s: Statement, k: int, rng: np.random.Generator) -> dict:
     return {
         "name": name,
         "statement": statement_json(s),
+        "options": extra,
+        "lookup_group": air.lookup_group,
         "k": k,
         "air": {
             "name": air.name,
@@ -266,6 +369,9 @@ def build() -> dict:
     cases = []
     for i, (name, s) in enumerate(statements(rng)):
         cases.append(case(name, s, 5 if i % 3 else 4, rng))
+    batch_rng = np.random.default_rng(SEED + 2)
+    for i, (name, s, options) in enumerate(batch_statements(batch_rng)):
+        cases.append(case(name, s, 5 if i % 3 else 4, batch_rng, options))
     gadgets = gadget_cases(np.random.default_rng(SEED + 1))
     return {"cases": cases, "gadgets": gadgets}
 
