@@ -20,6 +20,7 @@ import { presetOfJson } from "../src/params.js";
 import { parseElementsHex } from "../src/encoding.js";
 import { airShape } from "../src/protocol.js";
 import { P } from "../src/field.js";
+import { weakestSecurity, securityBlock } from "../src/security.js";
 
 const F = readJson("web/test/fixtures/solvency_proofs.json");
 
@@ -183,5 +184,21 @@ test("a port drifting in one leaf, commitment or hidden-totals constraint fails 
         assert.equal(outcome(drifted, batch.proof, policyOf(pub)), OOD_FAILED, `${name}: ${group} #${i}`);
       }
     }
+  }
+});
+
+test("publicationShape gives the batch shapes Python's weakest_security takes (security_values.json), and one-batch blocks", () => {
+  const V = readJson("web/test/fixtures/security_values.json");
+  for (const g of V.golden_statements) {
+    const name = g.file.replace(/^tests\/golden\//, "").replace(/\/statement\.json$/, "");
+    const pub = PUBLICATIONS.get(name);
+    const shapes = new Map();
+    pub.batches.forEach((_, b) => {
+      const shape = publicationShape(batchStatement(pub.statement, b));
+      shapes.set(JSON.stringify(shape), shape);
+    });
+    const python = g.shapes.filter((shape) => shape.name.startsWith("solvency-v"));
+    assert.deepEqual([...shapes.values()], python, name);
+    if (pub.statement.count === 1) assert.deepEqual(securityBlock(weakestSecurity(g.params, [...shapes.values()])), g.block, name);
   }
 });
