@@ -202,3 +202,17 @@ test("publicationShape gives the batch shapes Python's weakest_security takes (s
     if (pub.statement.count === 1) assert.deepEqual(securityBlock(weakestSecurity(g.params, [...shapes.values()])), g.block, name);
   }
 });
+
+test("the commitment's boundary constraints are checked: a port that drifts in one (the transcript unchanged but for it) refuses the golden proof", () => {
+  const pub = PUBLICATIONS.get("publication-2/three-batches");
+  const batch = pub.batches[1];
+  const air = publicationAir(batchStatement(pub.statement, 1), batch.leaves, batch.commitment);
+  const bounds = air.boundaryConstraints();
+  const outputs = air.layout.totalsGadget.outputCols;
+  const i = bounds.findIndex((b) => b.column === outputs[4] && !b.aux);
+  assert.equal(bounds[i].value, batch.commitment[4]);
+  const drifted = Object.create(air);
+  drifted.boundaryConstraints = () => bounds.map((b, j) => (j === i ? { ...b, value: (b.value + 1) % P } : b));
+  assert.notEqual(outcome(drifted, batch.proof, policyOf(pub)), null);
+  assert.equal(outcome(air, batch.proof, policyOf(pub)), null);
+});
