@@ -12,15 +12,16 @@ docs/browser-verifier.md), it reads statement.json strictly and says NOT VERIFIE
 Without chromium or playwright the tests skip, or fail when the environment variable CI is
 set. With SOLVENCY_SCREENSHOTS=1 they rewrite docs/images/page-*.png (normal runs never do)."""
 
+import contextlib
 import functools
 import hashlib
 import http.server
 import json
 import os
+import re
 import shutil
 import socketserver
 import threading
-from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -50,7 +51,7 @@ SKIP_NOTE = (
     " (the publication was not verified again: --skip-proof relies on an earlier "
     "`solvency verify` of these same files)"
 )
-NOT_VERIFIED = "NOT VERIFIED: this page does not verify the publication's STARK proofs yet"
+NOT_VERIFIED = "NOT VERIFIED: this page does not verify "
 SETTLED = "#verdict:not([data-state=running]):not([data-state=idle])"
 
 
@@ -60,9 +61,13 @@ def _missing(what: str):
     pytest.skip(f"{what} is not installed")
 
 
-def _page_verifies() -> bool:
-    """Whether the page bundles the whole check (web/build.py marks each module it bundles)."""
-    return b"\n// web/src/check.js\n" in page_bytes()
+def _page_verifies(folder: Path) -> bool:
+    """Whether the page bundles the whole check (web/build.py marks each module it bundles)
+    for this publication: check.js, and with several batches the aggregation's AIR."""
+    page = page_bytes()
+    several = len(json.loads((folder / "statement.json").read_text())["batches"]) > 1
+    needed = ["check.js", *(["aggregate_air.js"] if several else [])]
+    return all(f"\n// web/src/{name}\n".encode() in page for name in needed)
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +99,7 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-@contextmanager
+@contextlib.contextmanager
 def served(directory: Path):
     """http://127.0.0.1:PORT/ over `directory`, as `python -m http.server --bind 127.0.0.1`."""
     handler = functools.partial(_Quiet, directory=str(directory))
@@ -145,7 +150,7 @@ class Visit:
         self.tab.close()
 
 
-@contextmanager
+@contextlib.contextmanager
 def visit(browser):
     tab = Visit(browser)
     try:
@@ -171,15 +176,50 @@ def cli_inclusion_line(file: Path, publication: Path) -> tuple[int, str]:
     return code, line.removesuffix(SKIP_NOTE)
 
 
-def check_publication_verdict(state: str, line: str, folder: Path) -> None:
-    """The page's verdict on an honest publication: `solvency verify`'s VALID line once the
-    page verifies; until then NOT VERIFIED."""
-    if _page_verifies():
-        code, lines = cli("verify", folder, "--accept-conjectured-security")
-        assert code == 0
-        assert (state, line) == ("valid", lines[-1])
-    else:
+_VERIFIED: dict[tuple, tuple[int, dict]] = {}
+
+
+def cli_verify(folder: Path, *options: str) -> tuple[int, dict]:
+    """`solvency verify FOLDER [OPTIONS] --json`: exit code and report, without `seconds` and
+    `page` (what the page cannot know: the packaged page is the CLI's). Kept per content of
+    the folder's files, which tests change."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    key = (options, *(hashlib.sha256(p.read_bytes()).digest() for p in files))
+    if key not in _VERIFIED:
+        with contextlib.chdir(folder):  # files named as the page names them: "statement.json"
+            code, lines = cli("verify", ".", *options, "--json")
+        report = json.loads("\n".join(lines))
+        for name in ("seconds", "page"):
+            report.pop(name, None)
+        _VERIFIED[key] = code, report
+    return _VERIFIED[key]
+
+
+def check_publication_verdict(tab: "Visit", folder: Path, *options: str) -> str:
+    """The page's verdict: `solvency verify`'s (its verdict line, its detail line, its --json
+    report) once the page verifies this publication; until then NOT VERIFIED. Returns the
+    state."""
+    state, line = tab.settled()
+    if not _page_verifies(folder):
         assert state == "unverified" and line.startswith(NOT_VERIFIED), (state, line)
+        return state
+    code, report = cli_verify(folder, *options)
+    # verify prints `VALID: <message>`, or `INVALID: <message>` then `detail: <reason>`
+    assert state == ["valid", "invalid"][code]
+    assert line == f"{state.upper()}: {report['message']}"
+    if code == 1:
+        assert tab.tab.text_content("#detail") == f"detail: {report['reason']}"
+    assert json.loads(tab.tab.text_content("#report-json")) == report
+    return state
+
+
+def assert_included_line(line: str, expected: str, folder: Path) -> None:
+    """The page's INCLUDED line: the command's, ending as `verify-inclusion` without
+    --skip-proof ends it once the page verifies the publication, else with the page's note."""
+    if _page_verifies(folder):
+        assert re.fullmatch(re.escape(expected) + r" \(proof verified in \d+\.\d\d s\)", line), line
+    else:
+        assert line == expected + PAGE_NOTE
 
 
 def only_publication_requests(requests: list[str], origin: str, count: int) -> None:
@@ -197,8 +237,7 @@ def test_served_publication_and_a_real_inclusion_file(browser, publications, ver
     folder = publications / version / name
     with served(folder) as origin, visit(browser) as tab:
         tab.tab.goto(origin + "index.html")
-        state, line = tab.settled()
-        check_publication_verdict(state, line, folder)
+        check_publication_verdict(tab, folder)
         statement = (folder / "statement.json").read_bytes()
         assert tab.tab.text_content("#fingerprint") == sha256(statement)
         assert tab.tab.text_content("#published-page") == f"SHA-256 {sha256(page_bytes())}"
@@ -211,7 +250,8 @@ def test_served_publication_and_a_real_inclusion_file(browser, publications, ver
         code, expected = cli_inclusion_line(file, folder)
         assert code == 0
         state, line = tab.inclusion(user, file.read_bytes())
-        assert (state, line) == ("included", expected + PAGE_NOTE)
+        assert state == "included"
+        assert_included_line(line, expected, folder)
         balances = tab.tab.locator("#inclusion-balances tbody tr").all_text_contents()
         assert len(balances) == len(json.loads(statement)["assets"])
         if (version, name) == ("publication-2", "one-batch"):
@@ -276,12 +316,13 @@ def test_from_disk_with_the_folder_input(browser, publications, tmp_path):
             assert tab.tab.is_visible("#publication-folder")
             assert tab.tab.is_disabled("#inclusion-file")
             tab.tab.set_input_files("#publication-folder", str(chosen))
-            state, line = tab.settled()
-            check_publication_verdict(state, line, publication)
+            check_publication_verdict(tab, publication)
             digest = sha256((publication / "statement.json").read_bytes())
             assert tab.tab.text_content("#fingerprint") == digest
             _, expected = cli_inclusion_line(user, publication)
-            assert tab.inclusion(user.name, user.read_bytes()) == ("included", expected + PAGE_NOTE)
+            state, line = tab.inclusion(user.name, user.read_bytes())
+            assert state == "included"
+            assert_included_line(line, expected, publication)
             assert [u for u in tab.requests if not u.startswith(("file:", "data:"))] == []
             assert tab.errors == []
 
@@ -350,8 +391,7 @@ def test_an_unreadable_statement_and_verify_again(browser, publications, tmp_pat
         (folder / "statement.json").write_bytes(honest)
         tab.tab.eval_on_selector("#verdict", "e => { e.dataset.state = 'idle'; }")
         tab.tab.click("#verify-again")
-        state, line = tab.settled()
-        check_publication_verdict(state, line, folder)
+        check_publication_verdict(tab, folder)
         assert [e for e in tab.errors if "404" not in e] == []
 
 
@@ -374,4 +414,37 @@ def test_the_inclusion_drop_zone(browser, publications):
             user,
         )
         tab.tab.wait_for_selector("#inclusion-verdict[data-state=included]")
+        assert tab.errors == []
+
+
+def test_options_and_an_invalid_publication(browser, publications, tmp_path):
+    """--min-security through #min-security and "verify again": the page's verdict is the
+    command's with that option. A proof.bin changed after publishing: the command's INVALID
+    verdict, and a customer's file then gets verify-inclusion's NOT INCLUDED line."""
+    folder = Path(shutil.copytree(publications / "publication-2" / "one-batch", tmp_path / "p"))
+    user = GOLDEN / "publication-2" / "one-batch-user-0007.json"
+    with served(folder) as origin, visit(browser) as tab:
+        tab.tab.goto(origin + "index.html")
+        check_publication_verdict(tab, folder)
+        tab.tab.fill("#min-security", "200")
+        tab.tab.eval_on_selector("#verdict", "e => { e.dataset.state = 'idle'; }")
+        tab.tab.click("#verify-again")
+        check_publication_verdict(tab, folder, "--min-security", "200")
+        tab.tab.fill("#min-security", "99")  # below the floor: put back to 100
+        proof = folder / "batches" / "b00000" / "proof.bin"
+        damaged = bytearray(proof.read_bytes())
+        damaged[-1] ^= 1
+        proof.write_bytes(bytes(damaged))
+        tab.tab.eval_on_selector("#verdict", "e => { e.dataset.state = 'idle'; }")
+        tab.tab.click("#verify-again")
+        state = check_publication_verdict(tab, folder)
+        assert tab.tab.input_value("#min-security") == "100"
+        if state == "invalid":
+            tab.shoot("invalid", "#publication")
+        code, lines = cli("verify-inclusion", user, "--published", folder)
+        state, line = tab.inclusion(user.name, user.read_bytes())
+        if _page_verifies(folder):
+            assert code == 1 and (state, line) == ("not-included", lines[0])
+        else:
+            assert state == "included" and line.endswith(PAGE_NOTE)
         assert tab.errors == []
