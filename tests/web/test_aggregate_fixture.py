@@ -27,3 +27,16 @@ def test_aggregate_fixture_is_up_to_date():
         "web/test/fixtures/aggregate_values.json is stale: run "
         "PYTHONPATH=$PWD .venv/bin/python tests/web/trace_aggregate.py"
     )
+
+
+def test_aggregate_proofs_fixture_is_up_to_date():
+    """web/test/fixtures/aggregate_proofs.json (the golden aggregation statements, the SHA-256
+    of their aggregate.bin, and Python's verdicts on changed statements and policies, for
+    web/test/aggregate_proof.test.js) is what its exporter writes now."""
+    module = _load("web/tools/export_aggregate_proofs.py", "export_aggregate_proofs")
+    fresh = module.render(module.build())
+    committed = module.OUT.read_text()
+    assert fresh == committed, (
+        "web/test/fixtures/aggregate_proofs.json is stale: run "
+        "PYTHONPATH=$PWD .venv/bin/python web/tools/export_aggregate_proofs.py"
+    )
