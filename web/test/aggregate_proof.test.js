@@ -1,7 +1,8 @@
 // The golden aggregation proofs (tests/golden/publication-{1,2}/three-batches/aggregate.bin)
 // verified in JS with verifier.js and the hand port aggregate_air.js, against the statement
 // built from statement.json, under check_publication's policy; changed statements and other
-// policies get Python's verdict and reason word for word (web/test/fixtures/aggregate_proofs.json,
+// policies get Python's verdict and reason word for word, as do three small proofs made by the
+// Python prover (B = 2, 5 and 16, registers on and off) (web/test/fixtures/aggregate_proofs.json,
 // web/tools/export_aggregate_proofs.py); a port drifting in one constraint fails the proofs.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -99,6 +100,17 @@ for (const p of F.publications) {
     const statement = aggregateStatementOf(p.statement);
     for (const c of p.policies) {
       assert.deepEqual(verdict(statement, data, c.policy), expected(c), c.label);
+    }
+  });
+}
+
+for (const m of F.made) {
+  test(`a proof of the Python prover (${m.name}, the fast preset) and ${m.cases.length - 1} changes: Python's verdicts`, () => {
+    const data = fromHex(m.hex);
+    assert.equal(m.cases.filter((c) => c.python === null).length, 1);
+    for (const c of m.cases) {
+      const got = verdict(aggregateStatementOf(c.statement), data, m.policy, c.sbox_registers);
+      assert.deepEqual(got, expected(c), c.label);
     }
   });
 }

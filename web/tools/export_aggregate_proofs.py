@@ -6,8 +6,10 @@ Python's verdict on the real aggregate.bin against that statement and against ch
 grand total + 1, an equity + 1, a commitment element changed, batch sizes changed or swapped,
 the version swapped, another context, S-box registers, statements AggregateStatement refuses)
 and under other policies, for web/test/aggregate_proof.test.js (web/src/aggregate_air.js with
-web/src/verifier.js). The proofs themselves are read from tests/golden by the test. Run from
-the repository root:
+web/src/verifier.js). The golden proofs themselves are read from tests/golden by the test. It
+also writes three small proofs made here by the Python prover (the `fast` preset, seed 7:
+version 1 with B = 5, version 2 with B = 16 and B = 2; S-box registers on and off) with
+Python's verdicts on each and on changed statements. Run from the repository root:
 
     PYTHONPATH=$PWD .venv/bin/python web/tools/export_aggregate_proofs.py
 
@@ -21,16 +23,20 @@ import hashlib
 import json
 from pathlib import Path
 
-from circuits.aggregate import OFFSET, AggregateAir, AggregateStatement
+import numpy as np
+
+from circuits.aggregate import DIGEST, OFFSET, AggregateAir, AggregateStatement, aggregate_witness
 from solvency.publication.statement import read_statement
 from stark.field import P
 from stark.params import PRESETS
 from stark.proof import VerificationError
+from stark.prover import prove
 from stark.verifier import verify
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "web" / "test" / "fixtures" / "aggregate_proofs.json"
 GOLDEN = ("tests/golden/publication-1/three-batches", "tests/golden/publication-2/three-batches")
+FAST = PRESETS["fast"]
 MIN_BITS = 100.0  # check_publication's default, in the provable regime
 
 
@@ -163,8 +169,75 @@ def publication(directory: str) -> dict:
     }
 
 
+MADE = (
+    # (version, B, K, S-box registers): small proofs of the Python prover, the `fast` preset
+    (1, 5, 2, True),
+    (2, 16, 1, False),
+    (2, 2, 3, True),
+)
+
+
+def made_proof(version: int, b: int, k: int, regs: bool, rng) -> dict:
+    """A proof by the Python prover (seed 7) of a witness of B random batches (n_b 512 or
+    1,024), with Python's verdicts on it and on changed statements and the other register flag."""
+    sizes = [512 << (i % 2) for i in range(b)]
+    offset_totals, equity = [], []
+    for n in sizes:
+        e = [int(rng.integers(0, 1 << 62)) * int(rng.integers(0, n)) for _ in range(k)]
+        d = [int(rng.integers(0, 1 << 62)) * int(rng.integers(0, n)) for _ in range(k)]
+        equity.append(e)
+        offset_totals.append([x - y + n * OFFSET for x, y in zip(e, d, strict=True)])
+    blindings = rng.integers(0, P, (b, DIGEST)).astype(np.uint64)
+    statement, main = aggregate_witness(
+        b"a made aggregation",
+        offset_totals,
+        blindings,
+        sizes,
+        sbox_registers=regs,
+        equity=equity if version == 2 else None,
+    )
+    data = prove(AggregateAir(statement, sbox_registers=regs), main, FAST, seed=7).to_bytes()
+    policy = {"accepted_params": [FAST]}
+    s = statement
+    changes = [
+        ("honest", changed(s)),
+        (
+            "grand total of the last asset - 1",
+            changed(s, totals=(*s.totals[:-1], s.totals[-1] - 1)),
+        ),
+        (
+            "batch 0 of twice its rows",
+            changed(s, batch_sizes=(2 * s.batch_sizes[0], *s.batch_sizes[1:])),
+        ),
+    ]
+    cases = [
+        {"label": label, "statement": fields_json(f), **verdict(f, data, policy, regs)}
+        for label, f in changes
+    ]
+    cases.append(
+        {
+            "label": "the other register flag",
+            "statement": fields_json(changed(s)),
+            "sbox_registers": not regs,
+            **verdict(changed(s), data, policy, not regs),
+        }
+    )
+    for c in cases[:3]:
+        c["sbox_registers"] = regs
+    return {
+        "name": f"version {version}, B = {b}, K = {k}, {'with' if regs else 'without'} registers",
+        "hex": data.hex(),
+        "policy": policy_json(policy),
+        "cases": cases,
+    }
+
+
 def build() -> dict:
-    return {"publications": [publication(d) for d in GOLDEN]}
+    rng = np.random.default_rng(20261205)
+    return {
+        "publications": [publication(d) for d in GOLDEN],
+        "made": [made_proof(*m, rng) for m in MADE],
+    }
 
 
 def render(data: dict) -> str:
