@@ -1,15 +1,16 @@
 """A test tool: the aggregation AIR's values at random points, for web/src/aggregate_air.js.
 
 For aggregation statements of versions 1 and 2 (B = 2, 3, 5, 16 and 600 batches, so m = 512
-and 1,024 rows; 1 to 4 assets; the S-box registers on and off; grand totals and equities at
+and 1,024 rows; 1 to 4 and 22 assets; the S-box registers on and off; grand totals and equities at
 random and at their bounds) it builds `AggregateAir(statement, sbox_registers=...)`, evaluates
 `evaluate_transition` on a random extension-field frame and writes the statement, the frame,
 every constraint's value and group name, and the AIR's name, shape, transition list, boundary
 constraints, periodic columns (length and SHA-256 of their u32 entries) and public-input bytes
-to web/test/fixtures/aggregate_values.json. It also writes honest rows of two witnesses
+to web/test/fixtures/aggregate_values.json. It also writes honest rows of three witnesses
 (`aggregate_witness`, versions 1 and 2) with their aux rows, where every constraint is zero, and
-the statement checks' refusals (ValueError messages) of malformed statements. Run from the
-repository root:
+the statement checks' refusals (ValueError messages) of malformed statements, and the
+declarations alone (no frame) of AIRs at the limits (2^14 batches, 200 assets, one batch).
+Run from the repository root:
 
     PYTHONPATH=$PWD .venv/bin/python tests/web/trace_aggregate.py
 
@@ -19,6 +20,7 @@ tests/web/test_aggregate_fixture.py fails if the committed fixture differs from 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import importlib.util
 import json
 from pathlib import Path
@@ -175,6 +177,14 @@ CASES = [
     (2, 5, 2, True, 5, True),
     (2, 16, 4, False, 4, True),
     (2, 600, 2, False, 4, True),
+    (2, 3, 22, False, 4, False),
+]
+SHAPES = [
+    # (version, B, K, sbox registers): the AIR's declaration only (no frame), at the limits
+    (1, 1 << 14, 200, False),
+    (2, 1000, 200, True),
+    (2, 1, 1, False),
+    (1, 513, 7, True),
 ]
 
 
@@ -309,6 +319,49 @@ def refusals(rng) -> list[dict]:
     return out
 
 
+def ruled_statement(b: int, k: int, equity: bool) -> AggregateStatement:
+    """A statement of B batches and K assets by a rule aggregate_air.test.js repeats (so that
+    2^14 commitments need not be written out): commitment b's element i is
+    (8 b + i) 2654435761 mod p, n_b = 512 << (b mod 9), a context of 100 bytes i mod 256, and
+    the totals (and equities) at their bounds by asset (shape_rule_totals)."""
+    commitments = tuple(
+        tuple((8 * c + i) * 2654435761 % P for i in range(DIGEST)) for c in range(b)
+    )
+    sizes = tuple(512 << (c % 9) for c in range(b))
+    totals, equities = shape_rule_totals(sum(sizes), k, equity)
+    return AggregateStatement(bytes(range(100)), k, commitments, sizes, totals, equities)
+
+
+def shape_rule_totals(n: int, k: int, equity: bool):
+    """Asset j's grand total (and equity): cycling through the bounds of the statement."""
+    e = [[0, n * MAX_USER_EQUITY, n * MAX_USER_EQUITY, 0][j % 4] for j in range(k)]
+    d = [[n * OFFSET, 0, n * OFFSET - 1, 0][j % 4] for j in range(k)]
+    if equity:
+        return tuple(x - y for x, y in zip(e, d, strict=True)), tuple(e)
+    return tuple([-n * OFFSET, n * OFFSET, 0, -1][j % 4] for j in range(k)), None
+
+
+def constraint_runs(transitions, names) -> list:
+    """The transition list run-length encoded: [degree, all_rows, group name, count] runs."""
+    runs: list = []
+    for (degree, all_rows), name in zip(transitions, names, strict=True):
+        if runs and runs[-1][:3] == [degree, all_rows, name]:
+            runs[-1][3] += 1
+        else:
+            runs.append([degree, all_rows, name, 1])
+    return runs
+
+
+def shape_case(version: int, b: int, k: int, regs: bool) -> dict:
+    """The declaration of AggregateAir for a ruled statement; the public inputs as SHA-256, the
+    transitions and their names as runs."""
+    s = ruled_statement(b, k, version == 2)
+    air = air_json(AggregateAir(s, sbox_registers=regs))
+    air["public_inputs"] = hashlib.sha256(bytes.fromhex(air["public_inputs"])).hexdigest()
+    air["runs"] = constraint_runs(air.pop("transitions"), air.pop("constraint_names"))
+    return {"version": version, "batches": b, "num_assets": k, "sbox_registers": regs, "air": air}
+
+
 def build() -> dict:
     rng = np.random.default_rng(SEED)
     cases = []
@@ -319,7 +372,8 @@ def build() -> dict:
         )
         cases.append(case(name, s, regs, degree, rng))
     honest = [honest_rows(v, regs, rng) for v, regs in ((1, False), (2, True), (2, False))]
-    return {"cases": cases, "honest": honest, "refusals": refusals(rng)}
+    shapes = [shape_case(*args) for args in SHAPES]
+    return {"cases": cases, "honest": honest, "shapes": shapes, "refusals": refusals(rng)}
 
 
 def render(data: dict) -> str:

@@ -358,6 +358,11 @@ export class AggregateAir {
   /** [name, [{ degree, allRows }]] in evaluateTransition's order (the names are this port's;
    * tests/web/trace_aggregate.py derives the same from Python's structure). */
   constraintGroups() {
+    if (!this.groups) this.groups = this.buildConstraintGroups();
+    return this.groups;
+  }
+
+  buildConstraintGroups() {
     const group = (name, degree, count) => [name, Array.from({ length: count }, () => ({ degree, allRows: true }))];
     const k = this.k;
     const out = [group("padding limbs are zero", 2, 1), group("running sums", 2, LIMBS * k)];
@@ -377,6 +382,7 @@ export class AggregateAir {
   }
 
   constraintName(index) {
+    if (!Number.isInteger(index) || index < 0) throw new RangeError("no such transition constraint");
     for (const [name, g] of this.constraintGroups()) {
       if (index < g.length) return name;
       index -= g.length;
@@ -385,8 +391,14 @@ export class AggregateAir {
   }
 
   /** The table 0..511; active (1 on rows < B); one selector per asset (1 on row j); the 8
-   * commitment columns (row b < B: C_b's element, padding rows 0). */
+   * commitment columns (row b < B: C_b's element, padding rows 0). Built once (the caller
+   * must not change them), as Python's cached_property. */
   periodicColumns() {
+    if (!this.periodic) this.periodic = this.buildPeriodicColumns();
+    return this.periodic;
+  }
+
+  buildPeriodicColumns() {
     const m = this.traceLen;
     const b = this.numBatches;
     const out = [range(0, BASE), range(0, m).map((i) => (i < b ? 1 : 0))];

@@ -43,7 +43,7 @@ const frameOf = (c) => ({
   challenges: c.frame.challenges,
 });
 
-test("the fixture covers versions 1 and 2, B = 2 to 600, registers on and off", () => {
+test("the fixture covers versions 1 and 2, B = 1 to 2^14, K = 1 to 200, registers on and off", () => {
   const names = new Set(A.cases.map((c) => c.air.name));
   assert.deepEqual([...names].sort(), [
     "solvency-aggregate-v1", "solvency-aggregate-v1-noreg", "solvency-aggregate-v2", "solvency-aggregate-v2-noreg",
@@ -51,6 +51,8 @@ test("the fixture covers versions 1 and 2, B = 2 to 600, registers on and off", 
   const batches = new Set(A.cases.map((c) => c.statement.batch_sizes.length));
   for (const b of [2, 3, 5, 16, 600]) assert.ok(batches.has(b), `B = ${b}`);
   assert.ok(A.cases.some((c) => c.air.shape.trace_len === 1024));
+  assert.ok(A.cases.some((c) => c.statement.num_assets === 22));
+  assert.ok(A.shapes.some((c) => c.batches === 2 ** 14 && c.num_assets === 200));
 });
 
 for (const c of A.cases) {
@@ -116,6 +118,56 @@ for (const h of A.honest) {
         for (const name of [sums, "range check", "sponge permutation 0"]) assert.ok(names.has(name), `${name}, row ${r.row}`);
       }
     }
+  });
+}
+
+/** tests/web/trace_aggregate.py's ruled_statement: 2^14 commitments need not be written out. */
+function ruledStatement(b, k, equity) {
+  const P = 2013265921n;
+  const commitments = Array.from({ length: b }, (_, c) =>
+    Array.from({ length: DIGEST }, (_, i) => Number((BigInt(8 * c + i) * 2654435761n) % P)),
+  );
+  const batchSizes = Array.from({ length: b }, (_, c) => 512 * 2 ** (c % 9));
+  const n = batchSizes.reduce((a, x) => a + BigInt(x), 0n);
+  const offset = n << 63n;
+  const maxEquity = n * ((1n << 63n) - 1n);
+  const e = Array.from({ length: k }, (_, j) => [0n, maxEquity, maxEquity, 0n][j % 4]);
+  const d = Array.from({ length: k }, (_, j) => [offset, 0n, offset - 1n, 0n][j % 4]);
+  const totals = equity ? e.map((x, j) => x - d[j]) : Array.from({ length: k }, (_, j) => [-offset, offset, 0n, -1n][j % 4]);
+  const context = Uint8Array.from({ length: 100 }, (_, i) => i);
+  return { context, numAssets: k, commitments, batchSizes, totals, equity: equity ? e : null };
+}
+
+/** [degree, allRows, group name, count] runs of the transition list. */
+function constraintRuns(air) {
+  const runs = [];
+  air.transitionConstraints().forEach((t, i) => {
+    const name = air.constraintName(i);
+    const last = runs[runs.length - 1];
+    if (last && last[0] === t.degree && last[1] === t.allRows && last[2] === name) last[3] += 1;
+    else runs.push([t.degree, t.allRows, name, 1]);
+  });
+  return runs;
+}
+
+for (const c of A.shapes) {
+  test(`the declaration at the limits: version ${c.version}, B = ${c.batches}, K = ${c.num_assets}, registers ${c.sbox_registers}`, () => {
+    const air = aggregateAir(ruledStatement(c.batches, c.num_assets, c.version === 2), { sboxRegisters: c.sbox_registers });
+    validateDeclaration(air);
+    assert.equal(air.name, c.air.name);
+    assert.equal(air.mainWidth, c.air.main_width);
+    assert.deepEqual(air.sponge.digestCols, c.air.digest_cols);
+    assert.deepEqual(airShape(air), c.air.shape);
+    assert.deepEqual(constraintRuns(air), c.air.runs);
+    assert.deepEqual(
+      air.boundaryConstraints().map((b) => [b.column, b.row, String(b.value), b.aux]),
+      c.air.boundaries,
+    );
+    assert.deepEqual(
+      air.periodicColumns().map((cycle) => ({ length: cycle.length, sha256: periodicDigest(cycle) })),
+      c.air.periodic,
+    );
+    assert.equal(toHex(sha256(air.publicInputs())), c.air.public_inputs);
   });
 }
 
