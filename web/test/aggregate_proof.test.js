@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { read, readJson } from "./helpers.js";
 import { aggregateAir, checkAggregateStatement } from "../src/aggregate_air.js";
 import { verify } from "../src/verifier.js";
-import { VerificationError } from "../src/proof.js";
+import { Matrix, VerificationError, parseProof } from "../src/proof.js";
 import { sha256, toHex, fromHex } from "../src/sha256.js";
 import { parseElementsHex } from "../src/encoding.js";
 
@@ -111,6 +111,28 @@ for (const m of F.made) {
     for (const c of m.cases) {
       const got = verdict(aggregateStatementOf(c.statement), data, m.policy, c.sbox_registers);
       assert.deepEqual(got, expected(c), c.label);
+    }
+  });
+
+  test(`${m.name}: ${m.damaged.length} damaged copies get Python's reasons`, () => {
+    const honest = m.cases.find((c) => c.python === null);
+    const air = aggregateAir(aggregateStatementOf(honest.statement), { sboxRegisters: honest.sbox_registers });
+    const bytes = fromHex(m.hex);
+    for (const c of m.damaged) {
+      let copy;
+      if (c.offset !== undefined) {
+        copy = bytes.slice();
+        copy[c.offset] ^= 0x5a;
+      } else {
+        // "ood_trace_z[column] + 1": coordinate 0 of that column's out-of-domain value
+        const [, where, column] = /^(ood_trace_g?z)\[(\d+)\] \+ 1$/.exec(c.label);
+        copy = parseProof(bytes);
+        const matrix = copy[where === "ood_trace_z" ? "oodTraceZ" : "oodTraceGz"];
+        const data = matrix.data.slice();
+        data[Number(column) * matrix.cols] = (data[Number(column) * matrix.cols] + 1) % 2013265921;
+        copy[where === "ood_trace_z" ? "oodTraceZ" : "oodTraceGz"] = new Matrix(matrix.rows, matrix.cols, data);
+      }
+      assert.equal(outcome(air, copy, m.policy), c.python, c.label);
     }
   });
 }

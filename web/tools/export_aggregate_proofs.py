@@ -8,8 +8,9 @@ the version swapped, another context, S-box registers, statements AggregateState
 and under other policies, for web/test/aggregate_proof.test.js (web/src/aggregate_air.js with
 web/src/verifier.js). The golden proofs themselves are read from tests/golden by the test. It
 also writes three small proofs made here by the Python prover (the `fast` preset, seed 7:
-version 1 with B = 5, version 2 with B = 16 and B = 2; S-box registers on and off) with
-Python's verdicts on each and on changed statements. Run from the repository root:
+version 1 with B = 5 and B = 600 (m = 1,024), version 2 with B = 16 and B = 2; S-box
+registers on and off) with Python's verdicts on each, on changed statements and on damaged
+copies. Run from the repository root:
 
     PYTHONPATH=$PWD .venv/bin/python web/tools/export_aggregate_proofs.py
 
@@ -29,7 +30,7 @@ from circuits.aggregate import DIGEST, OFFSET, AggregateAir, AggregateStatement,
 from solvency.publication.statement import read_statement
 from stark.field import P
 from stark.params import PRESETS
-from stark.proof import VerificationError
+from stark.proof import VerificationError, deserialize
 from stark.prover import prove
 from stark.verifier import verify
 
@@ -174,12 +175,16 @@ MADE = (
     (1, 5, 2, True),
     (2, 16, 1, False),
     (2, 2, 3, True),
+    (1, 600, 1, False),
 )
+DAMAGES = 24  # damaged copies of each made proof: a byte XORed at evenly spread offsets
 
 
 def made_proof(version: int, b: int, k: int, regs: bool, rng) -> dict:
     """A proof by the Python prover (seed 7) of a witness of B random batches (n_b 512 or
-    1,024), with Python's verdicts on it and on changed statements and the other register flag."""
+    1,024), with Python's verdicts on it, on changed statements, the other register flag, and
+    on DAMAGES copies with one byte XORed with 0x5a, and on copies with one out-of-domain value
+    + 1 (a limb, running sum, carry, multiplicity, digest, LogUp helper and sigma, at z and g z)."""
     sizes = [512 << (i % 2) for i in range(b)]
     offset_totals, equity = [], []
     for n in sizes:
@@ -224,11 +229,36 @@ def made_proof(version: int, b: int, k: int, regs: bool, rng) -> dict:
     )
     for c in cases[:3]:
         c["sbox_registers"] = regs
+    damaged = []
+    for i in range(DAMAGES):
+        offset = len(data) * i // DAMAGES + int(rng.integers(0, 64))
+        copy = bytearray(data)
+        copy[offset] ^= 0x5A
+        damaged.append(
+            {
+                "label": f"byte {offset} ^ 0x5a",
+                "offset": offset,
+                **verdict(changed(s), bytes(copy), policy, regs),
+            }
+        )
+    air = AggregateAir(statement, sbox_registers=regs)
+    lay = air.layout
+    columns = [lay.u(0, 0), lay.r(0, 0), lay.carry_lo, lay.mult, air.sponge.digest_cols[0]]
+    columns += [air.main_width, air.main_width + air.aux_width - 1]  # a helper, sigma
+    parsed = deserialize(data)
+    for where in ("ood_trace_z", "ood_trace_gz"):
+        for column in columns:
+            values = getattr(parsed, where).copy()
+            values[column, 0] = (int(values[column, 0]) + 1) % P
+            copy = dataclasses.replace(parsed, **{where: values}).to_bytes()
+            label = f"{where}[{column}] + 1"
+            damaged.append({"label": label, **verdict(changed(s), copy, policy, regs)})
     return {
         "name": f"version {version}, B = {b}, K = {k}, {'with' if regs else 'without'} registers",
         "hex": data.hex(),
         "policy": policy_json(policy),
         "cases": cases,
+        "damaged": damaged,
     }
 
 
