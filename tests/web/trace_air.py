@@ -25,6 +25,7 @@ import numpy as np
 from circuits.haircut import Tier
 from circuits.poseidon2_air import Poseidon2Gadget, poseidon2_trace
 from circuits.solvency import SolvencyAir, Statement
+from solvency.publication.statement import publication_air
 from stark.air import Frame
 from stark.field import ExtensionField, P
 
@@ -364,6 +365,38 @@ def gadget_cases(rng: np.random.Generator) -> list[dict]:
     return out
 
 
+def shape_cases() -> list[dict]:
+    """publication_air's shape as weakest_security takes it (all-zero leaves, a zero commitment
+    when hidden) for statements of n = 2^9, 2^16, 2^17 rows, K = 1, 22, 200 assets, formats 1
+    and 2 (no tables, or a 2-tier table on every other asset), public and hidden totals."""
+    two = tables()[1]
+    out = []
+    for n in (1 << 9, 1 << 16, 1 << 17):
+        for k in (1, 22, 200):
+            for gross, tabled in ((False, False), (True, False), (True, True)):
+                for hidden in (False, True):
+                    s = Statement(
+                        quote="USD",
+                        scale=2,
+                        symbols=tuple(f"A{j}" for j in range(k)),
+                        decimals=(8,) * k,
+                        prices=tuple(6_512_345_678_90 * (j + 1) for j in range(k)),
+                        totals=(0,) * k,
+                        trace_len=n,
+                        issuer="X",
+                        as_of="2026-06-30T23:59:59Z",
+                        hidden_totals=hidden,
+                        batch=(0, 2 if hidden else 1, SNAPSHOT),
+                        equity=(0,) * k if gross else None,
+                        haircuts=tuple(two if tabled and j % 2 == 0 else None for j in range(k)),
+                    )
+                    leaves = np.zeros((n, 8), dtype=np.uint64)
+                    commitment = np.zeros(8, dtype=np.uint64) if hidden else None
+                    shape = publication_air(s, leaves, commitment).shape()
+                    out.append({"statement": statement_json(s), "shape": dataclasses.asdict(shape)})
+    return out
+
+
 def build() -> dict:
     rng = np.random.default_rng(SEED)
     cases = []
@@ -373,7 +406,7 @@ def build() -> dict:
     for i, (name, s, options) in enumerate(batch_statements(batch_rng)):
         cases.append(case(name, s, 5 if i % 3 else 4, batch_rng, options))
     gadgets = gadget_cases(np.random.default_rng(SEED + 1))
-    return {"cases": cases, "gadgets": gadgets}
+    return {"cases": cases, "gadgets": gadgets, "shapes": shape_cases()}
 
 
 def render(data: dict) -> str:

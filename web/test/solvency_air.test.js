@@ -126,3 +126,15 @@ test("leaves and commitments that Python refuses are refused", () => {
   const hidden = statementOf(A.cases.find((x) => x.statement.hidden_totals).statement);
   assert.throws(() => new SolvencyAir(hidden), /hidden totals needs their commitment/);
 });
+
+test("publicationShape is Python's publication_air shape at n = 2^9 to 2^17, K = 1 to 200, formats 1 and 2, hidden or public totals", (t) => {
+  assert.equal(A.shapes.length, 54);
+  let slowest = 0;
+  for (const c of A.shapes) {
+    const start = performance.now();
+    const shape = publicationShape(statementOf(c.statement));
+    slowest = Math.max(slowest, performance.now() - start);
+    assert.deepEqual(shape, c.shape, `n = ${c.statement.trace_len}, K = ${c.statement.symbols.length}`);
+  }
+  t.diagnostic(`slowest publicationShape: ${slowest.toFixed(1)} ms`);
+});

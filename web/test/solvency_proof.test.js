@@ -20,6 +20,7 @@ import { presetOfJson } from "../src/params.js";
 import { parseElementsHex } from "../src/encoding.js";
 import { airShape } from "../src/protocol.js";
 import { P } from "../src/field.js";
+import { weakestSecurity, securityBlock } from "../src/security.js";
 
 const F = readJson("web/test/fixtures/solvency_proofs.json");
 
@@ -184,4 +185,34 @@ test("a port drifting in one leaf, commitment or hidden-totals constraint fails 
       }
     }
   }
+});
+
+test("publicationShape gives the batch shapes Python's weakest_security takes (security_values.json), and one-batch blocks", () => {
+  const V = readJson("web/test/fixtures/security_values.json");
+  for (const g of V.golden_statements) {
+    const name = g.file.replace(/^tests\/golden\//, "").replace(/\/statement\.json$/, "");
+    const pub = PUBLICATIONS.get(name);
+    const shapes = new Map();
+    pub.batches.forEach((_, b) => {
+      const shape = publicationShape(batchStatement(pub.statement, b));
+      shapes.set(JSON.stringify(shape), shape);
+    });
+    const python = g.shapes.filter((shape) => shape.name.startsWith("solvency-v"));
+    assert.deepEqual([...shapes.values()], python, name);
+    if (pub.statement.count === 1) assert.deepEqual(securityBlock(weakestSecurity(g.params, [...shapes.values()])), g.block, name);
+  }
+});
+
+test("the commitment's boundary constraints are checked: a port that drifts in one (the transcript unchanged but for it) refuses the golden proof", () => {
+  const pub = PUBLICATIONS.get("publication-2/three-batches");
+  const batch = pub.batches[1];
+  const air = publicationAir(batchStatement(pub.statement, 1), batch.leaves, batch.commitment);
+  const bounds = air.boundaryConstraints();
+  const outputs = air.layout.totalsGadget.outputCols;
+  const i = bounds.findIndex((b) => b.column === outputs[4] && !b.aux);
+  assert.equal(bounds[i].value, batch.commitment[4]);
+  const drifted = Object.create(air);
+  drifted.boundaryConstraints = () => bounds.map((b, j) => (j === i ? { ...b, value: (b.value + 1) % P } : b));
+  assert.notEqual(outcome(drifted, batch.proof, policyOf(pub)), null);
+  assert.equal(outcome(air, batch.proof, policyOf(pub)), null);
 });
