@@ -41,6 +41,7 @@ import * as E from "./ext.js";
 import { ValueError } from "./params.js";
 import { Poseidon2Gadget } from "./poseidon2_gadget.js";
 import { helperConstraints, numHelpers, runningSumConstraint } from "./lookup.js";
+import { BLINDING, CHUNKS, EQUITY_CHUNKS, WIDTH as SPONGE_WIDTH, spongeIv } from "./totals.js";
 
 export const LIMB_BITS = 9;
 export const BASE = 512;
@@ -59,14 +60,7 @@ export const MAX_BATCH_ROWS = 1 << 17;
 export const MAX_CONTEXT_BYTES = 1 << 16;
 export const AGGREGATE_TAG = "stark-solvency aggregate v1\0";
 export const AGGREGATE_TAG_2 = "stark-solvency aggregate v2\0";
-// circuits/totals.py: the commitment's sponge
-export const DIGEST = 8;
-export const SPONGE_WIDTH = 16;
-export const CHUNKS = 4;
-export const EQUITY_CHUNKS = 3;
-export const BLINDING = DIGEST;
-export const DOMAIN_TAG = 0x544f54; // "TOT"
-export const DOMAIN_TAG_2 = 0x544f45; // "TOE": version 2, totals and equity
+export const DIGEST = 8; // circuits/poseidon2.py: a digest is 8 elements
 
 const range = (start, stop) => Array.from({ length: Math.max(0, stop - start) }, (_, i) => start + i);
 const isInteger = (v) => typeof v === "bigint" || Number.isInteger(v);
@@ -96,14 +90,6 @@ export function paddedRows(numBatches) {
   let m = 1;
   while (m < numBatches) m *= 2;
   return Math.max(MIN_TRACE_LEN, m);
-}
-
-/** sponge_iv(K, version): 16 zeros, element 8 the version's tag, element 9 K. */
-export function spongeIv(numAssets, version = 1) {
-  const iv = new Array(SPONGE_WIDTH).fill(0);
-  iv[8] = version === 1 ? DOMAIN_TAG : DOMAIN_TAG_2;
-  iv[9] = numAssets;
-  return iv;
 }
 
 /** AggregateStatement.__post_init__: throws ValueError with Python's message, in its order. */
