@@ -30,6 +30,8 @@ from click.testing import CliRunner
 
 from solvency.cli import main
 from solvency.commands.page import page_bytes
+from solvency.commands.verify import asset_lines
+from solvency.publication.statement import read_statement
 from tests.solvency.test_inclusion import TAMPER
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -213,6 +215,22 @@ def check_publication_verdict(tab: "Visit", folder: Path, *options: str) -> str:
     return state
 
 
+def table_rows(tab: "Visit", table: str) -> list[list[str]]:
+    return tab.tab.eval_on_selector(
+        table, "t => [...t.tBodies[0].rows].map((r) => [...r.cells].map((c) => c.textContent))"
+    )
+
+
+def verify_rows(folder: Path) -> list[list[str]]:
+    """The rows of `verify`'s table of assets: price, (equity, debt,) total, (collateral)."""
+    statement = read_statement(folder)[0]
+    gross = statement.equity is not None
+    return [
+        [a.symbol, a.price, *([a.equity, a.debt, a.total, a.haircut] if gross else [a.total])]
+        for a in asset_lines(statement, {})
+    ]
+
+
 def assert_included_line(line: str, expected: str, folder: Path) -> None:
     """The page's INCLUDED line: the command's, ending as `verify-inclusion` without
     --skip-proof ends it once the page verifies the publication, else with the page's note."""
@@ -244,6 +262,7 @@ def test_served_publication_and_a_real_inclusion_file(browser, publications, ver
         assert tab.tab.get_attribute("#published-same", "data-same") == "true"
         assert tab.tab.get_attribute("#progress", "value") == "1000"
         assert json.loads(statement)["issuer"] in tab.tab.text_content("#identity")
+        assert table_rows(tab, "#assets") == verify_rows(folder)
         if (version, name) == ("publication-2", "one-batch"):
             tab.shoot("publication", "#publication")
         file = GOLDEN / version / user

@@ -4,6 +4,7 @@
 // is written, stored or sent: the only requests are the publication's own files.
 import { checkInclusion, plainAmount } from "../src/inclusion.js";
 import { sha256, toHex } from "../src/sha256.js";
+import { withCommas } from "../src/pytext.js";
 import { servedFiles, folderFiles, pickedPairs, pickedName, droppedPairs } from "./files.js";
 import { checkFiles } from "./publication.js";
 import { isThisPage } from "./genuine.js";
@@ -98,7 +99,7 @@ function showReport(report, fingerprint) {
   const batches = report.batches === 1 ? "" : ` in ${report.batches} batches`;
   say("identity", `Liabilities of ${report.issuer} as of ${report.as_of}, ${report.users_padded.toLocaleString("en-US")} users (padded)${batches}, prices in ${report.quote}:`);
   const gross = report.assets.some((a) => "equity" in a);
-  const head = ["asset", `price (${report.quote})`, ...(gross ? ["equity", "debt"] : []), "total owed to users"];
+  const head = ["asset", `price (${report.quote})`, ...(gross ? ["equity", "debt"] : []), "total owed to users", ...(gross ? ["collateral counted"] : [])];
   const row = (cells, tag) => {
     const tr = element("tr");
     for (const cell of cells) tr.append(element(tag, cell));
@@ -106,7 +107,7 @@ function showReport(report, fingerprint) {
   };
   $("assets").tHead.replaceChildren(row(head, "th"));
   $("assets").tBodies[0].replaceChildren(
-    ...report.assets.map((a) => row([a.symbol, a.price, ...(gross ? [a.equity, a.debt] : []), a.total], "td")),
+    ...report.assets.map((a) => row([a.symbol, a.price, ...(gross ? [a.equity, a.debt, a.total, haircutText(a.haircut)] : [a.total])], "td")),
   );
   const security = report.security;
   say("security", security === null
@@ -115,6 +116,13 @@ function showReport(report, fingerprint) {
   $("warnings").replaceChildren(...report.warnings.map((w) => element("li", `WARNING: ${w}`)));
   say("fingerprint", fingerprint);
   $("report").hidden = false;
+}
+
+/** A haircut table (statement.json's JSON) in words, as `verify` prints it: "100% to 10, 90% to 100, then 50%", or "100%". */
+function haircutText(table) {
+  if (!Array.isArray(table)) return "100%";
+  const steps = table.slice(0, -1).map((t) => `${t.percent}% to ${withCommas(t.up_to)}`);
+  return [...steps, `${steps.length ? "then " : ""}${table[table.length - 1].percent}%`].join(", ");
 }
 
 /**

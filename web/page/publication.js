@@ -48,6 +48,12 @@ function unreadable(message, fingerprint) {
   };
 }
 
+/** A haircut table as read by json.js (a list of Maps, integers as BigInt), as plain JSON values. */
+function plain(table) {
+  if (!Array.isArray(table)) return null;
+  return table.map((tier) => Object.fromEntries([...tier].map(([k, v]) => [k, typeof v === "bigint" ? Number(v) : v])));
+}
+
 /**
  * What statement.json says, in the shape of `solvency verify --json`'s report (the fields the
  * page shows), taken as written: nothing in it is recomputed here.
@@ -57,7 +63,7 @@ export function publishedReport(document) {
     symbol: a.get("symbol"),
     price: a.get("price"),
     total: a.get("total"),
-    ...(a.has("equity") ? { equity: a.get("equity"), debt: a.get("debt") } : {}),
+    ...(a.has("equity") ? { equity: a.get("equity"), debt: a.get("debt"), haircut: plain(a.get("haircut")) } : {}),
   }));
   const warnings = [];
   if (!assets.some((a) => "equity" in a)) warnings.push("this publication is format 1: it proves totals without equity, debt or haircut tables");
