@@ -23,17 +23,29 @@ function floatRepr(x) {
 }
 
 /**
- * verify(air, proof, { acceptedParams, minBits, regime }): proof is bytes (Uint8Array or
- * ArrayBuffer) or a parsed proof. At least one of acceptedParams (an Array of parameter
- * objects) and minBits (a Number, Python float) is required, as in Python.
+ * The phases of `verify`, in order, as it reports them to `onPhase` (for a progress bar, and
+ * for web/tools/bench_verify.mjs, which times them).
  */
-export function verify(air, proof, { acceptedParams = null, minBits = null, regime = "provable" } = {}) {
+export const VERIFY_PHASES = Object.freeze([
+  "parse proof", "parameters", "transcript start", "transcript replay", "periodic columns at z",
+  "constraints at z", "openings", "DEEP", "FRI",
+]);
+
+/**
+ * verify(air, proof, { acceptedParams, minBits, regime, onPhase }): proof is bytes (Uint8Array
+ * or ArrayBuffer) or a parsed proof. At least one of acceptedParams (an Array of parameter
+ * objects) and minBits (a Number, Python float) is required, as in Python. onPhase(name), if
+ * given, is called as each phase of VERIFY_PHASES begins (and never changes the verdict).
+ */
+export function verify(
+  air, proof, { acceptedParams = null, minBits = null, regime = "provable", onPhase = null } = {},
+) {
   if (acceptedParams === null && minBits === null) {
     throw new TypeError("verify() needs accepted_params or min_bits: the verifier decides");
   }
   if (!REGIMES.includes(regime)) throw new ValueError("regime must be one of ('provable', 'conjectured')");
   try {
-    verifyInner(air, proof, acceptedParams, minBits, regime);
+    verifyInner(air, proof, acceptedParams, minBits, regime, onPhase || (() => {}));
   } catch (e) {
     if (e instanceof VerificationError) throw e;
     throw new VerificationError(`malformed proof: ${e && e.name}: ${e && e.message}`);
@@ -81,8 +93,10 @@ function checkOpening(opening, root, depth, positions, width, salt, what) {
 
 const sumOf = (k, terms) => terms.reduce((acc, t) => E.add(acc, t), E.zero(k));
 
-function verifyInner(air, input, accepted, minBits, regime) {
+function verifyInner(air, input, accepted, minBits, regime, phase) {
+  phase("parse proof");
   const proof = input && input.mainRoot ? input : parseProof(input);
+  phase("parameters");
   const params = proof.params;
   try {
     validateDeclaration(air);
@@ -111,7 +125,9 @@ function verifyInner(air, input, accepted, minBits, regime) {
   }
 
   // Replay the transcript.
+  phase("transcript start");
   const t = startTranscript(air, params);
+  phase("transcript replay");
   t.absorb("main root", proof.mainRoot);
   let challenges = null;
   if (air.auxWidth) {
@@ -148,13 +164,16 @@ function verifyInner(air, input, accepted, minBits, regime) {
   const positions = [...new Set(t.challengeIndices(params.num_queries, bigN))].sort((a, b) => a - b);
 
   // The out-of-domain equation.
+  phase("periodic columns at z");
+  const periodic = periodicAt(air, z);
+  phase("constraints at z");
   const frame = {
     k,
     main: traceZ.slice(0, air.mainWidth),
     mainNext: traceGz.slice(0, air.mainWidth),
     aux: air.auxWidth ? traceZ.slice(air.mainWidth) : null,
     auxNext: air.auxWidth ? traceGz.slice(air.mainWidth) : null,
-    periodic: periodicAt(air, z),
+    periodic,
     challenges,
   };
   const expected = composition(air, frame, alphas, zerofiers(air, z));
@@ -166,6 +185,7 @@ function verifyInner(air, input, accepted, minBits, regime) {
   }
 
   // Openings, then DEEP at each queried point.
+  phase("openings");
   const depth = Math.log2(bigN);
   const salt = saltWidth(params.zk);
   const mainX = checkOpening(proof.mainOpening, proof.mainRoot, depth, positions, air.mainWidth, salt, "main trace");
@@ -176,6 +196,7 @@ function verifyInner(air, input, accepted, minBits, regime) {
   const quotientX = checkOpening(
     proof.quotientOpening, proof.quotientRoot, depth, positions, (segments + (params.zk ? 1 : 0)) * k, salt, "quotient",
   );
+  phase("DEEP");
   const gZ = gammas.slice(0, width);
   const gQ = gammas.slice(width, width + segments);
   const gGz = gammas.slice(width + segments, 2 * width + segments);
@@ -210,6 +231,7 @@ function verifyInner(air, input, accepted, minBits, regime) {
     if (quotientX[q].length > segments * k) total = E.add(total, E.mul(gR[0], elem(quotientX[q], segments)));
     return total;
   });
+  phase("FRI");
   verifyQueries(positions, deep, proof.friRoots, proof.friOpenings, betas, remainder, params, dom);
 }
 
