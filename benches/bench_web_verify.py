@@ -114,9 +114,10 @@ def export_batch(publication: Path, out: Path) -> dict:
 
 
 # -- the engines ---------------------------------------------------------------------------------
-def run_node(data: Path, repeat: int) -> dict:
+def run_node(web: Path, data: Path, repeat: int) -> dict:
+    """bench_verify.mjs of WEB (a web/ folder: src/ and tools/) in node."""
     out = subprocess.run(
-        ["node", str(WEB / "tools" / "bench_verify.mjs"), str(data), "--repeat", str(repeat)],
+        ["node", str(web / "tools" / "bench_verify.mjs"), str(data), "--repeat", str(repeat)],
         check=True, capture_output=True, text=True, cwd=ROOT,
     )  # fmt: skip
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -162,13 +163,14 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-def run_chromium(data: Path, repeat: int, timeout: float) -> dict:
-    """Serve web/src, bench_verify.mjs and the data from 127.0.0.1; run the page headless."""
+def run_chromium(web: Path, data: Path, repeat: int, timeout: float) -> dict:
+    """Serve WEB's src/, its bench_verify.mjs and the data from 127.0.0.1; run the page
+    headless."""
     with tempfile.TemporaryDirectory(prefix="bench-web-verify-") as tmp:
         site = Path(tmp)
-        shutil.copytree(WEB / "src", site / "src")
+        shutil.copytree(web / "src", site / "src")
         (site / "tools").mkdir()
-        shutil.copyfile(WEB / "tools" / "bench_verify.mjs", site / "tools" / "bench_verify.mjs")
+        shutil.copyfile(web / "tools" / "bench_verify.mjs", site / "tools" / "bench_verify.mjs")
         shutil.copytree(data, site / "data")
         (site / "index.html").write_text(PAGE.replace("REPEAT", str(repeat)))
         handler = type("Handler", (_Handler,), {"result": []})
@@ -208,6 +210,29 @@ def chromium_version() -> str | None:
         return None
 
 
+def checkout_web(rev: str, where: Path) -> Path:
+    """web/src and web/tools/bench_verify.mjs as they were at git revision REV, in WHERE/web."""
+    archive = subprocess.run(
+        ["git", "archive", rev, "web/src", "web/tools/bench_verify.mjs"],
+        cwd=ROOT, capture_output=True, check=False,
+    )  # fmt: skip
+    if archive.returncode:
+        raise click.ClickException(f"--baseline {rev}: {archive.stderr.decode().strip()}")
+    where.mkdir(parents=True)
+    subprocess.run(["tar", "-x", "-C", str(where)], input=archive.stdout, check=True)
+    return where / "web"
+
+
+def merge(results: dict, name: str, run: dict) -> None:
+    """Add one engine run's timings to results[name] (runs concatenated, medians recomputed)."""
+    if name not in results:
+        results[name] = {"engine": run["engine"], "phases": run["phases"], "runs": {}}
+    into = results[name]
+    for phase, times in run["runs"].items():
+        into["runs"].setdefault(phase, []).extend(times)
+    into["median"] = {p: statistics.median(t) for p, t in into["runs"].items()}
+
+
 # -- report --------------------------------------------------------------------------------------
 def print_table(meta: dict, engines: dict[str, dict]) -> None:
     from rich.console import Console
@@ -238,6 +263,11 @@ def print_table(meta: dict, engines: dict[str, dict]) -> None:
 )  # fmt: skip
 @click.option("--label", default="", help="added to the result's file name (e.g. before, after)")
 @click.option(
+    "--baseline", metavar="REV",
+    help="also time web/ as it was at git revision REV (which has bench_verify.mjs), "
+    "alternating with this checkout's, twice per engine: before and after in one run",
+)  # fmt: skip
+@click.option(
     "--timeout", type=click.FloatRange(min=1), default=600, show_default=True,
     help="seconds to wait for Chromium's result",
 )  # fmt: skip
@@ -248,28 +278,45 @@ def print_table(meta: dict, engines: dict[str, dict]) -> None:
     show_default=True,
     help="directory for the JSON results",
 )
-def main(publication: Path, repeat: int, engines: str, label: str, timeout: float, out: Path):
+def main(
+    publication: Path,
+    repeat: int,
+    engines: str,
+    label: str,
+    baseline: str | None,
+    timeout: float,
+    out: Path,
+):
     if engines != "node" and chromium_version() is None:
         raise click.ClickException(f"{CHROMIUM} is not there: use --engines node")
     with tempfile.TemporaryDirectory(prefix="bench-web-verify-data-") as tmp:
-        data = Path(tmp)
+        data = Path(tmp) / "data"
+        webs = {"": WEB}
+        if baseline:
+            webs = {f" @{baseline}": checkout_web(baseline, Path(tmp) / "baseline"), "": WEB}
         desc = export_batch(publication, data)
-        results = {}
-        loads = {}
-        if engines in ("both", "node"):
-            loads["node"] = os.getloadavg()[0]
-            results["node"] = run_node(data, repeat)
-        if engines in ("both", "chromium"):
-            loads["chromium"] = os.getloadavg()[0]
-            results["chromium"] = run_chromium(data, repeat, timeout)
+        results: dict[str, dict] = {}
+        loads: dict[str, float] = {}
+        chosen = ["node", "chromium"] if engines == "both" else [engines]
+        for engine in chosen:
+            for _ in range(2 if baseline else 1):  # alternate: baseline, current, baseline, ...
+                for suffix, web in webs.items():
+                    name = engine + suffix
+                    loads.setdefault(name, os.getloadavg()[0])
+                    if engine == "node":
+                        r = run_node(web, data, repeat)
+                    else:
+                        r = run_chromium(web, data, repeat, timeout)
+                    merge(results, name, r)
     meta = {
         "users": desc["users"],
         "assets": desc["assets"],
         "preset": desc["preset"],
         "air": desc["name"],
         "proof_bytes": desc["proof_bytes"],
-        "repeat": repeat,
+        "repeat": repeat * (2 if baseline else 1),
         "label": label,
+        "baseline": baseline,
         "node": subprocess.run(
             ["node", "--version"], capture_output=True, text=True
         ).stdout.strip(),

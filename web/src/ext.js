@@ -210,12 +210,13 @@ export function isZero(a) {
 }
 
 /**
- * inverse_of_difference: 1 / (x - z) for each base element x of `xs` and one extension element
- * z, as stark/field.py computes it: chi(X) = prod_j (X - phi^j(z)) has base coefficients, and
- * q(X) = chi(X) / (X - z); the answer is q(x) / chi(x). Returns an Array of elements.
- * Throws RangeError if some x - z is zero (Python: ZeroDivisionError).
+ * The characteristic polynomial of z and its quotient by (X - z): chi(X) = prod_j (X - phi^j(z))
+ * has base coefficients (z's conjugates are its roots), and q(X) = chi(X) / (X - z), so that
+ * 1 / (x - z) = q(x) / chi(x) for every base x. This turns an inverse in the extension into one
+ * in the base field, which many x can share (a batch inversion). Returns { chi: k + 1 base
+ * coefficients, q: k extension coefficients }, lowest degree first.
  */
-export function inverseOfDifference(xs, z) {
+export function characteristicQuotient(z) {
   const k = z.length;
   let chi = [one(k)]; // lowest degree first
   for (let j = 0; j < k; j++) {
@@ -229,7 +230,18 @@ export function inverseOfDifference(xs, z) {
   const q = [chi[k]];
   for (let i = k - 1; i > 0; i--) q.push(add(chi[i], mul(z, q[q.length - 1])));
   q.reverse();
-  const chiBase = chi.map((c) => c[0]);
+  return { chi: chi.map((c) => c[0]), q };
+}
+
+/**
+ * inverse_of_difference: 1 / (x - z) for each base element x of `xs` and one extension element
+ * z, as stark/field.py computes it: chi(X) = prod_j (X - phi^j(z)) has base coefficients, and
+ * q(X) = chi(X) / (X - z); the answer is q(x) / chi(x). Returns an Array of elements.
+ * Throws RangeError if some x - z is zero (Python: ZeroDivisionError).
+ */
+export function inverseOfDifference(xs, z) {
+  const k = z.length;
+  const { chi: chiBase, q } = characteristicQuotient(z);
   return Array.from(xs, (x) => {
     let cx = 0;
     for (let i = chiBase.length - 1; i >= 0; i--) cx = fadd(fmul(cx, x), chiBase[i]);

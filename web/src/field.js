@@ -64,6 +64,29 @@ export function inv(a) {
   return pow(a, P - 2);
 }
 
+/**
+ * The inverses of many nonzero elements with one `inv` (Montgomery's trick: prefix products,
+ * one inversion, then back), in a new Float64Array; 3 multiplications per element instead of
+ * about 45 for an inversion each. Throws RangeError if some value is 0.
+ */
+export function batchInverse(values) {
+  const count = values.length;
+  const prefix = new Float64Array(count);
+  let acc = 1;
+  for (let i = 0; i < count; i++) {
+    if (values[i] === 0) throw new RangeError("0 has no inverse");
+    prefix[i] = acc;
+    acc = mul(acc, values[i]);
+  }
+  let inverse = inv(acc); // 1 / (v_0 ... v_{count-1})
+  const out = new Float64Array(count);
+  for (let i = count - 1; i >= 0; i--) {
+    out[i] = mul(inverse, prefix[i]);
+    inverse = mul(inverse, values[i]);
+  }
+  return out;
+}
+
 /** x^7, the Poseidon2 S-box. */
 export function sbox(x) {
   const x2 = mul(x, x);
