@@ -65,3 +65,26 @@ test("mul (floor-based reduction) agrees with BigInt on 100,000 random pairs", (
     if (got !== Number((big(a) * big(b)) % P_)) assert.fail(`${a} * ${b}: ${got}`);
   }
 });
+
+test("mul near the quotient estimate's edge: products within a few thousand of a multiple of p", () => {
+  // a b = q p + r with r tiny or close to p is where floor(a b / p) in floating point can be off
+  // by one; small a with b = floor(q p / a) + d gives exactly those products
+  let x = 987654321;
+  const next = () => {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    return x;
+  };
+  for (let a = 1; a < 4000; a++) {
+    for (let t = 0; t < 20; t++) {
+      const q = 1 + (next() % a);
+      const base = Math.floor((q * P) / a);
+      for (let d = -2; d <= 2; d++) {
+        const b = base + d;
+        if (b < 0 || b >= P) continue;
+        assert.equal(mul(a, b), Number((big(a) * big(b)) % P_), `${a} * ${b}`);
+        assert.equal(mul(b, a), Number((big(a) * big(b)) % P_), `${b} * ${a}`);
+      }
+    }
+  }
+  for (const a of [0, 1, P - 1]) for (const b of [0, 1, P - 1]) assert.equal(big(mul(a, b)), (big(a) * big(b)) % P_);
+});
