@@ -13,7 +13,7 @@
 //     auxNext, periodic, challenges } (every entry an extension element, an Array of k).
 import { P, add as fadd, mul as fmul, pow as fpow, inv as finv, batchInverse } from "./field.js";
 import * as E from "./ext.js";
-import { Transcript, u32Bytes } from "./transcript.js";
+import { Transcript } from "./transcript.js";
 import { encodeParams, FORMAT_VERSION } from "./proof.js";
 import { ValueError, isPowerOfTwo } from "./params.js";
 
@@ -99,6 +99,29 @@ function concat(parts) {
   return out;
 }
 
+/**
+ * The "periodic" absorb's bytes: per column, u32 length, then its values mod p as u32, all
+ * little-endian. Written straight into one buffer: at 65,536 users x 22 assets this is 7.9 MB
+ * (31 columns, 30 of them 65,536 long), the largest SHA-256 input of the whole check.
+ */
+function periodicBytes(columns) {
+  let size = 0;
+  for (const c of columns) size += 4 + 4 * c.length;
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  let at = 0;
+  for (const c of columns) {
+    view.setUint32(at, c.length, true);
+    at += 4;
+    for (let j = 0; j < c.length; j++) {
+      const v = c[j];
+      view.setUint32(at, typeof v === "number" && v >= 0 && v < P ? v : modP(v), true);
+      at += 4;
+    }
+  }
+  return out;
+}
+
 /** start_transcript(air, params). */
 export function startTranscript(air, params) {
   const shape = airShape(air);
@@ -125,12 +148,7 @@ export function startTranscript(air, params) {
       }),
     ),
   );
-  t.absorb(
-    "periodic",
-    concat(
-      air.periodicColumns().flatMap((c) => [u32Bytes([c.length]), u32Bytes(Array.from(c, modP))]),
-    ),
-  );
+  t.absorb("periodic", periodicBytes(air.periodicColumns()));
   t.absorb("public inputs", air.publicInputs());
   return t;
 }
