@@ -16,6 +16,7 @@
 // (balances, ids, indices).
 
 export const P = 2013265921;
+const INV_P = 1 / P;
 
 /** Is `x` a canonical element (an integer Number in [0, p))? */
 export function isElement(x) {
@@ -28,6 +29,15 @@ export function reduce(x) {
   return r < 0 ? r + P : r;
 }
 
+/**
+ * x mod p for an integer 0 <= x < 2^53 (a lazy sum of reduced elements or of exact products):
+ * floor(x / p) estimated as floor(x * (1/p)), exact or off by one, then one correction.
+ */
+export function reduceWide(x) {
+  const r = x - Math.floor(x * INV_P) * P;
+  return r >= P ? r - P : r < 0 ? r + P : r;
+}
+
 export function add(a, b) {
   const s = a + b;
   return s >= P ? s - P : s;
@@ -38,7 +48,6 @@ export function sub(a, b) {
   return d < 0 ? d + P : d;
 }
 
-const INV_P = 1 / P;
 const QUOTIENT_BIAS = 2 ** -20; // above the estimate's error, 2^-21: the quotient is never too big
 
 /** a * b mod p, exact for a, b in [0, p) (integers): the quotient estimate above. */

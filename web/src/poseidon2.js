@@ -6,7 +6,7 @@
 // M_E: m4 = [[2,3,1,1],[1,2,3,1],[1,1,2,3],[3,1,1,2]] on each block of 4, then add to element i
 // the sum of the (i mod 4)-th elements of every block. M_I: x_i -> S + d_i x_i, S the sum.
 // Plus the sponge `hashElements` and the Merkle compression `compress` of the same module.
-import { P, mul, sbox } from "./field.js";
+import { P, mul, reduceWide, sbox } from "./field.js";
 import { POSEIDON2 } from "./poseidon2_constants.js";
 
 export const WIDTHS = [16, 24];
@@ -40,14 +40,6 @@ for (const w of WIDTHS) {
   };
 }
 
-const INV_P = 1 / P;
-
-/** x mod p for an integer 0 <= x < 2^53 (a sum of reduced elements). */
-function reduceSum(x) {
-  const r = x - Math.floor(x * INV_P) * P; // the floor is exact or off by one
-  return r >= P ? r - P : r < 0 ? r + P : r;
-}
-
 /** M_E in place on a reduced state: every intermediate sum below (1 + t/4) 7p < 2^38. */
 function externalLinear(s, y) {
   const t = s.length;
@@ -64,7 +56,7 @@ function externalLinear(s, y) {
   for (let k = 0; k < 4; k++) {
     let sum = 0;
     for (let b = k; b < t; b += 4) sum += y[b];
-    for (let b = k; b < t; b += 4) s[b] = reduceSum(y[b] + sum);
+    for (let b = k; b < t; b += 4) s[b] = reduceWide(y[b] + sum);
   }
 }
 
@@ -73,7 +65,7 @@ function internalLinear(s, diagonal) {
   const t = s.length;
   let total = 0;
   for (let i = 0; i < t; i++) total += s[i];
-  total = reduceSum(total);
+  total = reduceWide(total);
   for (let i = 0; i < t; i++) {
     const v = total + mul(diagonal[i], s[i]);
     s[i] = v >= P ? v - P : v;

@@ -11,7 +11,9 @@
 //   lookupFractions() -> Number;
 //   evaluateTransition(frame) -> [extension element], frame = { k, main, mainNext, aux,
 //     auxNext, periodic, challenges } (every entry an extension element, an Array of k).
-import { P, add as fadd, mul as fmul, pow as fpow, inv as finv, batchInverse } from "./field.js";
+import {
+  P, add as fadd, mul as fmul, pow as fpow, inv as finv, batchInverse, reduceWide,
+} from "./field.js";
 import * as E from "./ext.js";
 import { Transcript } from "./transcript.js";
 import { encodeParams, FORMAT_VERSION } from "./proof.js";
@@ -306,11 +308,6 @@ function periodicSparse(values, y) {
 // and exact; 32 of them plus a reduced accumulator stay below 2^53. Reduce every 32 entries.
 const LAZY_RUN = 32;
 
-const reduceLazy = (x) => {
-  const r = x - Math.floor(x / P) * P; // x < 2^53: floor(x / p) is off by at most one
-  return r >= P ? r - P : r < 0 ? r + P : r;
-};
-
 /** Several columns of one cycle m at y (y^m != 1), sharing the work over j (see periodicAt). */
 function periodicDense(columns, y) {
   const m = columns[0].length;
@@ -356,13 +353,13 @@ function periodicDense(columns, y) {
         }
       }
       for (let i = 0; i < k; i++) {
-        lo[i] = reduceLazy(lo[i]);
-        hi[i] = reduceLazy(hi[i]);
+        lo[i] = reduceWide(lo[i]);
+        hi[i] = reduceWide(hi[i]);
       }
     }
     let sum = E.zero(k);
     for (let i = 0; i < k; i++) {
-      const t = reduceLazy(hi[i] * 65536 + lo[i]); // < 2^47 + 2^31
+      const t = reduceWide(hi[i] * 65536 + lo[i]); // < 2^47 + 2^31
       sum = E.add(sum, E.mulBase(q[i], t));
     }
     return E.mul(scale, sum);
