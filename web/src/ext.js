@@ -2,7 +2,9 @@
 // W = 2. An element is an Array of k base-field Numbers (a_0, ..., a_{k-1}), meaning
 // sum a_i x^i, lowest coordinate first: the order of a row of the proof's OOD matrices and of
 // the transcript's extension challenges. The degree is the array's length.
-import { P, add as fadd, sub as fsub, mul as fmul, inv as finv, isElement } from "./field.js";
+import {
+  P, add as fadd, sub as fsub, mul as fmul, inv as finv, isElement, reduceWide,
+} from "./field.js";
 
 /** The non-residue W of each supported degree (stark/field.py EXTENSION_NONRESIDUE). */
 export const NONRESIDUE = Object.freeze({ 4: 11, 5: 2 });
@@ -68,27 +70,28 @@ export function mulBase(a, b) {
 }
 
 // Unrolled products for k = 4 (W = 11) and k = 5 (W = 2): every term is a reduced product, so a
-// coordinate's sum is below 4 * 2^31 + 11 * 3 * 2^31 < 2^37, exact, and reduced once.
+// coordinate's sum is below 4 * 2^31 + 11 * 3 * 2^31 < 2^37, exact, and reduced once by
+// reduceWide (a floor estimate: `%` on a Number above 2^31 is a slow floating-point remainder).
 function mul4(a, b) {
-  const [a0, a1, a2, a3] = a;
-  const [b0, b1, b2, b3] = b;
+  const a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
+  const b0 = b[0], b1 = b[1], b2 = b[2], b3 = b[3];
   return [
-    (fmul(a0, b0) + 11 * (fmul(a1, b3) + fmul(a2, b2) + fmul(a3, b1))) % P,
-    (fmul(a0, b1) + fmul(a1, b0) + 11 * (fmul(a2, b3) + fmul(a3, b2))) % P,
-    (fmul(a0, b2) + fmul(a1, b1) + fmul(a2, b0) + 11 * fmul(a3, b3)) % P,
-    (fmul(a0, b3) + fmul(a1, b2) + fmul(a2, b1) + fmul(a3, b0)) % P,
+    reduceWide(fmul(a0, b0) + 11 * (fmul(a1, b3) + fmul(a2, b2) + fmul(a3, b1))),
+    reduceWide(fmul(a0, b1) + fmul(a1, b0) + 11 * (fmul(a2, b3) + fmul(a3, b2))),
+    reduceWide(fmul(a0, b2) + fmul(a1, b1) + fmul(a2, b0) + 11 * fmul(a3, b3)),
+    reduceWide(fmul(a0, b3) + fmul(a1, b2) + fmul(a2, b1) + fmul(a3, b0)),
   ];
 }
 
 function mul5(a, b) {
-  const [a0, a1, a2, a3, a4] = a;
-  const [b0, b1, b2, b3, b4] = b;
+  const a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4];
+  const b0 = b[0], b1 = b[1], b2 = b[2], b3 = b[3], b4 = b[4];
   return [
-    (fmul(a0, b0) + 2 * (fmul(a1, b4) + fmul(a2, b3) + fmul(a3, b2) + fmul(a4, b1))) % P,
-    (fmul(a0, b1) + fmul(a1, b0) + 2 * (fmul(a2, b4) + fmul(a3, b3) + fmul(a4, b2))) % P,
-    (fmul(a0, b2) + fmul(a1, b1) + fmul(a2, b0) + 2 * (fmul(a3, b4) + fmul(a4, b3))) % P,
-    (fmul(a0, b3) + fmul(a1, b2) + fmul(a2, b1) + fmul(a3, b0) + 2 * fmul(a4, b4)) % P,
-    (fmul(a0, b4) + fmul(a1, b3) + fmul(a2, b2) + fmul(a3, b1) + fmul(a4, b0)) % P,
+    reduceWide(fmul(a0, b0) + 2 * (fmul(a1, b4) + fmul(a2, b3) + fmul(a3, b2) + fmul(a4, b1))),
+    reduceWide(fmul(a0, b1) + fmul(a1, b0) + 2 * (fmul(a2, b4) + fmul(a3, b3) + fmul(a4, b2))),
+    reduceWide(fmul(a0, b2) + fmul(a1, b1) + fmul(a2, b0) + 2 * (fmul(a3, b4) + fmul(a4, b3))),
+    reduceWide(fmul(a0, b3) + fmul(a1, b2) + fmul(a2, b1) + fmul(a3, b0) + 2 * fmul(a4, b4)),
+    reduceWide(fmul(a0, b4) + fmul(a1, b3) + fmul(a2, b2) + fmul(a3, b1) + fmul(a4, b0)),
   ];
 }
 
