@@ -88,3 +88,29 @@ test("mul near the quotient estimate's edge: products within a few thousand of a
   }
   for (const a of [0, 1, P - 1]) for (const b of [0, 1, P - 1]) assert.equal(big(mul(a, b)), (big(a) * big(b)) % P_);
 });
+
+test("pow: a Number exponent (walked as a Number) gives the BigInt exponent's answer", () => {
+  const modpow = (a, e) => {
+    let r = 1n;
+    let b = big(a) % P_;
+    for (let k = big(e); k > 0n; k >>= 1n) {
+      if (k & 1n) r = (r * b) % P_;
+      b = (b * b) % P_;
+    }
+    return Number(r);
+  };
+  let x = 424242;
+  const next = () => {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    return x;
+  };
+  const exponents = [0, 1, 2, 3, P - 2, P - 1, P, 2 ** 31, 2 ** 32 + 5, Number.MAX_SAFE_INTEGER];
+  for (let i = 0; i < 200; i++) exponents.push(next(), next() * 4096 + next());
+  for (const e of exponents) {
+    const a = next() % P;
+    assert.equal(pow(a, e), modpow(a, e), `${a}^${e}`);
+    assert.equal(pow(a, BigInt(e)), pow(a, e));
+  }
+  assert.equal(pow(0, 0), 1);
+  assert.throws(() => pow(3, 2.5), RangeError); // as BigInt(2.5) refuses it
+});
