@@ -116,10 +116,16 @@ def export_batch(publication: Path, out: Path) -> dict:
 # -- the engines ---------------------------------------------------------------------------------
 def run_node(web: Path, data: Path, repeat: int) -> dict:
     """bench_verify.mjs of WEB (a web/ folder: src/ and tools/) in node."""
+    if shutil.which("node") is None:
+        raise click.ClickException("node is not installed: use --engines chromium")
     out = subprocess.run(
         ["node", str(web / "tools" / "bench_verify.mjs"), str(data), "--repeat", str(repeat)],
-        check=True, capture_output=True, text=True, cwd=ROOT,
+        check=False, capture_output=True, text=True, cwd=ROOT,
     )  # fmt: skip
+    if out.returncode:
+        lines = [line for line in out.stderr.splitlines() if line.strip()]
+        error = next((line for line in lines if "Error" in line), lines[-1] if lines else "")
+        raise click.ClickException(f"node: {error.strip()}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -294,7 +300,10 @@ def main(
         webs = {"": WEB}
         if baseline:
             webs = {f" @{baseline}": checkout_web(baseline, Path(tmp) / "baseline"), "": WEB}
-        desc = export_batch(publication, data)
+        try:
+            desc = export_batch(publication, data)
+        except Exception as e:  # an unreadable publication, or one Python does not accept
+            raise click.BadParameter(str(e), param_hint="PUBLICATION") from None
         results: dict[str, dict] = {}
         loads: dict[str, float] = {}
         chosen = ["node", "chromium"] if engines == "both" else [engines]

@@ -42,10 +42,14 @@ def test_help():
     assert result.stdout.startswith("Usage:") and "--out" in result.stdout
 
 
-def test_a_mistake_is_one_line():
-    result = bench(GOLDEN, "--repeat", "0")
+@pytest.mark.parametrize(
+    "args, words",
+    [((GOLDEN, "--repeat", "0"), "--repeat"), ((GOLDEN.parent,), "statement.json")],
+)
+def test_a_mistake_is_one_line(args, words):
+    result = bench(*args)
     assert result.returncode == 2, result.stderr
-    assert result.stderr.startswith("error:") and "--repeat" in result.stderr, result.stderr
+    assert result.stderr.startswith("error:") and words in result.stderr, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
