@@ -243,9 +243,8 @@ export function periodicAt(air, z) {
   const dense = new Map(); // cycle m -> [[column index, reduced values]]
   columns.forEach((cycle, c) => {
     const m = cycle.length;
-    const values = reducedColumn(cycle);
-    let nonzero = 0;
-    for (let j = 0; j < m; j++) if (values[j] !== 0) nonzero++;
+    const values = new Uint32Array(m);
+    const nonzero = reduceColumn(cycle, values);
     // an extension inverse costs about as much as 20 entries of the shared dense work
     if (nonzero * 20 > m) {
       if (!dense.has(m)) dense.set(m, []);
@@ -268,15 +267,17 @@ export function periodicAt(air, z) {
   return out;
 }
 
-/** A periodic column's entries mod p, in a Uint32Array (the fast path skips modP). */
-function reducedColumn(cycle) {
-  const m = cycle.length;
-  const out = new Uint32Array(m);
-  for (let j = 0; j < m; j++) {
+/** A periodic column's entries mod p into `out` (the fast path skips modP); returns how many
+ * are nonzero. */
+function reduceColumn(cycle, out) {
+  let nonzero = 0;
+  for (let j = 0; j < out.length; j++) {
     const v = cycle[j];
-    out[j] = typeof v === "number" && v >= 0 && v < P ? v : modP(v);
+    const r = typeof v === "number" && v >= 0 && v < P ? v : modP(v);
+    out[j] = r;
+    if (r !== 0) nonzero++;
   }
-  return out;
+  return nonzero;
 }
 
 /** One column at y, one extension inverse per nonzero entry (or the entry itself if y^m = 1). */
