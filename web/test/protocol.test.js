@@ -62,6 +62,8 @@ function columnsFor(next, n) {
     oneHot(n, 0), oneHot(n, 3), oneHot(n, n - 1),
     random(n), random(n), Uint32Array.from(random(n)), big, negative, sparse,
     new Array(n).fill(0), random(1), random(2), random(n / 2), [P - 1, 0, 0, 0],
+    new Array(n).fill(P - 1), // the lazy sums' largest terms
+    Array.from({ length: n }, (_, i) => (i % 2 ? P - 1 : 65535)), // every 16-bit half at its largest
   ];
 }
 
