@@ -35,7 +35,8 @@ export const VERIFY_PHASES = Object.freeze([
  * verify(air, proof, { acceptedParams, minBits, regime, onPhase }): proof is bytes (Uint8Array
  * or ArrayBuffer) or a parsed proof. At least one of acceptedParams (an Array of parameter
  * objects) and minBits (a Number, Python float) is required, as in Python. onPhase(name), if
- * given, is called as each phase of VERIFY_PHASES begins (and never changes the verdict).
+ * given, is called as each phase of VERIFY_PHASES begins; it must not throw (its exception
+ * would end verify() as "malformed proof", as any other does).
  */
 export function verify(
   air, proof, { acceptedParams = null, minBits = null, regime = "provable", onPhase = null } = {},
