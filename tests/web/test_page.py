@@ -206,9 +206,13 @@ def check_publication_verdict(tab: "Visit", folder: Path, *options: str) -> str:
         assert state == "unverified" and line.startswith(NOT_VERIFIED), (state, line)
         return state
     code, report = cli_verify(folder, *options)
-    # verify prints `VALID: <message>`, or `INVALID: <message>` then `detail: <reason>`
-    assert state == ["valid", "invalid"][code]
-    assert line == f"{state.upper()}: {report['message']}"
+    # verify prints `VALID: <message>`, or `INVALID: <message>` then `detail: <reason>`, or
+    # (unreadable input) `error: <reason>`
+    assert state == ["valid", "invalid", "unreadable"][code]
+    if code == 2:
+        assert line == f"error: {report['reason']}"
+    else:
+        assert line == f"{state.upper()}: {report['message']}"
     if code == 1:
         assert tab.tab.text_content("#detail") == f"detail: {report['reason']}"
     assert json.loads(tab.tab.text_content("#report-json")) == report
@@ -466,4 +470,29 @@ def test_options_and_an_invalid_publication(browser, publications, tmp_path):
             assert code == 1 and (state, line) == ("not-included", lines[0])
         else:
             assert state == "included" and line.endswith(PAGE_NOTE)
+        assert tab.errors == []
+
+
+def test_files_dropped_on_the_folder_zone(browser, tmp_path):
+    """Files dropped on the page opened from disk are read by their names (here statement.json
+    alone: the page's verdict is verify's on a folder holding only it)."""
+    folder = tmp_path / "only"
+    folder.mkdir()
+    statement = GOLDEN / "publication-2" / "one-batch" / "statement.json"
+    shutil.copy(statement, folder / "statement.json")
+    page = tmp_path / "index.html"
+    page.write_bytes(page_bytes())
+    with visit(browser) as tab:
+        tab.tab.goto(page.as_uri())
+        tab.tab.evaluate(
+            """(text) => {
+                const transfer = new DataTransfer();
+                transfer.items.add(new File([text], "statement.json"));
+                const drop = { dataTransfer: transfer, bubbles: true, cancelable: true };
+                document.getElementById("chooser").dispatchEvent(new DragEvent("drop", drop));
+            }""",
+            statement.read_text(),
+        )
+        check_publication_verdict(tab, folder)
+        assert tab.tab.text_content("#fingerprint") == sha256(statement.read_bytes())
         assert tab.errors == []

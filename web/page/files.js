@@ -58,6 +58,10 @@ export function pickedName(fileList) {
  */
 export async function droppedPairs(dataTransfer) {
   const entries = [...dataTransfer.items].map((i) => i.webkitGetAsEntry?.()).filter(Boolean);
+  if (entries.length === 0) {
+    // a browser (or a drop) without file system entries: the dropped files by their names
+    return { name: "the dropped files", pairs: [...dataTransfer.files].map((f) => [f.name, f]) };
+  }
   if (entries.length === 1 && entries[0].isDirectory) {
     return { name: entries[0].name, pairs: await directoryPairs(entries[0], "") };
   }

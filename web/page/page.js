@@ -53,6 +53,7 @@ async function verify(files) {
   say("verdict", "checking…");
   $("detail").hidden = true;
   $("report").hidden = true;
+  $("fingerprint-line").hidden = true;
   $("report-json").textContent = "";
   say("source", `The publication in ${files.where}`);
   const start = performance.now();
@@ -88,14 +89,18 @@ function showResult(result) {
     say("detail", result.detail.startsWith("detail: ") ? result.detail : `detail: ${result.detail}`);
     $("detail").hidden = false;
   }
-  if (result.published !== null) showReport(result.published, result.fingerprint);
+  if (result.published !== null) showReport(result.published);
+  if (result.fingerprint !== null) {
+    say("fingerprint", result.fingerprint);
+    $("fingerprint-line").hidden = false;
+  }
   if (result.report !== null) $("report-json").textContent = JSON.stringify(result.report, null, 2);
   say("verdict", result.line);
   $("verdict").dataset.state = result.state;
 }
 
-/** The report: who, when, the assets table, the security, the warnings, the fingerprint. */
-function showReport(report, fingerprint) {
+/** The report: who, when, the assets table, the security, the warnings. */
+function showReport(report) {
   const batches = report.batches === 1 ? "" : ` in ${report.batches} batches`;
   say("identity", `Liabilities of ${report.issuer} as of ${report.as_of}, ${report.users_padded.toLocaleString("en-US")} users (padded)${batches}, prices in ${report.quote}:`);
   const gross = report.assets.some((a) => "equity" in a);
@@ -114,7 +119,6 @@ function showReport(report, fingerprint) {
     ? `security: not recomputed by this page (${report.preset ?? "no"} preset, as published)`
     : `security, recomputed from the proof's parameters (${report.preset} preset): ${security.provable_bits} bits provable (unique decoding), ${security.conjectured_bits} bits conjectured; required: ${security.min_bits} ${security.regime_required} bits`);
   $("warnings").replaceChildren(...report.warnings.map((w) => element("li", `WARNING: ${w}`)));
-  say("fingerprint", fingerprint);
   $("report").hidden = false;
 }
 
