@@ -80,7 +80,8 @@ async function verify(files) {
 function failure(error) {
   return {
     state: "unreadable", exit: 2, line: `error: ${error.message}`, detail: null, warnings: [],
-    report: null, statement: null, statementBytes: null, fingerprint: null, published: null,
+    report: null, reportText: null, statement: null, statementBytes: null, fingerprint: null,
+    published: null,
   };
 }
 
@@ -94,7 +95,7 @@ function showResult(result) {
     say("fingerprint", result.fingerprint);
     $("fingerprint-line").hidden = false;
   }
-  if (result.report !== null) $("report-json").textContent = JSON.stringify(result.report, null, 2);
+  if (result.report !== null) $("report-json").textContent = result.reportText;
   say("verdict", result.line);
   $("verdict").dataset.state = result.state;
 }

@@ -6,7 +6,7 @@
 // PUBLISHED, NOT VERIFIED: the verdict's state is then "unverified" and its line says so.
 // The result has checkPublication's shape, { state, exit, line, detail, warnings, report,
 // statement }, where report is what `solvency verify --json` prints (without seconds), plus
-// what the page shows: statementBytes (statement.json's bytes, for the inclusion check),
+// what the page shows: reportText (the report as JSON text), statementBytes (statement.json's bytes, for the inclusion check),
 // fingerprint (their SHA-256) and published (the statement as published, in the report's
 // shape: issuer, as_of, quote, users_padded, batches, assets, preset, security, warnings).
 import { readStatement, InputError, MAX_STATEMENT_BYTES } from "../src/statement.js";
@@ -35,15 +35,16 @@ export async function checkFiles(files, options, progress) {
   const published = publishedReport(loadJsonStrict(bytes, MAX_STATEMENT_BYTES, "statement"));
   return {
     state: "unverified", exit: null, line: NOT_VERIFIED, detail: null,
-    warnings: published.warnings, report: null, statement, statementBytes: bytes, fingerprint,
-    published,
+    warnings: published.warnings, report: null, reportText: null, statement,
+    statementBytes: bytes, fingerprint, published,
   };
 }
 
 function unreadable(message, fingerprint) {
+  const report = { verdict: "unreadable", reason: message };
   return {
     state: "unreadable", exit: 2, line: `error: ${message}`, detail: null, warnings: [],
-    report: { verdict: "unreadable", reason: message }, statement: null, statementBytes: null,
+    report, reportText: JSON.stringify(report), statement: null, statementBytes: null,
     fingerprint, published: null,
   };
 }
