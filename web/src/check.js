@@ -29,7 +29,8 @@
 //     { state: "valid" | "invalid" | "unreadable", exit: 0 | 1 | 2, line, detail, warnings,
 //       report, statement }
 //   files.read(relativePath) -> Promise of a Uint8Array, or of null for a missing file.
-//   options = { minBits = 100, acceptConjectured = false, airs }, with
+//   options = { minBits = 100 (a Number in [100, 1000], as --min-security; else RangeError),
+//     acceptConjectured = false, airs }, with
 //     airs.batch(batchStatement, leaves, commitment) -> a JS AIR (protocol.js's interface):
 //       leaves a Uint32Array of usersPadded x 8 elements (row-major, as leaves.bin), commitment
 //       8 Numbers (several batches) or null (one batch); batchStatement is
@@ -458,6 +459,10 @@ async function checkAll(files, policy, progress, seen) {
 export async function checkPublication(files, options = {}, progress = () => {}) {
   const { minBits = 100, acceptConjectured = false, airs } = options;
   const regime = acceptConjectured ? "conjectured" : "provable";
+  if (!(Number.isFinite(minBits) && minBits >= 100 && minBits <= 1000)) {
+    // verify's --min-security is a float in [100, 1000]; the page's input must keep it there
+    throw new RangeError(`--min-security ${minBits} is not a number of bits from 100 to 1000`);
+  }
   const seen = { statement: null, statementSha256: null };
   const invalid = (message, detail) => ({
     state: "invalid",

@@ -151,7 +151,7 @@ function readTable(asset) {
 
 /** circuits.haircut.check_table. */
 function checkTable(table, decimals, what) {
-  if (table.length < 1 || table.length > MAX_TIERS) throw new Error(`${what} must have 1 to ${MAX_TIERS} tiers`);
+  if (table.length < 1 || table.length > MAX_TIERS) throw new Error(`${what}: must have 1 to ${MAX_TIERS} tiers`);
   let previousUpTo = 0n;
   let previousPercent = 100n;
   table.forEach((tier, t) => {
@@ -258,7 +258,9 @@ function checkCircuitStatement(s) {
       s.equity.forEach((e, j) => {
         if (e < 0n || e > total * (OFFSET - 1n)) throw new Error(`the equity of asset ${j} is outside [0, N (2^63 - 1)]`);
         const d = e - s.totals[j];
-        if (d < 0n || d > total * OFFSET) throw new Error(`the debt of asset ${j} is outside [0, N 2^63]`);
+        if (d < 0n || d > total * OFFSET) {
+          throw new Error(`the equity of asset ${j} minus its total (the debt) is outside [0, N 2^63]`);
+        }
       });
     }
   }
@@ -370,7 +372,7 @@ export function readStatement(input) {
   const top = new Fields(data, FIELDS);
   const format = data.get("format");
   if (!FORMATS_READ.includes(format)) {
-    throw top.error("format", `${show(format)} is not a format this verifier reads (${FORMATS_READ.join(", ")})`);
+    throw top.error("format", `${show(format)} is not a format this verifier reads (${FORMATS_READ.join(", ")}; docs/publication.md, 'Formats read')`);
   }
   const gross = format !== FORMAT_1;
   const assets = top.objects("assets", gross ? ASSET_FIELDS : ASSET_FIELDS_1, 1 << 16);

@@ -1,0 +1,217 @@
+// The publication check (web/src/check.js, web/src/verdict.js) against `solvency verify DIR
+// --json` on the corpus of web/test/fixtures/publication_cases.json
+// (web/tools/export_publication_cases.py): the four golden publications and their seeded
+// mutations, each under three policies. Every run must give Python's exit code, verdict line,
+// detail line, warnings and --json report (without `seconds`; with statement_sha256, the
+// SHA-256 of statement.json, on a VALID report).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+
+import { ROOT, readJson } from "./helpers.js";
+import { checkPublication } from "../src/check.js";
+import { pyJsonText, formatG } from "../src/verdict.js";
+import { pyFloatRepr } from "../src/pytext.js";
+import { formatFixed } from "../src/security.js";
+
+// The AIRs a publication's check builds (solvency_air.js's publicationAir for each batch and
+// aggregate_air.js's aggregation AIR) are being ported in other worktrees. Until they land, the
+// runs that verify a STARK proof (stage "proofs") are skipped, and the runs that need the AIRs
+// only for their shapes (stage "shapes": the security figures, then the checks before the first
+// STARK proof) get the shapes Python's weakest_security used, from the fixture. The integrator
+// deletes this constant and `recordedShapes` and passes the real AIRs to every run.
+const AIR_CASES_PENDING = true;
+
+/** The real AIR factories (once solvency_air.js has publicationAir and aggregate_air.js exists). */
+async function realAirs() {
+  const { publicationAir } = await import("../src/solvency_air.js");
+  const { aggregateAir } = await import("../src/aggregate_air.js");
+  return { batch: publicationAir, aggregate: aggregateAir };
+}
+
+const F = readJson("web/test/fixtures/publication_cases.json");
+
+/** Every file of a golden publication: relative path -> bytes. */
+function loadBase(name) {
+  const folder = `${ROOT}tests/golden/${name}`;
+  const files = new Map();
+  const walk = (dir, prefix) => {
+    for (const entry of readdirSync(dir).sort()) {
+      const path = `${dir}/${entry}`;
+      if (statSync(path).isDirectory()) walk(path, `${prefix}${entry}/`);
+      else files.set(`${prefix}${entry}`, new Uint8Array(readFileSync(path)));
+    }
+  };
+  walk(folder, "");
+  return files;
+}
+
+const bytesOfHex = (hex) => new Uint8Array(Buffer.from(hex, "hex"));
+const concat = (...parts) => new Uint8Array(Buffer.concat(parts.map((p) => Buffer.from(p))));
+
+/** export_publication_cases.apply_op. */
+function applyOp(files, op) {
+  const data = files.get(op.path);
+  if (op.op === "delete") files.delete(op.path);
+  else if (op.op === "copy") files.set(op.path, files.get(op.from));
+  else if (op.op === "truncate") files.set(op.path, data.slice(0, op.length));
+  else if (op.op === "append") files.set(op.path, concat(data, bytesOfHex(op.hex)));
+  else if (op.op === "xor") {
+    const out = data.slice();
+    out[op.at] ^= op.mask;
+    files.set(op.path, out);
+  } else if (op.op === "u32") {
+    const out = data.slice();
+    new DataView(out.buffer).setUint32(op.at, op.value, true);
+    files.set(op.path, out);
+  } else throw new Error(`unknown op ${op.op}`);
+}
+
+/** A case's files, made from its base as the exporter made them. */
+function filesOf(c, bases) {
+  const files = new Map(bases.get(c.base));
+  if (c.statement) {
+    const base = files.get("statement.json");
+    const { at, cut, hex } = c.statement;
+    files.set("statement.json", concat(base.subarray(0, at), bytesOfHex(hex), base.subarray(at + cut)));
+  }
+  for (const op of c.ops || []) applyOp(files, op);
+  return { read: async (path) => (files.has(path) ? files.get(path) : null) };
+}
+
+/** Factories that must not be called: the run is decided before any AIR is needed. */
+const NO_AIRS = {
+  batch: () => {
+    throw new Error("a batch AIR was built for a run Python decided without one");
+  },
+  aggregate: () => {
+    throw new Error("the aggregation AIR was built for a run Python decided without one");
+  },
+};
+
+/** A stand-in AIR of one recorded shape (protocol.js's interface, enough for airShape). */
+function shapeOnly(shape) {
+  return {
+    name: shape.name,
+    traceLen: shape.trace_len,
+    mainWidth: shape.main_width,
+    auxWidth: shape.aux_width,
+    numAuxChallenges: shape.num_aux_challenges,
+    transitionConstraints: () =>
+      Array.from({ length: shape.num_transition_constraints }, () => ({ degree: shape.max_constraint_degree, allRows: true })),
+    boundaryConstraints: () => Array.from({ length: shape.num_boundary_constraints }, () => ({})),
+    lookupFractions: () => shape.num_lookup_fractions,
+  };
+}
+
+/** AIR factories serving the shapes Python's weakest_security used for this run. */
+function recordedShapes(run) {
+  const shapes = run.shapes.map((i) => F.shapes[i]);
+  const isAggregate = (shape) => shape.name.startsWith("solvency-aggregate");
+  return {
+    batch: (statement, leaves, commitment) => {
+      assert.equal(leaves.length, statement.traceLen * 8);
+      assert.equal(commitment === null, !statement.hiddenTotals);
+      const shape = shapes.find((s) => !isAggregate(s) && s.trace_len === statement.traceLen);
+      assert.ok(shape, `no recorded batch shape of ${statement.traceLen} rows`);
+      return shapeOnly(shape);
+    },
+    aggregate: (statement) => {
+      assert.equal(statement.commitments.length, statement.batchSizes.length);
+      return shapeOnly(shapes.find(isAggregate));
+    },
+  };
+}
+
+// A Python bug the corpus found (not fixed here; web/README.md): check_declared compares the
+// params block with dataclasses.asdict(s.params), the block itself, instead of the preset's, so
+// a block equal to a preset's by value but not by JSON type ("zk": 1, "extension_degree": 5.0)
+// passes: "zk": 1 is VALID, and a float where Domains.of needs an int is an AttributeError
+// traceback. checkPublication refuses such a block as check.py's rule says (params "must be
+// exactly a preset's block"), which is what Python gives once it compares with the preset's.
+const PYTHON_BUG_PARAMS = {
+  exit: 1,
+  line: "INVALID: the proof uses security parameters this verifier does not accept (only the presets fast, proven)",
+  detail: "detail: statement.json: params: the parameters are none of the accepted presets (proven, fast)",
+  warnings: [],
+};
+
+/** Python's outcome in the form checkPublication returns it. */
+function expected(run) {
+  const r = run.report;
+  if (r.verdict === "valid") return { line: `VALID: ${r.message}`, detail: null, warnings: r.warnings };
+  if (r.verdict === "invalid") return { line: `INVALID: ${r.message}`, detail: `detail: ${r.reason}`, warnings: [] };
+  return { line: `error: ${r.reason}`, detail: null, warnings: [] };
+}
+
+const bases = new Map(F.bases.map((name) => [name, loadBase(name)]));
+const REAL_AIRS = AIR_CASES_PENDING ? null : await realAirs();
+const pending = [];
+const bugs = [];
+
+for (const base of F.bases) {
+  const cases = F.cases.filter((c) => c.base === base);
+  test(`${base}: ${cases.length} publications x 3 policies give Python's verdict, lines and --json report`, async () => {
+    const disagreements = [];
+    let runs = 0;
+    for (const c of cases) {
+      for (const run of c.runs) {
+        if (run.stage === "proofs" && AIR_CASES_PENDING && !c.python_bug) {
+          pending.push(`${base}: ${c.label}`);
+          continue;
+        }
+        let airs = REAL_AIRS ?? recordedShapes(run);
+        if (run.stage === "statement" || c.python_bug) airs = NO_AIRS;
+        const fractions = [];
+        const options = { acceptConjectured: run.accept_conjectured, minBits: run.min_bits, airs };
+        const got = await checkPublication(filesOf(c, bases), options, (f) => fractions.push(f));
+        runs += 1;
+        const want = c.python_bug ? PYTHON_BUG_PARAMS : expected(run);
+        const report = { ...got.report };
+        if (report.verdict === "valid" && !("statement_sha256" in run.report)) {
+          if (report.statement_sha256 !== c.statement_sha256) disagreements.push(`${c.label}: statement_sha256`);
+          delete report.statement_sha256;
+        }
+        const where = `${c.label} (${run.accept_conjectured ? "conjectured, " : ""}min ${run.min_bits})`;
+        try {
+          if (c.python_bug) {
+            assert.equal(got.exit, want.exit);
+            assert.equal(got.line, want.line);
+            assert.equal(got.detail, want.detail);
+            bugs.push(`${base}: ${c.label}`);
+            continue;
+          }
+          assert.equal(got.exit, run.exit);
+          assert.equal(got.line, want.line);
+          assert.equal(got.detail, want.detail);
+          assert.deepEqual(got.warnings, want.warnings);
+          assert.deepEqual(report, run.report);
+          if (run.report_text !== undefined) assert.equal(pyJsonText(report), run.report_text);
+          assert.equal(got.state, run.report.verdict);
+          assert.ok(fractions.every((f, i) => f >= 0 && f <= 1 && (i === 0 || f >= fractions[i - 1])));
+          if (got.state === "valid") assert.equal(fractions[fractions.length - 1], 1);
+        } catch (e) {
+          disagreements.push(`${where}: ${e.message.split("\n").slice(0, 6).join(" | ")}`);
+        }
+      }
+    }
+    assert.ok(runs > 0);
+    assert.deepEqual(disagreements.slice(0, 10), [], `${disagreements.length} of ${runs} runs disagree`);
+  });
+}
+
+test("Python's float texts: repr(x), format(x, 'g'), format(x, '.1f')", () => {
+  for (const [x, repr, g, f1] of F.floats) {
+    assert.equal(pyFloatRepr(x), repr, `repr(${x})`);
+    assert.equal(formatG(x), g, `format(${x}, 'g')`);
+    assert.equal(formatFixed(x, 1), f1, `format(${x}, '.1f')`);
+  }
+});
+
+test("the Python bug (loose params) was met and refused as check.py's rule says", () => {
+  assert.ok(bugs.length > 0);
+});
+
+test("AIR_CASES_PENDING: the runs that verify STARK proofs wait for the AIR ports", { todo: AIR_CASES_PENDING }, () => {
+  assert.equal(AIR_CASES_PENDING ? pending.length : 0, 0, `${pending.length} runs pending`);
+});
