@@ -1,10 +1,39 @@
-// circuits/solvency.py's SolvencyAir ported by hand to the JS AIR interface of protocol.js, for
-// the statements without user leaves and with public totals (formats 1 and 2, haircut tables
-// of any tier count): the same name, shape, public-input bytes (Statement.encode), periodic
-// columns, boundary constraints and transition constraint values, in Python's order.
-// Checked against web/test/fixtures/air_values.json (tests/web/trace_air.py).
+// circuits/solvency.py's SolvencyAir ported by hand to the JS AIR interface of protocol.js: the
+// same name, shape, public-input bytes (Statement.encode and the leaves' and hidden totals'
+// parts), periodic columns, boundary constraints and transition constraint values, in Python's
+// order. Formats 1 and 2 (haircut tables of any tier count), with or without the users' leaves
+// (LeafHashGadget, leaf_gadget.js) and with public or hidden totals (the totals' commitment
+// sponge, a width-16 Poseidon2Gadget across rows 0..K). Checked against
+// web/test/fixtures/air_values.json (tests/web/trace_air.py) and real proofs.
+//
+// publicationAir(batchStatement, leaves, commitment): solvency/publication/statement.py's
+// publication_air, the AIR of one batch of a publication (leaf width 24, no S-box registers:
+// LEAF_WIDTH, LEAF_REGISTERS), with
+//   batchStatement: the circuit statement of the batch, as `batchStatement(published, b)` builds
+//     it from what statement.js's readStatement returns (PublishedStatement.batch(b)):
+//     { quote: string, scale: BigInt|Number, symbols: [string], decimals: [Number],
+//       prices: [BigInt], totals: [BigInt] (zeros when hidden), traceLen: Number (the batch's
+//       users_padded), issuer: string, asOf: string, insecureSeeded: bool,
+//       hiddenTotals: bool (several batches), batch: { index, count, snapshot (64 hex digits) }
+//       or null, equity: [BigInt] (zeros when hidden) or null (format 1),
+//       haircuts: [] or one table or null per asset, a table [{ upTo: BigInt|null,
+//       percent: BigInt|Number }] }.
+//     batchStatement(published, b) reads from `published` exactly: quote, scale, symbols,
+//     decimals, prices, totals, issuer, asOf, insecureSeeded, snapshot, count,
+//     batches[b].usersPadded, equity, haircuts.
+//   leaves: the batch's leaves.bin as a Uint32Array of traceLen x 8 words (row-major, row i:
+//     user i's leaf), every word below p (RangeError otherwise);
+//   commitment: 8 Numbers below p (the batch record's commitment, parse_elements_hex) for a
+//     hidden-totals statement, else null.
+// publicationShape(batchStatement): Air.shape() of that AIR as weakest_security takes it (all-zero
+// leaves, a zero commitment when hidden), without building any per-row table.
 import { P } from "./field.js";
 import * as E from "./ext.js";
+import { Poseidon2Gadget } from "./poseidon2_gadget.js";
+import { LeafHashGadget } from "./leaf_gadget.js";
+import { GROUP, numHelpers, helperConstraints, runningSumConstraint } from "./lookup.js";
+import { BLINDING, WIDTH as TOTALS_WIDTH, spongeIv } from "./totals.js";
+import { airShape } from "./protocol.js";
 
 export const LIMB_BITS = 9;
 export const BASE = 512;
@@ -14,9 +43,17 @@ export const CARRY_OFFSET = 1 << 20;
 export const EQUITY_CARRIES = LIMBS - 2;
 export const CHUNK_LIMBS = 3;
 export const BALANCE_LIMIT = (1n << 63n) - 1n;
-export const LOOKUP_GROUP = 3;
+export const LOOKUP_GROUP = GROUP;
+export const DIGEST = 8;
+export const TOTAL_DIGITS = LIMBS + 2;
+export const EQUITY_DIGITS = LIMBS + 1;
+export const LEAF_WIDTHS = [16, 24];
+export const LEAF_WIDTH = 24;
+export const LEAF_REGISTERS = false;
 const STATEMENT_TAG = "stark-solvency statement v2\0";
 const STATEMENT_TAG_GROSS = "stark-solvency statement v3\0";
+const LEAVES_TAG = "stark-solvency leaves v1\0";
+const HIDDEN_TOTALS_TAG = "stark-solvency hidden totals v1\0";
 
 const big = (v) => (typeof v === "bigint" ? v : BigInt(v));
 const modP = (v) => {
@@ -56,13 +93,15 @@ export function tiersOf(table, decimals) {
   return { count: table.length, lower, width, ratio, lossBelow };
 }
 
-/** circuits/solvency.py Layout (no hidden totals, no leaves). */
+/** circuits/solvency.py Layout: the main trace's columns. */
 export class Layout {
-  constructor(numAssets, priceDigits, positions, tiers) {
+  constructor(numAssets, priceDigits, positions, tiers, hiddenTotals = false, totalsRegisters = true) {
     this.numAssets = numAssets;
     this.priceDigits = priceDigits;
     this.positions = positions;
     this.tiers = tiers; // tier counts (0: no table), or null in format 1
+    this.hiddenTotals = hiddenTotals;
+    this.totalsRegisters = totalsRegisters;
     this.carryLo = 2 * LIMBS * numAssets;
     this.carryHi = this.carryLo + LIMBS - 1;
     this.value = this.carryHi + LIMBS - 1;
@@ -73,6 +112,16 @@ export class Layout {
       const starts = [this.epsLo + 2 * EQUITY_CARRIES];
       for (const m of tiers) starts.push(starts[starts.length - 1] + tierColumns(m));
       this.tierBlocks = starts;
+    }
+    this.grossEnd = this.gross ? this.tierBlock(numAssets) : this.mult + 1;
+    if (hiddenTotals) {
+      this.tot = this.grossEnd;
+      this.teq = this.gross ? this.tot + TOTAL_DIGITS : null;
+      this.blind = this.tot + TOTAL_DIGITS + (this.gross ? EQUITY_DIGITS : 0);
+      this.totalsGadget = new Poseidon2Gadget(this.blind + BLINDING, TOTALS_WIDTH, { sboxRegisters: totalsRegisters });
+      this.width = this.totalsGadget.offset + this.totalsGadget.numColumns;
+    } else {
+      this.width = this.grossEnd;
     }
   }
   get gross() {
@@ -105,9 +154,6 @@ export class Layout {
   kh(j, c) {
     return this.kl(j, 2 + c);
   }
-  get width() {
-    return this.gross ? this.tierBlock(this.numAssets) : this.mult + 1;
-  }
   rangeChecked() {
     const k = this.numAssets;
     const cols = [];
@@ -120,10 +166,22 @@ export class Layout {
         if (m >= 2) cols.push(...range(this.lo(j, 0), this.lo(j, 2 * (LIMBS - 1))));
       });
     }
+    if (this.hiddenTotals) cols.push(...range(this.tot, this.blind));
     return cols;
   }
   kappa2() {
     return range(this.kappa + 2 * (this.positions - 1), this.mult);
+  }
+  /** The 8 id-commitment columns, right after the columns above (with leaves only). */
+  idc() {
+    return range(this.width, this.width + DIGEST);
+  }
+  limbCols() {
+    return range(0, this.numAssets).map((j) => range(0, LIMBS).map((l) => this.u(j, l)));
+  }
+  leafGadget(width = LEAF_WIDTH, { sboxRegisters = true } = {}) {
+    if (!LEAF_WIDTHS.includes(width)) throw new RangeError(`the leaf width must be one of (16, 24), not ${width}`);
+    return new LeafHashGadget(this.width + DIGEST, this.idc(), this.limbCols(), width, { sboxRegisters });
   }
 }
 
@@ -198,11 +256,80 @@ function tierConstants(tiers, price, layout) {
   };
 }
 
-/** SolvencyAir(statement) for a statement without leaves and with public totals. */
+/** PublishedStatement.batch(b): batch b's circuit statement (see the header for the fields). */
+export function batchStatement(published, index) {
+  const s = published;
+  const hidden = s.count > 1;
+  const k = s.symbols.length;
+  let equity = s.equity;
+  if (equity !== null && hidden) equity = new Array(k).fill(0n);
+  return {
+    quote: s.quote,
+    scale: s.scale,
+    symbols: s.symbols,
+    decimals: s.decimals,
+    prices: s.prices,
+    totals: hidden ? new Array(k).fill(0n) : s.totals,
+    traceLen: s.batches[index].usersPadded,
+    issuer: s.issuer,
+    asOf: s.asOf,
+    insecureSeeded: s.insecureSeeded,
+    hiddenTotals: hidden,
+    batch: { index, count: s.count, snapshot: s.snapshot },
+    equity,
+    haircuts: s.haircuts,
+  };
+}
+
+/** publication_air(statement, leaves, commitment): see the header. */
+export function publicationAir(statement, leaves, commitment = null) {
+  return new SolvencyAir(statement, {
+    leaves,
+    leafWidth: LEAF_WIDTH,
+    sboxRegisters: LEAF_REGISTERS,
+    totalsCommitment: commitment,
+  });
+}
+
+/** The shape of publicationAir(statement, zero leaves, zero commitment if hidden). */
+export function publicationShape(statement) {
+  const air = new SolvencyAir(statement, {
+    leaves: SHAPE_ONLY,
+    leafWidth: LEAF_WIDTH,
+    sboxRegisters: LEAF_REGISTERS,
+    totalsCommitment: statement.hiddenTotals ? new Array(DIGEST).fill(0) : null,
+  });
+  return airShape(air);
+}
+
+/** Stands for all-zero leaves when only the AIR's shape is wanted (no per-row table is built). */
+const SHAPE_ONLY = Symbol("shape only");
+
+/** The leaves (traceLen x 8 words, row-major) as 8 columns of cycle n, checked canonical. */
+function leafColumns(leaves, n) {
+  if (!(leaves instanceof Uint32Array) || leaves.length !== n * DIGEST) {
+    throw new RangeError(`one leaf per row: ${leaves && leaves.length / DIGEST} for ${n} rows`);
+  }
+  const columns = range(0, DIGEST).map(() => new Uint32Array(n));
+  for (let i = 0, w = 0; i < n; i++) {
+    for (let c = 0; c < DIGEST; c++, w++) {
+      const v = leaves[w];
+      if (v >= P) throw new RangeError("states must be integers in [0, p)");
+      columns[c][i] = v;
+    }
+  }
+  return columns;
+}
+
+/**
+ * SolvencyAir(statement, leaves, leaf_width=..., sbox_registers=..., totals_commitment=...):
+ * `new SolvencyAir(statement, { leaves, leafWidth, sboxRegisters, totalsCommitment })`, the
+ * statement as described in the header, leaves null (no inclusion) or a Uint32Array of
+ * traceLen x 8 words, totalsCommitment null (public totals) or 8 Numbers below p.
+ */
 export class SolvencyAir {
-  constructor(statement) {
+  constructor(statement, { leaves = null, leafWidth = LEAF_WIDTH, sboxRegisters = true, totalsCommitment = null } = {}) {
     const s = statement;
-    if (s.hiddenTotals) throw new RangeError("hidden totals are not ported yet");
     const n = Number(s.traceLen);
     if (!(Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0)) {
       throw new RangeError("trace length must be a power of two");
@@ -222,18 +349,44 @@ export class SolvencyAir {
     const sum = this.valuePrices.reduce((a, b) => a + b, 0n);
     const valueBits = 64 + bitLength(sum > 1n ? sum : 1n);
     const positions = Math.max(LIMBS + priceDigits, ceilDiv(valueBits, LIMB_BITS) + 1);
+    const hidden = totalsCommitment !== null;
+    if (hidden !== Boolean(s.hiddenTotals)) {
+      throw new RangeError("a statement with hidden totals needs their commitment, and only such a statement");
+    }
+    this.totalsCommitment = null;
+    if (hidden) {
+      const c = Array.from(totalsCommitment);
+      if (c.length !== DIGEST || !c.every((v) => Number.isInteger(v) && v >= 0 && v < P)) {
+        throw new RangeError("the totals commitment is 8 elements below p");
+      }
+      this.totalsCommitment = c;
+      if (!(k < n - 1)) throw new RangeError("hidden totals need more rows than assets + 1");
+    }
     const tierCounts = gross ? this.tiers.map((t) => (t ? t.count : 0)) : null;
-    this.layout = new Layout(k, priceDigits, positions, tierCounts);
-    this.name = gross ? "solvency-v2" : "solvency-v1";
+    this.layout = new Layout(k, priceDigits, positions, tierCounts, hidden, sboxRegisters);
+    const version = gross ? "v2" : "v1";
+    this.name = `solvency-${version}`;
     this.mainWidth = this.layout.width;
     this.rangeCheckedCols = this.layout.rangeChecked();
     this.kappa2Cols = this.layout.kappa2();
     this.numLookups = this.rangeCheckedCols.length + this.kappa2Cols.length;
     this.numAuxChallenges = 1;
-    this.lookupGroup = LOOKUP_GROUP; // no gadget without leaves or hidden totals
-    this.auxWidth = ceilDiv(this.numLookups, this.lookupGroup) + 1;
+    this.leafGadget = null;
+    this.leafColumns = null;
+    if (leaves !== null) {
+      this.leafColumns = leaves === SHAPE_ONLY ? null : leafColumns(leaves, n);
+      this.leafGadget = this.layout.leafGadget(leafWidth, { sboxRegisters });
+      this.mainWidth = this.leafGadget.offset + this.leafGadget.numColumns;
+      this.name = `solvency-${version}-leaves-w${leafWidth}${sboxRegisters ? "" : "-noreg"}`;
+    }
+    if (hidden) {
+      const leavesPart = this.leafGadget !== null ? `-leaves-w${leafWidth}` : "";
+      this.name = `solvency-${version}-hidden${leavesPart}${sboxRegisters ? "" : "-noreg"}`;
+    }
+    this.lookupGroup = this._lookupGroup();
+    this.auxWidth = numHelpers(this.numLookups, this.lookupGroup) + 1;
 
-    // public constants
+    // public constants, built once
     this.priceDigitTable = this.valuePrices.map((p) => digits(p, priceDigits));
     this.offsetValue = OFFSET * sum;
     this.tierConsts = gross
@@ -254,9 +407,29 @@ export class SolvencyAir {
         })
       : null;
     this.valueDigits = digits(this.offsetValue, positions);
+    this.positionTermTable = range(0, positions).map((p) => this._positionTerms(p));
+    this.totalsIv = hidden ? spongeIv(k, gross ? 2 : 1) : null;
+    this._periodic = null;
   }
 
-  positionTerms(s) {
+  /** 3, or in format 2 the gadgets' degree - 1 when it exceeds 4 (6 without S-box registers). */
+  _lookupGroup() {
+    if (this.tiers === null) return GROUP;
+    const degrees = [];
+    if (this.leafGadget !== null) degrees.push(this.leafGadget.degree);
+    if (this.totalsCommitment !== null) degrees.push(this.layout.totalsGadget.degree);
+    return Math.max(GROUP, (degrees.length ? Math.max(...degrees) : 0) - 1);
+  }
+
+  get withLeaves() {
+    return this.leafGadget !== null;
+  }
+
+  get hiddenTotals() {
+    return this.totalsCommitment !== null;
+  }
+
+  _positionTerms(s) {
     const cols = [];
     const coeffs = [];
     for (let j = 0; j < this.k; j++) {
@@ -269,6 +442,10 @@ export class SolvencyAir {
       }
     }
     return [cols, coeffs];
+  }
+
+  positionTerms(s) {
+    return this.positionTermTable[s];
   }
 
   /** [name, [{ degree, allRows }]] in evaluateTransition's order. */
@@ -295,6 +472,15 @@ export class SolvencyAir {
       group("range check", this.lookupGroup + 1, this.auxWidth - 1),
       group("range check sum", 2, 1),
     );
+    if (this.leafGadget !== null) {
+      out.push(["leaf hash", this.leafGadget.transitionConstraints()], group("leaf is published", 1, DIGEST));
+    }
+    if (this.hiddenTotals) {
+      out.push(
+        ["totals commitment hash", this.layout.totalsGadget.transitionConstraints()],
+        group("totals commitment sponge", 2, TOTALS_WIDTH),
+      );
+    }
     return out;
   }
 
@@ -310,15 +496,28 @@ export class SolvencyAir {
     throw new RangeError("no such transition constraint");
   }
 
+  /** The range table (cycle 512), one one-hot selector per asset (cycle n), with leaves the 8 leaf
+   * columns (cycle n), with hidden totals `last` (1 on row n - 1 only); built on first use. */
   periodicColumns() {
-    const n = this.traceLen;
-    const out = [Array.from({ length: BASE }, (_, i) => i)];
-    for (let j = 0; j < this.k; j++) {
-      const sel = new Array(n).fill(0);
-      sel[j] = 1;
-      out.push(sel);
+    if (this._periodic === null) {
+      const n = this.traceLen;
+      const out = [Uint32Array.from({ length: BASE }, (_, i) => i)];
+      for (let j = 0; j < this.k; j++) {
+        const sel = new Uint32Array(n);
+        sel[j] = 1;
+        out.push(sel);
+      }
+      if (this.leafGadget !== null) {
+        out.push(...(this.leafColumns ?? range(0, DIGEST).map(() => new Uint32Array(n))));
+      }
+      if (this.hiddenTotals) {
+        const last = new Uint32Array(n);
+        last[n - 1] = 1;
+        out.push(last);
+      }
+      this._periodic = out;
     }
-    return out;
+    return this._periodic;
   }
 
   boundaryConstraints() {
@@ -334,11 +533,24 @@ export class SolvencyAir {
       }
     }
     out.push({ column: this.auxWidth - 1, row: 0, value: 0, aux: true });
+    if (this.hiddenTotals) {
+      const outputs = lay.totalsGadget.outputCols;
+      this.totalsCommitment.forEach((v, e) => out.push({ column: outputs[e], row: this.k, value: v, aux: false }));
+    }
     return out;
   }
 
   publicInputs() {
-    return encodeStatement({ ...this.statement, traceLen: this.traceLen });
+    const parts = [...encodeStatement({ ...this.statement, traceLen: this.traceLen })];
+    const text = (t) => new TextEncoder().encode(t);
+    if (this.leafGadget !== null) {
+      parts.push(...text(LEAVES_TAG), this.leafGadget.width, this.leafGadget.sboxRegisters ? 1 : 0);
+    }
+    if (this.hiddenTotals) {
+      parts.push(...text(HIDDEN_TOTALS_TAG), this.layout.totalsRegisters ? 1 : 0);
+      for (const v of this.totalsCommitment) parts.push(...le(v, 4));
+    }
+    return new Uint8Array(parts);
   }
 
   lookupFractions() {
@@ -370,17 +582,27 @@ export class SolvencyAir {
       }
     }
     const onAssetRow = sum(selectors);
-    // totals (public digits)
+    // totals: public digits, or the digit cells with hidden totals
     const carry = (l) => E.add(x[lay.carryLo + l], mulc(x[lay.carryHi + l], BASE));
     for (let l = 0; l < LIMBS; l++) {
-      const perAsset = sum(
-        selectors.map((sel, j) =>
-          E.mul(sel, E.sub(E.add(x[lay.r(j, l)], x[lay.u(j, l)]), C(this.totalDigits[j][l]))),
-        ),
-      );
+      let perAsset;
       let shared = E.zero(ext);
+      if (this.hiddenTotals) {
+        perAsset = sum(selectors.map((sel, j) => E.mul(sel, E.add(x[lay.r(j, l)], x[lay.u(j, l)]))));
+        shared = E.sub(shared, x[lay.tot + l]);
+      } else {
+        perAsset = sum(
+          selectors.map((sel, j) =>
+            E.mul(sel, E.sub(E.add(x[lay.r(j, l)], x[lay.u(j, l)]), C(this.totalDigits[j][l]))),
+          ),
+        );
+      }
       if (l > 0) shared = E.add(shared, carry(l - 1));
       if (l < LIMBS - 1) shared = E.sub(shared, mulc(carry(l), BASE));
+      else if (this.hiddenTotals) {
+        const high = E.add(x[lay.tot + LIMBS], mulc(x[lay.tot + LIMBS + 1], BASE));
+        shared = E.sub(shared, mulc(high, BASE));
+      }
       out.push(E.add(perAsset, E.mul(onAssetRow, shared)));
     }
     let equity = null;
@@ -398,8 +620,9 @@ export class SolvencyAir {
         C(CARRY_OFFSET),
       );
     for (let s = 0; s < lay.positions; s++) {
-      const [cols, coeffs] = this.positionTerms(s);
-      let total = sum(cols.map((c, i) => mulc(x[c], coeffs[i])));
+      const [cols, coeffs] = this.positionTermTable[s];
+      let total = E.zero(ext);
+      for (let i = 0; i < cols.length; i++) total = E.add(total, E.mulBase(x[cols[i]], coeffs[i]));
       total = E.sub(E.sub(total, x[lay.value + s]), C(this.valueDigits[s]));
       if (losses[s]) total = E.sub(total, losses[s]);
       if (s > 0) total = E.add(total, kappa(s - 1));
@@ -410,31 +633,60 @@ export class SolvencyAir {
     const alpha = f.challenges[0];
     const helpers = f.aux.slice(0, this.auxWidth - 1);
     const values = [...this.rangeCheckedCols.map((c) => x[c]), ...this.kappa2Cols.map((c) => mulc(x[c], 64))];
-    const g = this.lookupGroup;
-    for (let h = 0; h < helpers.length; h++) {
-      const factors = values.slice(h * g, (h + 1) * g).map((v) => E.sub(alpha, v));
-      let prod = ONE;
-      for (const d of factors) prod = E.mul(prod, d);
-      let cof = E.zero(ext);
-      factors.forEach((_, i) => {
-        let p = ONE;
-        factors.forEach((d, m) => {
-          if (m !== i) p = E.mul(p, d);
-        });
-        cof = E.add(cof, p);
-      });
-      out.push(E.sub(E.mul(helpers[h], prod), cof));
-    }
+    out.push(...helperConstraints(alpha, values, helpers, this.lookupGroup));
     const sigma = f.aux[this.auxWidth - 1];
     const sigmaNext = f.auxNext[this.auxWidth - 1];
-    const step = E.sub(E.sub(sigmaNext, sigma), sum(helpers));
-    out.push(E.add(E.mul(step, E.sub(alpha, table)), x[lay.mult]));
+    out.push(runningSumConstraint(alpha, sigma, sigmaNext, helpers, table, x[lay.mult]));
+    if (this.leafGadget !== null) {
+      // the leaf of this row's idc and limb cells is the published leaf of this row
+      out.push(...this.leafGadget.constraints(x));
+      const leaf = f.periodic.slice(1 + k, 1 + k + DIGEST);
+      this.leafGadget.digestCols.forEach((c, e) => out.push(E.sub(x[c], leaf[e])));
+    }
+    if (this.hiddenTotals) {
+      // each row's permutation, chained from row n - 1 (the IV) through rows 0..K
+      out.push(...lay.totalsGadget.constraints(x));
+      out.push(...this._sponge(x, y, selectors[k - 1], onAssetRow, f.periodic[f.periodic.length - 1], ext));
+    }
+    return out;
+  }
+
+  /** The 4 chunks of T'_j (and in format 2 the 3 of E_j) from the digit cells of a row. */
+  _chunks(z, ext) {
+    const lay = this.layout;
+    const three = (cells) => E.add(E.add(cells[0], E.mulBase(cells[1], BASE)), E.mulBase(cells[2], BASE * BASE));
+    const t = range(0, TOTAL_DIGITS).map((i) => z[lay.tot + i]);
+    const chunks = [0, 1, 2].map((c) => three(t.slice(3 * c, 3 * c + 3)));
+    chunks.push(t[9]);
+    if (lay.gross) {
+      const e = range(0, EQUITY_DIGITS).map((i) => z[lay.teq + i]);
+      for (let c = 0; c < 3; c++) chunks.push(three(e.slice(3 * c, 3 * c + 3)));
+    }
+    return chunks;
+  }
+
+  /** (C + L) in'_e - C out_e - L iv_e - (C - F + L) chunk'_e - F blind'_e, e < 16. */
+  _sponge(x, y, final, onAssetRow, last, ext) {
+    const lay = this.layout;
+    const gadget = lay.totalsGadget;
+    const chunks = this._chunks(y, ext);
+    const starts = E.add(onAssetRow, last);
+    const absorbs = E.add(E.sub(onAssetRow, final), last);
+    const out = [];
+    for (let e = 0; e < TOTALS_WIDTH; e++) {
+      let v = E.sub(E.mul(starts, y[gadget.inputCols[e]]), E.mul(onAssetRow, x[gadget.outputCols[e]]));
+      if (this.totalsIv[e]) v = E.sub(v, E.mulBase(last, this.totalsIv[e]));
+      if (e < chunks.length) v = E.sub(v, E.mul(absorbs, chunks[e]));
+      if (e < BLINDING) v = E.sub(v, E.mul(final, y[lay.blind + e]));
+      out.push(v);
+    }
     return out;
   }
 
   _equity(x, y, selectors, onAssetRow, equity, ext) {
     const lay = this.layout;
     const ONE = E.one(ext);
+    const hidden = this.hiddenTotals;
     const out = [];
     for (let j = 0; j < this.k; j++) {
       const keep = E.sub(ONE, selectors[j]);
@@ -446,12 +698,20 @@ export class SolvencyAir {
     for (let l = 0; l < LIMBS - 1; l++) {
       let perAsset = E.zero(ext);
       for (let j = 0; j < this.k; j++) {
-        const term = E.sub(E.add(x[lay.rEq(j, l)], equity[j][l]), E.fromBase(ext, this.equityDigits[j][l]));
+        let term = E.add(x[lay.rEq(j, l)], equity[j][l]);
+        if (!hidden) term = E.sub(term, E.fromBase(ext, this.equityDigits[j][l]));
         perAsset = E.add(perAsset, E.mul(selectors[j], term));
       }
       let shared = E.zero(ext);
       if (l > 0) shared = E.add(shared, eps(l - 1));
       if (l < LIMBS - 2) shared = E.sub(shared, E.mulBase(eps(l), BASE));
+      if (hidden) {
+        shared = E.sub(shared, x[lay.teq + l]);
+        if (l === LIMBS - 2) {
+          const high = E.add(x[lay.teq + l + 1], E.mulBase(x[lay.teq + l + 2], BASE));
+          shared = E.sub(shared, E.mulBase(high, BASE));
+        }
+      }
       out.push(E.add(perAsset, E.mul(onAssetRow, shared)));
     }
     return out;

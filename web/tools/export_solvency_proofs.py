@@ -1,9 +1,14 @@
 """Write web/test/fixtures/solvency_proofs.json: two small real proofs of the solvency AIR (no
 leaves, public totals; n = 512, the `fast` preset, a fixed prover seed), one of format 1 and
 one of format 2 with a 2-tier haircut table, and Python's verdict on each against mutated
-statements (another total, equity, price, tier, issuer, flag, trace length or format), for
-web/test/solvency_proof.test.js (web/src/solvency_air.js with web/src/verifier.js). Run from the
-repository root:
+statements (another total, equity, price, tier, issuer, flag, trace length or format); and
+Python's verdict on batch proofs of the four golden publications (tests/golden: leaves, hidden
+totals, formats 1 and 2; `publication_air` under the statement's parameters and the default
+policy of `check_batch`) against mutated AIRs (a changed or swapped leaf, another batch's
+leaves, a changed commitment element, another batch's commitment or place, a changed total or
+equity, another leaf width, S-box registers, no leaves), described so that the JS test builds
+the same; for web/test/solvency_proof.test.js (web/src/solvency_air.js with
+web/src/verifier.js). Run from the repository root:
 
     PYTHONPATH=$PWD .venv/bin/python web/tools/export_solvency_proofs.py
 
@@ -21,6 +26,16 @@ import numpy as np
 
 from circuits.haircut import Tier
 from circuits.solvency import Market, SolvencyAir, build_witness
+from solvency.publication.check import read_leaves
+from solvency.publication.statement import (
+    LEAF_REGISTERS,
+    LEAF_WIDTH,
+    LEAVES_NAME,
+    PROOF_NAME,
+    batch_dir,
+    read_statement,
+)
+from stark.field import P
 from stark.params import PRESETS
 from stark.proof import VerificationError
 from stark.prover import prove
@@ -97,6 +112,100 @@ def mutations(s):
     return out
 
 
+GOLDEN = ROOT / "tests" / "golden"
+PUBLICATIONS = (
+    "publication-1/one-batch",
+    "publication-1/three-batches",
+    "publication-2/one-batch",
+    "publication-2/three-batches",
+)
+MIN_BITS = 100.0  # check_publication's default policy (provable regime)
+
+
+def golden_mutations(count: int, b: int, gross: bool) -> list[tuple[str, dict]]:
+    """(label, change) for batch b of a publication of `count` batches (gross: format 2). A
+    change names what differs from publication_air(s.batch(b), leaves_b, commitment_b):
+    "statement_batch" (whose statement), "leaves_from", "leaf_add" [row, element] (+1),
+    "leaves_swap" [row, row], "commitment_from", "commitment_add" (element +1), "total_add" /
+    "equity_add" [asset, delta], "leaf_width", "sbox_registers", "no_leaves"."""
+    other = (b + 1) % count
+    out = [
+        ("honest", {}),
+        ("a changed leaf", {"leaf_add": [5, 3]}),
+        ("two leaves swapped", {"leaves_swap": [0, 1]}),
+        ("the last leaf changed", {"leaf_add": [511, 7]}),
+        ("leaf width 16", {"leaf_width": 16}),
+        ("S-box registers", {"sbox_registers": True}),
+        ("no leaves", {"no_leaves": True}),
+    ]
+    if count == 1:
+        out.append(("a total - 1", {"total_add": [0, -1]}))
+        if gross:
+            out.append(("the last asset's equity + 1", {"equity_add": [-1, 1]}))
+    else:
+        out += [
+            ("a changed commitment element", {"commitment_add": 2}),
+            ("the first commitment element changed", {"commitment_add": 0}),
+            ("another batch's commitment", {"commitment_from": other}),
+            ("another batch's leaves", {"leaves_from": other}),
+            ("another batch's place", {"statement_batch": other}),
+        ]
+    return out
+
+
+def golden_air(s, b: int, change: dict, leaves_of, commitment_of):
+    """The AIR a change describes (golden_mutations), as SolvencyAir."""
+    statement = s.batch(change.get("statement_batch", b))
+    for field, key in (("totals", "total_add"), ("equity", "equity_add")):
+        if key in change and getattr(statement, field) is not None:
+            j, delta = change[key]
+            values = list(getattr(statement, field))
+            values[j] += delta
+            statement = dataclasses.replace(statement, **{field: tuple(values)})
+    leaves = leaves_of(change.get("leaves_from", b)).copy()
+    if "leaf_add" in change:
+        row, e = change["leaf_add"]
+        leaves[row, e] = (leaves[row, e] + 1) % P
+    if "leaves_swap" in change:
+        r0, r1 = change["leaves_swap"]
+        leaves[[r0, r1]] = leaves[[r1, r0]]
+    commitment = commitment_of(change.get("commitment_from", b))
+    if commitment is not None:
+        commitment = commitment.copy()
+        if "commitment_add" in change:
+            e = change["commitment_add"]
+            commitment[e] = (commitment[e] + 1) % P
+    return SolvencyAir(
+        statement,
+        None if change.get("no_leaves") else leaves,
+        leaf_width=change.get("leaf_width", LEAF_WIDTH),
+        sbox_registers=change.get("sbox_registers", LEAF_REGISTERS),
+        totals_commitment=commitment,
+    )
+
+
+def golden() -> list[dict]:
+    out = []
+    for name in PUBLICATIONS:
+        directory = GOLDEN / name
+        s, _ = read_statement(directory)
+        leaves = [read_leaves(batch_dir(directory, b) / LEAVES_NAME) for b in range(s.count)]
+        commitments = [r.commitment for r in s.batches]
+        for b in sorted({0, s.count - 1}):
+            proof = (batch_dir(directory, b) / PROOF_NAME).read_bytes()
+            cases = []
+            for label, change in golden_mutations(s.count, b, s.equity is not None):
+                air = golden_air(s, b, change, leaves.__getitem__, commitments.__getitem__)
+                try:
+                    verify(air, proof, accepted_params=[s.params], min_bits=MIN_BITS)
+                    reason = None
+                except VerificationError as e:
+                    reason = e.reason
+                cases.append({"label": label, "change": change, "python": reason})
+            out.append({"publication": name, "batch": b, "min_bits": MIN_BITS, "cases": cases})
+    return out
+
+
 def build() -> dict:
     t = tracer()
     two = (Tier(1, 100), Tier(None, 50))
@@ -123,7 +232,7 @@ def build() -> dict:
                 ],
             }
         )
-    return {"proofs": proofs}
+    return {"proofs": proofs, "golden": golden()}
 
 
 def render(data: dict) -> str:
