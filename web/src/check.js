@@ -47,8 +47,12 @@
 //       PublishedStatement.aggregate_statement():
 //         { context (Uint8Array, aggregate_context), numAssets, commitments ([8 Numbers] per
 //           batch), batchSizes (Numbers), totals (BigInts), equity (BigInts or null) }
-//     For the security figures each distinct batch AIR is also built once with all-zero
-//     leaves (and an all-zero commitment with several batches), as weakest_security does.
+//     airs.batchShape(batchStatement), optional: the shape of airs.batch(batchStatement, all-zero
+//       leaves, an all-zero commitment when hidden), as weakest_security takes it
+//       (solvency_air.js's publicationShape, which builds no per-row table). Without it, each
+//       distinct batch AIR is built once with all-zero leaves for its shape.
+//     With the real AIRs: { batch: publicationAir, batchShape: publicationShape,
+//       aggregate: aggregateAir } (solvency_air.js, aggregate_air.js).
 //   progress(fraction, phaseText): called as the work advances (0 to 1).
 //   line: the CLI's verdict line ("VALID: ...", "INVALID: ...", or "error: ..." for an
 //   unreadable input); detail: "detail: ..." after INVALID, else null; warnings: the WARNING
@@ -184,8 +188,13 @@ export function publicationSecurity(s, params, airs) {
   s.batches.forEach((record, b) => {
     if (seen.has(record.usersPadded)) return; // batch statements differ only in size and place
     seen.add(record.usersPadded);
+    const statement = batchStatement(s, b);
+    if (airs.batchShape) {
+      add(airs.batchShape(statement));
+      return;
+    }
     const leaves = new Uint32Array(record.usersPadded * DIGEST);
-    add(airShape(airs.batch(batchStatement(s, b), leaves, hidden ? new Array(DIGEST).fill(0) : null)));
+    add(airShape(airs.batch(statement, leaves, hidden ? new Array(DIGEST).fill(0) : null)));
   });
   const aggregate = aggregateStatement(s);
   if (aggregate !== null) add(airShape(airs.aggregate(aggregate)));

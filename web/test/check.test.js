@@ -9,25 +9,14 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 
 import { ROOT, readJson } from "./helpers.js";
-import { checkPublication } from "../src/check.js";
+import { checkPublication, batchStatement } from "../src/check.js";
+import { readStatement } from "../src/statement.js";
+import { publicationAir, publicationShape, batchStatement as airBatchStatement } from "../src/solvency_air.js";
+import { aggregateAir } from "../src/aggregate_air.js";
+import { airShape } from "../src/protocol.js";
 import { pyJsonText, formatG } from "../src/verdict.js";
 import { pyFloatRepr } from "../src/pytext.js";
 import { formatFixed } from "../src/security.js";
-
-// The AIRs a publication's check builds (solvency_air.js's publicationAir for each batch and
-// aggregate_air.js's aggregation AIR) are being ported in other worktrees. Until they land, the
-// runs that verify a STARK proof (stage "proofs") are skipped, and the runs that need the AIRs
-// only for their shapes (stage "shapes": the security figures, then the checks before the first
-// STARK proof) get the shapes Python's weakest_security used, from the fixture. The integrator
-// deletes this constant and `recordedShapes` and passes the real AIRs to every run.
-const AIR_CASES_PENDING = true;
-
-/** The real AIR factories (once solvency_air.js has publicationAir and aggregate_air.js exists). */
-async function realAirs() {
-  const { publicationAir } = await import("../src/solvency_air.js");
-  const { aggregateAir } = await import("../src/aggregate_air.js");
-  return { batch: publicationAir, aggregate: aggregateAir };
-}
 
 const F = readJson("web/test/fixtures/publication_cases.json");
 
@@ -89,36 +78,23 @@ const NO_AIRS = {
   },
 };
 
-/** A stand-in AIR of one recorded shape (protocol.js's interface, enough for airShape). */
-function shapeOnly(shape) {
-  return {
-    name: shape.name,
-    traceLen: shape.trace_len,
-    mainWidth: shape.main_width,
-    auxWidth: shape.aux_width,
-    numAuxChallenges: shape.num_aux_challenges,
-    transitionConstraints: () =>
-      Array.from({ length: shape.num_transition_constraints }, () => ({ degree: shape.max_constraint_degree, allRows: true })),
-    boundaryConstraints: () => Array.from({ length: shape.num_boundary_constraints }, () => ({})),
-    lookupFractions: () => shape.num_lookup_fractions,
+/**
+ * The real AIR factories (solvency_air.js, aggregate_air.js), checking on the way that every
+ * shape the security figures take is one Python's weakest_security used for this run.
+ */
+function realAirs(run) {
+  const recorded = run.shapes.map((i) => JSON.stringify(F.shapes[i]));
+  const known = (shape) => {
+    assert.ok(recorded.includes(JSON.stringify(shape)), `a shape Python did not use: ${JSON.stringify(shape)}`);
+    return shape;
   };
-}
-
-/** AIR factories serving the shapes Python's weakest_security used for this run. */
-function recordedShapes(run) {
-  const shapes = run.shapes.map((i) => F.shapes[i]);
-  const isAggregate = (shape) => shape.name.startsWith("solvency-aggregate");
   return {
-    batch: (statement, leaves, commitment) => {
-      assert.equal(leaves.length, statement.traceLen * 8);
-      assert.equal(commitment === null, !statement.hiddenTotals);
-      const shape = shapes.find((s) => !isAggregate(s) && s.trace_len === statement.traceLen);
-      assert.ok(shape, `no recorded batch shape of ${statement.traceLen} rows`);
-      return shapeOnly(shape);
-    },
+    batch: publicationAir,
+    batchShape: (statement) => known(publicationShape(statement)),
     aggregate: (statement) => {
-      assert.equal(statement.commitments.length, statement.batchSizes.length);
-      return shapeOnly(shapes.find(isAggregate));
+      const air = aggregateAir(statement);
+      if (run.stage === "shapes") known(airShape(air));
+      return air;
     },
   };
 }
@@ -145,8 +121,6 @@ function expected(run) {
 }
 
 const bases = new Map(F.bases.map((name) => [name, loadBase(name)]));
-const REAL_AIRS = AIR_CASES_PENDING ? null : await realAirs();
-const pending = [];
 const bugs = [];
 
 for (const base of F.bases) {
@@ -156,12 +130,7 @@ for (const base of F.bases) {
     let runs = 0;
     for (const c of cases) {
       for (const run of c.runs) {
-        if (run.stage === "proofs" && AIR_CASES_PENDING && !c.python_bug) {
-          pending.push(`${base}: ${c.label}`);
-          continue;
-        }
-        let airs = REAL_AIRS ?? recordedShapes(run);
-        if (run.stage === "statement" || c.python_bug) airs = NO_AIRS;
+        const airs = run.stage === "statement" || c.python_bug ? NO_AIRS : realAirs(run);
         const fractions = [];
         const options = { acceptConjectured: run.accept_conjectured, minBits: run.min_bits, airs };
         const got = await checkPublication(filesOf(c, bases), options, (f) => fractions.push(f));
@@ -212,6 +181,9 @@ test("the Python bug (loose params) was met and refused as check.py's rule says"
   assert.ok(bugs.length > 0);
 });
 
-test("AIR_CASES_PENDING: the runs that verify STARK proofs wait for the AIR ports", { todo: AIR_CASES_PENDING }, () => {
-  assert.equal(AIR_CASES_PENDING ? pending.length : 0, 0, `${pending.length} runs pending`);
+test("check.js's batch statements are solvency_air.js's (PublishedStatement.batch)", () => {
+  for (const [name, files] of bases) {
+    const s = readStatement(files.get("statement.json"));
+    for (let b = 0; b < s.count; b++) assert.deepEqual(batchStatement(s, b), airBatchStatement(s, b), `${name} batch ${b}`);
+  }
 });
