@@ -53,6 +53,11 @@
 //       distinct batch AIR is built once with all-zero leaves for its shape.
 //     With the real AIRs: { batch: publicationAir, batchShape: publicationShape,
 //       aggregate: aggregateAir } (solvency_air.js, aggregate_air.js).
+//   options.cache: optional, a Map kept by the caller across checks (the page's "verify again",
+//     a test's corpus): the results of pure computations are reused from it, a leaves' root by
+//     the SHA-256 of leaves.bin, a STARK verdict by the SHA-256 of the proof and everything the
+//     verifier reads of the AIR (name, shape, public inputs, the leaves and commitment behind
+//     its periodic columns and boundaries) and the policy.
 //   progress(fraction, phaseText): called as the work advances (0 to 1).
 //   line: the CLI's verdict line ("VALID: ...", "INVALID: ...", or "error: ..." for an
 //   unreadable input); detail: "detail: ..." after INVALID, else null; warnings: the WARNING
@@ -388,6 +393,37 @@ export async function leavesRoot(leaves, onSlice = () => {}) {
 
 // -- the publication -------------------------------------------------------------------------
 
+const wordBytes = (words) => new Uint8Array(words.buffer, words.byteOffset, words.byteLength);
+
+/** compute(), or its result kept in cache under key (no cache: computed every time). */
+async function cached(cache, key, compute) {
+  if (cache === null) return compute();
+  if (!cache.has(key)) cache.set(key, await compute());
+  return cache.get(key);
+}
+
+/**
+ * The STARK verifier's reason for refusing the proof (null: it verifies), under the statement's
+ * parameters and the policy. With a cache, keyed by the proof's SHA-256 (proofSha256, already
+ * compared with the file's), what the verifier reads of the AIR, `inputs` (what its periodic
+ * columns and boundaries are made of beyond its public inputs) and the policy.
+ */
+async function starkVerdict(air, proof, proofSha256, inputs, declared, policy) {
+  const options = { acceptedParams: [declared.params], minBits: policy.minBits, regime: policy.regime };
+  const key = () =>
+    ["stark", air.name, JSON.stringify(airShape(air)), toHex(sha256(air.publicInputs())), inputs, proofSha256,
+      JSON.stringify(options)].join("|");
+  return cached(policy.cache, policy.cache === null ? null : key(), () => {
+    try {
+      verify(air, proof, options);
+      return null;
+    } catch (e) {
+      if (e instanceof VerificationError) return e.reason;
+      throw e;
+    }
+  });
+}
+
 /** The phases' shares of the bar: per batch (proof digest, leaves' root, STARK proof). */
 const BATCH_WEIGHTS = { digest: 0.1, leaves: 0.5, proof: 0.4 };
 const STATEMENT_SHARE = 0.02;
@@ -409,8 +445,11 @@ async function checkBatch(files, s, b, declared, policy, report) {
     );
   }
   report(b, BATCH_WEIGHTS.digest, `${of}leaves' root`);
-  const root = await leavesRoot(leaves, (done, total) =>
-    report(b, BATCH_WEIGHTS.digest + (BATCH_WEIGHTS.leaves * done) / total, `${of}leaves' root`),
+  const leavesDigest = policy.cache ? toHex(sha256(wordBytes(leaves))) : null;
+  const root = await cached(policy.cache, `leaves root|${leavesDigest}`, () =>
+    leavesRoot(leaves, (done, total) =>
+      report(b, BATCH_WEIGHTS.digest + (BATCH_WEIGHTS.leaves * done) / total, `${of}leaves' root`),
+    ),
   );
   if (elementsHex(root) !== record.leavesRoot) {
     throw new StatementMismatch(`${field}.leaves_root`, `is not the root of ${leavesPath}`);
@@ -418,12 +457,8 @@ async function checkBatch(files, s, b, declared, policy, report) {
   report(b, BATCH_WEIGHTS.digest + BATCH_WEIGHTS.leaves, `${of}STARK proof`);
   await yieldToEventLoop();
   const air = policy.airs.batch(batchStatement(s, b), leaves, record.commitment);
-  try {
-    verify(air, proof, { acceptedParams: [declared.params], minBits: policy.minBits, regime: policy.regime });
-  } catch (e) {
-    if (e instanceof VerificationError) throw new ProofInvalid(s.count > 1 ? `batch ${b}` : "the proof", e.reason);
-    throw e;
-  }
+  const reason = await starkVerdict(air, proof, record.proofSha256, `${leavesDigest}|${record.commitment}`, declared, policy);
+  if (reason !== null) throw new ProofInvalid(s.count > 1 ? `batch ${b}` : "the proof", reason);
   return root;
 }
 
@@ -453,12 +488,8 @@ async function checkAll(files, policy, progress, seen) {
     const proof = await readProof(files, AGGREGATE_NAME, "aggregate", s.aggregate.proofSha256, s.aggregate.proofBytes);
     await yieldToEventLoop();
     const air = policy.airs.aggregate(aggregateStatement(s));
-    try {
-      verify(air, proof, { acceptedParams: [declared.params], minBits: policy.minBits, regime: policy.regime });
-    } catch (e) {
-      if (e instanceof VerificationError) throw new ProofInvalid("the aggregation", e.reason);
-      throw e;
-    }
+    const reason = await starkVerdict(air, proof, s.aggregate.proofSha256, "aggregation", declared, policy);
+    if (reason !== null) throw new ProofInvalid("the aggregation", reason);
   }
   progress(1, "done");
   return { statement: s, ...declared };
@@ -466,7 +497,7 @@ async function checkAll(files, policy, progress, seen) {
 
 /** Check the publication (see the interface at the top of this file). */
 export async function checkPublication(files, options = {}, progress = () => {}) {
-  const { minBits = 100, acceptConjectured = false, airs } = options;
+  const { minBits = 100, acceptConjectured = false, airs, cache = null } = options;
   const regime = acceptConjectured ? "conjectured" : "provable";
   if (!(Number.isFinite(minBits) && minBits >= 100 && minBits <= 1000)) {
     // verify's --min-security is a float in [100, 1000]; the page's input must keep it there
@@ -484,7 +515,7 @@ export async function checkPublication(files, options = {}, progress = () => {})
   });
   let proved;
   try {
-    proved = await checkAll(files, { minBits, regime, airs }, progress, seen);
+    proved = await checkAll(files, { minBits, regime, airs, cache }, progress, seen);
   } catch (e) {
     if (e instanceof InputError) {
       return {

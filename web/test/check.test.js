@@ -121,6 +121,10 @@ function expected(run) {
 }
 
 const bases = new Map(F.bases.map((name) => [name, loadBase(name)]));
+// One cache for the whole corpus (check.js's options.cache): each distinct leaves.bin gets its
+// root computed once and each distinct (AIR, proof, policy) is verified once; a wrong key would
+// hand a later run another run's answer, which its comparison with Python would catch.
+const cache = new Map();
 const bugs = [];
 
 for (const base of F.bases) {
@@ -132,7 +136,7 @@ for (const base of F.bases) {
       for (const run of c.runs) {
         const airs = run.stage === "statement" || c.python_bug ? NO_AIRS : realAirs(run);
         const fractions = [];
-        const options = { acceptConjectured: run.accept_conjectured, minBits: run.min_bits, airs };
+        const options = { acceptConjectured: run.accept_conjectured, minBits: run.min_bits, airs, cache };
         const got = await checkPublication(filesOf(c, bases), options, (f) => fractions.push(f));
         runs += 1;
         const want = c.python_bug ? PYTHON_BUG_PARAMS : expected(run);
@@ -179,6 +183,23 @@ test("Python's float texts: repr(x), format(x, 'g'), format(x, '.1f')", () => {
 
 test("the Python bug (loose params) was met and refused as check.py's rule says", () => {
   assert.ok(bugs.length > 0);
+});
+
+test("without a cache (as the page checks once): the golden publications and a changed proof get Python's verdicts", async () => {
+  const labels = ["the golden publication (VALID)", "batch 0 proof.bin byte 200 flipped, digest updated"];
+  for (const c of F.cases.filter((x) => labels.includes(x.label))) {
+    const run = c.runs[0];
+    const phases = [];
+    const options = { acceptConjectured: run.accept_conjectured, minBits: run.min_bits, airs: realAirs(run) };
+    const got = await checkPublication(filesOf(c, bases), options, (f, phase) => phases.push(phase));
+    assert.equal(got.line, expected(run).line, `${c.base}: ${c.label}`);
+    assert.equal(got.detail, expected(run).detail, `${c.base}: ${c.label}`);
+    assert.ok(phases.includes("statement") && phases.some((p) => p.endsWith("STARK proof")));
+    if (got.state === "valid") {
+      assert.ok(phases.includes("users' root"));
+      assert.equal(phases.includes("aggregation"), c.base.endsWith("three-batches"));
+    }
+  }
 });
 
 test("check.js's batch statements are solvency_air.js's (PublishedStatement.batch)", () => {
