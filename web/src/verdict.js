@@ -197,7 +197,8 @@ export const FLOAT_FIELDS = new Set(["min_bits", "provable_bits", "conjectured_b
 
 /**
  * json_report (no reserves, no reference prices), without `seconds`; with statementSha256, the
- * `statement_sha256` field (the SHA-256 of statement.json's bytes) after `snapshot`.
+ * `statement_sha256` field (the SHA-256 of statement.json's bytes) last, where `verify --json`
+ * puts it (after `seconds`; then comes `page`, the page's own digest, which the page adds).
  */
 export function jsonReport(proved, regime, minBits, statementSha256 = null) {
   const s = proved.statement;
@@ -212,7 +213,6 @@ export function jsonReport(proved, regime, minBits, statementSha256 = null) {
     batches: s.count,
     users_root: s.usersRoot,
     snapshot: s.snapshot,
-    ...(statementSha256 === null ? {} : { statement_sha256: statementSha256 }),
     assets: s.symbols.map((symbol, j) => ({
       symbol,
       price: priceText(s.prices[j], s.scale, s.decimals[j]),
@@ -237,6 +237,7 @@ export function jsonReport(proved, regime, minBits, statementSha256 = null) {
       recomputed: true,
     },
     zero_knowledge: zeroKnowledge(proved),
+    ...(statementSha256 === null ? {} : { statement_sha256: statementSha256 }),
   };
 }
 

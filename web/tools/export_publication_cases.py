@@ -612,7 +612,10 @@ def file_mutations(case_of, doc, files, rng):
                 {"path": path, "op": "append", "hex": "00"},
             ),
         ]
-        for at in (0, 9, 12, 18, 19, 52, 60, 200, size // 2, size - 9, size - 1):
+        offsets = [0, 9, 12, 18, 19, 52, 60, 200, size // 2, size - 9, size - 1]
+        if count == 1:  # and spread over the OOD values, the openings and FRI's layers
+            offsets += sorted({size * k // 13 + 3 for k in range(1, 13)} - set(offsets))
+        for at in offsets:
             out.append(
                 with_proof(
                     f"{name} byte {at} flipped, digest updated",
