@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 BENCHES = ROOT / "benches"
 SCRIPTS = (
     "bench_stark.py", "bench_leaves.py", "bench_poseidon2.py", "bench_verify.py",
-    "bench_haircuts.py",
+    "bench_haircuts.py", "bench_web_verify.py",
 )  # fmt: skip
 
 
@@ -50,6 +50,7 @@ def test_help(script):
         ("bench_poseidon2.py", ["--log-perms", "2,x"], "--log-perms"),
         ("bench_verify.py", ["--users", "0"], "--users"),
         ("bench_haircuts.py", ["--tiers", "9"], "--tiers"),
+        ("bench_web_verify.py", ["--repeat", "0"], "--repeat"),
     ],
 )
 def test_a_mistake_is_one_line(script, args, words):

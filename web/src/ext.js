@@ -2,7 +2,9 @@
 // W = 2. An element is an Array of k base-field Numbers (a_0, ..., a_{k-1}), meaning
 // sum a_i x^i, lowest coordinate first: the order of a row of the proof's OOD matrices and of
 // the transcript's extension challenges. The degree is the array's length.
-import { P, add as fadd, sub as fsub, mul as fmul, inv as finv, isElement } from "./field.js";
+import {
+  P, add as fadd, sub as fsub, mul as fmul, inv as finv, isElement, reduceWide,
+} from "./field.js";
 
 /** The non-residue W of each supported degree (stark/field.py EXTENSION_NONRESIDUE). */
 export const NONRESIDUE = Object.freeze({ 4: 11, 5: 2 });
@@ -68,27 +70,28 @@ export function mulBase(a, b) {
 }
 
 // Unrolled products for k = 4 (W = 11) and k = 5 (W = 2): every term is a reduced product, so a
-// coordinate's sum is below 4 * 2^31 + 11 * 3 * 2^31 < 2^37, exact, and reduced once.
+// coordinate's sum is below 4 * 2^31 + 11 * 3 * 2^31 < 2^37, exact, and reduced once by
+// reduceWide (a floor estimate: `%` on a Number above 2^31 is a slow floating-point remainder).
 function mul4(a, b) {
-  const [a0, a1, a2, a3] = a;
-  const [b0, b1, b2, b3] = b;
+  const a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
+  const b0 = b[0], b1 = b[1], b2 = b[2], b3 = b[3];
   return [
-    (fmul(a0, b0) + 11 * (fmul(a1, b3) + fmul(a2, b2) + fmul(a3, b1))) % P,
-    (fmul(a0, b1) + fmul(a1, b0) + 11 * (fmul(a2, b3) + fmul(a3, b2))) % P,
-    (fmul(a0, b2) + fmul(a1, b1) + fmul(a2, b0) + 11 * fmul(a3, b3)) % P,
-    (fmul(a0, b3) + fmul(a1, b2) + fmul(a2, b1) + fmul(a3, b0)) % P,
+    reduceWide(fmul(a0, b0) + 11 * (fmul(a1, b3) + fmul(a2, b2) + fmul(a3, b1))),
+    reduceWide(fmul(a0, b1) + fmul(a1, b0) + 11 * (fmul(a2, b3) + fmul(a3, b2))),
+    reduceWide(fmul(a0, b2) + fmul(a1, b1) + fmul(a2, b0) + 11 * fmul(a3, b3)),
+    reduceWide(fmul(a0, b3) + fmul(a1, b2) + fmul(a2, b1) + fmul(a3, b0)),
   ];
 }
 
 function mul5(a, b) {
-  const [a0, a1, a2, a3, a4] = a;
-  const [b0, b1, b2, b3, b4] = b;
+  const a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4];
+  const b0 = b[0], b1 = b[1], b2 = b[2], b3 = b[3], b4 = b[4];
   return [
-    (fmul(a0, b0) + 2 * (fmul(a1, b4) + fmul(a2, b3) + fmul(a3, b2) + fmul(a4, b1))) % P,
-    (fmul(a0, b1) + fmul(a1, b0) + 2 * (fmul(a2, b4) + fmul(a3, b3) + fmul(a4, b2))) % P,
-    (fmul(a0, b2) + fmul(a1, b1) + fmul(a2, b0) + 2 * (fmul(a3, b4) + fmul(a4, b3))) % P,
-    (fmul(a0, b3) + fmul(a1, b2) + fmul(a2, b1) + fmul(a3, b0) + 2 * fmul(a4, b4)) % P,
-    (fmul(a0, b4) + fmul(a1, b3) + fmul(a2, b2) + fmul(a3, b1) + fmul(a4, b0)) % P,
+    reduceWide(fmul(a0, b0) + 2 * (fmul(a1, b4) + fmul(a2, b3) + fmul(a3, b2) + fmul(a4, b1))),
+    reduceWide(fmul(a0, b1) + fmul(a1, b0) + 2 * (fmul(a2, b4) + fmul(a3, b3) + fmul(a4, b2))),
+    reduceWide(fmul(a0, b2) + fmul(a1, b1) + fmul(a2, b0) + 2 * (fmul(a3, b4) + fmul(a4, b3))),
+    reduceWide(fmul(a0, b3) + fmul(a1, b2) + fmul(a2, b1) + fmul(a3, b0) + 2 * fmul(a4, b4)),
+    reduceWide(fmul(a0, b4) + fmul(a1, b3) + fmul(a2, b2) + fmul(a3, b1) + fmul(a4, b0)),
   ];
 }
 
@@ -210,12 +213,13 @@ export function isZero(a) {
 }
 
 /**
- * inverse_of_difference: 1 / (x - z) for each base element x of `xs` and one extension element
- * z, as stark/field.py computes it: chi(X) = prod_j (X - phi^j(z)) has base coefficients, and
- * q(X) = chi(X) / (X - z); the answer is q(x) / chi(x). Returns an Array of elements.
- * Throws RangeError if some x - z is zero (Python: ZeroDivisionError).
+ * The characteristic polynomial of z and its quotient by (X - z): chi(X) = prod_j (X - phi^j(z))
+ * has base coefficients (z's conjugates are its roots), and q(X) = chi(X) / (X - z), so that
+ * 1 / (x - z) = q(x) / chi(x) for every base x. This turns an inverse in the extension into one
+ * in the base field, which many x can share (a batch inversion). Returns { chi: k + 1 base
+ * coefficients, q: k extension coefficients }, lowest degree first.
  */
-export function inverseOfDifference(xs, z) {
+export function characteristicQuotient(z) {
   const k = z.length;
   let chi = [one(k)]; // lowest degree first
   for (let j = 0; j < k; j++) {
@@ -229,7 +233,18 @@ export function inverseOfDifference(xs, z) {
   const q = [chi[k]];
   for (let i = k - 1; i > 0; i--) q.push(add(chi[i], mul(z, q[q.length - 1])));
   q.reverse();
-  const chiBase = chi.map((c) => c[0]);
+  return { chi: chi.map((c) => c[0]), q };
+}
+
+/**
+ * inverse_of_difference: 1 / (x - z) for each base element x of `xs` and one extension element
+ * z, as stark/field.py computes it: chi(X) = prod_j (X - phi^j(z)) has base coefficients, and
+ * q(X) = chi(X) / (X - z); the answer is q(x) / chi(x). Returns an Array of elements.
+ * Throws RangeError if some x - z is zero (Python: ZeroDivisionError).
+ */
+export function inverseOfDifference(xs, z) {
+  const k = z.length;
+  const { chi: chiBase, q } = characteristicQuotient(z);
   return Array.from(xs, (x) => {
     let cx = 0;
     for (let i = chiBase.length - 1; i >= 0; i--) cx = fadd(fmul(cx, x), chiBase[i]);

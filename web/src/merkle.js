@@ -3,7 +3,7 @@
 // the index is 0. Used up to a batch root and on, through the users' tree over the batch roots
 // (solvency/publication/statement.py, users_tree), to the users' root.
 import { P } from "./field.js";
-import { compress, DIGEST } from "./poseidon2.js";
+import { compress, compressCanonical, DIGEST } from "./poseidon2.js";
 
 export const EMPTY_ROOT = new Array(DIGEST).fill(0);
 
@@ -30,7 +30,8 @@ export function treeLevels(leaves) {
   const levels = [level];
   while (level.length > 1) {
     const next = [];
-    for (let i = 0; i < level.length; i += 2) next.push(compress(level[i], level[i + 1]));
+    // every node is canonical: the leaves were checked above, compress's outputs are reduced
+    for (let i = 0; i < level.length; i += 2) next.push(compressCanonical(level[i], level[i + 1]));
     level = next;
     levels.push(level);
   }

@@ -11,9 +11,11 @@
 //   lookupFractions() -> Number;
 //   evaluateTransition(frame) -> [extension element], frame = { k, main, mainNext, aux,
 //     auxNext, periodic, challenges } (every entry an extension element, an Array of k).
-import { P, mul as fmul, pow as fpow, inv as finv } from "./field.js";
+import {
+  P, add as fadd, mul as fmul, pow as fpow, inv as finv, batchInverse, reduceWide,
+} from "./field.js";
 import * as E from "./ext.js";
-import { Transcript, u32Bytes } from "./transcript.js";
+import { Transcript } from "./transcript.js";
 import { encodeParams, FORMAT_VERSION } from "./proof.js";
 import { ValueError, isPowerOfTwo } from "./params.js";
 
@@ -99,6 +101,29 @@ function concat(parts) {
   return out;
 }
 
+/**
+ * The "periodic" absorb's bytes: per column, u32 length, then its values mod p as u32, all
+ * little-endian. Written straight into one buffer: at 65,536 users x 22 assets this is 7.9 MB
+ * (31 columns, 30 of them 65,536 long), the largest SHA-256 input of the whole check.
+ */
+function periodicBytes(columns) {
+  let size = 0;
+  for (const c of columns) size += 4 + 4 * c.length;
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  let at = 0;
+  for (const c of columns) {
+    view.setUint32(at, c.length, true);
+    at += 4;
+    for (let j = 0; j < c.length; j++) {
+      const v = c[j];
+      view.setUint32(at, typeof v === "number" && v >= 0 && v < P ? v : modP(v), true);
+      at += 4;
+    }
+  }
+  return out;
+}
+
 /** start_transcript(air, params). */
 export function startTranscript(air, params) {
   const shape = airShape(air);
@@ -125,12 +150,7 @@ export function startTranscript(air, params) {
       }),
     ),
   );
-  t.absorb(
-    "periodic",
-    concat(
-      air.periodicColumns().flatMap((c) => [u32Bytes([c.length]), u32Bytes(Array.from(c, modP))]),
-    ),
-  );
+  t.absorb("periodic", periodicBytes(air.periodicColumns()));
   t.absorb("public inputs", air.publicInputs());
   return t;
 }
@@ -199,34 +219,150 @@ export function composition(air, frame, alphas, zf) {
   return total;
 }
 
-/** periodic_at(air, z): each periodic column's polynomial at z (barycentric, by cycle). */
+/**
+ * periodic_at(air, z): each periodic column's polynomial at z. A column of cycle m holds the
+ * values v_j of a polynomial P of degree < m on the subgroup <g> of order m, and the frame
+ * needs P(y) with y = z^(n/m). In barycentric form, for y^m != 1:
+ *
+ *   P(y) = (1 - y^m) / m * sum_j v_j g^j / (g^j - y),
+ *
+ * and P(y) = v_j where y = g^j otherwise. Columns are read as Arrays or typed arrays of
+ * Numbers or BigInts, reduced mod p. Two ways to the same field element:
+ *   - sparse columns (a one-hot selector): one extension inverse per nonzero entry;
+ *   - dense columns (a leaf column: every entry nonzero) share, per cycle, the work over j.
+ *     With chi and q of ext.js characteristicQuotient(y), 1 / (x - y) = q(x) / chi(x), so
+ *       sum_j v_j x_j / (x_j - y) = sum_i q_i T_i,   T_i = sum_j v_j e_ij,   e_ij = x_j^(i+1) / chi(x_j),
+ *     where x_j = g^j and chi(x_j) is in the base field: one batch inversion of m base values
+ *     for every dense column of that cycle (chi(x_j) != 0 because y^m != 1 keeps y and its
+ *     conjugates off the subgroup), then k base products per column and entry, summed lazily.
+ */
 export function periodicAt(air, z) {
   const n = air.traceLen;
-  const k = z.length;
-  return air.periodicColumns().map((cycle) => {
+  const columns = air.periodicColumns();
+  const out = new Array(columns.length);
+  const dense = new Map(); // cycle m -> [[column index, reduced values]]
+  columns.forEach((cycle, c) => {
     const m = cycle.length;
+    const values = new Uint32Array(m);
+    const nonzero = reduceColumn(cycle, values);
+    // an extension inverse costs about as much as 20 entries of the shared dense work
+    if (nonzero * 20 > m) {
+      if (!dense.has(m)) dense.set(m, []);
+      dense.get(m).push([c, values]);
+    } else {
+      out[c] = periodicSparse(values, E.pow(z, n / m));
+    }
+  });
+  for (const [m, group] of dense) {
     const y = E.pow(z, n / m);
-    const ym = E.pow(y, m);
-    const g = rootOfUnity(Math.log2(m));
-    const values = Array.from(cycle, modP);
-    if (E.isZero(E.addBase(ym, P - 1))) {
-      let point = 1;
-      for (let t = 0; t < m; t++) {
-        if (point === y[0]) return E.fromBase(k, values[t]);
-        point = fmul(point, g);
+    if (E.isZero(E.addBase(E.pow(y, m), P - 1))) {
+      for (const [c, values] of group) out[c] = periodicSparse(values, y);
+    } else {
+      const results = periodicDense(group.map(([, values]) => values), y);
+      group.forEach(([c], i) => {
+        out[c] = results[i];
+      });
+    }
+  }
+  return out;
+}
+
+/** A periodic column's entries mod p into `out` (the fast path skips modP); returns how many
+ * are nonzero. */
+function reduceColumn(cycle, out) {
+  let nonzero = 0;
+  for (let j = 0; j < out.length; j++) {
+    const v = cycle[j];
+    const r = typeof v === "number" && v >= 0 && v < P ? v : modP(v);
+    out[j] = r;
+    if (r !== 0) nonzero++;
+  }
+  return nonzero;
+}
+
+/** One column at y, one extension inverse per nonzero entry (or the entry itself if y^m = 1). */
+function periodicSparse(values, y) {
+  const m = values.length;
+  const k = y.length;
+  const ym = E.pow(y, m);
+  const g = rootOfUnity(Math.log2(m));
+  if (E.isZero(E.addBase(ym, P - 1))) {
+    let point = 1;
+    for (let t = 0; t < m; t++) {
+      if (point === y[0]) return E.fromBase(k, values[t]);
+      point = fmul(point, g);
+    }
+    throw new Error("unreachable: y^m = 1 outside the subgroup");
+  }
+  let sum = E.zero(k);
+  for (let j = 0; j < m; j++) {
+    if (values[j] !== 0) {
+      const gj = fpow(g, j);
+      const gjy = E.sub(E.fromBase(k, gj), y);
+      sum = E.add(sum, E.mulBase(E.inv(gjy), fmul(values[j], gj)));
+    }
+  }
+  return E.mul(E.mulBase(E.sub(E.one(k), ym), finv(m)), sum);
+}
+
+// Lazy sums: v_j splits into 16-bit halves, so each product with e_ij (< 2^31) is below 2^47
+// and exact; 32 of them plus a reduced accumulator stay below 2^53. Reduce every 32 entries.
+const LAZY_RUN = 32;
+
+/** Several columns of one cycle m at y (y^m != 1), sharing the work over j (see periodicAt). */
+function periodicDense(columns, y) {
+  const m = columns[0].length;
+  const k = y.length;
+  const g = rootOfUnity(Math.log2(m));
+  const { chi, q } = E.characteristicQuotient(y);
+  const xs = new Float64Array(m);
+  const chiAt = new Float64Array(m);
+  let x = 1;
+  for (let j = 0; j < m; j++) {
+    xs[j] = x;
+    let acc = 1; // chi is monic: Horner from its leading coefficient
+    for (let i = k - 1; i >= 0; i--) acc = fadd(fmul(acc, x), chi[i]);
+    chiAt[j] = acc;
+    x = fmul(x, g);
+  }
+  const invChi = batchInverse(chiAt);
+  const e = new Float64Array(m * k); // e[j k + i] = x_j^(i+1) / chi(x_j)
+  for (let j = 0; j < m; j++) {
+    let t = fmul(xs[j], invChi[j]);
+    e[j * k] = t;
+    for (let i = 1; i < k; i++) {
+      t = fmul(t, xs[j]);
+      e[j * k + i] = t;
+    }
+  }
+  const scale = E.mulBase(E.sub(E.one(k), E.pow(y, m)), finv(m));
+  const lo = new Float64Array(k);
+  const hi = new Float64Array(k);
+  return columns.map((values) => {
+    lo.fill(0);
+    hi.fill(0);
+    for (let start = 0; start < m; start += LAZY_RUN) {
+      const stop = Math.min(m, start + LAZY_RUN);
+      for (let j = start; j < stop; j++) {
+        const v = values[j];
+        const vl = v & 0xffff;
+        const vh = v >>> 16;
+        const at = j * k;
+        for (let i = 0; i < k; i++) {
+          lo[i] += vl * e[at + i];
+          hi[i] += vh * e[at + i];
+        }
       }
-      throw new Error("unreachable: y^m = 1 outside the subgroup");
+      for (let i = 0; i < k; i++) {
+        lo[i] = reduceWide(lo[i]);
+        hi[i] = reduceWide(hi[i]);
+      }
     }
     let sum = E.zero(k);
-    let gj = 1;
-    for (let j = 0; j < m; j++) {
-      if (values[j] !== 0) {
-        const gjy = E.sub(E.fromBase(k, gj), y);
-        sum = E.add(sum, E.mulBase(E.inv(gjy), fmul(values[j], gj)));
-      }
-      gj = fmul(gj, g);
+    for (let i = 0; i < k; i++) {
+      const t = reduceWide(hi[i] * 65536 + lo[i]); // < 2^47 + 2^31
+      sum = E.add(sum, E.mulBase(q[i], t));
     }
-    const scale = E.mulBase(E.sub(E.one(k), ym), finv(m));
     return E.mul(scale, sum);
   });
 }

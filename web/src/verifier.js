@@ -2,7 +2,7 @@
 // or throws VerificationError with Python's reason, in Python's order of checks. Any other
 // exception inside is turned into "malformed proof: ..." as Python's verify() does (the
 // exception's name and message are JavaScript's, not Python's: see web/README.md).
-import { mul as fmul, pow as fpow } from "./field.js";
+import { mul as fmul, pow as fpow, reduceWide } from "./field.js";
 import * as E from "./ext.js";
 import { VerificationError, parseProof } from "./proof.js";
 import { saltWidth, verifyRows } from "./stark_merkle.js";
@@ -23,17 +23,30 @@ function floatRepr(x) {
 }
 
 /**
- * verify(air, proof, { acceptedParams, minBits, regime }): proof is bytes (Uint8Array or
- * ArrayBuffer) or a parsed proof. At least one of acceptedParams (an Array of parameter
- * objects) and minBits (a Number, Python float) is required, as in Python.
+ * The phases of `verify`, in order, as it reports them to `onPhase` (for a progress bar, and
+ * for web/tools/bench_verify.mjs, which times them).
  */
-export function verify(air, proof, { acceptedParams = null, minBits = null, regime = "provable" } = {}) {
+export const VERIFY_PHASES = Object.freeze([
+  "parse proof", "parameters", "transcript start", "transcript replay", "periodic columns at z",
+  "constraints at z", "openings", "DEEP", "FRI",
+]);
+
+/**
+ * verify(air, proof, { acceptedParams, minBits, regime, onPhase }): proof is bytes (Uint8Array
+ * or ArrayBuffer) or a parsed proof. At least one of acceptedParams (an Array of parameter
+ * objects) and minBits (a Number, Python float) is required, as in Python. onPhase(name), if
+ * given, is called as each phase of VERIFY_PHASES begins; it must not throw (its exception
+ * would end verify() as "malformed proof", as any other does).
+ */
+export function verify(
+  air, proof, { acceptedParams = null, minBits = null, regime = "provable", onPhase = null } = {},
+) {
   if (acceptedParams === null && minBits === null) {
     throw new TypeError("verify() needs accepted_params or min_bits: the verifier decides");
   }
   if (!REGIMES.includes(regime)) throw new ValueError("regime must be one of ('provable', 'conjectured')");
   try {
-    verifyInner(air, proof, acceptedParams, minBits, regime);
+    verifyInner(air, proof, acceptedParams, minBits, regime, onPhase || (() => {}));
   } catch (e) {
     if (e instanceof VerificationError) throw e;
     throw new VerificationError(`malformed proof: ${e && e.name}: ${e && e.message}`);
@@ -81,8 +94,10 @@ function checkOpening(opening, root, depth, positions, width, salt, what) {
 
 const sumOf = (k, terms) => terms.reduce((acc, t) => E.add(acc, t), E.zero(k));
 
-function verifyInner(air, input, accepted, minBits, regime) {
+function verifyInner(air, input, accepted, minBits, regime, phase) {
+  phase("parse proof");
   const proof = input && input.mainRoot ? input : parseProof(input);
+  phase("parameters");
   const params = proof.params;
   try {
     validateDeclaration(air);
@@ -111,7 +126,9 @@ function verifyInner(air, input, accepted, minBits, regime) {
   }
 
   // Replay the transcript.
+  phase("transcript start");
   const t = startTranscript(air, params);
+  phase("transcript replay");
   t.absorb("main root", proof.mainRoot);
   let challenges = null;
   if (air.auxWidth) {
@@ -148,13 +165,16 @@ function verifyInner(air, input, accepted, minBits, regime) {
   const positions = [...new Set(t.challengeIndices(params.num_queries, bigN))].sort((a, b) => a - b);
 
   // The out-of-domain equation.
+  phase("periodic columns at z");
+  const periodic = periodicAt(air, z);
+  phase("constraints at z");
   const frame = {
     k,
     main: traceZ.slice(0, air.mainWidth),
     mainNext: traceGz.slice(0, air.mainWidth),
     aux: air.auxWidth ? traceZ.slice(air.mainWidth) : null,
     auxNext: air.auxWidth ? traceGz.slice(air.mainWidth) : null,
-    periodic: periodicAt(air, z),
+    periodic,
     challenges,
   };
   const expected = composition(air, frame, alphas, zerofiers(air, z));
@@ -166,6 +186,7 @@ function verifyInner(air, input, accepted, minBits, regime) {
   }
 
   // Openings, then DEEP at each queried point.
+  phase("openings");
   const depth = Math.log2(bigN);
   const salt = saltWidth(params.zk);
   const mainX = checkOpening(proof.mainOpening, proof.mainRoot, depth, positions, air.mainWidth, salt, "main trace");
@@ -176,6 +197,7 @@ function verifyInner(air, input, accepted, minBits, regime) {
   const quotientX = checkOpening(
     proof.quotientOpening, proof.quotientRoot, depth, positions, (segments + (params.zk ? 1 : 0)) * k, salt, "quotient",
   );
+  phase("DEEP");
   const gZ = gammas.slice(0, width);
   const gQ = gammas.slice(width, width + segments);
   const gGz = gammas.slice(width + segments, 2 * width + segments);
@@ -189,28 +211,99 @@ function verifyInner(air, input, accepted, minBits, regime) {
   const xs = positions.map((p) => fmul(COSET_SHIFT, fpow(wN, p)));
   const invZ = E.inverseOfDifference(xs, z);
   const invGz = E.inverseOfDifference(xs, gz);
-  const elem = (row, c) => Array.from(row.subarray(c * k, (c + 1) * k));
+  const weights = deepWeights(k, air.mainWidth, air.auxWidth, segments, gZ, gQ, gGz);
+  const lo = new Float64Array(k);
+  const hi = new Float64Array(k);
   const deep = positions.map((_, q) => {
-    let atZ = E.zero(k);
-    let atGz = E.zero(k);
-    for (let i = 0; i < air.mainWidth; i++) {
-      atZ = E.add(atZ, E.mulBase(gZ[i], mainX[q][i]));
-      atGz = E.add(atGz, E.mulBase(gGz[i], mainX[q][i]));
-    }
-    for (let c = 0; c < air.auxWidth; c++) {
-      const v = elem(auxX[q], c);
-      atZ = E.add(atZ, E.mul(gZ[air.mainWidth + c], v));
-      atGz = E.add(atGz, E.mul(gGz[air.mainWidth + c], v));
-    }
-    for (let s = 0; s < segments; s++) atZ = E.add(atZ, E.mul(gQ[s], elem(quotientX[q], s)));
+    // the sums at z (main, aux, segments) and at g z (main, aux), as lazy dot products
+    lo.fill(0);
+    hi.fill(0);
+    lazyDot(lo, hi, mainX[q], weights.atZ, 0, k);
+    if (auxX) lazyDot(lo, hi, auxX[q], weights.atZ, air.mainWidth, k);
+    lazyDot(lo, hi, quotientX[q].subarray(0, segments * k), weights.atZ, weights.segmentsAt, k);
+    const atZ = finishDot(lo, hi);
+    lo.fill(0);
+    hi.fill(0);
+    lazyDot(lo, hi, mainX[q], weights.atGz, 0, k);
+    if (auxX) lazyDot(lo, hi, auxX[q], weights.atGz, air.mainWidth, k);
+    const atGz = finishDot(lo, hi);
     let total = E.add(
       E.mul(E.sub(atZ, claimedZ), invZ[q]),
       E.mul(E.sub(atGz, claimedGz), invGz[q]),
     );
-    if (quotientX[q].length > segments * k) total = E.add(total, E.mul(gR[0], elem(quotientX[q], segments)));
+    if (quotientX[q].length > segments * k) {
+      total = E.add(total, E.mul(gR[0], Array.from(quotientX[q].subarray(segments * k, (segments + 1) * k))));
+    }
     return total;
   });
+  phase("FRI");
   verifyQueries(positions, deep, proof.friRoots, proof.friOpenings, betas, remainder, params, dom);
+}
+
+/**
+ * DEEP's weights per opened base value, so that each sum of the DEEP combination at a query is
+ * one dot product of the opened rows with fixed extension weights: a main column i carries
+ * gamma_i; an aux column c's coordinate j (its value is sum_j coord_j X^j) carries
+ * gamma_(main + c) X^j; a quotient segment s's coordinate j carries gamma_Q,s X^j. `atZ` holds
+ * main, aux, then segment weights (segments from `segmentsAt`); `atGz` main and aux. Each
+ * weight is k coordinates in a Float64Array (weight i at i k).
+ */
+function deepWeights(k, mainWidth, auxWidth, segments, gZ, gQ, gGz) {
+  const auxValues = auxWidth * k;
+  const segmentsAt = mainWidth + auxValues;
+  const atZ = new Float64Array((segmentsAt + segments * k) * k);
+  const atGz = new Float64Array(segmentsAt * k);
+  const put = (into, index, e) => into.set(e, index * k);
+  const timesX = (e, j) => E.mul(e, Array.from({ length: k }, (_, i) => (i === j ? 1 : 0)));
+  for (let i = 0; i < mainWidth; i++) {
+    put(atZ, i, gZ[i]);
+    put(atGz, i, gGz[i]);
+  }
+  for (let c = 0; c < auxWidth; c++) {
+    for (let j = 0; j < k; j++) {
+      put(atZ, mainWidth + c * k + j, timesX(gZ[mainWidth + c], j));
+      put(atGz, mainWidth + c * k + j, timesX(gGz[mainWidth + c], j));
+    }
+  }
+  for (let s = 0; s < segments; s++) {
+    for (let j = 0; j < k; j++) put(atZ, segmentsAt + s * k + j, timesX(gQ[s], j));
+  }
+  return { atZ, atGz, segmentsAt };
+}
+
+// Lazy dot products: a value v (< 2^31) splits into 16-bit halves, so each product with a weight
+// coordinate (< 2^31) is exact, below 2^47; 32 of them plus a reduced sum stay below 2^53.
+// Reduce every 32 values: about 2 floating multiply-adds per product instead of a `mul`.
+const LAZY_RUN = 32;
+
+/** lo/hi[j] += sum_i low/high half of values[i] * weights[(first + i) k + j], reduced mod p. */
+function lazyDot(lo, hi, values, weights, first, k) {
+  const count = values.length;
+  for (let start = 0; start < count; start += LAZY_RUN) {
+    const stop = Math.min(count, start + LAZY_RUN);
+    for (let i = start; i < stop; i++) {
+      const v = values[i];
+      const vl = v & 0xffff;
+      const vh = v >>> 16;
+      const at = (first + i) * k;
+      for (let j = 0; j < k; j++) {
+        const w = weights[at + j];
+        lo[j] += vl * w;
+        hi[j] += vh * w;
+      }
+    }
+    for (let j = 0; j < k; j++) {
+      lo[j] = reduceWide(lo[j]);
+      hi[j] = reduceWide(hi[j]);
+    }
+  }
+}
+
+/** The element sum hi 2^16 + lo of a lazy dot product. */
+function finishDot(lo, hi) {
+  const out = new Array(lo.length);
+  for (let j = 0; j < lo.length; j++) out[j] = reduceWide(reduceWide(hi[j]) * 65536 + lo[j]);
+  return out;
 }
 
 function u64le(n) {

@@ -65,3 +65,52 @@ test("mul (floor-based reduction) agrees with BigInt on 100,000 random pairs", (
     if (got !== Number((big(a) * big(b)) % P_)) assert.fail(`${a} * ${b}: ${got}`);
   }
 });
+
+test("mul near the quotient estimate's edge: products within a few thousand of a multiple of p", () => {
+  // a b = q p + r with r tiny or close to p is where floor(a b / p) in floating point can be off
+  // by one; small a with b = floor(q p / a) + d gives exactly those products
+  let x = 987654321;
+  const next = () => {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    return x;
+  };
+  for (let a = 1; a < 4000; a++) {
+    for (let t = 0; t < 20; t++) {
+      const q = 1 + (next() % a);
+      const base = Math.floor((q * P) / a);
+      for (let d = -2; d <= 2; d++) {
+        const b = base + d;
+        if (b < 0 || b >= P) continue;
+        assert.equal(mul(a, b), Number((big(a) * big(b)) % P_), `${a} * ${b}`);
+        assert.equal(mul(b, a), Number((big(a) * big(b)) % P_), `${b} * ${a}`);
+      }
+    }
+  }
+  for (const a of [0, 1, P - 1]) for (const b of [0, 1, P - 1]) assert.equal(big(mul(a, b)), (big(a) * big(b)) % P_);
+});
+
+test("pow: a Number exponent (walked as a Number) gives the BigInt exponent's answer", () => {
+  const modpow = (a, e) => {
+    let r = 1n;
+    let b = big(a) % P_;
+    for (let k = big(e); k > 0n; k >>= 1n) {
+      if (k & 1n) r = (r * b) % P_;
+      b = (b * b) % P_;
+    }
+    return Number(r);
+  };
+  let x = 424242;
+  const next = () => {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    return x;
+  };
+  const exponents = [0, 1, 2, 3, P - 2, P - 1, P, 2 ** 31, 2 ** 32 + 5, Number.MAX_SAFE_INTEGER];
+  for (let i = 0; i < 200; i++) exponents.push(next(), next() * 4096 + next());
+  for (const e of exponents) {
+    const a = next() % P;
+    assert.equal(pow(a, e), modpow(a, e), `${a}^${e}`);
+    assert.equal(pow(a, BigInt(e)), pow(a, e));
+  }
+  assert.equal(pow(0, 0), 1);
+  assert.throws(() => pow(3, 2.5), RangeError); // as BigInt(2.5) refuses it
+});

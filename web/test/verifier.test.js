@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 
 import { readJson } from "./helpers.js";
 import { STARK } from "./stark_fixture.js";
-import { verify } from "../src/verifier.js";
+import { verify, VERIFY_PHASES } from "../src/verifier.js";
 import { FibonacciAir, MimcAir, RangeCheckAir } from "../src/examples.js";
 import { VerificationError } from "../src/proof.js";
 
@@ -108,4 +108,17 @@ test("proofs of false statements (self-checks off, a patched FRI): Python's reas
     "FRI remainder disagrees with the last layer",
     "out-of-domain check failed: constraints do not match the quotient",
   ]);
+});
+
+test("onPhase hears VERIFY_PHASES in order on an honest proof, up to the failing phase otherwise", () => {
+  const [name, p] = Object.entries(V.proofs)[0];
+  const heard = [];
+  verify(airOf(p.air), bytesOf(name), { acceptedParams: [p.params], onPhase: (ph) => heard.push(ph) });
+  assert.deepEqual(heard, VERIFY_PHASES);
+  const damaged = bytesOf(name);
+  damaged[0] ^= 1; // the magic: refused while parsing
+  heard.length = 0;
+  const reason = outcome(airOf(p.air), damaged, { minBits: 0, onPhase: (ph) => heard.push(ph) });
+  assert.equal(reason, "malformed proof: wrong magic tag");
+  assert.deepEqual(heard, ["parse proof"]);
 });
