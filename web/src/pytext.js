@@ -1,12 +1,12 @@
 // Python's text forms where a verdict quotes a value: repr() of a string, "{n:,}", str.strip()
-// and str.isprintable(). Unicode categories come from the JavaScript engine's tables, which may
-// be newer than Python's (a character assigned since then differs: see web/README.md).
+// and str.isprintable(). Unicode categories and NFC are Python 3.11's (Unicode 14.0, from
+// unicode.js's generated tables), not the engine's, which are newer.
+import { categoryClass, nfc } from "./unicode.js";
 
-const NOT_PRINTABLE = /^[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}\p{Zs}]$/u;
-
-/** str.isprintable() of one code point (a string of one code point or a lone surrogate). */
+/** str.isprintable() of one code point (a string of one code point or a lone surrogate):
+ * false for Cc, Cf, Cs, Co, Cn, Zl, Zp and Zs, except the space. */
 export function isPrintable(ch) {
-  return ch === " " || !NOT_PRINTABLE.test(ch);
+  return ch === " " || categoryClass(ch.codePointAt(0)) === ".";
 }
 
 const hex = (n, width) => n.toString(16).padStart(width, "0");
@@ -59,7 +59,7 @@ export function pyStrip(text) {
 /** solvency.ids.canonical_id: stripped, NFC. */
 export function canonicalId(text) {
   const stripped = pyStrip(text);
-  return /^[\x00-\x7f]*$/.test(stripped) ? stripped : stripped.normalize("NFC");
+  return /^[\x00-\x7f]*$/.test(stripped) ? stripped : nfc(stripped);
 }
 
 /**

@@ -9,6 +9,7 @@ import { loadJsonStrict, JsonError } from "./json.js";
 import { parseElementsHex } from "./encoding.js";
 import { pyRepr, pyStrip, reprJson, pyTypeName, withCommas } from "./pytext.js";
 import { PARAM_FIELDS } from "./params.js";
+import { isControlOrSeparator } from "./unicode.js";
 
 export const PUBLICATION_FORMAT = "stark-solvency-publication/2";
 export const FORMAT_1 = "stark-solvency-publication/1";
@@ -185,7 +186,7 @@ function checkTable(table, decimals, what) {
 /** circuits.solvency._check_text: non-empty, no surrounding spaces, no C* / Zl / Zp, <= bytes. */
 function checkText(value, what, maxBytes) {
   if (typeof value !== "string" || !value) throw new Error(`${what} must be a non-empty string`);
-  if (pyStrip(value) !== value || /[\p{C}\p{Zl}\p{Zp}]/u.test(value)) {
+  if (pyStrip(value) !== value || [...value].some((ch) => isControlOrSeparator(ch.codePointAt(0)))) {
     throw new Error(`${what} must not have surrounding spaces, control characters or line separators`);
   }
   if (new TextEncoder().encode(value).length > maxBytes) {

@@ -341,6 +341,8 @@ def value_mutations(case_of, doc, rng):
         ("non-ASCII", "Göldén Exchange 金"), ("of 257 bytes", "G" * 257),
         ("with an unassigned code point", "Golden \U000e0080"),
         ("with U+00A0 inside", "Golden\xa0X"),
+        ("with a Unicode 15 character", "Golden \U0001fae8"),
+        ("with a Unicode 15 control", "Golden\U00013439"),
     ]:  # fmt: skip
         edit(f"issuer {label}", issuer=issuer)
     as_of = doc["as_of"]
@@ -354,6 +356,8 @@ def value_mutations(case_of, doc, rng):
         edit(f"as_of {label}", as_of=value)
     edit("quote EUR", quote="EUR")
     edit("quote with a space", quote="U SD")
+    edit("quote with a Unicode 15 character", quote="US\U0001fae8")
+    edit("quote with U+00A0", quote="US\xa0")
     edit("price_scale + 1", price_scale=doc["price_scale"] + 1)
     edit("price_scale 2^16", price_scale=1 << 16)
     edit("snapshot changed", snapshot=shifted_text(doc["snapshot"], rng))
