@@ -1,12 +1,15 @@
 // statement.json, read as solvency/publication/statement.py (read_statement) reads it: the same
 // documents refused (an InputError), for the same reasons, including what the circuits'
 // statements refuse (circuits.solvency.Statement for every batch, its haircut tables, and the
-// aggregation statement's totals and equities). One part is NOT replicated: the STARK parameter
-// block ("params") is only required to be an object (StarkParams' own rules, which follow
-// Python's loose comparisons of numbers, are left to the STARK verifier to come): web/README.md.
-import { loadJsonStrict, JsonError, PyFloat } from "./json.js";
+// aggregation statement's totals and equities) and what StarkParams(**params) refuses (its
+// rules, with Python's loose numbers: 4.0 is 4, True is 1, and the TypeError a string or a float
+// raises where an int is compared or masked). Messages name the file as "statement.json", as
+// `solvency verify .` run inside the publication's folder names it.
+import { loadJsonStrict, JsonError } from "./json.js";
 import { parseElementsHex } from "./encoding.js";
-import { pyRepr, pyStrip } from "./pytext.js";
+import { pyRepr, pyStrip, reprJson, pyTypeName, withCommas } from "./pytext.js";
+import { PARAM_FIELDS } from "./params.js";
+import { isControlOrSeparator } from "./unicode.js";
 
 export const PUBLICATION_FORMAT = "stark-solvency-publication/2";
 export const FORMAT_1 = "stark-solvency-publication/1";
@@ -38,13 +41,15 @@ const SHA256 = /^[0-9a-f]{64}$/;
 export class InputError extends Error {}
 
 const isInt = (v) => typeof v === "bigint";
-const show = (v) =>
-  typeof v === "string" ? pyRepr(v) : v instanceof PyFloat ? v.text : v instanceof Map ? "{...}" : String(v);
+const show = reprJson;
 
 /** solvency.publication.encoding.Fields: typed access to one object, errors naming the field. */
 class Fields {
   constructor(obj, names, where = "") {
-    if (!(obj instanceof Map)) throw new InputError(`statement.json: ${where.replace(/\.$/, "") || ""}: expected a JSON object`);
+    if (!(obj instanceof Map)) {
+      const field = where.replace(/\.$/, "");
+      throw new InputError(`statement.json:${field ? ` ${field}:` : ""} expected a JSON object`);
+    }
     for (const k of obj.keys()) if (!names.includes(k)) throw this.fail(`${where}${k}`, "unknown field");
     for (const k of names) if (!obj.has(k)) throw this.fail(`${where}${k}`, "missing field");
     this.obj = obj;
@@ -106,7 +111,7 @@ class Fields {
   objects(name, names, most) {
     const v = this.obj.get(name);
     if (!Array.isArray(v) || v.length < 1 || v.length > most) {
-      throw this.error(name, `expected a list of 1 to ${most} objects`);
+      throw this.error(name, `expected a list of 1 to ${withCommas(most)} objects`);
     }
     return v.map((o, i) => new Fields(o, names, `${this.where}${name}[${i}].`));
   }
@@ -147,7 +152,7 @@ function readTable(asset) {
 
 /** circuits.haircut.check_table. */
 function checkTable(table, decimals, what) {
-  if (table.length < 1 || table.length > MAX_TIERS) throw new Error(`${what} must have 1 to ${MAX_TIERS} tiers`);
+  if (table.length < 1 || table.length > MAX_TIERS) throw new Error(`${what}: must have 1 to ${MAX_TIERS} tiers`);
   let previousUpTo = 0n;
   let previousPercent = 100n;
   table.forEach((tier, t) => {
@@ -181,7 +186,7 @@ function checkTable(table, decimals, what) {
 /** circuits.solvency._check_text: non-empty, no surrounding spaces, no C* / Zl / Zp, <= bytes. */
 function checkText(value, what, maxBytes) {
   if (typeof value !== "string" || !value) throw new Error(`${what} must be a non-empty string`);
-  if (pyStrip(value) !== value || /[\p{C}\p{Zl}\p{Zp}]/u.test(value)) {
+  if (pyStrip(value) !== value || [...value].some((ch) => isControlOrSeparator(ch.codePointAt(0)))) {
     throw new Error(`${what} must not have surrounding spaces, control characters or line separators`);
   }
   if (new TextEncoder().encode(value).length > maxBytes) {
@@ -254,28 +259,121 @@ function checkCircuitStatement(s) {
       s.equity.forEach((e, j) => {
         if (e < 0n || e > total * (OFFSET - 1n)) throw new Error(`the equity of asset ${j} is outside [0, N (2^63 - 1)]`);
         const d = e - s.totals[j];
-        if (d < 0n || d > total * OFFSET) throw new Error(`the debt of asset ${j} is outside [0, N 2^63]`);
+        if (d < 0n || d > total * OFFSET) {
+          throw new Error(`the equity of asset ${j} minus its total (the debt) is outside [0, N 2^63]`);
+        }
       });
     }
   }
 }
 
+// -- StarkParams(**params), with Python's semantics of the JSON values --------------------------
+const MAX_QUERIES = 256;
+const MAX_GRINDING_BITS = 32;
+const MAX_REMAINDER_LEN = 1024;
+
+/** Python's TypeError, with its message (read_statement quotes it). */
+class PyTypeError extends Error {}
+
+/** A JSON value as a Python number (bool is 0 or 1; a float its double), or undefined. */
+function pyNumber(v) {
+  if (typeof v === "boolean") return v ? 1n : 0n;
+  if (typeof v === "bigint") return v;
+  if (v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof Map)) return v.value;
+  return undefined;
+}
+
+/** `a op b` for an ordering op, raising Python's TypeError between non-numbers. */
+function pyCompare(a, op, b) {
+  const x = pyNumber(a);
+  const y = pyNumber(b);
+  if (x === undefined || y === undefined) {
+    throw new PyTypeError(`'${op}' not supported between instances of '${pyTypeName(a)}' and '${pyTypeName(b)}'`);
+  }
+  return op === "<=" ? x <= y : x > y;
+}
+
+/** `v == c` for an int constant c (numbers compare by value; 4.0 == 4, True == 1). */
+function pyEqualsInt(v, c) {
+  const x = pyNumber(v);
+  return x !== undefined && x == c; // eslint-disable-line eqeqeq -- BigInt against Number
+}
+
+/** `v in {4: ..., 5: ...}`: a dict lookup, so a list or a dict is unhashable. */
+function inDict(v, keys) {
+  if (Array.isArray(v) || v instanceof Map) throw new PyTypeError(`unhashable type: '${pyTypeName(v)}'`);
+  return keys.some((c) => pyEqualsInt(v, c));
+}
+
+/** stark.params.is_power_of_two: x > 0 and x & (x - 1) == 0 (a float cannot be masked). */
+function isPowerOfTwoPy(v) {
+  if (!pyCompare(v, ">", 0n)) return false;
+  if (typeof v !== "bigint" && typeof v !== "boolean") {
+    throw new PyTypeError("unsupported operand type(s) for &: 'float' and 'float'");
+  }
+  const x = pyNumber(v);
+  return (x & (x - 1n)) === 0n;
+}
+
+/** `low <= v <= high`, evaluated left to right as Python chains it. */
+const pyBetween = (low, v, high) => pyCompare(low, "<=", v) && pyCompare(v, "<=", high);
+
+const PARAM_DEFAULTS = {
+  extension_degree: 4n, blowup: 8n, num_queries: 27n, grinding_bits: 20n, folding_factor: 8n,
+  remainder_max_len: 256n, zk: true, aux_grinding_bits: 0n,
+};
+
 /**
- * Parse statement.json (bytes or text). Returns {issuer, asOf, snapshot, symbols, decimals,
- * batches: [{usersPadded, leavesRoot}], usersRoot, count, format}; throws InputError.
+ * StarkParams(**block) of stark/params.py: throws PyTypeError or Error with the message Python's
+ * TypeError or ValueError has (an unknown key, a comparison a value cannot take, the ranges).
+ * Missing keys take the defaults; zk is never checked (check_declared's same_json refuses it).
+ */
+export function checkStarkParams(block) {
+  for (const key of block.keys()) {
+    if (!PARAM_FIELDS.includes(key)) {
+      throw new PyTypeError(`StarkParams.__init__() got an unexpected keyword argument '${key}'`);
+    }
+  }
+  const p = (name) => (block.has(name) ? block.get(name) : PARAM_DEFAULTS[name]);
+  const problems = [];
+  if (!inDict(p("extension_degree"), [4n, 5n])) problems.push("extension_degree must be one of [4, 5]");
+  if (!isPowerOfTwoPy(p("blowup")) || !pyBetween(2n, p("blowup"), 64n)) {
+    problems.push("blowup must be a power of two in [2, 64]");
+  }
+  if (!pyBetween(1n, p("num_queries"), BigInt(MAX_QUERIES))) problems.push(`num_queries must be in [1, ${MAX_QUERIES}]`);
+  for (const name of ["grinding_bits", "aux_grinding_bits"]) {
+    if (!pyBetween(0n, p(name), BigInt(MAX_GRINDING_BITS))) problems.push(`${name} must be in [0, ${MAX_GRINDING_BITS}]`);
+  }
+  const f = p("folding_factor");
+  if (![2n, 4n, 8n].some((c) => pyEqualsInt(f, c))) problems.push("folding_factor must be 2, 4 or 8");
+  const r = p("remainder_max_len");
+  if (!isPowerOfTwoPy(r) || !pyBetween(f, r, BigInt(MAX_REMAINDER_LEN))) {
+    problems.push(`remainder_max_len must be a power of two between the folding factor and ${MAX_REMAINDER_LEN}`);
+  }
+  if (problems.length) throw new Error("invalid STARK parameters: " + problems.join("; "));
+}
+
+/**
+ * Parse statement.json (bytes or text); throws InputError. Returns PublishedStatement's
+ * fields: { format, issuer, asOf, quote, scale (BigInt), symbols, decimals (Numbers), prices,
+ * totals (BigInts), snapshot, insecureSeeded, batches: [{ usersPadded (Number), leavesRoot,
+ * proofSha256, proofBytes (BigInt), commitment (8 Numbers, or null for one batch) }], usersRoot,
+ * count, equity (BigInts, null in format 1), haircuts ([] in format 1, else one table
+ * [{ upTo (BigInt or null), percent (BigInt) }] or null per asset), aggregate ({ proofSha256,
+ * proofBytes } or null), data (the document as json.js read it: Maps, BigInts, PyFloats) }.
  */
 export function readStatement(input) {
   let data;
   try {
     data = loadJsonStrict(input, MAX_STATEMENT_BYTES, "statement");
   } catch (e) {
-    if (e instanceof JsonError) throw new InputError(`statement.json: ${e.message}`);
+    if (e instanceof JsonError) throw new InputError(`statement.json${e.line ? `:${e.line}` : ""}: ${e.message}`);
     throw e;
   }
   const top = new Fields(data, FIELDS);
   const format = data.get("format");
   if (!FORMATS_READ.includes(format)) {
-    throw top.error("format", `${show(format)} is not a format this verifier reads (${FORMATS_READ.join(", ")})`);
+    throw top.error("format", `${show(format)} is not a format this verifier reads (${FORMATS_READ.join(", ")}; docs/publication.md, 'Formats read')`);
   }
   const gross = format !== FORMAT_1;
   const assets = top.objects("assets", gross ? ASSET_FIELDS : ASSET_FIELDS_1, 1 << 16);
@@ -294,15 +392,16 @@ export function readStatement(input) {
   const records = top.objects("batches", BATCH_FIELDS, MAX_BATCHES);
   const count = records.length;
   const batches = records.map((r) => {
-    if (count > 1) r.hexElements("commitment", 8);
+    let commitment = null;
+    if (count > 1) commitment = r.hexElements("commitment", 8);
     else if (r.raw("commitment") !== null) {
       throw r.error("commitment", "a publication of one batch publishes its totals (null)");
     }
     r.hexElements("leaves_root", 8);
     const usersPadded = Number(r.integer("users_padded", 1, MAX_TRACE_LEN));
-    r.sha256("proof_sha256");
-    r.integer("proof_bytes");
-    return { usersPadded, leavesRoot: r.raw("leaves_root") };
+    const proofSha256 = r.sha256("proof_sha256");
+    const proofBytes = r.integer("proof_bytes");
+    return { usersPadded, leavesRoot: r.raw("leaves_root"), proofSha256, proofBytes, commitment };
   });
   const size = batches[0].usersPadded;
   if (batches.slice(0, -1).some((b) => b.usersPadded !== size) || batches[count - 1].usersPadded > size) {
@@ -312,10 +411,10 @@ export function readStatement(input) {
   if (top.integer("users_padded", 1, MAX_BATCHES * MAX_TRACE_LEN) !== BigInt(total)) {
     throw top.error("users_padded", "is not the sum of the batches' padded users");
   }
+  let aggregate = null;
   if (count > 1) {
     const block = top.object("aggregate", PROOF_FIELDS);
-    block.sha256("proof_sha256");
-    block.integer("proof_bytes");
+    aggregate = { proofSha256: block.sha256("proof_sha256"), proofBytes: block.integer("proof_bytes") };
   } else if (data.get("aggregate") !== null) {
     throw top.error("aggregate", "a publication of one batch has no aggregation (null)");
   }
@@ -324,8 +423,13 @@ export function readStatement(input) {
   top.object("security", SECURITY_FIELDS);
   top.object("inclusion", ["leaf_hash"]).string("leaf_hash");
   top.hexElements("users_root", 8);
-  if (!(data.get("params") instanceof Map)) throw top.error("params", "expected a JSON object");
-  // NOT replicated: StarkParams(**params) (the parameter block's own rules).
+  if (data.get("params") instanceof Map) {
+    try {
+      checkStarkParams(data.get("params"));
+    } catch (e) {
+      throw top.error("params", `not a parameter block (${e.message})`);
+    }
+  } else throw top.error("params", "expected a JSON object");
   const snapshot = top.sha256("snapshot");
   const s = {
     format,
@@ -344,6 +448,8 @@ export function readStatement(input) {
     count,
     equity: gross ? assets.map((a) => a.intString("equity_base_units", false)) : null,
     haircuts: gross ? assets.map(readTable) : [],
+    aggregate,
+    data,
   };
   if (gross) assets.forEach((a) => a.intString("debt_base_units", true));
   try {
