@@ -5,9 +5,9 @@ INCLUDED and each tampering case of tests/solvency/test_inclusion.py gives NOT I
 `verify-inclusion`'s line word for word; no request leaves the publication's files; the
 Content-Security-Policy blocks nothing the page needs.
 
-The publication's verdict: until the page bundles web/src/check.js (step 7 of
-docs/browser-verifier.md), it reads statement.json strictly and says NOT VERIFIED
-(data-state "unverified"); once it does, it must give `solvency verify`'s VALID line.
+Each publication's verdict is `solvency verify`'s: its VALID or INVALID line, its detail
+line and its --json report (the text, without `seconds` and `page`), and the options are
+verify's (#min-security, #accept-conjectured).
 
 Without chromium or playwright the tests skip, or fail when the environment variable CI is
 set. With SOLVENCY_SCREENSHOTS=1 they rewrite docs/images/page-*.png (normal runs never do)."""
@@ -44,16 +44,11 @@ PUBLICATIONS = [
     ("publication-2", "one-batch", "one-batch-user-0007.json"),
     ("publication-2", "three-batches", "three-batches-user-1299.json"),
 ]
-#: the page's note on what it did not verify, and the command's with --skip-proof
-PAGE_NOTE = (
-    " (the publication's STARK proof was not verified here: only the path from your leaf to "
-    "its published users' root)"
-)
+#: the command's note with --skip-proof
 SKIP_NOTE = (
     " (the publication was not verified again: --skip-proof relies on an earlier "
     "`solvency verify` of these same files)"
 )
-NOT_VERIFIED = "NOT VERIFIED: this page does not verify "
 SETTLED = "#verdict:not([data-state=running]):not([data-state=idle])"
 
 
@@ -61,15 +56,6 @@ def _missing(what: str):
     if os.environ.get("CI"):
         pytest.fail(f"{what} is not installed: the page's end-to-end tests cannot run")
     pytest.skip(f"{what} is not installed")
-
-
-def _page_verifies(folder: Path) -> bool:
-    """Whether the page bundles the whole check (web/build.py marks each module it bundles)
-    for this publication: check.js, and with several batches the aggregation's AIR."""
-    page = page_bytes()
-    several = len(json.loads((folder / "statement.json").read_text())["batches"]) > 1
-    needed = ["check.js", *(["aggregate_air.js"] if several else [])]
-    return all(f"\n// web/src/{name}\n".encode() in page for name in needed)
 
 
 @pytest.fixture(scope="module")
@@ -198,13 +184,9 @@ def cli_verify(folder: Path, *options: str) -> tuple[int, dict]:
 
 
 def check_publication_verdict(tab: "Visit", folder: Path, *options: str) -> str:
-    """The page's verdict: `solvency verify`'s (its verdict line, its detail line, its --json
-    report) once the page verifies this publication; until then NOT VERIFIED. Returns the
-    state."""
+    """The page's verdict is `solvency verify`'s: its verdict line, its detail line, its --json
+    report. Returns the state."""
     state, line = tab.settled()
-    if not _page_verifies(folder):
-        assert state == "unverified" and line.startswith(NOT_VERIFIED), (state, line)
-        return state
     code, report = cli_verify(folder, *options)
     # verify prints `VALID: <message>`, or `INVALID: <message>` then `detail: <reason>`, or
     # (unreadable input) `error: <reason>`
@@ -236,13 +218,10 @@ def verify_rows(folder: Path) -> list[list[str]]:
     ]
 
 
-def assert_included_line(line: str, expected: str, folder: Path) -> None:
-    """The page's INCLUDED line: the command's, ending as `verify-inclusion` without
-    --skip-proof ends it once the page verifies the publication, else with the page's note."""
-    if _page_verifies(folder):
-        assert re.fullmatch(re.escape(expected) + r" \(proof verified in \d+\.\d\d s\)", line), line
-    else:
-        assert line == expected + PAGE_NOTE
+def assert_included_line(line: str, expected: str) -> None:
+    """The page's INCLUDED line: the command's, ending as `verify-inclusion` (without
+    --skip-proof) ends it, with the time the page's check took."""
+    assert re.fullmatch(re.escape(expected) + r" \(proof verified in \d+\.\d\d s\)", line), line
 
 
 def only_publication_requests(requests: list[str], origin: str, count: int) -> None:
@@ -275,7 +254,7 @@ def test_served_publication_and_a_real_inclusion_file(browser, publications, ver
         assert code == 0
         state, line = tab.inclusion(user, file.read_bytes())
         assert state == "included"
-        assert_included_line(line, expected, folder)
+        assert_included_line(line, expected)
         balances = tab.tab.locator("#inclusion-balances tbody tr").all_text_contents()
         assert len(balances) == len(json.loads(statement)["assets"])
         if (version, name) == ("publication-2", "one-batch"):
@@ -346,7 +325,7 @@ def test_from_disk_with_the_folder_input(browser, publications, tmp_path):
             _, expected = cli_inclusion_line(user, publication)
             state, line = tab.inclusion(user.name, user.read_bytes())
             assert state == "included"
-            assert_included_line(line, expected, publication)
+            assert_included_line(line, expected)
             assert [u for u in tab.requests if not u.startswith(("file:", "data:"))] == []
             assert tab.errors == []
 
@@ -442,8 +421,9 @@ def test_the_inclusion_drop_zone(browser, publications):
 
 
 def test_options_and_an_invalid_publication(browser, publications, tmp_path):
-    """--min-security through #min-security and "verify again": the page's verdict is the
-    command's with that option. A proof.bin changed after publishing: the command's INVALID
+    """--min-security and --accept-conjectured-security through #min-security,
+    #accept-conjectured and "verify again": the page's verdict is the command's with that
+    option. A proof.bin changed after publishing: the command's INVALID
     verdict, and a customer's file then gets verify-inclusion's NOT INCLUDED line."""
     folder = Path(shutil.copytree(publications / "publication-2" / "one-batch", tmp_path / "p"))
     user = GOLDEN / "publication-2" / "one-batch-user-0007.json"
@@ -454,6 +434,12 @@ def test_options_and_an_invalid_publication(browser, publications, tmp_path):
         tab.tab.eval_on_selector("#verdict", "e => { e.dataset.state = 'idle'; }")
         tab.tab.click("#verify-again")
         check_publication_verdict(tab, folder, "--min-security", "200")
+        tab.tab.fill("#min-security", "100")
+        tab.tab.check("#accept-conjectured")
+        tab.tab.eval_on_selector("#verdict", "e => { e.dataset.state = 'idle'; }")
+        tab.tab.click("#verify-again")
+        check_publication_verdict(tab, folder, "--accept-conjectured-security")
+        tab.tab.uncheck("#accept-conjectured")
         tab.tab.fill("#min-security", "99")  # below the floor: put back to 100
         proof = folder / "batches" / "b00000" / "proof.bin"
         damaged = bytearray(proof.read_bytes())
@@ -461,16 +447,12 @@ def test_options_and_an_invalid_publication(browser, publications, tmp_path):
         proof.write_bytes(bytes(damaged))
         tab.tab.eval_on_selector("#verdict", "e => { e.dataset.state = 'idle'; }")
         tab.tab.click("#verify-again")
-        state = check_publication_verdict(tab, folder)
+        assert check_publication_verdict(tab, folder) == "invalid"
         assert tab.tab.input_value("#min-security") == "100"
-        if state == "invalid":
-            tab.shoot("invalid", "#publication")
+        tab.shoot("invalid", "#publication")
         code, lines = cli("verify-inclusion", user, "--published", folder)
         state, line = tab.inclusion(user.name, user.read_bytes())
-        if _page_verifies(folder):
-            assert code == 1 and (state, line) == ("not-included", lines[0])
-        else:
-            assert state == "included" and line.endswith(PAGE_NOTE)
+        assert code == 1 and (state, line) == ("not-included", lines[0])
         assert tab.errors == []
 
 
