@@ -298,13 +298,18 @@ def identify(s: PublishedStatement) -> str:
     return f"publication: users' root {s.users_root}, snapshot {s.snapshot}"
 
 
-def statement_sha256(directory: Path) -> str:
+def statement_sha256(directory: Path, quiet: bool = False) -> str | None:
     """The statement's fingerprint: the SHA-256 of DIRECTORY/statement.json's bytes. Customers
     compare it with what others see (the page shows the same), so that an exchange cannot show
-    different publications to different people unnoticed."""
-    return hashlib.sha256(
-        read_regular(directory / STATEMENT_NAME, MAX_STATEMENT_BYTES, "statement")
-    ).hexdigest()
+    different publications to different people unnoticed. `quiet`: None for a file that cannot
+    be read (the check then says why) rather than InputError."""
+    try:
+        raw = read_regular(directory / STATEMENT_NAME, MAX_STATEMENT_BYTES, "statement")
+    except InputError:
+        if quiet:
+            return None
+        raise
+    return hashlib.sha256(raw).hexdigest()
 
 
 def fingerprint_line(digest: str) -> str:
@@ -403,9 +408,14 @@ def run_verify(
     regime = "conjectured" if accept_conjectured else "provable"
     start = time.perf_counter()
     try:
+        before = statement_sha256(directory, quiet=True)
         with BatchProgress() as progress:
             proved = checked_publication(directory, regime, min_bits, progress.advance)
         fingerprint = statement_sha256(directory)
+        if fingerprint != before:  # so that the fingerprint printed is the checked statement's
+            raise InputError(
+                directory / STATEMENT_NAME, None, None, "changed while it was being verified"
+            )
         reserve = _reserves(reserves, proved.statement)
         checks = price_checks(proved.statement, reference_prices, max_deviation)
     except InputError as e:

@@ -137,3 +137,24 @@ def test_the_wheel_ships_the_page(tmp_path):
 
     with zipfile.ZipFile(build_wheel(tmp_path)) as wheel:
         assert wheel.read("solvency/web/index.html") == page_bytes()
+
+
+def test_a_statement_changed_during_the_check_is_refused(published, monkeypatch):
+    """The fingerprint printed is the checked statement's: one changed while the proofs were
+    being verified is refused (exit 2), not printed."""
+    from solvency.commands import verify
+
+    checked = verify.checked_publication
+
+    def and_then_change(directory, *args):
+        proved = checked(directory, *args)
+        (directory / "statement.json").write_bytes(
+            b" " + (directory / "statement.json").read_bytes()
+        )
+        return proved
+
+    monkeypatch.setattr(verify, "checked_publication", and_then_change)
+    result = run("verify", published)
+    assert result.exit_code == 2, result.output
+    assert "statement.json: changed while it was being verified" in result.stderr
+    assert "VALID" not in result.stdout
