@@ -111,10 +111,10 @@ function showReport(report) {
     for (const cell of cells) tr.append(element(tag, cell));
     return tr;
   };
+  const rows = report.assets.map((a) => row([a.symbol, a.price, ...(gross ? [a.equity, a.debt, a.total, haircutText(a.haircut)] : [a.total])], "td"));
+  if (gross) for (const r of rows) r.lastChild.className = "words"; // the haircut in words
   $("assets").tHead.replaceChildren(row(head, "th"));
-  $("assets").tBodies[0].replaceChildren(
-    ...report.assets.map((a) => row([a.symbol, a.price, ...(gross ? [a.equity, a.debt, a.total, haircutText(a.haircut)] : [a.total])], "td")),
-  );
+  $("assets").tBodies[0].replaceChildren(...rows);
   const security = report.security;
   say("security", security === null
     ? `security: not recomputed by this page (${report.preset ?? "no"} preset, as published)`
