@@ -4,8 +4,8 @@ another polynomial system than Python's (a constraint, a constant, a boundary, a
 column or a public-input byte), a proof of the weaker system would verify in JS only.
 
 web/tools/attack_air_random.py draws random statements far outside the tracer's 14 (1 to 12
-assets and one of 40, formats 1 and 2, haircut tables of 1 to 8 tiers with extreme bounds and
-percents, decimals 0 to 18, prices 0 to 2^90 - 1, scale to 2^16 - 1, totals and equities at
+assets, one of 40 and one of 200, formats 1 and 2, haircut tables of 1 to 8 tiers with extreme
+bounds and percents, decimals 0 to 18, prices 0 to 2^90 - 1, scale to 2^16 - 1, totals and equities at
 their bounds, hidden totals, leaves of widths 16 and 24 with or without registers, non-ASCII
 issuers) and evaluates Python's AIR at a random extension-field frame;
 web/tools/attack_air_random.mjs compares everything with the JS AIR, constraint by constraint.

@@ -7,8 +7,8 @@ columns, public-input bytes, every constraint value).
 A difference in any constraint value at a random frame means the JS composition is another
 polynomial than Python's: a cheating prover could satisfy the JS one while violating
 Python's (or the reverse). The statements vary what a cheating exchange controls in
-statement.json within what read_statement accepts: 1 to 12 assets (one of 40, one of 200), formats 1
-and 2, haircut tables of 1 to 8 tiers with extreme boundaries and percents (0 and 100),
+statement.json within what read_statement accepts: 1 to 12 assets (one of 40, one of 200),
+formats 1 and 2, haircut tables of 1 to 8 tiers with extreme boundaries and percents (0, 100),
 decimals 0 to 18, prices 0 to 2^90 - 1 (digit patterns with zero digits), scale up to
 2^16 - 1, totals and equities at their bounds (negative totals, n 2^63), hidden totals,
 leaves (widths 16 and 24, with or without registers), issuer texts with non-ASCII.
