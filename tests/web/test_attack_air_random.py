@@ -5,9 +5,9 @@ column or a public-input byte), a proof of the weaker system would verify in JS 
 
 web/tools/attack_air_random.py draws random statements far outside the tracer's 14 (1 to 12
 assets, one of 40 and one of 200, formats 1 and 2, haircut tables of 1 to 8 tiers with extreme
-bounds and percents, decimals 0 to 18, prices 0 to 2^90 - 1, scale to 2^16 - 1, totals and equities at
-their bounds, hidden totals, leaves of widths 16 and 24 with or without registers, non-ASCII
-issuers) and evaluates Python's AIR at a random extension-field frame;
+bounds and percents, decimals 0 to 18, prices 0 to 2^90 - 1, scale to 2^16 - 1, totals and
+equities at their bounds, hidden totals, leaves of widths 16 and 24 with or without registers,
+non-ASCII issuers) and evaluates Python's AIR at a random extension-field frame;
 web/tools/attack_air_random.mjs compares everything with the JS AIR, constraint by constraint.
 Agreement at a random frame means the same polynomial (but with probability about
 degree / p^k). The attack fails (no difference, here and on 740 more statements run by hand,
