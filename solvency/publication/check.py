@@ -191,7 +191,9 @@ def check_declared(s: PublishedStatement, data: dict) -> SecurityReport:
                 path, f"{sym}.haircut", "is not written as the table it states (docs/formats.md)"
             )
     name = preset_name(s.params)
-    if name is None or not same_json(data["params"], dataclasses.asdict(s.params)):
+    # compared with the preset's own block, not with the parameters read from it: those compare
+    # equal with a float or a bool where an int belongs (100.0 == 100, True == 1)
+    if name is None or not same_json(data["params"], dataclasses.asdict(PRESETS[name])):
         raise StatementMismatch(
             path,
             "params",

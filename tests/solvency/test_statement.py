@@ -466,6 +466,20 @@ def test_a_security_figure_too_large_for_a_float_is_a_mismatch(published):
     assert "security.provable_bits" in result.stdout and "Traceback" not in result.output
 
 
+@pytest.mark.parametrize(
+    "field, value", [("zk", 1), ("num_queries", 100.0), ("extension_degree", 5.0)]
+)
+def test_a_preset_block_with_loose_json_types_is_not_the_preset(published, field, value):
+    """`"zk": 1` and `"num_queries": 100.0` compare equal to the preset's values in Python but
+    are not its block: INVALID naming params (before: VALID, or an AttributeError's traceback
+    from the security estimate; found by the browser verifier's differential)."""
+    edit(published, set_in(("params", field), value))
+    result = run("verify", published)
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert "none of the accepted presets" in verdict(result)[1]
+
+
 # -- the Statement dataclass and its encoding ----------------------------------------------------
 def base_statement(**changes) -> Statement:
     fields = dict(

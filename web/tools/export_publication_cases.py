@@ -47,8 +47,8 @@ import solvency.publication.statement as statement_module
 from circuits.leaf import leaves_root
 from solvency.commands.verify import run_verify
 from solvency.publication.encoding import coins, elements_hex
-from solvency.publication.statement import preset_name, users_tree
-from stark.params import PRESETS, StarkParams
+from solvency.publication.statement import users_tree
+from stark.params import PRESETS
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "web" / "test" / "fixtures" / "publication_cases.json"
@@ -772,23 +772,6 @@ def verify_json(folder: Path, accept: bool, min_bits: float) -> tuple[int | None
     return code, report, json.dumps(report)
 
 
-def loose_params(files: dict[str, bytes]) -> bool:
-    """statement.json's params equal a preset's block by value but not by JSON type (5.0 for 5,
-    1 for true): check_declared compares the block with dataclasses.asdict(s.params), which is
-    the block itself, not the preset's, so Python lets it through (the bug this flags)."""
-    try:
-        block = json.loads(files[STATEMENT])["params"]
-        params = StarkParams(**block)
-    except Exception:  # unreadable statements are not this bug
-        return False
-    name = preset_name(params)
-    return (
-        name is not None
-        and check_module.same_json(block, dataclasses.asdict(params))
-        and not check_module.same_json(block, dataclasses.asdict(PRESETS[name]))
-    )
-
-
 def policies(index: int) -> list[tuple[bool, float]]:
     """The default, --accept-conjectured-security, and a --min-security (with or without it)."""
     return [
@@ -824,8 +807,6 @@ def build() -> dict:
                 if report.get("verdict") == "valid":
                     run["report_text"] = text  # its floats, which JSON.parse does not keep
                 record["runs"].append(run)
-            if STATEMENT in case.files and loose_params(case.files):
-                record["python_bug"] = "loose params"
             if STATEMENT in case.files:
                 record["statement_sha256"] = hashlib.sha256(case.files[STATEMENT]).hexdigest()
             records.append(record)
@@ -854,8 +835,6 @@ def main() -> None:
     data = build()
     OUT.write_text(render(data))
     runs = [r for c in data["cases"] for r in c["runs"]]
-    bugs = [c["label"] for c in data["cases"] if "python_bug" in c]
-    print(f"statements with loose params (a Python bug): {len(bugs)}: {bugs}")
     by_stage = {s: sum(r["stage"] == s for r in runs) for s in ("statement", "shapes", "proofs")}
     verdicts = {
         v: sum(r["report"].get("verdict") == v for r in runs)
