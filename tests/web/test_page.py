@@ -479,3 +479,27 @@ def test_files_dropped_on_the_folder_zone(browser, tmp_path):
         check_publication_verdict(tab, folder)
         assert tab.tab.text_content("#fingerprint") == sha256(statement.read_bytes())
         assert tab.errors == []
+
+
+def test_the_user_id_field(browser, publications, tmp_path):
+    """#user-id is verify-inclusion's --user: the right id (any spelling canonical_id takes)
+    drops the note on whose file it is; another id is NOT INCLUDED, in the command's words."""
+    folder = publications / "publication-2" / "one-batch"
+    user = GOLDEN / "publication-2" / "one-batch-user-0007.json"
+    with served(folder) as origin, visit(browser) as tab:
+        tab.tab.goto(origin + "index.html")
+        tab.settled()
+        for typed in ("user-0007", " user-0007", "user-0008"):
+            code, lines = cli(
+                "verify-inclusion", user, "--published", folder, "--user", typed, "--skip-proof"
+            )
+            tab.tab.fill("#user-id", typed)
+            state, line = tab.inclusion(user.name, user.read_bytes())
+            notes = tab.tab.locator("#inclusion-notes li").all_text_contents()
+            if code == 0:
+                assert state == "included"
+                assert_included_line(line, lines[-1].removesuffix(SKIP_NOTE))
+                assert notes == lines[:-1]  # no note on whose file it is
+            else:
+                assert (code, state, line) == (1, "not-included", lines[0])
+        assert tab.errors == []

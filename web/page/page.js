@@ -173,7 +173,8 @@ function checkCustomer(bytes) {
     say("inclusion-verdict", `NOT INCLUDED: the published proof is not valid: ${result.line.replace(/^INVALID: /, "")}`);
     return;
   }
-  const outcome = checkInclusion(bytes, result.statementBytes, null);
+  const id = $("user-id").value;
+  const outcome = checkInclusion(bytes, result.statementBytes, id === "" ? null : id);
   verdict.dataset.state = ["included", "not-included", "unreadable"][outcome.exit];
   const verified = result.state === "valid" && outcome.exit === 0;
   say("inclusion-verdict", verified ? `${outcome.core} (proof verified in ${loaded.seconds.toFixed(2)} s)` : outcome.line);
@@ -192,8 +193,12 @@ function showBalances(balances, statement, report) {
   $("inclusion-balances").hidden = false;
 }
 
+/** The customer's file last given (its bytes), checked again when their id changes. */
+let customerFile = null;
+
 async function readInclusion(file) {
-  checkCustomer(new Uint8Array(await file.arrayBuffer()));
+  customerFile = new Uint8Array(await file.arrayBuffer());
+  checkCustomer(customerFile);
 }
 
 function dropZone(id, onDrop) {
@@ -232,6 +237,7 @@ function start() {
     if (transfer.files.length && !$("inclusion-file").disabled) readInclusion(transfer.files[0]);
   });
   $("verify-again").addEventListener("click", () => loaded && verify(loaded.files));
+  $("user-id").addEventListener("change", () => customerFile && !$("inclusion-file").disabled && checkCustomer(customerFile));
   if (location.protocol === "http:" || location.protocol === "https:") {
     verify(servedFiles(new URL(".", location.href)));
   } else {
