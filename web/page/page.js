@@ -87,7 +87,7 @@ function failure(error) {
 
 function showResult(result) {
   if (result.detail) {
-    say("detail", result.detail.startsWith("detail: ") ? result.detail : `detail: ${result.detail}`);
+    say("detail", result.detail); // "detail: ..."
     $("detail").hidden = false;
   }
   if (result.published !== null) showReport(result.published);
@@ -100,7 +100,7 @@ function showResult(result) {
   $("verdict").dataset.state = result.state;
 }
 
-/** The report: who, when, the assets table, the security, the warnings. */
+/** The VALID report (verify --json's): who, when, the assets table, the security, the warnings. */
 function showReport(report) {
   const batches = report.batches === 1 ? "" : ` in ${report.batches} batches`;
   say("identity", `Liabilities of ${report.issuer} as of ${report.as_of}, ${report.users_padded.toLocaleString("en-US")} users (padded)${batches}, prices in ${report.quote}:`);
@@ -116,9 +116,7 @@ function showReport(report) {
   $("assets").tHead.replaceChildren(row(head, "th"));
   $("assets").tBodies[0].replaceChildren(...rows);
   const security = report.security;
-  say("security", security === null
-    ? `security: not recomputed by this page (${report.preset ?? "no"} preset, as published)`
-    : `security, recomputed from the proof's parameters (${report.preset} preset): ${security.provable_bits} bits provable (unique decoding), ${security.conjectured_bits} bits conjectured; required: ${security.min_bits} ${security.regime_required} bits`);
+  say("security", `security, recomputed from the proof's parameters (${report.preset} preset): ${security.provable_bits} bits provable (unique decoding), ${security.conjectured_bits} bits conjectured; required: ${security.min_bits} ${security.regime_required} bits`);
   $("warnings").replaceChildren(...report.warnings.map((w) => element("li", `WARNING: ${w}`)));
   $("report").hidden = false;
 }
