@@ -19,10 +19,13 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import random
+import re
+import shutil
 from pathlib import Path
 
 from solvency.commands.page import page_bytes
-from tests.web.test_page import SETTLED, Visit
+from tests.web.test_page import SETTLED, Visit, served
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = ROOT / "web" / "test" / "fixtures" / "publication_cases.json"
@@ -122,3 +125,86 @@ def test_the_page_gives_verifys_verdict_on_every_publication_of_the_corpus(brows
     assert only or runs == len(corpus["cases"]) >= 1_000
     assert visit.errors == [], visit.errors[:5]
     assert disagreements == [], f"{len(disagreements)} of {runs}: " + "\n".join(disagreements[:20])
+
+
+def typable(user: str) -> bool:
+    """Whether #user-id can hold `user` as --user does: not empty (an empty field is no --user)
+    and valid Unicode (a text field cannot hold a lone surrogate)."""
+    try:
+        user.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return user != ""
+
+
+def test_the_page_gives_verify_inclusions_verdict_on_mutated_inclusion_files(browser, tmp_path):
+    """The customer's check in the page against `verify-inclusion FILE --published DIR [--user
+    ID]`, on the inclusion-file mutations of tests/web/test_inclusion_differential.py (fields
+    in value and type, amounts, paths, ids, random text edits) given to each verified golden
+    publication: the same state, the same INCLUDED / NOT INCLUDED line (INCLUDED ending with
+    the time the page's verification took, as the command's ends with its own) and the same
+    lines before it; for a file that cannot be read, the page's `error: ...`."""
+    from tests.web.test_inclusion_differential import (
+        BASES,
+        GOLDEN,
+        _inclusion_mutations,
+        _python_verdict,
+        _random_text_mutations,
+        _Statements,
+    )
+
+    rng = random.Random(18)
+    statements = _Statements(tmp_path)
+    roots = {
+        (pub, d): json.loads((GOLDEN / pub / d / "statement.json").read_text())["users_root"]
+        for pub, d, _ in BASES
+    }
+    page = page_bytes()
+    disagreements: list[str] = []
+    cases = 0
+    for pub, d, user_file in BASES:
+        folder = Path(shutil.copytree(GOLDEN / pub / d, tmp_path / pub / d))
+        (folder / "index.html").write_bytes(page)
+        raw_statement = (folder / "statement.json").read_bytes()
+        statement = statements.get(f"{pub}/{d}", raw_statement)
+        doc = json.loads((GOLDEN / pub / user_file).read_text(encoding="utf-8"))
+        other = next(r for k, r in roots.items() if k != (pub, d))
+        golden = (GOLDEN / pub / user_file).read_bytes()
+        mutations = [
+            *_inclusion_mutations(doc, json.loads(raw_statement), other, rng),
+            *_random_text_mutations(golden, doc["user_id"], rng, 60),
+        ]
+        with served(folder) as origin:
+            visit = Visit(browser)
+            visit.tab.goto(origin + "index.html")
+            assert visit.settled()[0] == "valid"
+            for k, (label, raw, user) in enumerate(mutations):
+                if user is not None and not typable(user):
+                    continue
+                file = tmp_path / f"{pub}-{d}-{k}.json"
+                file.write_bytes(raw)
+                python = _python_verdict(file, statement, user)
+                visit.tab.fill("#user-id", "" if user is None else user)
+                state, line = visit.inclusion(file.name, raw)
+                notes = visit.tab.locator("#inclusion-notes li").all_text_contents()
+                want_state = ["included", "not-included", "unreadable"][python["exit"]]
+                if python["exit"] == 0:
+                    same = re.fullmatch(
+                        re.escape(python["core"]) + r" \(proof verified in \d+\.\d\d s\)", line
+                    )
+                    same = same and notes == python["notes"]
+                elif python["exit"] == 1:
+                    same = line == python["core"] and notes == python["notes"]
+                else:
+                    same = line.startswith("error: ")
+                if state != want_state or not same:
+                    disagreements.append(f"{pub}/{d} {label} (--user {user!r}): {python}, page "
+                                         f"{state!r} {line!r} {notes}")  # fmt: skip
+                cases += 1
+            assert visit.errors == [], visit.errors[:5]
+            visit.close()
+    assert cases >= 500
+    print(f"{cases} inclusion files, {len(disagreements)} disagreements")
+    assert disagreements == [], f"{len(disagreements)} of {cases}:\n" + "\n".join(
+        disagreements[:20]
+    )
