@@ -58,6 +58,9 @@
 //     the SHA-256 of leaves.bin, a STARK verdict by the SHA-256 of the proof and everything the
 //     verifier reads of the AIR (name, shape, public inputs, the leaves and commitment behind
 //     its periodic columns and boundaries) and the policy.
+//   options.onPhase: optional, verify()'s hook (verifier.js VERIFY_PHASES), passed to every STARK
+//     verification this check runs (not to one answered from the cache); for a finer progress
+//     bar, and for web/tools/bench_verify.mjs, which times the phases. It must not throw.
 //   progress(fraction, phaseText): called as the work advances (0 to 1).
 //   line: the CLI's verdict line ("VALID: ...", "INVALID: ...", or "error: ..." for an
 //   unreadable input); detail: "detail: ..." after INVALID, else null; warnings: the WARNING
@@ -415,7 +418,7 @@ async function starkVerdict(air, proof, proofSha256, inputs, declared, policy) {
       JSON.stringify(options)].join("|");
   return cached(policy.cache, policy.cache === null ? null : key(), () => {
     try {
-      verify(air, proof, options);
+      verify(air, proof, { ...options, onPhase: policy.onPhase });
       return null;
     } catch (e) {
       if (e instanceof VerificationError) return e.reason;
@@ -497,7 +500,7 @@ async function checkAll(files, policy, progress, seen) {
 
 /** Check the publication (see the interface at the top of this file). */
 export async function checkPublication(files, options = {}, progress = () => {}) {
-  const { minBits = 100, acceptConjectured = false, airs, cache = null } = options;
+  const { minBits = 100, acceptConjectured = false, airs, cache = null, onPhase = null } = options;
   const regime = acceptConjectured ? "conjectured" : "provable";
   if (!(Number.isFinite(minBits) && minBits >= 100 && minBits <= 1000)) {
     // verify's --min-security is a float in [100, 1000]; the page's input must keep it there
@@ -515,7 +518,7 @@ export async function checkPublication(files, options = {}, progress = () => {})
   });
   let proved;
   try {
-    proved = await checkAll(files, { minBits, regime, airs, cache }, progress, seen);
+    proved = await checkAll(files, { minBits, regime, airs, cache, onPhase }, progress, seen);
   } catch (e) {
     if (e instanceof InputError) {
       return {
