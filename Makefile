@@ -2,7 +2,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: install demo test lint bench bench-core dist clean
+.PHONY: install demo test lint page bench bench-core dist clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -19,7 +19,12 @@ test: install
 	$(PY) -m pytest
 
 lint: install
-	$(VENV)/bin/ruff check stark circuits solvency tests benches
+	$(VENV)/bin/ruff check stark circuits solvency tests benches web
+
+# The browser page (solvency/web/index.html, package data) rebuilt from web/ after a change
+# there; tests/web/test_page_build.py fails while it is stale. `--check` only compares.
+page: install
+	PYTHONPATH=$(CURDIR) $(PY) web/build.py
 
 bench: install
 	$(VENV)/bin/solvency bench --users 1024,4096,16384,65536 --assets 22 --preset fast --out benches/results --force

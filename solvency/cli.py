@@ -48,6 +48,11 @@ COMMANDS = {
         "verify_cmd",
         "Check a published proof and print the proved totals.",
     ),
+    "page": (
+        "solvency.commands.page",
+        "page_cmd",
+        "Write the browser page, or print its SHA-256.",
+    ),
     "inclusion": (
         "solvency.commands.inclusion",
         "inclusion_group",

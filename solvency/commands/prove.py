@@ -55,6 +55,7 @@ from solvency.commands.common import (
     fail,
     inside_publication,
 )
+from solvency.commands.page import write_page
 from solvency.files import write_atomically
 from solvency.publication.statement import STATEMENT_NAME, batch_name
 from solvency.snapshot import (
@@ -435,9 +436,10 @@ def prove_cmd(
     resume: bool,
 ) -> None:
     """Prove SNAPSHOT (a CSV or JSON file of user ids and balances) against ASSETS (the assets
-    file: symbols, decimals, prices); publish OUT/statement.json and each batch's proof and
-    leaves (OUT/batches/), and keep the users' nonces in PRIVATE_DIR. A snapshot of more than
-    --batch-size users is proved in batches (docs/batches.md). Nothing is ever overwritten."""
+    file: symbols, decimals, prices); publish OUT/statement.json, each batch's proof and
+    leaves (OUT/batches/) and the browser page OUT/index.html, and keep the users' nonces in
+    PRIVATE_DIR. A snapshot of more than --batch-size users is proved in batches
+    (docs/batches.md). Nothing is ever overwritten."""
     identity = parse_identity(issuer, as_of)
     if batch_size is not None:
         try:
@@ -509,6 +511,7 @@ def prove_snapshot(
     except ValueError as e:  # an id with no UTF-8 form
         fail(EXIT_INPUT, f"{snapshot}: id: {e}")
     results += [earlier_batch(out, private, plan, market, b) for b in sorted(done)]
+    write_page(out)  # before statement.json, which is written last
     with console.status("aggregation" if plan.count > 1 else "publishing"):
         document = batches.publish(plan, results, out)
     console.print(summary(plan, document, users, time.perf_counter() - start, out), highlight=False)

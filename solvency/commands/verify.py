@@ -10,6 +10,7 @@ the technical reason); `--json` prints one JSON object instead."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import sys
@@ -42,6 +43,13 @@ from solvency.commands.common import (
     console,
     fail,
 )
+from solvency.commands.page import (
+    PAGE_WARNING,
+    page_sha256,
+    published_page_line,
+    published_page_state,
+)
+from solvency.files import read_regular
 from solvency.publication.check import (
     ProofInvalid,
     Proved,
@@ -50,7 +58,11 @@ from solvency.publication.check import (
     check_publication,
 )
 from solvency.publication.encoding import coins, plain, price_decimal
-from solvency.publication.statement import STATEMENT_NAME, PublishedStatement
+from solvency.publication.statement import (
+    MAX_STATEMENT_BYTES,
+    STATEMENT_NAME,
+    PublishedStatement,
+)
 from solvency.reference import (
     DEFAULT_MAX_DEVIATION,
     PriceCheck,
@@ -286,6 +298,27 @@ def identify(s: PublishedStatement) -> str:
     return f"publication: users' root {s.users_root}, snapshot {s.snapshot}"
 
 
+def statement_sha256(directory: Path, quiet: bool = False) -> str | None:
+    """The statement's fingerprint: the SHA-256 of DIRECTORY/statement.json's bytes. Customers
+    compare it with what others see (the page shows the same), so that an exchange cannot show
+    different publications to different people unnoticed. `quiet`: None for a file that cannot
+    be read (the check then says why) rather than InputError."""
+    try:
+        raw = read_regular(directory / STATEMENT_NAME, MAX_STATEMENT_BYTES, "statement")
+    except InputError:
+        if quiet:
+            return None
+        raise
+    return hashlib.sha256(raw).hexdigest()
+
+
+def fingerprint_line(digest: str) -> str:
+    return (
+        f"statement: SHA-256 {digest} (statement.json's fingerprint: compare it with what "
+        "others see)"
+    )
+
+
 def verdict_line(proved: Proved, regime: str, checks: list[PriceCheck] | None = None) -> str:
     s = proved.statement
     batches = "" if s.count == 1 else f" in {s.count} batches (no batch's totals revealed)"
@@ -375,8 +408,14 @@ def run_verify(
     regime = "conjectured" if accept_conjectured else "provable"
     start = time.perf_counter()
     try:
+        before = statement_sha256(directory, quiet=True)
         with BatchProgress() as progress:
             proved = checked_publication(directory, regime, min_bits, progress.advance)
+        fingerprint = statement_sha256(directory)
+        if fingerprint != before:  # so that the fingerprint printed is the checked statement's
+            raise InputError(
+                directory / STATEMENT_NAME, None, None, "changed while it was being verified"
+            )
         reserve = _reserves(reserves, proved.statement)
         checks = price_checks(proved.statement, reference_prices, max_deviation)
     except InputError as e:
@@ -399,11 +438,25 @@ def run_verify(
             click.echo(f"detail: {v.detail}")
         return EXIT_INVALID
     seconds = time.perf_counter() - start
+    page = page_report(directory)
     if as_json:
-        _emit_json(json_report(proved, reserve, regime, min_bits, seconds, checks))
+        report = json_report(proved, reserve, regime, min_bits, seconds, checks)
+        _emit_json({**report, "statement_sha256": fingerprint, "page": page})
     else:
         print_report(proved, reserve, regime, min_bits, seconds, checks)
+        click.echo(fingerprint_line(fingerprint))
+        click.echo(published_page_line(directory))
+        if page["published"] == "different":
+            click.echo(f"WARNING: {PAGE_WARNING}")
+        click.echo(f"VALID: {verdict_line(proved, regime, checks)}")
     return 0
+
+
+def page_report(directory: Path) -> dict:
+    """--json's `page`: the packaged page's SHA-256, and DIRECTORY/index.html's state
+    ("absent", "same" or "different") and SHA-256 (null when absent or unreadable)."""
+    state, digest = published_page_state(directory)
+    return {"sha256": page_sha256(), "published": state, "published_sha256": digest}
 
 
 def price_checks(
@@ -522,7 +575,6 @@ def print_report(
     for warning in warnings_of(proved, checks):
         click.echo(f"WARNING: {warning}")
     click.echo(f"verified in {seconds:.2f} s")
-    click.echo(f"VALID: {verdict_line(proved, regime, checks)}")
 
 
 def _finite(bits: float) -> float:

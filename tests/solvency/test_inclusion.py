@@ -215,6 +215,7 @@ def test_the_private_store_is_the_owners_only(proved):
         "batches/b00000",
         "batches/b00000/leaves.bin",
         "batches/b00000/proof.bin",
+        "index.html",
         "statement.json",
     ]
 

@@ -141,7 +141,7 @@ function check(claim, s) {
 }
 
 /** Decimal(b).scaleb(-dec), printed as `plain` prints it (no exponent, no trailing zeros). */
-function plainAmount(units, decimals) {
+export function plainAmount(units, decimals) {
   const neg = units < 0n;
   let digits = (neg ? -units : units).toString().padStart(decimals + 1, "0");
   let text = decimals ? `${digits.slice(0, -decimals)}.${digits.slice(-decimals)}` : digits;
