@@ -23,6 +23,7 @@ load average before each process, Python's own check time, and the versions.
 from __future__ import annotations
 
 import http.server
+import importlib.util
 import json
 import os
 import platform
@@ -178,6 +179,63 @@ def run_chromium(web: Path, publication: Path, repeat: int, timeout: float) -> d
         return result
 
 
+SETTLED = """() => {
+  const v = document.getElementById("verdict");
+  return v && !["running", "idle"].includes(v.dataset.state) && performance.now();
+}"""
+
+
+def run_page(publication: Path, repeat: int, timeout: float) -> dict:
+    """The page itself: web/build.py's page of this checkout's web/ (never written into the
+    repository) as the publication's index.html, served from 127.0.0.1 and opened repeat + 1
+    times in a fresh tab of one headless Chromium (playwright); each load is timed from the
+    navigation's start to the settled #verdict (performance.now() in the page) and its verdict
+    line kept. Phases: only the total."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        raise click.ClickException(
+            "the page engine needs playwright (never `playwright install`)"
+        ) from None
+    spec = importlib.util.spec_from_file_location("web_build", WEB / "build.py")
+    build = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = build  # dataclasses look their module up
+    spec.loader.exec_module(build)
+    with tempfile.TemporaryDirectory(prefix="bench-web-page-") as tmp:
+        site = Path(tmp) / "pub"
+        shutil.copytree(publication, site)
+        (site / "index.html").write_bytes(build.build())
+        handler = type("Handler", (_Handler,), {"result": []})
+        server = socketserver.ThreadingTCPServer(
+            ("127.0.0.1", 0), lambda *a: handler(*a, directory=str(site))
+        )
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{server.server_address[1]}/index.html"
+        times, lines = [], []
+        try:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM)
+                for _ in range(repeat + 1):
+                    tab = browser.new_page()
+                    tab.goto(url)
+                    done = tab.wait_for_function(SETTLED, polling="raf", timeout=timeout * 1000)
+                    times.append(done.json_value())
+                    lines.append(tab.locator("#verdict").text_content())
+                    tab.close()
+                engine = browser.version
+                browser.close()
+        finally:
+            server.shutdown()
+            server.server_close()
+    if len(set(lines)) != 1:
+        raise click.ClickException(f"the page gave several verdicts: {sorted(set(lines))}")
+    return {
+        "engine": f"Chromium {engine}, the page", "phases": ["total"], "repeat": repeat,
+        "line": lines[0], "visits": {}, "cold": {"total": times[0]},
+        "runs": {"total": times[1:]},
+    }  # fmt: skip
+
+
 def chromium_version() -> str | None:
     try:
         return subprocess.run(
@@ -242,7 +300,10 @@ def print_table(meta: dict, engines: dict[str, dict]) -> None:
     for p in phases:
         row = []
         for e in engines.values():
-            row += [f"{e['median'][p]:.1f}", f"{e['cold_median'][p]:.1f}"]
+            if p in e["median"]:
+                row += [f"{e['median'][p]:.1f}", f"{e['cold_median'][p]:.1f}"]
+            else:
+                row += ["", ""]
         table.add_row(p, *row)
     Console(width=160).print(table)
 
@@ -258,8 +319,10 @@ def print_table(meta: dict, engines: dict[str, dict]) -> None:
     help="engine processes per engine (and per code version): one cold run each",
 )  # fmt: skip
 @click.option(
-    "--engines", type=click.Choice(["both", "node", "chromium"]), default="both",
-    show_default=True, help="where to run the JS verifier",
+    "--engines", type=click.Choice(["both", "node", "chromium", "page", "all"]),
+    default="both", show_default=True,
+    help="where to run the JS check: node, Chromium (bench_verify.mjs), both, the page itself "
+    "(the packaged page in Chromium via playwright: its total only), or all three",
 )  # fmt: skip
 @click.option("--label", default="", help="added to the result's file name (e.g. before, after)")
 @click.option(
@@ -297,15 +360,21 @@ def main(
         if baseline:
             webs = {f" @{baseline}": checkout_web(baseline, Path(tmp) / "baseline"), "": WEB}
         results: dict[str, dict] = {}
-        chosen = ["node", "chromium"] if engines == "both" else [engines]
+        chosen = {"both": ["node", "chromium"], "all": ["node", "chromium", "page"]}.get(
+            engines, [engines]
+        )
         for engine in chosen:
             for _ in range(processes):
                 for suffix, web in webs.items():  # alternate: baseline, current, baseline, ...
+                    if engine == "page" and web is not WEB:
+                        continue  # the page is built from this checkout only
                     load = os.getloadavg()[0]
                     if engine == "node":
                         r = run_node(web, publication, repeat)
-                    else:
+                    elif engine == "chromium":
                         r = run_chromium(web, publication, repeat, timeout)
+                    else:
+                        r = run_page(publication, repeat, timeout)
                     if r["line"] != python["line"]:
                         raise click.ClickException(
                             f"{engine}{suffix} gave another verdict line than Python's: {r['line']}"
@@ -329,7 +398,7 @@ def main(
         "node": subprocess.run(
             ["node", "--version"], capture_output=True, text=True
         ).stdout.strip(),
-        "chromium": chromium_version() if any(n.startswith("chromium") for n in results) else None,
+        "chromium": chromium_version() if any(not n.startswith("node") for n in results) else None,
         "cpus": os.cpu_count(),
         "machine": platform.machine(),
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),

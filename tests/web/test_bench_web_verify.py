@@ -126,3 +126,20 @@ def test_a_tiny_run_on_a_golden_publication(tmp_path, engines, name, users, batc
     # and they add up to the total
     total = run["median_ms"]["total"]
     assert sum(run["median_ms"][p] for p in phases) == pytest.approx(total, rel=1e-9)
+
+
+def test_the_page_itself_on_a_golden_publication(tmp_path):
+    """--engines page: the page web/build.py builds from this checkout, loaded twice; each load
+    must settle on Python's verdict line (the script compares them)."""
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("no /usr/bin/chromium")
+    pytest.importorskip("playwright")
+    publication = GOLDEN / "one-batch"
+    result = bench(publication, "--repeat", "1", "--engines", "page", "--label", "smoke",
+                   "--out", tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    saved = json.loads((tmp_path / "web_verify_512x3_proven_smoke.json").read_text())
+    assert saved["verdict_line"] == python_line(publication)
+    run = saved["engines"]["page"]
+    assert list(run["median_ms"]) == ["total"] and len(run["runs_ms"]["total"]) == 1
+    assert run["cold_median_ms"]["total"] > 0
