@@ -37,7 +37,6 @@ from tests.solvency.test_inclusion import TAMPER
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "golden"
 IMAGES = ROOT / "docs" / "images"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 PUBLICATIONS = [
     ("publication-1", "one-batch", "one-batch-user-0007.json"),
     ("publication-1", "three-batches", "three-batches-user-1299.json"),
@@ -50,26 +49,6 @@ SKIP_NOTE = (
     "`solvency verify` of these same files)"
 )
 SETTLED = "#verdict:not([data-state=running]):not([data-state=idle])"
-
-
-def _missing(what: str):
-    if os.environ.get("CI"):
-        pytest.fail(f"{what} is not installed: the page's end-to-end tests cannot run")
-    pytest.skip(f"{what} is not installed")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).is_file():
-        _missing(f"chromium ({CHROMIUM})")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _missing("playwright (pip install playwright; never `playwright install`)")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")
