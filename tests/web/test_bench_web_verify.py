@@ -131,9 +131,14 @@ def test_a_tiny_run_on_a_golden_publication(tmp_path, engines, name, users, batc
 def test_the_page_itself_on_a_golden_publication(tmp_path):
     """--engines page: the page web/build.py builds from this checkout, loaded twice; each load
     must settle on Python's verdict line (the script compares them)."""
+    from tests.web.conftest import _missing  # skip, or fail under CI, as the page's tests do
+
     if not Path("/usr/bin/chromium").exists():
-        pytest.skip("no /usr/bin/chromium")
-    pytest.importorskip("playwright")
+        _missing("chromium (/usr/bin/chromium)")
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        _missing("playwright (pip install playwright; never `playwright install`)")
     publication = GOLDEN / "one-batch"
     result = bench(publication, "--repeat", "1", "--engines", "page", "--label", "smoke",
                    "--out", tmp_path)  # fmt: skip
