@@ -1,28 +1,29 @@
-"""Benchmark the JavaScript verifier (web/): time its generic phases on batch 0 of a publication,
+"""Benchmark the JavaScript verifier (web/): time the whole publication check, phase by phase,
 in node and in headless Chromium, and record the medians.
 
-    .venv/bin/python benches/bench_web_verify.py /tmp/pub65536 --repeat 5 --label after
+    .venv/bin/python benches/bench_web_verify.py /tmp/pub65536 --repeat 5 --label whole
 
 PUBLICATION is a folder `solvency prove` wrote (for issue 18's target: `solvency generate
 --users 65536 --assets 22 --seed 7`, then `prove` with the default preset, about 100 s and
-8.4 GB). Python exports batch 0 into a temporary folder: proof.bin, leaves.bin, and the batch
-AIR's declaration with the values its `evaluate_transition` gives at the proof's out-of-domain
-frame (air.json, periodic.bin), after checking that Python's verifier accepts the proof. Then
-web/tools/bench_verify.mjs runs --repeat timed verifications after one warm-up, in node, and
-the same module in Chromium (served from 127.0.0.1 by this script, the page posting its
-timings back). The solvency AIR with leaves is not ported to JS yet: its constraints at z are
-Python's recorded values (see bench_verify.mjs), so "constraints at z" times only the
-composition around them. Every other phase is the real JS verifier on the real proof, which
-must accept it; the leaves' root and the proof's SHA-256 must be the statement's.
+8.4 GB; `--batch-size` makes one of several batches, with the aggregation). Python checks it
+first (check_publication, as `solvency verify` does) and keeps its verdict line. Then
+web/tools/bench_verify.mjs checks it as the page will: checkPublication (web/src/check.js) with
+the real AIRs (solvency_air.js, aggregate_air.js) on every file of the folder, read into memory
+first; each run must give VALID with Python's verdict line, word for word. Each engine process
+(node, or a headless Chromium served the modules and the publication from 127.0.0.1 by this
+script, the page posting its timings back) makes one cold check (the first: what a page's
+visitor waits for) and --repeat timed ones; --processes starts several.
 
-The table gives the median of each phase per engine; the JSON (OUT/web_verify_<users>x
-<assets>_<preset>[_<label>].json) keeps every timing, the load average before each engine's
-run, and the versions.
+The phases are check.js's progress and verify()'s onPhase (bench_verify.mjs lists them). The
+table gives the median of each phase per engine, warm and cold; the JSON
+(OUT/web_verify_<users>x<assets>_<preset>[_<B>batches][_<label>].json) keeps every timing, the
+load average before each process, Python's own check time, and the versions.
 """
 
 from __future__ import annotations
 
 import http.server
+import importlib.util
 import json
 import os
 import platform
@@ -47,79 +48,48 @@ CHROMIUM = "/usr/bin/chromium"
 TARGET_S = 5.0  # issue 18: the whole page check of 65,536 users x 22 assets in Chromium
 
 
-# -- the export (Python's side) ------------------------------------------------------------------
-def export_batch(publication: Path, out: Path) -> dict:
-    """Write batch 0 of PUBLICATION into OUT for bench_verify.mjs; return air.json's content."""
-    import numpy as np
+# -- Python's side -------------------------------------------------------------------------------
+def python_check(publication: Path) -> dict:
+    """`solvency verify PUBLICATION`'s verdict line (VALID only: anything else raises
+    click.BadParameter), the publication's size, and how long Python's check took."""
+    from solvency.commands.verify import Verdict, checked_publication, verdict_line
+    from solvency.snapshot import InputError
 
-    from solvency.publication.check import read_leaves
-    from solvency.publication.statement import batch_dir, publication_air, read_statement
-    from stark.field import ExtArray, P
-    from stark.verifier import verify
-
-    statement, data = read_statement(publication)
-    where = batch_dir(publication, 0)
-    leaves = read_leaves(where / "leaves.bin")
-    proof = (where / "proof.bin").read_bytes()
-    air = publication_air(statement.batch(0), leaves, statement.batches[0].commitment)
-    k = statement.params.extension_degree
-    recorded: list = []
-    evaluate = air.evaluate_transition
-
-    def recording(frame):
-        values = evaluate(frame)
-        recorded[:] = values
-        return values
-
-    air.evaluate_transition = recording
-    verify(air, proof, accepted_params=[statement.params])  # raises if Python refuses it
-
-    def coordinates(v) -> list[int]:
-        if isinstance(v, ExtArray):
-            return [int(c) for c in np.asarray(v.coords).reshape(k)]
-        return [int(v) % P] + [0] * (k - 1)
-
-    shape = air.shape()
-    periodic = [np.asarray(c, dtype=np.int64) % P for c in air.periodic_columns()]
-    record = data["batches"][0]
-    desc = {
-        "publication": str(publication),
-        "users": statement.batches[0].users_padded,
-        "assets": len(data["assets"]),
-        "preset": data["preset"],
-        "params": data["params"],
-        "name": shape.name,
-        "trace_len": shape.trace_len,
-        "main_width": shape.main_width,
-        "aux_width": shape.aux_width,
-        "num_aux_challenges": shape.num_aux_challenges,
-        "lookup_fractions": shape.num_lookup_fractions,
-        "transitions": [[c.degree, int(c.all_rows)] for c in air.transition_constraints()],
-        "boundaries": [
-            [b.column, b.row, b.value % P, int(b.aux)] for b in air.boundary_constraints()
-        ],
-        "public_inputs_hex": air.public_inputs().hex(),
-        "periodic_lengths": [len(c) for c in periodic],
-        "constraint_values": [coordinates(v) for v in recorded],
-        "leaves_root": record["leaves_root"],
-        "proof_sha256": record["proof_sha256"],
-        "proof_bytes": len(proof),
+    start = time.perf_counter()
+    try:
+        proved = checked_publication(publication, "provable", 100.0)
+    except InputError as e:
+        raise click.BadParameter(str(e), param_hint="PUBLICATION") from None
+    except Verdict as e:
+        raise click.BadParameter(
+            f"Python's verify: INVALID: {e.message}", param_hint="PUBLICATION"
+        ) from None
+    seconds = time.perf_counter() - start
+    s = proved.statement
+    return {
+        "line": "VALID: " + verdict_line(proved, "provable"),
+        "users": s.trace_len,
+        "assets": len(s.symbols),
+        "batches": s.count,
+        "preset": proved.preset,
+        "python_check_s": round(seconds, 4),
     }
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "air.json").write_text(json.dumps(desc))
-    (out / "periodic.bin").write_bytes(np.concatenate(periodic).astype("<u4").tobytes())
-    shutil.copyfile(where / "proof.bin", out / "proof.bin")
-    shutil.copyfile(where / "leaves.bin", out / "leaves.bin")
-    return desc
+
+
+def publication_files(publication: Path) -> list[str]:
+    """Every file of the folder, as relative paths ("batches/b00000/proof.bin"), sorted."""
+    names = (p.relative_to(publication).as_posix() for p in publication.rglob("*") if p.is_file())
+    return sorted(names)
 
 
 # -- the engines ---------------------------------------------------------------------------------
-def run_node(web: Path, data: Path, repeat: int) -> dict:
+def run_node(web: Path, publication: Path, repeat: int) -> dict:
     """bench_verify.mjs of WEB (a web/ folder: src/ and tools/) in node."""
     if shutil.which("node") is None:
         raise click.ClickException("node is not installed: use --engines chromium")
     out = subprocess.run(
-        ["node", str(web / "tools" / "bench_verify.mjs"), str(data), "--repeat", str(repeat)],
+        ["node", str(web / "tools" / "bench_verify.mjs"), str(publication),
+         "--repeat", str(repeat)],
         check=False, capture_output=True, text=True, cwd=ROOT,
     )  # fmt: skip
     if out.returncode:
@@ -134,12 +104,12 @@ PAGE = """<!doctype html>
 <title>bench_verify</title>
 <p id="status">running</p>
 <script type="module">
-import { loadInputs, runBench } from "./tools/bench_verify.mjs";
+import { runBench } from "./tools/bench_verify.mjs";
 const post = (body) => fetch("/result", { method: "POST", body: JSON.stringify(body) });
 try {
-  const inputs = await loadInputs(async (name) =>
-    new Uint8Array(await (await fetch("./data/" + name)).arrayBuffer()));
-  const result = runBench(inputs, REPEAT, () => performance.now());
+  const names = NAMES;
+  const read = async (name) => new Uint8Array(await (await fetch("./pub/" + name)).arrayBuffer());
+  const result = await runBench(names, read, REPEAT, () => performance.now());
   await post({ engine: navigator.userAgent, ...result });
 } catch (e) {
   await post({ error: String(e && e.stack || e) });
@@ -169,16 +139,18 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-def run_chromium(web: Path, data: Path, repeat: int, timeout: float) -> dict:
-    """Serve WEB's src/, its bench_verify.mjs and the data from 127.0.0.1; run the page
-    headless."""
+def run_chromium(web: Path, publication: Path, repeat: int, timeout: float) -> dict:
+    """Serve WEB's src/, its bench_verify.mjs and the publication (as pub/) from 127.0.0.1; run
+    the page headless."""
     with tempfile.TemporaryDirectory(prefix="bench-web-verify-") as tmp:
         site = Path(tmp)
         shutil.copytree(web / "src", site / "src")
         (site / "tools").mkdir()
         shutil.copyfile(web / "tools" / "bench_verify.mjs", site / "tools" / "bench_verify.mjs")
-        shutil.copytree(data, site / "data")
-        (site / "index.html").write_text(PAGE.replace("REPEAT", str(repeat)))
+        shutil.copytree(publication, site / "pub")
+        names = json.dumps(publication_files(publication))
+        page = PAGE.replace("NAMES", names).replace("REPEAT", str(repeat))
+        (site / "index.html").write_text(page)
         handler = type("Handler", (_Handler,), {"result": []})
         server = socketserver.ThreadingTCPServer(
             ("127.0.0.1", 0), lambda *a: handler(*a, directory=str(site))
@@ -207,6 +179,63 @@ def run_chromium(web: Path, data: Path, repeat: int, timeout: float) -> dict:
         return result
 
 
+SETTLED = """() => {
+  const v = document.getElementById("verdict");
+  return v && !["running", "idle"].includes(v.dataset.state) && performance.now();
+}"""
+
+
+def run_page(publication: Path, repeat: int, timeout: float) -> dict:
+    """The page itself: web/build.py's page of this checkout's web/ (never written into the
+    repository) as the publication's index.html, served from 127.0.0.1 and opened repeat + 1
+    times in a fresh tab of one headless Chromium (playwright); each load is timed from the
+    navigation's start to the settled #verdict (performance.now() in the page) and its verdict
+    line kept. Phases: only the total."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        raise click.ClickException(
+            "the page engine needs playwright (never `playwright install`)"
+        ) from None
+    spec = importlib.util.spec_from_file_location("web_build", WEB / "build.py")
+    build = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = build  # dataclasses look their module up
+    spec.loader.exec_module(build)
+    with tempfile.TemporaryDirectory(prefix="bench-web-page-") as tmp:
+        site = Path(tmp) / "pub"
+        shutil.copytree(publication, site)
+        (site / "index.html").write_bytes(build.build())
+        handler = type("Handler", (_Handler,), {"result": []})
+        server = socketserver.ThreadingTCPServer(
+            ("127.0.0.1", 0), lambda *a: handler(*a, directory=str(site))
+        )
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{server.server_address[1]}/index.html"
+        times, lines = [], []
+        try:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM)
+                for _ in range(repeat + 1):
+                    tab = browser.new_page()
+                    tab.goto(url)
+                    done = tab.wait_for_function(SETTLED, polling="raf", timeout=timeout * 1000)
+                    times.append(done.json_value())
+                    lines.append(tab.locator("#verdict").text_content())
+                    tab.close()
+                engine = browser.version
+                browser.close()
+        finally:
+            server.shutdown()
+            server.server_close()
+    if len(set(lines)) != 1:
+        raise click.ClickException(f"the page gave several verdicts: {sorted(set(lines))}")
+    return {
+        "engine": f"Chromium {engine}, the page", "phases": ["total"], "repeat": repeat,
+        "line": lines[0], "visits": {}, "cold": {"total": times[0]},
+        "runs": {"total": times[1:]},
+    }  # fmt: skip
+
+
 def chromium_version() -> str | None:
     try:
         return subprocess.run(
@@ -217,26 +246,39 @@ def chromium_version() -> str | None:
 
 
 def checkout_web(rev: str, where: Path) -> Path:
-    """web/src and web/tools/bench_verify.mjs as they were at git revision REV, in WHERE/web."""
+    """web/src as it was at git revision REV, with this checkout's bench_verify.mjs, in
+    WHERE/web (REV's check.js must take options.onPhase for verify()'s phases to be cut)."""
     archive = subprocess.run(
-        ["git", "archive", rev, "web/src", "web/tools/bench_verify.mjs"],
-        cwd=ROOT, capture_output=True, check=False,
-    )  # fmt: skip
+        ["git", "archive", rev, "web/src"], cwd=ROOT, capture_output=True, check=False
+    )
     if archive.returncode:
         raise click.ClickException(f"--baseline {rev}: {archive.stderr.decode().strip()}")
     where.mkdir(parents=True)
     subprocess.run(["tar", "-x", "-C", str(where)], input=archive.stdout, check=True)
+    (where / "web" / "tools").mkdir()
+    tool = Path("tools") / "bench_verify.mjs"
+    shutil.copyfile(WEB / tool, where / "web" / tool)
     return where / "web"
 
 
-def merge(results: dict, name: str, run: dict) -> None:
-    """Add one engine run's timings to results[name] (runs concatenated, medians recomputed)."""
+def merge(results: dict, name: str, run: dict, load: float) -> None:
+    """Add one engine process's timings to results[name] (runs concatenated, one cold run per
+    process, medians recomputed)."""
     if name not in results:
-        results[name] = {"engine": run["engine"], "phases": run["phases"], "runs": {}}
+        results[name] = {
+            "engine": run["engine"], "phases": run["phases"], "visits": run["visits"],
+            "runs": {}, "cold": {}, "loads": [],
+        }  # fmt: skip
     into = results[name]
+    if run["visits"] != into["visits"]:
+        raise click.ClickException(f"{name}: two processes met other phases")
+    into["loads"].append(round(load, 2))
     for phase, times in run["runs"].items():
         into["runs"].setdefault(phase, []).extend(times)
+    for phase, ms in run["cold"].items():
+        into["cold"].setdefault(phase, []).append(ms)
     into["median"] = {p: statistics.median(t) for p, t in into["runs"].items()}
+    into["cold_median"] = {p: statistics.median(t) for p, t in into["cold"].items()}
 
 
 # -- report --------------------------------------------------------------------------------------
@@ -244,34 +286,49 @@ def print_table(meta: dict, engines: dict[str, dict]) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    batches = "" if meta["batches"] == 1 else f" in {meta['batches']} batches"
     table = Table(
-        title=f"JS verifier, batch 0: {meta['users']:,} users x {meta['assets']} assets, "
-        f"{meta['preset']} preset, median ms of {meta['repeat']} runs"
+        title=f"JS publication check: {meta['users']:,} users{batches} x {meta['assets']} assets, "
+        f"{meta['preset']} preset; median ms of {meta['runs']} warm runs and of "
+        f"{meta['processes']} cold (first) runs"
     )
     table.add_column("phase")
     for name in engines:
         table.add_column(name, justify="right")
+        table.add_column(f"{name} cold", justify="right")
     phases = next(iter(engines.values()))["phases"]
     for p in phases:
-        table.add_row(p, *(f"{e['median'][p]:.1f}" for e in engines.values()))
-    Console(width=150).print(table)
+        row = []
+        for e in engines.values():
+            if p in e["median"]:
+                row += [f"{e['median'][p]:.1f}", f"{e['cold_median'][p]:.1f}"]
+            else:
+                row += ["", ""]
+        table.add_row(p, *row)
+    Console(width=160).print(table)
 
 
 @click.command(help=__doc__.split("\n\n")[0])
 @click.argument("publication", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option(
     "--repeat", type=click.IntRange(min=1), default=5, show_default=True,
-    help="timed verifications per engine, after one warm-up",
+    help="timed checks per engine process, after its first (cold) one",
 )  # fmt: skip
 @click.option(
-    "--engines", type=click.Choice(["both", "node", "chromium"]), default="both",
-    show_default=True, help="where to run the JS verifier",
+    "--processes", type=click.IntRange(min=1), default=1, show_default=True,
+    help="engine processes per engine (and per code version): one cold run each",
+)  # fmt: skip
+@click.option(
+    "--engines", type=click.Choice(["both", "node", "chromium", "page", "all"]),
+    default="both", show_default=True,
+    help="where to run the JS check: node, Chromium (bench_verify.mjs), both, the page itself "
+    "(the packaged page in Chromium via playwright: its total only), or all three",
 )  # fmt: skip
 @click.option("--label", default="", help="added to the result's file name (e.g. before, after)")
 @click.option(
     "--baseline", metavar="REV",
-    help="also time web/ as it was at git revision REV (which has bench_verify.mjs), "
-    "alternating with this checkout's, twice per engine: before and after in one run",
+    help="also time web/src as it was at git revision REV (whose check.js takes "
+    "options.onPhase), alternating with this checkout's, process by process",
 )  # fmt: skip
 @click.option(
     "--timeout", type=click.FloatRange(min=1), default=600, show_default=True,
@@ -287,6 +344,7 @@ def print_table(meta: dict, engines: dict[str, dict]) -> None:
 def main(
     publication: Path,
     repeat: int,
+    processes: int,
     engines: str,
     label: str,
     baseline: str | None,
@@ -295,41 +353,52 @@ def main(
 ):
     if engines != "node" and chromium_version() is None:
         raise click.ClickException(f"{CHROMIUM} is not there: use --engines node")
-    with tempfile.TemporaryDirectory(prefix="bench-web-verify-data-") as tmp:
-        data = Path(tmp) / "data"
+    publication = publication.resolve()
+    python = python_check(publication)
+    with tempfile.TemporaryDirectory(prefix="bench-web-verify-") as tmp:
         webs = {"": WEB}
         if baseline:
             webs = {f" @{baseline}": checkout_web(baseline, Path(tmp) / "baseline"), "": WEB}
-        try:
-            desc = export_batch(publication, data)
-        except Exception as e:  # an unreadable publication, or one Python does not accept
-            raise click.BadParameter(str(e), param_hint="PUBLICATION") from None
         results: dict[str, dict] = {}
-        loads: dict[str, float] = {}
-        chosen = ["node", "chromium"] if engines == "both" else [engines]
+        chosen = {"both": ["node", "chromium"], "all": ["node", "chromium", "page"]}.get(
+            engines, [engines]
+        )
         for engine in chosen:
-            for _ in range(2 if baseline else 1):  # alternate: baseline, current, baseline, ...
-                for suffix, web in webs.items():
-                    name = engine + suffix
-                    loads.setdefault(name, os.getloadavg()[0])
+            for _ in range(processes):
+                for suffix, web in webs.items():  # alternate: baseline, current, baseline, ...
+                    if engine == "page" and web is not WEB:
+                        continue  # the page is built from this checkout only
+                    load = os.getloadavg()[0]
                     if engine == "node":
-                        r = run_node(web, data, repeat)
+                        r = run_node(web, publication, repeat)
+                    elif engine == "chromium":
+                        r = run_chromium(web, publication, repeat, timeout)
                     else:
-                        r = run_chromium(web, data, repeat, timeout)
-                    merge(results, name, r)
+                        r = run_page(publication, repeat, timeout)
+                    if r["line"] != python["line"]:
+                        raise click.ClickException(
+                            f"{engine}{suffix} gave another verdict line than Python's: {r['line']}"
+                        )
+                    merge(results, engine + suffix, r, load)
+    preset = python["preset"]
     meta = {
-        "users": desc["users"],
-        "assets": desc["assets"],
-        "preset": desc["preset"],
-        "air": desc["name"],
-        "proof_bytes": desc["proof_bytes"],
-        "repeat": repeat * (2 if baseline else 1),
+        "publication": str(publication),
+        "users": python["users"],
+        "assets": python["assets"],
+        "batches": python["batches"],
+        "preset": preset,
+        "files": {n: (publication / n).stat().st_size for n in publication_files(publication)},
+        "verdict_line": python["line"],
+        "python_check_s": python["python_check_s"],
+        "repeat": repeat,
+        "processes": processes,
+        "runs": repeat * processes,
         "label": label,
         "baseline": baseline,
         "node": subprocess.run(
             ["node", "--version"], capture_output=True, text=True
         ).stdout.strip(),
-        "chromium": chromium_version() if "chromium" in results else None,
+        "chromium": chromium_version() if any(not n.startswith("node") for n in results) else None,
         "cpus": os.cpu_count(),
         "machine": platform.machine(),
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
@@ -338,18 +407,26 @@ def main(
     }
     print_table(meta, results)
     for name, r in results.items():
-        total_s = r["median"]["total"] / 1000
         medians = {p: round(v, 2) for p, v in r["median"].items()}
-        print(json.dumps({"engine": name, "total_s": round(total_s, 4), "median_ms": medians}))
+        print(json.dumps({
+            "engine": name, "total_s": round(r["median"]["total"] / 1000, 4),
+            "cold_total_s": round(r["cold_median"]["total"] / 1000, 4), "median_ms": medians,
+        }))  # fmt: skip
     out.mkdir(parents=True, exist_ok=True)
-    stem = f"web_verify_{desc['users']}x{desc['assets']}_{desc['preset']}"
+    stem = f"web_verify_{meta['users']}x{meta['assets']}_{preset}"
+    if meta["batches"] > 1:
+        stem += f"_{meta['batches']}batches"
     path = out / (f"{stem}_{label}.json" if label else f"{stem}.json")
     engines_out = {
         name: {
             "engine": r["engine"],
-            "load_before": round(loads[name], 2),
+            "load_before": r["loads"],
             "median_ms": r["median"],
-            "median_total_s": round(statistics.median(r["runs"]["total"]) / 1000, 4),
+            "median_total_s": round(r["median"]["total"] / 1000, 4),
+            "visits": r["visits"],
+            "range_total_s": [round(f(r["runs"]["total"]) / 1000, 4) for f in (min, max)],
+            "cold_median_ms": r["cold_median"],
+            "cold_ms": r["cold"],
             "runs_ms": r["runs"],
         }
         for name, r in results.items()

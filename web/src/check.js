@@ -58,6 +58,9 @@
 //     the SHA-256 of leaves.bin, a STARK verdict by the SHA-256 of the proof and everything the
 //     verifier reads of the AIR (name, shape, public inputs, the leaves and commitment behind
 //     its periodic columns and boundaries) and the policy.
+//   options.onPhase: optional, verify()'s hook (verifier.js VERIFY_PHASES), passed to every STARK
+//     verification this check runs (not to one answered from the cache); for a finer progress
+//     bar, and for web/tools/bench_verify.mjs, which times the phases. It must not throw.
 //   progress(fraction, phaseText): called as the work advances (0 to 1).
 //   line: the CLI's verdict line ("VALID: ...", "INVALID: ...", or "error: ..." for an
 //   unreadable input); detail: "detail: ..." after INVALID, else null; warnings: the WARNING
@@ -72,7 +75,7 @@ import { airShape } from "./protocol.js";
 import { verify } from "./verifier.js";
 import { VerificationError, MAX_PROOF_BYTES } from "./proof.js";
 import { Sha256, sha256, toHex, fromHex } from "./sha256.js";
-import { compress, DIGEST } from "./poseidon2.js";
+import { compressCanonical, DIGEST } from "./poseidon2.js";
 import { usersTree } from "./merkle.js";
 import { elementsHex } from "./encoding.js";
 import { P } from "./field.js";
@@ -114,7 +117,22 @@ export class SecurityTooLow extends Error {
   }
 }
 
-const yieldToEventLoop = () => new Promise((resolve) => setTimeout(resolve));
+/**
+ * Let the page paint and handle input: a message to ourselves, a task of its own. Not
+ * setTimeout(0), which a browser clamps to 4 ms once nested (about 2.6 ms per yield measured in
+ * Chromium 156, 1 ms in node).
+ */
+function yieldToEventLoop() {
+  if (typeof MessageChannel !== "function") return new Promise((resolve) => setTimeout(resolve));
+  return new Promise((resolve) => {
+    const { port1, port2 } = new MessageChannel();
+    port1.onmessage = () => {
+      port1.close();
+      resolve();
+    };
+    port2.postMessage(null);
+  });
+}
 
 /** statement.batch_name: "b00042". */
 export const batchName = (b) => `b${String(b).padStart(5, "0")}`;
@@ -374,13 +392,19 @@ export function parseLeaves(bytes, path) {
  */
 export async function leavesRoot(leaves, onSlice = () => {}) {
   const n = leaves.length / DIGEST;
+  // every element checked once here (compress's own check, per call, costs a tenth of a
+  // permutation); the bottom level's pairs are read in place from `leaves`, the levels above
+  // are compressCanonical's reduced outputs
+  for (let i = 0; i < leaves.length; i++) {
+    if (!(leaves[i] < P)) throw new RangeError(`compress: elements must be canonical, in [0, ${P})`);
+  }
   let level = [];
-  for (let i = 0; i < n; i++) level.push(Array.from(leaves.subarray(DIGEST * i, DIGEST * (i + 1))));
+  for (let i = 0; i < n; i++) level.push(leaves.subarray(DIGEST * i, DIGEST * (i + 1)));
   let done = 0;
   while (level.length > 1) {
     const next = [];
     for (let i = 0; i < level.length; i += 2) {
-      next.push(compress(level[i], level[i + 1]));
+      next.push(compressCanonical(level[i], level[i + 1]));
       if (++done % COMPRESSIONS_PER_SLICE === 0) {
         onSlice(done, n - 1);
         await yieldToEventLoop();
@@ -388,7 +412,7 @@ export async function leavesRoot(leaves, onSlice = () => {}) {
     }
     level = next;
   }
-  return level[0];
+  return Array.from(level[0]);
 }
 
 // -- the publication -------------------------------------------------------------------------
@@ -415,7 +439,7 @@ async function starkVerdict(air, proof, proofSha256, inputs, declared, policy) {
       JSON.stringify(options)].join("|");
   return cached(policy.cache, policy.cache === null ? null : key(), () => {
     try {
-      verify(air, proof, options);
+      verify(air, proof, { ...options, onPhase: policy.onPhase });
       return null;
     } catch (e) {
       if (e instanceof VerificationError) return e.reason;
@@ -497,7 +521,7 @@ async function checkAll(files, policy, progress, seen) {
 
 /** Check the publication (see the interface at the top of this file). */
 export async function checkPublication(files, options = {}, progress = () => {}) {
-  const { minBits = 100, acceptConjectured = false, airs, cache = null } = options;
+  const { minBits = 100, acceptConjectured = false, airs, cache = null, onPhase = null } = options;
   const regime = acceptConjectured ? "conjectured" : "provable";
   if (!(Number.isFinite(minBits) && minBits >= 100 && minBits <= 1000)) {
     // verify's --min-security is a float in [100, 1000]; the page's input must keep it there
@@ -515,7 +539,7 @@ export async function checkPublication(files, options = {}, progress = () => {})
   });
   let proved;
   try {
-    proved = await checkAll(files, { minBits, regime, airs, cache }, progress, seen);
+    proved = await checkAll(files, { minBits, regime, airs, cache, onPhase }, progress, seen);
   } catch (e) {
     if (e instanceof InputError) {
       return {
