@@ -93,6 +93,8 @@ def demo_cmd(users: int, num_assets: int, out: Path | None) -> None:
     click.echo(
         f"\nthe demo's files are in {out}: snapshot.csv and assets.json (the input), proof/ "
         "(what an exchange publishes), private/ (the users' nonces: secret), inclusion.json "
-        f"(one user's file); try `solvency verify {out / 'proof'}`"
+        f"(one user's file); try `solvency verify {out / 'proof'}`, or open "
+        f"{out / 'proof' / 'index.html'} in a browser, choose the folder proof/ and drop "
+        "inclusion.json on the page"
     )
     sys.exit(code)
