@@ -11,7 +11,10 @@ import { isThisPage } from "./genuine.js";
 
 const $ = (id) => document.getElementById(id);
 
-/** The publication last loaded: its files, and the result of its check. */
+/**
+ * The publication last chosen: its files, and the result of its check once it ends. A check
+ * that ends after another has started shows nothing: only the last folder chosen is shown.
+ */
 let loaded = null;
 
 /** The text of an element, made from untrusted text only through textContent. */
@@ -45,7 +48,9 @@ function options() {
 
 /** Check the publication in `files` and show the result. */
 async function verify(files) {
-  loaded = { files, result: null, seconds: 0 };
+  const mine = { files, result: null, seconds: 0 };
+  loaded = mine;
+  const current = () => loaded === mine;
   $("verify-again").disabled = true;
   $("inclusion-file").disabled = true;
   resetInclusion("Load the publication first, then give your file.");
@@ -59,13 +64,15 @@ async function verify(files) {
   const start = performance.now();
   let result;
   try {
-    result = await checkFiles(files, options(), showProgress);
+    result = await checkFiles(files, options(), (f, phase) => current() && showProgress(f, phase));
   } catch (e) {
     result = failure(e);
   }
-  loaded.result = result;
-  loaded.seconds = (performance.now() - start) / 1000;
+  if (!current()) return null; // another folder was chosen meanwhile: its check shows
+  mine.result = result;
+  mine.seconds = (performance.now() - start) / 1000;
   await showPublishedPage(files);
+  if (!current()) return null;
   $("verify-again").disabled = false;
   if (result.statement !== null) {
     $("inclusion-file").disabled = false;
