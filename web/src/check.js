@@ -35,7 +35,7 @@
 //       leaves a Uint32Array of usersPadded x 8 elements (row-major, as leaves.bin), commitment
 //       8 Numbers (several batches) or null (one batch); batchStatement is
 //       PublishedStatement.batch(b), the circuit statement batch b's proof binds, as
-//       solvency_air.js's SolvencyAir and encodeStatement read it:
+//       solvency_air.js's batchStatement builds it and its SolvencyAir reads it:
 //         { quote, scale (BigInt), symbols, decimals (Numbers), prices (BigInts),
 //           totals (BigInts; all 0n with several batches), issuer, asOf, insecureSeeded,
 //           equity (BigInts, all 0n with several batches; null in format 1),
@@ -72,6 +72,7 @@ import { readStatement, InputError } from "./statement.js";
 import { PRESETS, presetOfJson, ValueError } from "./params.js";
 import { weakestSecurity, securityBlock, sameJson, SECURITY_FIELDS } from "./security.js";
 import { airShape } from "./protocol.js";
+import { batchStatement } from "./solvency_air.js";
 import { verify } from "./verifier.js";
 import { VerificationError, MAX_PROOF_BYTES } from "./proof.js";
 import { Sha256, sha256, toHex, fromHex } from "./sha256.js";
@@ -139,28 +140,6 @@ export const batchName = (b) => `b${String(b).padStart(5, "0")}`;
 export const batchFile = (b, name) => `batches/${batchName(b)}/${name}`;
 
 // -- the circuit statements ----------------------------------------------------------------------
-
-/** PublishedStatement.batch(b) (see the interface above). */
-export function batchStatement(s, b) {
-  const hidden = s.count > 1;
-  const zeros = s.symbols.map(() => 0n);
-  return {
-    quote: s.quote,
-    scale: s.scale,
-    symbols: s.symbols,
-    decimals: s.decimals,
-    prices: s.prices,
-    totals: hidden ? zeros : s.totals,
-    issuer: s.issuer,
-    asOf: s.asOf,
-    insecureSeeded: s.insecureSeeded,
-    equity: s.equity !== null && hidden ? zeros : s.equity,
-    haircuts: s.haircuts,
-    traceLen: s.batches[b].usersPadded,
-    hiddenTotals: hidden,
-    batch: { index: b, count: s.count, snapshot: s.snapshot },
-  };
-}
 
 const u32le = (n) => new Uint8Array([n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff]);
 

@@ -9,9 +9,9 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 
 import { ROOT, readJson } from "./helpers.js";
-import { checkPublication, batchStatement } from "../src/check.js";
+import { checkPublication } from "../src/check.js";
 import { readStatement } from "../src/statement.js";
-import { publicationAir, publicationShape, batchStatement as airBatchStatement } from "../src/solvency_air.js";
+import { publicationAir, publicationShape } from "../src/solvency_air.js";
 import { aggregateAir } from "../src/aggregate_air.js";
 import { airShape } from "../src/protocol.js";
 import { pyJsonText, formatG } from "../src/verdict.js";
@@ -190,9 +190,3 @@ test("without a cache (as the page checks once): the golden publications and a c
   }
 });
 
-test("check.js's batch statements are solvency_air.js's (PublishedStatement.batch)", () => {
-  for (const [name, files] of bases) {
-    const s = readStatement(files.get("statement.json"));
-    for (let b = 0; b < s.count; b++) assert.deepEqual(batchStatement(s, b), airBatchStatement(s, b), `${name} batch ${b}`);
-  }
-});
