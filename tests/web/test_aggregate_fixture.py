@@ -9,6 +9,8 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+from tests.web.fixtures import assert_fresh
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -21,12 +23,7 @@ def _load(relative: str, name: str):
 
 def test_aggregate_fixture_is_up_to_date():
     module = _load("tests/web/trace_aggregate.py", "trace_aggregate")
-    fresh = module.render(module.build())
-    committed = module.OUT.read_text()
-    assert fresh == committed, (
-        "web/test/fixtures/aggregate_values.json is stale: run "
-        "PYTHONPATH=$PWD .venv/bin/python tests/web/trace_aggregate.py"
-    )
+    assert_fresh(module, "tests/web/trace_aggregate.py")
 
 
 def test_aggregate_proofs_fixture_is_up_to_date():
@@ -34,9 +31,4 @@ def test_aggregate_proofs_fixture_is_up_to_date():
     of their aggregate.bin, and Python's verdicts on changed statements and policies, for
     web/test/aggregate_proof.test.js) is what its exporter writes now."""
     module = _load("web/tools/export_aggregate_proofs.py", "export_aggregate_proofs")
-    fresh = module.render(module.build())
-    committed = module.OUT.read_text()
-    assert fresh == committed, (
-        "web/test/fixtures/aggregate_proofs.json is stale: run "
-        "PYTHONPATH=$PWD .venv/bin/python web/tools/export_aggregate_proofs.py"
-    )
+    assert_fresh(module, "web/tools/export_aggregate_proofs.py")

@@ -8,6 +8,8 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+from tests.web.fixtures import assert_fresh
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -16,12 +18,7 @@ def test_air_fixture_is_up_to_date():
     spec = importlib.util.spec_from_file_location("trace_air", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    fresh = module.render(module.build())
-    committed = module.OUT.read_text()
-    assert fresh == committed, (
-        "web/test/fixtures/air_values.json is stale: run "
-        "PYTHONPATH=$PWD .venv/bin/python tests/web/trace_air.py"
-    )
+    assert_fresh(module, "tests/web/trace_air.py")
 
 
 def test_solvency_proofs_fixture_is_up_to_date():
@@ -31,9 +28,4 @@ def test_solvency_proofs_fixture_is_up_to_date():
     spec = importlib.util.spec_from_file_location("export_solvency_proofs", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    fresh = module.render(module.build())
-    committed = module.OUT.read_text()
-    assert fresh == committed, (
-        "web/test/fixtures/solvency_proofs.json is stale: run "
-        "PYTHONPATH=$PWD .venv/bin/python web/tools/export_solvency_proofs.py"
-    )
+    assert_fresh(module, "web/tools/export_solvency_proofs.py")

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from solvency.commands.verify import run_verify
+from tests.web.fixtures import assert_fresh
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,12 +31,7 @@ def exporter():
 
 def test_publication_cases_fixture_is_up_to_date():
     module = exporter()
-    fresh = module.render(module.build())
-    committed = module.OUT.read_text()
-    assert fresh == committed, (
-        "web/test/fixtures/publication_cases.json is stale: run "
-        "PYTHONPATH=$PWD .venv/bin/python web/tools/export_publication_cases.py"
-    )
+    assert_fresh(module, "web/tools/export_publication_cases.py")
 
 
 def printed(folder: Path, accept: bool, min_bits: float, as_json: bool) -> tuple[int, str]:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+from tests.web.fixtures import assert_fresh
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -16,9 +18,4 @@ def test_security_fixture_is_up_to_date():
     spec = importlib.util.spec_from_file_location("export_security_values", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    fresh = module.render(module.build())
-    committed = module.OUT.read_text()
-    assert fresh == committed, (
-        "web/test/fixtures/security_values.json is stale: run "
-        "PYTHONPATH=$PWD .venv/bin/python web/tools/export_security_values.py"
-    )
+    assert_fresh(module, "web/tools/export_security_values.py")
