@@ -21,7 +21,7 @@ def assert_fresh(module, tool: str) -> None:
             min(len(fresh), len(committed)),
         )
         pytest.fail(
-            f"{Path(module.OUT).relative_to(ROOT)} is stale (they differ from character {at}): "
+            f"{Path(module.OUT).resolve().relative_to(ROOT)} is stale (they differ from character {at}): "
             f"run PYTHONPATH=$PWD .venv/bin/python {tool}",
             pytrace=False,
         )
