@@ -18,7 +18,7 @@ from solvency.commands.common import EXIT_INPUT, check_new_file, claim_file, con
 from solvency.files import InputError, read_regular, write_atomically
 
 PAGE_NAME = "index.html"
-#: A publication's index.html is read to compare it: the page is about 100 KB.
+#: A publication's index.html is read to compare it: the page is about 300 KB.
 MAX_PAGE_BYTES = 1 << 24
 
 
