@@ -44,10 +44,10 @@ PAGE_WARNING = (
 )
 
 
-def published_page_line(directory: Path) -> str:
-    """What `verify` says of DIRECTORY/index.html: the packaged page's SHA-256, and whether the
-    publication's copy is absent, the same bytes, or DIFFERENT (then also PAGE_WARNING)."""
-    state, digest = published_page_state(directory)
+def published_page_line(state: str, digest: str | None) -> str:
+    """What `verify` says of a publication's index.html, from `published_page_state`: the
+    packaged page's SHA-256, and whether the publication's copy is absent, the same bytes, or
+    DIFFERENT (then also PAGE_WARNING)."""
     line = f"page: index.html SHA-256 {page_sha256()} (this package's page); the publication's"
     if state == "absent":
         return f"{line}: absent (a publication without the page)"

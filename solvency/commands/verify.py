@@ -445,7 +445,7 @@ def run_verify(
     else:
         print_report(proved, reserve, regime, min_bits, seconds, checks)
         click.echo(fingerprint_line(fingerprint))
-        click.echo(published_page_line(directory))
+        click.echo(published_page_line(page["published"], page["published_sha256"]))
         if page["published"] == "different":
             click.echo(f"WARNING: {PAGE_WARNING}")
         click.echo(f"VALID: {verdict_line(proved, regime, checks)}")
