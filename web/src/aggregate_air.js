@@ -39,7 +39,7 @@
 import { P } from "./field.js";
 import * as E from "./ext.js";
 import { ValueError } from "./params.js";
-import { Poseidon2Gadget } from "./poseidon2_gadget.js";
+import { permutationChain } from "./poseidon2_gadget.js";
 import { helperConstraints, numHelpers, runningSumConstraint } from "./lookup.js";
 import { BLINDING, CHUNKS, EQUITY_CHUNKS, WIDTH as SPONGE_WIDTH, spongeIv } from "./totals.js";
 
@@ -254,20 +254,7 @@ export class TotalsCommitmentGadget {
     this.offset = offset;
     this.sboxRegisters = sboxRegisters;
     this.iv = spongeIv(this.numAssets, this.version);
-    this.permutations = [];
-    let col = offset;
-    for (let j = 0; j <= this.numAssets; j++) {
-      const last = j === this.numAssets;
-      const g = new Poseidon2Gadget(col, SPONGE_WIDTH, {
-        inputCols: [],
-        sboxRegisters,
-        outputWidth: last ? DIGEST : null,
-      });
-      this.permutations.push(g);
-      col += g.numColumns;
-    }
-    this.numColumns = col - offset;
-    this.digestCols = this.permutations[this.numAssets].outputCols;
+    Object.assign(this, permutationChain(offset, this.numAssets + 1, SPONGE_WIDTH, sboxRegisters));
   }
 
   get degree() {

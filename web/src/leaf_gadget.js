@@ -16,7 +16,7 @@
 //   degree, transitionConstraints(), numConstraints, inputExpressions(main), constraints(main).
 import * as E from "./ext.js";
 import { packing, LIMBS } from "./leaf.js";
-import { Poseidon2Gadget } from "./poseidon2_gadget.js";
+import { permutationChain } from "./poseidon2_gadget.js";
 
 export const DIGEST = 8;
 export const CAPACITY = 8;
@@ -38,20 +38,7 @@ export class LeafHashGadget {
     this.inputLength = DIGEST + this.numPacked;
     this.rate = width - CAPACITY;
     this.numPermutations = Math.ceil(this.inputLength / this.rate);
-    this.permutations = [];
-    let col = offset;
-    for (let k = 0; k < this.numPermutations; k++) {
-      const last = k === this.numPermutations - 1;
-      const g = new Poseidon2Gadget(col, width, {
-        inputCols: [],
-        sboxRegisters,
-        outputWidth: last ? DIGEST : null,
-      });
-      this.permutations.push(g);
-      col += g.numColumns;
-    }
-    this.numColumns = col - offset;
-    this.digestCols = this.permutations[this.numPermutations - 1].outputCols;
+    Object.assign(this, permutationChain(offset, this.numPermutations, width, sboxRegisters));
     // the packed elements' terms as (column, 2^shift), built once
     this.packedTerms = this.plan.map((terms) => terms.map(([j, l, shift]) => [this.limbCols[j][l], 2 ** shift]));
   }

@@ -31,10 +31,12 @@
 //     used instead of the input columns; the values in Python's order.
 //   poseidon2Constants(width) -> { external: 8 rows of t, internal: R_p, diagonal: t } (Numbers);
 //   externalLinearExt(xs), internalLinearExt(xs, diagonal): the linear layers on extension
-//     elements.
+//     elements;
+//   permutationChain(offset, count, width, sboxRegisters): a sponge's permutations side by side.
 import { P } from "./field.js";
 import * as E from "./ext.js";
 import { POSEIDON2 } from "./poseidon2_constants.js";
+import { DIGEST } from "./poseidon2.js";
 
 export const HALF_EXTERNAL_ROUNDS = 4;
 const WIDTHS = [16, 24];
@@ -206,4 +208,25 @@ export class Poseidon2Gadget {
     }
     return out;
   }
+}
+
+/**
+ * `count` permutations of width `width` laid side by side from column `offset`, without input
+ * columns (each takes expressions: a sponge's absorbs), the last committing only its first
+ * DIGEST output elements: the chain the leaf hash and the totals commitment both use.
+ * Returns { permutations, numColumns, digestCols }.
+ */
+export function permutationChain(offset, count, width, sboxRegisters) {
+  const permutations = [];
+  let col = offset;
+  for (let k = 0; k < count; k++) {
+    const g = new Poseidon2Gadget(col, width, {
+      inputCols: [],
+      sboxRegisters,
+      outputWidth: k === count - 1 ? DIGEST : null,
+    });
+    permutations.push(g);
+    col += g.numColumns;
+  }
+  return { permutations, numColumns: col - offset, digestCols: permutations[count - 1].outputCols };
 }
