@@ -61,7 +61,8 @@ from stark.randomness import ProverRandomness
 COMPOSITION_CHUNK = 1 << 15
 
 TRACE_PHASES = ("main trace LDE", "main trace commit")
-AUX_PHASES = ("auxiliary trace LDE", "auxiliary trace commit")
+AUX_PHASES = ("auxiliary trace", "auxiliary trace LDE", "auxiliary trace commit")
+CHECK_PHASES = ("self-check",)
 LATER_PHASES = ("constraints", "quotient", "DEEP", "FRI", "queries")
 
 
@@ -71,17 +72,27 @@ class ProverError(ValueError):
 
 class _Phases:
     """Times each prover phase and reports its start, with its place in the order, to an
-    optional callback: on_phase(name, step, total), step counting from 1."""
+    optional callback: on_phase(name, step, total), step counting from 1. Every statement of
+    `prove` runs inside a phase, so the phases' seconds add up to the whole call."""
 
-    def __init__(self, on_phase: Callable[[str, int, int], None] | None, with_aux: bool):
+    def __init__(
+        self, on_phase: Callable[[str, int, int], None] | None, with_aux: bool, check: bool
+    ):
         self.on_phase = on_phase
-        self.order = TRACE_PHASES + (AUX_PHASES if with_aux else ()) + LATER_PHASES
+        self.order = (
+            TRACE_PHASES
+            + (AUX_PHASES if with_aux else ())
+            + (CHECK_PHASES if check else ())
+            + LATER_PHASES
+        )
         self.seconds: dict[str, float] = dict.fromkeys(self.order, 0.0)
+        self.current: str | None = None
 
     @contextmanager
     def __call__(self, name: str) -> Iterator[None]:
-        if self.on_phase:
+        if self.on_phase and name != self.current:  # a phase may be entered twice in a row
             self.on_phase(name, self.order.index(name) + 1, len(self.order))
+        self.current = name
         start = time.perf_counter()
         yield
         self.seconds[name] += time.perf_counter() - start
@@ -168,19 +179,20 @@ def prove(
         system's generator (reproducible proofs for tests and audits).
     on_phase: called as each phase starts with its name, its step (from 1) and the number of
         phases (for progress display: "3/9 constraints").
-    timings: if given, filled with seconds per phase.
+    timings: if given, filled with seconds per phase (they add up to the whole call).
     """
-    air.validate_declaration()
-    shape = air.shape()
-    dom = Domains.of(params, shape)
-    ext = ExtensionField(params.extension_degree)
-    n, big_n = air.trace_len, dom.lde_size
-    main_trace = GF(main_trace)
-    if main_trace.shape != (air.main_width, n):
-        raise ValueError(f"trace has shape {main_trace.shape}, expected {(air.main_width, n)}")
-    phase = _Phases(on_phase, with_aux=air.aux_width > 0)
-    transcript = start_transcript(air, params)
-    rng = ProverRandomness(seed) if params.zk else None
+    phase = _Phases(on_phase, with_aux=air.aux_width > 0, check=check)
+    with phase("main trace LDE"):  # with the checks of the declaration and the trace
+        air.validate_declaration()
+        shape = air.shape()
+        dom = Domains.of(params, shape)
+        ext = ExtensionField(params.extension_degree)
+        n, big_n = air.trace_len, dom.lde_size
+        main_trace = GF(main_trace)
+        if main_trace.shape != (air.main_width, n):
+            raise ValueError(f"trace has shape {main_trace.shape}, expected {(air.main_width, n)}")
+        transcript = start_transcript(air, params)
+        rng = ProverRandomness(seed) if params.zk else None
 
     def commit_trace(columns: GF, label: str, which: str) -> tuple[GF, Commitment]:
         with phase(f"{which} trace LDE"):
@@ -188,27 +200,30 @@ def prove(
             lde = evaluate_coset(coeffs, big_n)
         with phase(f"{which} trace commit"):
             commitment = commit_columns(lde, rng)
-        transcript.absorb(label, commitment.tree.root)
+            transcript.absorb(label, commitment.tree.root)
         return coeffs, commitment
 
     main_coeffs, main = commit_trace(main_trace, "main root", "main")
     aux_trace = challenges = aux_coeffs = aux = None
     aux_nonce = 0
     if air.aux_width:
-        aux_nonce = transcript.grind(params.aux_grinding_bits)
-        transcript.absorb("aux pow nonce", aux_nonce.to_bytes(8, "little"))
-        challenges = transcript.challenge_ext(ext, air.num_aux_challenges)
-        aux_trace = air.build_aux_trace(main_trace, challenges)
-        aux_coeffs, aux = commit_trace(ext_columns_to_base(aux_trace), "aux root", "auxiliary")
+        with phase("auxiliary trace"):  # grinding, challenges, the LogUp columns
+            aux_nonce = transcript.grind(params.aux_grinding_bits)
+            transcript.absorb("aux pow nonce", aux_nonce.to_bytes(8, "little"))
+            challenges = transcript.challenge_ext(ext, air.num_aux_challenges)
+            aux_trace = air.build_aux_trace(main_trace, challenges)
+            aux_columns = ext_columns_to_base(aux_trace)
+        aux_coeffs, aux = commit_trace(aux_columns, "aux root", "auxiliary")
 
     if check:
-        violation = air.find_violation(main_trace, aux_trace, challenges)
+        with phase("self-check"):
+            violation = air.find_violation(main_trace, aux_trace, challenges)
         if violation is not None:
             what, row = violation
             raise ProverError(f"{air.name}: the trace violates {what} at row {row}")
 
-    alphas = ext_powers(transcript.challenge_ext(ext)[0], shape.num_constraints)
     with phase("constraints"):
+        alphas = ext_powers(transcript.challenge_ext(ext)[0], shape.num_constraints)
         quotient_values = _composition_on_eval_domain(
             air, dom, ext, main.columns, None if aux is None else aux.columns, challenges, alphas
         )
@@ -225,7 +240,7 @@ def prove(
             noise = rng.elements(ext.degree, dom.trace_degree_bound)
             committed = GF(np.concatenate([segment_coeffs, noise]))
         quotient = commit_columns(evaluate_coset(committed, big_n), rng)
-    transcript.absorb("quotient root", quotient.tree.root)
+        transcript.absorb("quotient root", quotient.tree.root)
     segments = dom.num_quotient_segments
 
     with phase("DEEP"):
