@@ -264,7 +264,9 @@ def test_prove_shows_its_phases_in_order_and_one_summary_line(inputs, tmp_path):
     result = solvency("prove", snapshot, "--assets", assets, "--out", tmp_path / "out",
                       "--private", tmp_path / "private", *IDENTITY)  # fmt: skip
     assert result.returncode == 0, result.stderr
-    for step in ("1/9 main trace LDE", "3/9 auxiliary trace LDE", "5/9 constraints", "9/9 queries"):
+    steps = ("1/11 main trace LDE", "3/11 auxiliary trace", "4/11 auxiliary trace LDE",
+             "6/11 self-check", "7/11 constraints", "11/11 queries")  # fmt: skip
+    for step in steps:
         assert step in result.stderr
     summary = [line for line in result.stderr.splitlines() if "proved in" in line]
     assert len(summary) == 1 and "bits conjectured" in summary[0]  # not cut at 80 columns
