@@ -150,8 +150,9 @@ def prover_bound(shape: AirShape, params: StarkParams, seed: int = 0) -> dict[st
     of their rows, and the prover computes them with these same calls and hashes at least
     these bytes (plus salts and inner nodes); everything else it does (the LogUp columns, the
     self-check, the constraints, the quotient's interpolation, DEEP, FRI, the openings) comes
-    on top. prove_over_bound = prove() / bound is therefore at least 1, and how far above 1
-    it is measures the prover's overhead.
+    on top. prove_over_bound = prove() / bound is therefore at least 1 (up to timing noise,
+    at tiny sizes), and how far above 1 it is measures the prover's overhead. (It depends on
+    stark only and would sit better in stark/, next to the prover.)
 
     Returns {"lde_s": ..., "hash_s": ..., "bound_s": their sum}.
     """
