@@ -1,7 +1,12 @@
 """`solvency bench`: the whole job on generated snapshots of several sizes, as `prove`, `verify`,
 `inclusion export` and `verify-inclusion` do it; the command prints a table and saves CSV and a
 PNG plot in its --out folder. Each size runs in its own process, so that its peak memory is its
-own."""
+own.
+
+Besides the job's seconds, each size reports where the STARK prover spends its time: the
+seconds inside prove() summed over the job's proofs (`proofs_s`), by phase (`phase_*_s`, the
+prover's own `timings`), the witness built outside prove() (`witness_s`), and the prover's lower
+bound measured in the same process (`bound_s`, see `prover_bound`) with `prove_over_bound`."""
 
 from __future__ import annotations
 
@@ -14,8 +19,13 @@ import os
 import resource
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+
+import numpy as np
 
 from circuits.haircut import table_of_json
 from circuits.solvency import Market
@@ -24,6 +34,15 @@ from solvency.files import write_atomically
 from solvency.generate import generate
 from solvency.publication.statement import publication_air
 from solvency.snapshot import Asset, Assets
+from stark.field import P, reduced
+from stark.merkle import hash_rows
+from stark.params import AirShape, Domains, StarkParams
+from stark.poly import evaluate_coset, interpolate
+from stark.prover import AUX_PHASES, CHECK_PHASES, LATER_PHASES, TRACE_PHASES
+
+#: Every phase of prove(), in the prover's order: each size's row has all of them (0 where a
+#: proof has no such phase), so that the CSV's columns do not depend on the size.
+PHASES = TRACE_PHASES + AUX_PHASES + CHECK_PHASES + LATER_PHASES
 
 #: Targets of issue 9 (22 assets, the default proven preset, 65,536 users on 2 cores): prove
 #: with the leaves and the private store, verify with the leaves' root, the proof's bytes, a
@@ -69,11 +88,129 @@ def market_of(spec: list[dict]) -> Market:
     return assets.market()
 
 
+def phase_key(name: str) -> str:
+    """The row's key of one prover phase: "main trace LDE" -> "phase_main_trace_LDE_s"."""
+    return "phase_" + name.replace(" ", "_") + "_s"
+
+
+@dataclass(frozen=True)
+class ProveCall:
+    """One call of prove(): its AIR's shape, its parameters, its seconds and its phases (the
+    prover's `timings`, which add up to the call)."""
+
+    shape: AirShape
+    params: StarkParams
+    seconds: float
+    phases: dict[str, float]
+
+
+@contextmanager
+def recorded_proofs() -> Iterator[list[ProveCall]]:
+    """Record every stark.prover.prove() made inside the block (the batches' and the
+    aggregation's, which import it when they run), unchanged but for a `timings` dict.
+
+    The job's code stays as `prove` runs it; only this process's module attribute is wrapped,
+    and restored on the way out."""
+    import stark.prover
+
+    calls: list[ProveCall] = []
+    original = stark.prover.prove
+
+    def prove(air, main_trace, params, **options):
+        phases = options.setdefault("timings", {})
+        start = time.perf_counter()
+        proof = original(air, main_trace, params, **options)
+        calls.append(ProveCall(air.shape(), params, time.perf_counter() - start, dict(phases)))
+        return proof
+
+    stark.prover.prove = prove
+    try:
+        yield calls
+    finally:
+        stark.prover.prove = original
+
+
+def prover_bound(shape: AirShape, params: StarkParams, seed: int = 0) -> dict[str, float]:
+    """Seconds of the work every proof of this shape must do in this prover's design: the
+    low-degree extensions of the committed matrices and the SHA-256 of their rows.
+
+    The bound is, for each committed matrix (the main trace; the auxiliary trace, if any, as
+    aux_width * k base columns; the quotient segments, S * k coefficient rows of width D, plus
+    k rows of FRI noise with zero knowledge), the sum of
+      * its LDE by stark.poly as the prover computes it: `interpolate` (inverse NTT of n
+        points; not for the segments, which are coefficients already) then `evaluate_coset`
+        on the N points of the commitment domain;
+      * SHA-256 (stark.merkle.hash_rows, the prover's primitive, in two processes for large
+        inputs as the prover hashes) of N rows of that matrix's width: the LDE's buffer read
+        as N rows, so no transposition, no salts and no inner nodes of the tree.
+    The matrices are random field elements of the proof's shapes: these costs do not depend
+    on the values.
+
+    It is a lower bound for prove(): the protocol commits exactly these LDEs as Merkle trees
+    of their rows, and the prover computes them with these same calls and hashes at least
+    these bytes (plus salts and inner nodes); everything else it does (the LogUp columns, the
+    self-check, the constraints, the quotient's interpolation, DEEP, FRI, the openings) comes
+    on top. prove_over_bound = prove() / bound is therefore at least 1 (up to timing noise,
+    at tiny sizes), and how far above 1 it is measures the prover's overhead. (It depends on
+    stark only and would sit better in stark/, next to the prover.)
+
+    Returns {"lde_s": ..., "hash_s": ..., "bound_s": their sum}.
+    """
+    dom = Domains.of(params, shape)
+    k, n, size = params.extension_degree, shape.trace_len, dom.lde_size
+    rng = np.random.default_rng(seed)
+    segments = dom.num_quotient_segments * k + (k if params.zk else 0)
+    matrices = [(shape.main_width, n, True), (shape.aux_width * k, n, True)]
+    matrices.append((segments, dom.trace_degree_bound, False))
+    lde_s = hash_s = 0.0
+    for rows, width, is_trace in matrices:
+        if rows == 0:
+            continue
+        values = reduced(rng.integers(0, P, (rows, width), dtype=np.uint32))
+        start = time.perf_counter()
+        lde = evaluate_coset(interpolate(values) if is_trace else values, size)
+        lde_s += time.perf_counter() - start
+        start = time.perf_counter()
+        hash_rows(np.asarray(lde).reshape(size, rows))
+        hash_s += time.perf_counter() - start
+        del lde
+    return {"lde_s": lde_s, "hash_s": hash_s, "bound_s": lde_s + hash_s}
+
+
+def proofs_summary(calls: list[ProveCall]) -> dict:
+    """The job's proofs, with the bound of each: seconds in prove(), the phases summed over the
+    proofs (every phase of PHASES), the bound measured once per distinct (shape, parameters)
+    and counted once per proof, and the ratio."""
+    bounds: dict[tuple, dict[str, float]] = {}
+    for call in calls:
+        key = (call.shape, call.params)
+        if key not in bounds:
+            bounds[key] = prover_bound(call.shape, call.params)
+    proofs_s = sum(call.seconds for call in calls)
+    bound = {
+        part: sum(bounds[(c.shape, c.params)][part] for c in calls)
+        for part in ("lde_s", "hash_s", "bound_s")
+    }
+    return {
+        "proofs": len(calls),
+        "proofs_s": round(proofs_s, 2),
+        **{
+            phase_key(name): round(sum(c.phases.get(name, 0.0) for c in calls), 2)
+            for name in PHASES
+        },
+        "bound_lde_s": round(bound["lde_s"], 2),
+        "bound_hash_s": round(bound["hash_s"], 2),
+        "bound_s": round(bound["bound_s"], 2),
+        "prove_over_bound": round(proofs_s / bound["bound_s"], 2),
+    }
+
+
 def _job(users: int, assets: int, preset: str, work: Path, batch_size: int) -> dict:
     """The whole job as `prove` does it, in this process (no Dask): every batch proved and
     written (one batch, or several and the aggregation), the publication; then `verify` of it,
     one user's check as `verify-inclusion --skip-proof` does it, and every user's file
-    exported. Seconds of each."""
+    exported. Seconds of each; the witness's seconds (each batch's work outside prove()) and
+    the record of every prove() call."""
     from solvency import batches
     from solvency.commands.verify import checked_publication
     from solvency.publication.statement import read_statement
@@ -92,10 +229,14 @@ def _job(users: int, assets: int, preset: str, work: Path, batch_size: int) -> d
         batches.write_batch(result, out, private)
         results.append(result)
 
-    for task in batches.tasks_of(plan, ids, data.balances, market):
-        write(batches.prove_batch(task))
-    document = batches.publish(plan, results, out)
+    with recorded_proofs() as calls:
+        for task in batches.tasks_of(plan, ids, data.balances, market):
+            write(batches.prove_batch(task))
+        document = batches.publish(plan, results, out)
     prove_s = time.perf_counter() - start
+    # each batch's seconds minus its prove(): the witness (nonces, leaf hash, trace), the AIR
+    # and the proof's bytes; the batches prove first, in order, then the aggregation
+    witness_s = sum(r.seconds for r in results) - sum(c.seconds for c in calls[: len(results)])
 
     start = time.perf_counter()
     # as `verify` does, with --accept-conjectured-security for a preset without provable bits
@@ -115,6 +256,8 @@ def _job(users: int, assets: int, preset: str, work: Path, batch_size: int) -> d
     assert count == users
     return {
         "prove_s": prove_s,
+        "witness_s": witness_s,
+        "calls": calls,
         "verify_s": verify_s,
         "proof_bytes": sum(b["proof_bytes"] for b in document["batches"])
         + (document["aggregate"] or {}).get("proof_bytes", 0),
@@ -129,10 +272,12 @@ def _job(users: int, assets: int, preset: str, work: Path, batch_size: int) -> d
 
 def measure(users: int, assets: int, preset: str, batch_size: int = BATCH_SIZE) -> dict:
     """One size, in the current process, after a warm-up at 8 users (compiled kernels). A
-    size above batch_size is proved in batches."""
+    size above batch_size is proved in batches. The peak memory is the job's: it is read
+    before the prover's bound is measured (after the job, in the same process)."""
     with tempfile.TemporaryDirectory(prefix="solvency-bench-") as tmp:
         _job(8, assets, preset, Path(tmp) / "warm", batch_size)
         got = _job(users, assets, preset, Path(tmp) / "run", batch_size)
+    peak_rss_mb = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     return {
         "users": users,
         "assets": assets,
@@ -144,7 +289,9 @@ def measure(users: int, assets: int, preset: str, batch_size: int = BATCH_SIZE) 
         "proof_bytes": got["proof_bytes"],
         "verify_inclusion_ms": round(got["verify_inclusion_ms"], 1),
         "export_all_s": round(got["export_all_s"], 2),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mb": peak_rss_mb,
+        "witness_s": round(got["witness_s"], 2),
+        **proofs_summary(got["calls"]),
     }
 
 
@@ -208,6 +355,7 @@ def save(rows: list[dict], folder: Path, preset: str, assets: int) -> tuple[Path
     fig, axes = plt.subplots(1, 3, figsize=(13, 4))
     axes[0].plot(users, [r["prove_s"] for r in rows], "o-", label="prove")
     axes[0].plot(users, [r["verify_s"] for r in rows], "s-", label="verify")
+    axes[0].plot(users, [r["bound_s"] for r in rows], "^:", label="prover's bound")
     axes[0].set_ylabel("seconds")
     axes[0].legend()
     axes[1].plot(users, [r["proof_bytes"] / 1000 for r in rows], "o-")

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from stark.field import GF, ExtArray
+from stark.field import GF, ExtArray, reduced
 from stark.params import AirShape, is_power_of_two
 
 
@@ -141,31 +141,47 @@ class Air(ABC):
         if (self.aux_width == 0) != (self.num_aux_challenges == 0):
             raise ValueError(f"{self.name}: an auxiliary segment needs challenges and vice versa")
 
-    def find_violation(self, main: GF, aux: ExtArray | None, challenges: ExtArray | None):
-        """The first (constraint description, row) that a trace violates, or None.
+    def find_violation(
+        self, main: GF, aux: ExtArray | None, challenges: ExtArray | None
+    ) -> tuple[str, int] | None:
+        """The first (constraint description, row) that a trace violates, or None: the lowest
+        violated transition constraint at its first row, else the first violated boundary
+        constraint. The prover's self-check.
 
-        Evaluates every constraint directly on the trace rows: the prover's self-check.
+        Evaluates every constraint directly on the trace rows, CHECK_CHUNK rows at a time: the
+        constraints' values and temporaries take memory per chunk, and the current and next
+        rows are views of the trace (only the last chunk's next rows, which wrap to row 0, are
+        copied). The answer does not depend on the chunk size.
         """
         n = self.trace_len
+        specs = self.transition_constraints()
         periodic = [
-            GF(np.tile(np.asarray(c, dtype=np.int64) % GF.order, n // len(c)))
+            np.tile(np.asarray(c, dtype=np.int64) % GF.order, n // len(c)).astype(np.uint32)
             for c in self.periodic_columns()
         ]
-        frame = Frame(
-            main=main,
-            main_next=np.roll(main, -1, axis=1),
-            aux=aux,
-            aux_next=None if aux is None else ExtArray(aux.field, np.roll(aux.coords, -1, axis=2)),
-            periodic=periodic,
-            challenges=challenges,
-        )
-        values = self.evaluate_transition(frame)
-        for i, (spec, value) in enumerate(zip(self.transition_constraints(), values, strict=True)):
-            nonzero = _nonzero_rows(value, n)
-            if not spec.all_rows:
-                nonzero = nonzero[nonzero != n - 1]
-            if len(nonzero):
-                return f"transition constraint {i}", int(nonzero[0])
+        found: tuple[int, int] | None = None  # (constraint, row)
+        for start in range(0, n, CHECK_CHUNK):
+            stop = min(start + CHECK_CHUNK, n)
+            values = self.evaluate_transition(
+                _rows_frame(main, aux, periodic, challenges, start, stop, n)
+            )
+            if len(values) != len(specs):
+                raise ValueError(
+                    f"{self.name}: {len(values)} constraint values for {len(specs)} declared"
+                )
+            # chunks come in row order: a later chunk only matters for a lower constraint
+            limit = len(specs) if found is None else found[0]
+            for i, (spec, value) in enumerate(zip(specs[:limit], values, strict=False)):
+                rows = _nonzero_rows(value, stop - start) + start
+                if not spec.all_rows:
+                    rows = rows[rows != n - 1]
+                if len(rows):
+                    found = i, int(rows[0])
+                    break
+            if found is not None and found[0] == 0:
+                break
+        if found is not None:
+            return f"transition constraint {found[0]}", found[1]
         for b in self.boundary_constraints():
             segment = aux if b.aux else main
             actual = segment[b.column][b.row] if b.aux else segment[b.column, b.row]
@@ -176,6 +192,44 @@ class Air(ABC):
         return None
 
 
+#: Trace rows the self-check (Air.find_violation) evaluates at once.
+CHECK_CHUNK = 1 << 13
+
+
+def _rows_frame(
+    main: GF,
+    aux: ExtArray | None,
+    periodic: list[np.ndarray],
+    challenges: ExtArray | None,
+    start: int,
+    stop: int,
+    n: int,
+) -> Frame:
+    """The frame of trace rows start..stop-1 and their next rows (cyclically): views of the
+    trace, except the next rows of a chunk that ends at the last row (they wrap to row 0)."""
+    raw = np.asarray(main)
+    if stop < n:
+        after = raw[:, start + 1 : stop + 1]
+    else:
+        after = np.concatenate([raw[:, start + 1 :], raw[:, :1]], axis=1)
+    frame = Frame(
+        main=reduced(raw[:, start:stop]),
+        main_next=reduced(after),
+        periodic=[reduced(column[start:stop]) for column in periodic],
+        challenges=challenges,
+    )
+    if aux is not None:
+        coords = np.asarray(aux.coords)  # (k, columns, n)
+        if stop < n:
+            later = coords[:, :, start + 1 : stop + 1]
+        else:
+            later = np.concatenate([coords[:, :, start + 1 :], coords[:, :, :1]], axis=2)
+        frame.aux = ExtArray._of(aux.field, coords[:, :, start:stop])
+        frame.aux_next = ExtArray._of(aux.field, later)
+    return frame
+
+
 def _nonzero_rows(value, n: int) -> np.ndarray:
+    """The rows (of n) where a constraint's value (a column or a constant) is not zero."""
     flags = ~value.is_zero() if isinstance(value, ExtArray) else np.asarray(value) != 0
     return np.flatnonzero(np.broadcast_to(flags, (n,)))
