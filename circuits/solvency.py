@@ -1013,8 +1013,8 @@ class SolvencyAir(Air):
         return out
 
     def build_aux_trace(self, main: GF, challenges: ExtArray) -> ExtArray:
-        values = GF(np.stack([np.asarray(v) for v in self.looked_up(main)]))
-        table = GF(np.arange(self.trace_len) % BASE)
+        values = reduced(np.stack([np.asarray(v) for v in self.looked_up(main)]))
+        table = reduced(np.arange(self.trace_len) % BASE)
         mult = main[self.layout.mult]
         return lookup.build_aux(challenges[0], values, table, mult, self.lookup_group)
 
