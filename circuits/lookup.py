@@ -43,9 +43,10 @@ def num_helpers(num_values: int, group: int = GROUP) -> int:
     return -(-num_values // group)
 
 
-def helper_constraints(alpha, values: list, helpers, group: int = GROUP) -> list:
+def helper_constraints(alpha, values, helpers, group: int = GROUP) -> list:
     """One constraint per helper column, h prod_i d_i - sum_i prod_(k != i) d_k = 0 with
-    d_i = alpha - v_i; `values` are the looked-up expressions on this row. The prover's
+    d_i = alpha - v_i; `values` are the looked-up expressions on this row (a list, or a 2-D
+    array of them), `helpers` the helper columns (a list, or one extension array). The prover's
     columns (base values, one challenge) go through a compiled kernel (_helper_kernel); other
     operands (the verifier's single point) through extension arithmetic, where the cofactors
     are prefix times suffix products: 3 group multiplications, not group^2."""
@@ -68,15 +69,23 @@ def helper_constraints(alpha, values: list, helpers, group: int = GROUP) -> list
     return out
 
 
-def _columns_case(alpha, values: list, helpers) -> bool:
+def _columns_case(alpha, values, helpers) -> bool:
     """Whether these operands are the prover's: one challenge (shape ()), base-field value
-    columns and extension helper columns, all of one length (and numba to compile for them)."""
-    if not HAVE_NUMBA or not isinstance(alpha, ExtArray) or alpha.shape != () or not values:
+    columns (a list, or one (m, n) array) and extension helper columns (a list, or one
+    (helpers, n) array), all of length n (and numba to compile for them)."""
+    if not HAVE_NUMBA or not isinstance(alpha, ExtArray) or alpha.shape != () or not len(values):
         return False
-    if not all(isinstance(v, GF) and v.ndim == 1 for v in values):
+    if isinstance(values, GF) and values.ndim == 2:
+        n = values.shape[1]
+    elif all(isinstance(v, GF) and v.ndim == 1 for v in values):
+        n = values[0].shape[0]
+        if any(v.shape != (n,) for v in values):
+            return False
+    else:
         return False
-    n = values[0].shape[0]
-    return all(v.shape == (n,) for v in values) and all(
+    if isinstance(helpers, ExtArray):
+        return len(helpers.shape) == 2 and helpers.shape[1] == n and helpers.field == alpha.field
+    return all(
         isinstance(h, ExtArray) and h.shape == (n,) and h.field == alpha.field for h in helpers
     )
 
@@ -124,8 +133,14 @@ def _compiled_helper_constraints(alpha: ExtArray, values: list, helpers, group: 
     m = len(values)
     sizes = [min(group, m - g * group) for g in range(num_helpers(m, group))]
     kp, ks = _helper_tables(alpha, sizes, group)
-    vals = np.ascontiguousarray(np.stack([np.asarray(v) for v in values]), dtype=np.uint32)
-    hs = np.ascontiguousarray(np.stack([h._raw for h in helpers[: len(sizes)]]), dtype=np.uint32)
+    vals = np.asarray(values) if isinstance(values, GF) else np.stack(values)
+    vals = np.ascontiguousarray(vals, dtype=np.uint32)
+    if isinstance(helpers, ExtArray):  # (k, G, n) -> (G, k, n) in place
+        hs = np.moveaxis(helpers._raw[:, : len(sizes)], 1, 0)
+        if hs.dtype != np.uint32 or hs.strides[-1] != 4:
+            hs = np.ascontiguousarray(hs, dtype=np.uint32)
+    else:
+        hs = np.ascontiguousarray(np.stack([h._raw for h in helpers[: len(sizes)]]), np.uint32)
     out = np.empty(hs.shape, dtype=np.uint32)
     w_mont = np.uint32(ext.nonresidue * (1 << 32) % P)
     kernel = _helper_kernel_parallel if vals.shape[1] >= _PARALLEL_POINTS else _helper_kernel
@@ -228,6 +243,8 @@ def running_sum_constraint(alpha, sigma, sigma_next, helpers, table, multiplicit
 def _sum_of(terms: list):
     """sum_g terms_g: one uint64 accumulation when they are extension arrays of one shape
     (2^32 terms below 2^31 cannot overflow), else term by term."""
+    if isinstance(terms, ExtArray):  # one array of the terms along its first axis
+        return terms.sum(axis=0)
     first = terms[0]
     if isinstance(first, ExtArray) and all(
         isinstance(t, ExtArray) and t._raw.shape == first._raw.shape for t in terms
@@ -247,7 +264,9 @@ def build_aux(
 ) -> ExtArray:
     """The auxiliary columns (helpers, then sigma), shape (num_helpers + 1, n).
 
-    values: (m, n) looked-up values; table, multiplicity: (n,).
+    values: (m, n) looked-up values; table, multiplicity: (n,). With numba, when every value
+    lies in the table's range (an honest trace), by _compiled_aux; else by batched extension
+    inversions (the reference: the same field elements).
     """
     if HAVE_NUMBA:
         size = int(np.max(np.asarray(table))) + 1

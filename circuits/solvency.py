@@ -749,10 +749,16 @@ class SolvencyAir(Air):
         """num_lookups values on each of the n rows, and the table's 512 distinct entries."""
         return self.num_lookups * self.trace_len + BASE
 
-    def looked_up(self, main) -> list:
-        """The looked-up expressions, in a fixed order (columns, then 64 * kappa2)."""
-        values = [main[c] for c in self.layout.range_checked()]
-        values += [main[c] * GF(64) for c in self.layout.kappa2()]
+    def looked_up(self, main) -> list | GF:
+        """The looked-up expressions, in a fixed order (columns, then 64 * kappa2): a list of
+        values, or for columns (a 2-D field array) one (num_lookups, X) matrix."""
+        lay = self.layout
+        if isinstance(main, GF) and main.ndim == 2:
+            cells = np.asarray(main)
+            scaled = cells[lay.kappa2()].astype(np.uint64) * np.uint64(64) % np.uint64(P)
+            return reduced(np.concatenate([cells[lay.range_checked()], scaled]))
+        values = [main[c] for c in lay.range_checked()]
+        values += [main[c] * GF(64) for c in lay.kappa2()]
         return values
 
     def evaluate_transition(self, f: Frame) -> list:
@@ -760,7 +766,7 @@ class SolvencyAir(Air):
         table, selectors = f.periodic[0], f.periodic[1 : 1 + k]
         out = self._arithmetic_values(f)
         alpha = f.challenges[0]
-        helpers = [f.aux[g] for g in range(self.aux_width - 1)]
+        helpers = f.aux[: self.aux_width - 1]  # one (helpers, X) array: columns in place
         out += lookup.helper_constraints(alpha, self.looked_up(x), helpers, self.lookup_group)
         sigma, sigma_next = f.aux[self.aux_width - 1], f.aux_next[self.aux_width - 1]
         out.append(
@@ -1057,7 +1063,8 @@ class SolvencyAir(Air):
         return out
 
     def build_aux_trace(self, main: GF, challenges: ExtArray) -> ExtArray:
-        values = reduced(np.stack([np.asarray(v) for v in self.looked_up(main)]))
+        main = main if isinstance(main, GF) else GF(main)
+        values = self.looked_up(main)
         table = reduced(np.arange(self.trace_len) % BASE)
         mult = main[self.layout.mult]
         return lookup.build_aux(challenges[0], values, table, mult, self.lookup_group)
@@ -1137,7 +1144,7 @@ class TierConstants:
 
 def dot(values, cols: list[int], coeffs: list[int]):
     """sum_i coeffs_i * values[cols_i]: one compiled pass over whole columns in the prover,
-    a plain sum of extension values in the verifier."""
+    a plain sum of extension values in the verifier, a polynomial on symbolic cells."""
     if isinstance(values, Cells):
         out = GF(0)
         for col, coeff in zip(cols, coeffs, strict=True):

@@ -42,10 +42,13 @@ def test_helper_constraints_kernel(degree, group, m, n, seed):
     values = [reduced(_elements(rng, n)) for _ in range(m)]
     aux = ExtArray(ext, reduced(_elements(rng, (degree, lookup.num_helpers(m, group), n))))
     helpers = [aux[g] for g in range(lookup.num_helpers(m, group))]
-    assert lookup._columns_case(alpha, values, helpers)
-    fast = lookup.helper_constraints(alpha, values, helpers, group)
     slow = _reference(lookup.helper_constraints, alpha, values, helpers, group)
-    assert len(fast) == len(slow) and all(a == b for a, b in zip(fast, slow, strict=True))
+    matrix = reduced(np.stack(values))  # the batch AIR's form: one matrix, one helper array
+    for vals, hs in ((values, helpers), (matrix, aux)):
+        assert lookup._columns_case(alpha, vals, hs)
+        fast = lookup.helper_constraints(alpha, vals, hs, group)
+        assert len(fast) == len(slow) and all(a == b for a, b in zip(fast, slow, strict=True))
+    assert _reference(lookup.helper_constraints, alpha, matrix, aux, group) == slow
 
 
 def test_helper_constraints_vanish_on_true_helpers():
