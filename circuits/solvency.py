@@ -36,7 +36,16 @@ from circuits.poseidon2_air import Poseidon2Gadget
 from circuits.totals import BLINDING, commitment_states, new_blinding, sponge_iv
 from circuits.totals import WIDTH as TOTALS_WIDTH
 from stark.air import Air, BoundaryConstraint, Frame, TransitionConstraint
-from stark.field import GF, ExtArray, P, base_lincomb, reduced
+from stark.field import (
+    GF,
+    HAVE_NUMBA,
+    Cells,
+    CompiledPolynomials,
+    ExtArray,
+    P,
+    base_lincomb,
+    reduced,
+)
 from stark.randomness import ProverRandomness
 
 LIMB_BITS = 9
@@ -740,15 +749,73 @@ class SolvencyAir(Air):
         """num_lookups values on each of the n rows, and the table's 512 distinct entries."""
         return self.num_lookups * self.trace_len + BASE
 
-    def looked_up(self, main) -> list:
-        """The looked-up expressions, in a fixed order (columns, then 64 * kappa2)."""
-        values = [main[c] for c in self.layout.range_checked()]
-        values += [main[c] * GF(64) for c in self.layout.kappa2()]
+    def looked_up(self, main) -> list | GF:
+        """The looked-up expressions, in a fixed order (columns, then 64 * kappa2): a list of
+        values, or for columns (a 2-D field array) one (num_lookups, X) matrix."""
+        lay = self.layout
+        if isinstance(main, GF) and main.ndim == 2:
+            cells = np.asarray(main)
+            scaled = cells[lay.kappa2()].astype(np.uint64) * np.uint64(64) % np.uint64(P)
+            return reduced(np.concatenate([cells[lay.range_checked()], scaled]))
+        values = [main[c] for c in lay.range_checked()]
+        values += [main[c] * GF(64) for c in lay.kappa2()]
         return values
 
     def evaluate_transition(self, f: Frame) -> list:
         k, lay, x, y = self.statement.num_assets, self.layout, f.main, f.main_next
         table, selectors = f.periodic[0], f.periodic[1 : 1 + k]
+        out = self._arithmetic_values(f)
+        alpha = f.challenges[0]
+        helpers = f.aux[: self.aux_width - 1]  # one (helpers, X) array: columns in place
+        out += lookup.helper_constraints(alpha, self.looked_up(x), helpers, self.lookup_group)
+        sigma, sigma_next = f.aux[self.aux_width - 1], f.aux_next[self.aux_width - 1]
+        out.append(
+            lookup.running_sum_constraint(alpha, sigma, sigma_next, helpers, table, x[lay.mult])
+        )
+        if self.leaf_gadget is not None:
+            # the leaf of this row's idc and limb cells u[j][l] (the cells read above) ...
+            out += self.leaf_gadget.constraints(x)
+            # ... is the published leaf of this row
+            leaf = f.periodic[1 + k : 1 + k + DIGEST]
+            out += [x[c] - v for c, v in zip(self.leaf_gadget.digest_cols, leaf, strict=True)]
+        if self.hidden_totals:
+            # each row's permutation, chained from row n - 1 (the IV) through rows 0..K
+            out += self.layout.totals_gadget.constraints(x)
+            on_asset_row = selectors[0]
+            for sel in selectors[1:]:
+                on_asset_row = on_asset_row + sel
+            out += self._sponge(x, y, selectors[k - 1], on_asset_row, f.periodic[-1])
+        return out
+
+    def _arithmetic_values(self, f: Frame) -> list:
+        """The constraints of _arithmetic on this frame. On the prover's columns (2-D field
+        arrays) they are the traced polynomials evaluated by one compiled pass (rows of one
+        matrix, the same field elements); elsewhere (the verifier's single point) the code
+        itself runs on the values."""
+        k, x = self.statement.num_assets, f.main
+        selectors = f.periodic[1 : 1 + k]
+        if not (isinstance(x, GF) and x.ndim == 2 and HAVE_NUMBA):
+            return self._arithmetic(x, f.main_next, selectors)
+        polys, width = self._arithmetic_polynomials, self.main_width
+        extra = np.empty((len(polys.extra_cells), x.shape[1]), dtype=np.uint32)
+        for i, c in enumerate(polys.extra_cells):  # cells of the next row, then selectors
+            extra[i] = f.main_next[c - width] if c < 2 * width else selectors[c - 2 * width]
+        values = reduced(polys.evaluate(x, extra))
+        return [values[i] for i in range(values.shape[0])]
+
+    @cached_property
+    def _arithmetic_polynomials(self) -> CompiledPolynomials:
+        """_arithmetic traced on symbolic cells: x[c] is cell c, y[c] cell width + c, the
+        selector of asset j cell 2 width + j."""
+        width, k = self.main_width, self.statement.num_assets
+        selectors = [Cells(2 * width)[j] for j in range(k)]
+        polys = self._arithmetic(Cells(0), Cells(width), selectors)
+        return CompiledPolynomials(polys, direct=width)
+
+    def _arithmetic(self, x, y, selectors) -> list:
+        """The constraints of the batch's arithmetic (all but the lookups and the gadgets):
+        polynomials of degree at most 3 in the cells of two rows and the selectors."""
+        k, lay = self.statement.num_assets, self.layout
         out = []
         # limb 7 (bit 63 of u) is 0 or 1
         out += [x[lay.u(j, 7)] * (x[lay.u(j, 7)] - GF(1)) for j in range(k)]
@@ -768,23 +835,6 @@ class SolvencyAir(Air):
             out += self._tier_constraints(x, equity)
         # user value: A_s - B_s + kappa_(s-1) - C_s - v_s - 512 kappa_s = 0, kappa_(S-1) = 0
         out += self._user_value(x, equity)
-        alpha = f.challenges[0]
-        helpers = [f.aux[g] for g in range(self.aux_width - 1)]
-        out += lookup.helper_constraints(alpha, self.looked_up(x), helpers, self.lookup_group)
-        sigma, sigma_next = f.aux[self.aux_width - 1], f.aux_next[self.aux_width - 1]
-        out.append(
-            lookup.running_sum_constraint(alpha, sigma, sigma_next, helpers, table, x[lay.mult])
-        )
-        if self.leaf_gadget is not None:
-            # the leaf of this row's idc and limb cells u[j][l] (the cells read above) ...
-            out += self.leaf_gadget.constraints(x)
-            # ... is the published leaf of this row
-            leaf = f.periodic[1 + k : 1 + k + DIGEST]
-            out += [x[c] - v for c, v in zip(self.leaf_gadget.digest_cols, leaf, strict=True)]
-        if self.hidden_totals:
-            # each row's permutation, chained from row n - 1 (the IV) through rows 0..K
-            out += self.layout.totals_gadget.constraints(x)
-            out += self._sponge(x, y, selectors[k - 1], on_asset_row, f.periodic[-1])
         return out
 
     def _chunks(self, z) -> list:
@@ -1013,8 +1063,9 @@ class SolvencyAir(Air):
         return out
 
     def build_aux_trace(self, main: GF, challenges: ExtArray) -> ExtArray:
-        values = GF(np.stack([np.asarray(v) for v in self.looked_up(main)]))
-        table = GF(np.arange(self.trace_len) % BASE)
+        main = main if isinstance(main, GF) else GF(main)
+        values = self.looked_up(main)
+        table = reduced(np.arange(self.trace_len) % BASE)
         mult = main[self.layout.mult]
         return lookup.build_aux(challenges[0], values, table, mult, self.lookup_group)
 
@@ -1093,7 +1144,12 @@ class TierConstants:
 
 def dot(values, cols: list[int], coeffs: list[int]):
     """sum_i coeffs_i * values[cols_i]: one compiled pass over whole columns in the prover,
-    a plain sum of extension values in the verifier."""
+    a plain sum of extension values in the verifier, a polynomial on symbolic cells."""
+    if isinstance(values, Cells):
+        out = GF(0)
+        for col, coeff in zip(cols, coeffs, strict=True):
+            out = values[col] * (coeff % P) + out
+        return out
     if not cols:
         return GF(0) if not isinstance(values, ExtArray) else values[0] * GF(0)
     idx = np.asarray(cols)

@@ -904,3 +904,216 @@ def lincombs(weights: list[ExtArray], rows: GF) -> list[ExtArray]:
 def base_lincomb(coeffs: GF, rows: GF) -> GF:
     """sum_i coeffs_i * rows_i for base-field coefficients (m,) and rows (m, X): exact, compiled."""
     return reduced(_lincomb(np.asarray(coeffs).reshape(1, -1), np.asarray(rows))[0])
+
+
+# -- polynomials in cells ------------------------------------------------------------------------
+#: The most factors (cells) in one monomial that `CompiledPolynomials` evaluates.
+MAX_FACTORS = 3
+
+
+class CellPolynomial:
+    """A polynomial over F_p in symbolic cells (integers naming rows of a matrix), as
+    {monomial: coefficient} with monomials sorted tuples of cells.
+
+    Constraint code written for field arrays runs unchanged on these (+, -, * with each other,
+    Python ints and 0-d field arrays), so tracing it once gives its constraints as sums of
+    monomials, which `CompiledPolynomials` evaluates over whole columns in one compiled pass.
+    """
+
+    __slots__ = ("terms",)
+    __array_ufunc__ = None  # make numpy defer GF op CellPolynomial to our reflected methods
+
+    def __init__(self, terms: dict[tuple[int, ...], int]):
+        self.terms = terms
+
+    @classmethod
+    def cell(cls, index: int) -> CellPolynomial:
+        return cls({(int(index),): 1})
+
+    @staticmethod
+    def _terms_of(other) -> dict[tuple[int, ...], int] | None:
+        if isinstance(other, CellPolynomial):
+            return other.terms
+        if isinstance(other, int | np.integer) or (
+            isinstance(other, np.ndarray) and other.ndim == 0 and other.dtype.kind in "iu"
+        ):
+            value = int(other) % P
+            return {(): value} if value else {}
+        return None
+
+    def __add__(self, other):
+        terms = self._terms_of(other)
+        if terms is None:
+            return NotImplemented
+        out = dict(self.terms)
+        for mono, c in terms.items():
+            out[mono] = (out.get(mono, 0) + c) % P
+        return CellPolynomial({m: c for m, c in out.items() if c})
+
+    __radd__ = __add__
+
+    def __neg__(self) -> CellPolynomial:
+        return CellPolynomial({m: P - c for m, c in self.terms.items()})
+
+    def __sub__(self, other):
+        terms = self._terms_of(other)
+        if terms is None:
+            return NotImplemented
+        return self + CellPolynomial(terms).__neg__()
+
+    def __rsub__(self, other):
+        return (-self) + other
+
+    def __mul__(self, other):
+        terms = self._terms_of(other)
+        if terms is None:
+            return NotImplemented
+        out: dict[tuple[int, ...], int] = {}
+        for m1, c1 in self.terms.items():
+            for m2, c2 in terms.items():
+                mono = tuple(sorted(m1 + m2))
+                out[mono] = (out.get(mono, 0) + c1 * c2) % P
+        return CellPolynomial({m: c for m, c in out.items() if c})
+
+    __rmul__ = __mul__
+
+
+class Cells:
+    """Symbolic cells first, first + 1, ...: cells[i] is the CellPolynomial of cell first + i."""
+
+    def __init__(self, first: int):
+        self.first = first
+
+    def __getitem__(self, i: int) -> CellPolynomial:
+        return CellPolynomial.cell(self.first + int(i))
+
+
+class CompiledPolynomials:
+    """Polynomials in cells, ready to evaluate over columns: for each, its monomials as rows of
+    (coefficient, factors), the coefficient c stored as c R^f mod p (R = 2^32, f factors) so
+    that f Montgomery products give c times the factors' product exactly.
+
+    Cells below `direct` are rows of the `main` matrix given to `evaluate` (read in place: no
+    copy of a wide trace); the others, `extra_cells`, are rows of its `extra` matrix.
+    """
+
+    def __init__(self, polys: list[CellPolynomial | int], direct: int = 0):
+        polys = [
+            p if isinstance(p, CellPolynomial) else CellPolynomial({(): int(p) % P}) for p in polys
+        ]
+        cells = sorted({c for p in polys for mono in p.terms for c in mono})
+        self.direct = direct
+        #: The cells from `direct` on, in the order of the rows of `extra`.
+        self.extra_cells = [c for c in cells if c >= direct]
+        row = {c: direct + i for i, c in enumerate(self.extra_cells)}
+        ptr, coef, factors, counts = [0], [], [], []
+        r = (1 << 32) % P
+        for p in polys:
+            for mono, c in sorted(p.terms.items()):
+                if len(mono) > MAX_FACTORS:
+                    raise ValueError(f"a monomial of {len(mono)} cells (at most {MAX_FACTORS})")
+                coef.append(c * pow(r, len(mono), P) % P)
+                counts.append(len(mono))
+                rows = [x if x < direct else row[x] for x in mono]
+                factors.append(rows + [0] * (MAX_FACTORS - len(mono)))
+            ptr.append(len(coef))
+        self.ptr = np.asarray(ptr, dtype=np.int64)
+        self.coef = np.asarray(coef, dtype=np.uint32)
+        self.factors = np.asarray(factors, dtype=np.int64).reshape(-1, MAX_FACTORS)
+        self.counts = np.asarray(counts, dtype=np.int64)
+
+    def evaluate(self, main: np.ndarray, extra: np.ndarray) -> np.ndarray:
+        """The polynomials at every point X: main (>= direct, X) holds cells 0..direct-1 by row
+        (uint32, any strides), extra (len(extra_cells), X) the others; (polynomials, X) uint32."""
+        main = np.asarray(main).view(np.ndarray)
+        if main.dtype != np.uint32 or main.strides[-1] != 4:
+            main = np.ascontiguousarray(main, dtype=np.uint32)
+        extra = np.ascontiguousarray(extra, dtype=np.uint32).reshape(-1, main.shape[1])
+        out = np.empty((len(self.ptr) - 1, main.shape[1]), dtype=np.uint32)
+        if not HAVE_NUMBA:
+            return _polynomials_numpy(self, main, extra, out)
+        wide = main.shape[1] >= 2 * _POLY_BLOCK and out.size >= PARALLEL_MIN_ELEMENTS
+        kernel = _polynomials_parallel if wide else _polynomials_serial
+        kernel(main, extra, self.direct, self.ptr, self.coef, self.factors, self.counts, out)
+        return out
+
+
+def _polynomials_numpy(polys: CompiledPolynomials, main, extra, out: np.ndarray) -> np.ndarray:
+    """CompiledPolynomials.evaluate without numba: products in uint64 mod p."""
+    r_inv = pow(1 << 32, -1, P)
+    for o in range(len(polys.ptr) - 1):
+        acc = np.zeros(main.shape[1], dtype=np.uint64)
+        for t in range(polys.ptr[o], polys.ptr[o + 1]):
+            f = int(polys.counts[t])
+            term = np.full(main.shape[1], int(polys.coef[t]) * pow(r_inv, f, P) % P, np.uint64)
+            for r in polys.factors[t, :f]:
+                row = main[r] if r < polys.direct else extra[r - polys.direct]
+                term = term * _u64(row) % _P64
+            acc = (acc + term) % _P64
+        out[o] = acc
+    return out
+
+
+_POLY_BLOCK = 512  # points per block of the polynomial kernels
+
+
+@njit(cache=True, inline="always")
+def _poly_row(main, extra, direct, r, lo, hi):
+    """Points lo..hi-1 of row r of the cells: main's row r, or extra's row r - direct."""
+    if r < direct:
+        return main[r, lo:hi]
+    return extra[r - direct, lo:hi]
+
+
+@njit(cache=True, inline="always")
+def _polynomials_block(main, extra, direct, ptr, coef, factors, counts, out, lo, hi):
+    """out[:, lo:hi]: each polynomial's monomials summed in uint64 (each term below p, so
+    2^32 of them cannot overflow), reduced at the end."""
+    n = np.uint64(hi - lo)
+    acc = np.empty(_POLY_BLOCK, dtype=np.uint64)
+    for o in range(out.shape[0]):
+        for x in range(n):
+            acc[x] = 0
+        for t in range(ptr[o], ptr[o + 1]):
+            c = coef[t]
+            f = counts[t]
+            if f == 0:
+                for x in range(n):
+                    acc[x] += c
+                continue
+            r1 = _poly_row(main, extra, direct, factors[t, 0], lo, hi)
+            if f == 1:
+                for x in range(n):
+                    acc[x] += _mont(r1[x], c)
+                continue
+            r2 = _poly_row(main, extra, direct, factors[t, 1], lo, hi)
+            if f == 2:
+                for x in range(n):
+                    acc[x] += _mont(_mont(r1[x], r2[x]), c)
+                continue
+            r3 = _poly_row(main, extra, direct, factors[t, 2], lo, hi)
+            for x in range(n):
+                acc[x] += _mont(_mont(_mont(r1[x], r2[x]), r3[x]), c)
+        o_row = out[o, lo:hi]
+        for x in range(n):
+            o_row[x] = acc[x] % _P64
+
+
+@njit(parallel=True, cache=True)
+def _polynomials_parallel(main, extra, direct, ptr, coef, factors, counts, out):
+    """Every polynomial at every point, blocks of points spread over the cores."""
+    width = out.shape[1]
+    for b in prange((width + _POLY_BLOCK - 1) // _POLY_BLOCK):
+        lo = np.int64(b) * _POLY_BLOCK
+        hi = min(width, lo + _POLY_BLOCK)
+        _polynomials_block(main, extra, direct, ptr, coef, factors, counts, out, lo, hi)
+
+
+@njit(cache=True)
+def _polynomials_serial(main, extra, direct, ptr, coef, factors, counts, out):
+    """The serial twin of _polynomials_parallel."""
+    width = out.shape[1]
+    for b in range((width + _POLY_BLOCK - 1) // _POLY_BLOCK):
+        lo = b * _POLY_BLOCK
+        hi = min(width, lo + _POLY_BLOCK)
+        _polynomials_block(main, extra, direct, ptr, coef, factors, counts, out, lo, hi)
