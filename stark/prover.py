@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stark import fri
+from stark import fri, ntt
 from stark.air import Air, Frame
 from stark.field import (
     GF,
@@ -143,7 +143,7 @@ def hide(coeffs: GF, hiding: int, rng: ProverRandomness | None) -> GF:
         return coeffs
     cols, n = coeffs.shape
     r = np.asarray(rng.elements(cols, hiding), dtype=np.int64)
-    out = np.zeros((cols, n + hiding), dtype=np.uint32)  # plain integers: no range checks
+    out = ntt.zeros_on_small_pages((cols, n + hiding))  # plain integers: no range checks
     out[:, :n] = np.asarray(coeffs)
     out[:, :hiding] = (out[:, :hiding] - r) % P
     out[:, n:] = (out[:, n:] + r) % P

@@ -75,3 +75,20 @@ def test_trace_polynomials_need_only_the_values_and_the_mask():
         assert vanishing_quotient(hidden, n).shape == (3, h)
         z = ExtensionField(5).random((), seed=h)
         assert TracePolynomials.of(values, hidden).at(z) == evaluate_at(hidden, z)
+
+
+def test_zeros_on_small_pages_are_ordinary_arrays():
+    """Small and large (mapped) buffers alike: zeros, writable, C-contiguous uint32, and the
+    transforms into them compute what they computed before."""
+    from stark import ntt
+
+    for shape in ((3, 5), (4, ntt.SMALL_PAGES_MIN_BYTES // 8)):
+        a = ntt.zeros_on_small_pages(shape)
+        assert a.shape == shape and a.dtype == np.uint32 and a.flags["C_CONTIGUOUS"]
+        assert not a.any()
+        a[:] = 7
+        assert int(a.sum()) == 7 * a.size
+    rows = reduced(np.random.default_rng(1).integers(0, P, (2, 1 << 12)).astype(np.uint32))
+    big = ntt.forward(rows, 1 << 20)  # 8 MB of output: a mapped buffer
+    assert np.array_equal(ntt.inverse(big)[:, : 1 << 12], rows)
+    assert not np.asarray(ntt.inverse(big)[:, 1 << 12 :]).any()
