@@ -24,6 +24,9 @@ minus p once more if needed (exact for x < 2^32 and p < 2^31), so no division is
 
 from __future__ import annotations
 
+import math
+import mmap
+
 import numpy as np
 
 from stark.field import GF, PARALLEL_MIN_ELEMENTS, P, powers, reduced, root_of_unity
@@ -31,6 +34,26 @@ from stark.jit import njit, num_threads, prange
 
 _P = np.uint64(P)
 _P32 = np.uint32(P)
+
+#: Arrays of at least this many bytes are mapped on 4 KB pages by `zeros_on_small_pages`.
+SMALL_PAGES_MIN_BYTES = 1 << 22
+
+
+def zeros_on_small_pages(shape: tuple[int, ...]) -> np.ndarray:
+    """A uint32 array of zeros; a large one is a private anonymous mapping of its own
+    (zero-filled by the kernel, unmapped when the array is freed).
+
+    numpy advises the kernel to back large arrays with transparent huge pages; where that
+    advice is taken (transparent_hugepage/enabled = madvise) the first touch of fresh huge
+    pages cost 1.2 to 3.7 s of system time per GB here against 0.35 s for 4 KB pages, and the
+    transforms, hashes and constraints that read these arrays ran no slower on 4 KB pages
+    (prove at 16,384 x 22 with numpy's advice switched off: system 5.1/2.2 s -> 1.6/1.7 s,
+    user 25.6/22.3 s -> 21.5/23.0 s)."""
+    nbytes = 4 * math.prod(shape)
+    if nbytes < SMALL_PAGES_MIN_BYTES or not hasattr(mmap, "MAP_PRIVATE"):
+        return np.zeros(shape, dtype=np.uint32)
+    mapping = mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    return np.frombuffer(mapping, dtype=np.uint32).reshape(shape)
 
 
 def _stage_twiddles(n: int, inverse: bool) -> np.ndarray:
@@ -206,7 +229,7 @@ def _run(rows: np.ndarray, size: int, inverse: bool, pre_scale: np.ndarray | Non
     if d == 0:
         return reduced(np.zeros((rows.shape[0], size), dtype=np.uint32))
     tables = _plan(size, d, inverse, pre_scale)
-    out = np.empty((rows.shape[0], size), dtype=np.uint32)
+    out = zeros_on_small_pages((rows.shape[0], size))
     # Parallel only when there are several rows and enough work to pay for the thread pool.
     wide = rows.shape[0] > 1 and rows.shape[0] * size >= PARALLEL_MIN_ELEMENTS
     kernel = _transform_rows if wide else _transform_rows_serial

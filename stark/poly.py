@@ -88,6 +88,32 @@ def evaluate_at(coeffs: GF, point: ExtArray) -> ExtArray:
     return row_dots(ext_powers(point, coeffs.shape[1]), coeffs)
 
 
+def evaluate_from_subgroup(values: GF, point: ExtArray) -> ExtArray:
+    """Each polynomial of degree < n given by its values (cols, n) on <w_n>, at one extension
+    point z outside <w_n>: the barycentric form, with no transform and no coefficients,
+
+        P(z) = (1 - z^n) / n * sum_i v_i w^i / (w^i - z).
+
+    Returns an extension array of shape (cols,)."""
+    values = _as_matrix(values)
+    n = values.shape[1]
+    xs = powers(root_of_unity(n.bit_length() - 1), n)
+    factor = (1 - point**n) * GF(pow(n, -1, P))
+    return row_dots(inverse_of_difference(xs, point) * xs * factor, values)
+
+
+def vanishing_quotient(coeffs: GF, n: int) -> GF:
+    """r for rows of coefficients (cols, d) written c = t + (X^n - 1) r with deg t < n: the
+    quotient by X^n - 1, r_j = c_(j+n) + r_(j+n), block by block from the top (one block of
+    d - n coefficients when d <= 2n)."""
+    r = np.array(coeffs[:, n:], dtype=np.uint32)
+    width = r.shape[1]
+    for start in range((width - 1) // n * n - n, -1, -n):  # blocks below the top one
+        stop = min(start + n, width - n)
+        r[:, start:stop] = (r[:, start:stop].astype(np.uint64) + r[:, start + n : stop + n]) % P
+    return reduced(r)
+
+
 def nonzero_entries(values) -> tuple[np.ndarray, np.ndarray]:
     """(positions, values mod p) of the entries of a sequence that are not 0, in order.
 
