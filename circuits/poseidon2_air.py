@@ -39,14 +39,24 @@ import numpy as np
 from circuits.poseidon2 import (
     HALF_EXTERNAL_ROUNDS,
     Poseidon2Params,
-    _external_linear_row,
     as_states,
     params,
     permutation_witness,
 )
 from stark.air import Air, BoundaryConstraint, Frame, TransitionConstraint
-from stark.field import GF, PARALLEL_MIN_ELEMENTS, P, reduced
-from stark.jit import njit, prange
+from stark.field import (  # _add_mod, _mont: the compiled Montgomery arithmetic (inlined)
+    _MONT_R2,
+    _P32,
+    GF,
+    PARALLEL_MIN_ELEMENTS,
+    ExtArray,
+    P,
+    _add_mod,
+    _mont,
+    reduced,
+)
+from stark.fused import DeferredRows, deferred_accepted
+from stark.jit import HAVE_NUMBA, njit, prange
 
 #: Evaluate the gadget's constraints with the compiled kernel below when the frame holds
 #: base-field column arrays (the prover); False forces the expression code everywhere (tests).
@@ -62,123 +72,240 @@ def _constants(width: int) -> tuple[list[list[GF]], list[GF], list[GF]]:
 
 
 # -- the compiled evaluation (the prover's base-field columns) ----------------------------------
+# Points are processed in blocks of _BLOCK, every step a loop over the block's points, so LLVM
+# vectorises each step across points. Values are kept reduced, in Montgomery form (a R mod p,
+# R = 2^32: `stark.field._mont` multiplies with 32-bit products only), from loading a trace
+# cell (one product by R^2) to the constraint value: the linear layers and round constants are
+# the same in either form, and the constraint values leave it either by one product by 1
+# (materialised rows) or through weights pre-multiplied by R^-1 (the fused weighted sum).
+# The steps are compiled functions of their own, not inlined into one body: inlined, the two
+# twins took 48 s to compile (measured on a loaded machine; 13 s so) for 10% less run time.
+_BLOCK = 128  # points per vectorised block: its states and accumulators stay in L1/L2
+_SPAN = 1024  # points per parallel work item (several blocks, one set of scratch arrays)
+_ONE = np.uint32(1)
 _P64 = np.uint64(P)
-_KERNEL_BLOCK = 512  # points per parallel work item
-
-
-_external_linear_inplace = _external_linear_row  # M_E in place: the hashing kernel's own
+_R = 1 << 32
 
 
 @njit(cache=True, inline="always")
-def _sbox(x, reg, has_reg, out, k, j):
-    """The S-box output for input x (reduced); with a register r, also out[k, j] = r - x^3."""
-    x2 = x * x % _P64
-    x3 = x2 * x % _P64
-    if has_reg:
-        out[k, j] = (reg + _P64 - x3) % _P64
-        return reg * reg % _P64 * x % _P64
-    return x3 * x3 % _P64 * x % _P64
+def _sub_mod(a, b):
+    """a - b mod p for reduced a, b (uint32)."""
+    s = np.uint32(a + (_P32 - b))
+    return min(s, np.uint32(s - _P32))
 
 
 @njit(cache=True)
-def _constraints_block(
-    inputs, main, ext_c, int_c, diag, ext_regs, ext_post, part_reg, part_out, out, lo, hi
-):
-    """out[:, lo:hi] of _constraints_serial / _parallel."""
-    t = inputs.shape[0]
-    rounds = ext_c.shape[0]
-    half = rounds // 2
-    state = np.empty(t, dtype=np.uint64)
-    ys = np.empty(t, dtype=np.uint64)
-    scratch = np.empty(t, dtype=np.uint64)
-    for j in range(lo, hi):
-        for i in range(t):
-            state[i] = inputs[i, j]
-        _external_linear_inplace(state, scratch)
-        k = 0
-        for r in range(rounds):
-            if r == half:
-                for q in range(int_c.shape[0]):
-                    x = (state[0] + int_c[q]) % _P64
-                    rc = part_reg[q]
-                    reg = np.uint64(main[rc, j]) if rc >= 0 else np.uint64(0)
-                    if rc >= 0:
-                        sb = _sbox(x, reg, True, out, k, j)
-                        k += 1
-                    else:
-                        sb = _sbox(x, reg, False, out, k, j)
-                    y = np.uint64(main[part_out[q], j])
-                    out[k, j] = (y + _P64 - sb) % _P64
+def _load(main, col, lo, nb, dst):
+    """dst[:nb] = the cells main[col, lo:lo + nb] in Montgomery form."""
+    for b in range(nb):
+        dst[b] = _mont(np.uint32(main[col, lo + b]), _MONT_R2)
+
+
+@njit(cache=True)
+def _sbox_block(x, reg, has_reg, c, y, nb):
+    """y = x^7 for the block; with a register r (its cells in reg): y = r^2 x and the
+    constraint values c = r - x^3."""
+    if has_reg:
+        for b in range(nb):
+            r = reg[b]
+            c[b] = _sub_mod(r, _mont(_mont(x[b], x[b]), x[b]))
+            y[b] = _mont(_mont(r, r), x[b])
+    else:
+        for b in range(nb):
+            x3 = _mont(_mont(x[b], x[b]), x[b])
+            y[b] = _mont(_mont(x3, x3), x[b])
+
+
+_2_32_MOD_P = np.uint64((1 << 32) % P)
+
+
+@njit(cache=True)
+def _emit(c, i, weights, acc, rows, lo, nb):
+    """Constraint i's values c[:nb] (Montgomery form): added with its weights into the
+    accumulators when there are weights (weights (k, m): w R^-1 mod p), else written to
+    rows[i, lo:lo + nb] in plain form.
+
+    Each product is below p^2 < 2^62; after every third constraint the accumulators are
+    folded to a < 2^61 (a = 2^32 h + l -> (2^32 mod p) h + l, the same residue), so
+    a + 3 p^2 never overflows 64 bits."""
+    if weights.shape[0]:
+        for j in range(weights.shape[0]):
+            w = np.uint64(weights[j, i])
+            for b in range(nb):
+                acc[j, b] += w * np.uint64(c[b])
+        if i % 3 == 2:
+            for j in range(weights.shape[0]):
+                for b in range(nb):
+                    a = acc[j, b]
+                    acc[j, b] = (a >> np.uint64(32)) * _2_32_MOD_P + (a & np.uint64(0xFFFFFFFF))
+    else:
+        for b in range(nb):
+            rows[i, lo + b] = _mont(c[b], _ONE)
+
+
+@njit(cache=True)
+def _external_linear_block(s, y, nb):
+    """M_E on the block's states s (t, >= nb), in place (y: scratch of the same shape):
+    m4 on each group of 4 elements, then each element plus the sum of its position's."""
+    t = s.shape[0]
+    for g in range(0, t, 4):
+        for b in range(nb):
+            x0, x1, x2, x3 = s[g, b], s[g + 1, b], s[g + 2, b], s[g + 3, b]
+            t01, t23 = _add_mod(x0, x1), _add_mod(x2, x3)
+            t0123 = _add_mod(t01, t23)
+            t01123, t01233 = _add_mod(t0123, x1), _add_mod(t0123, x3)
+            y[g, b] = _add_mod(t01123, t01)
+            y[g + 1, b] = _add_mod(_add_mod(t01123, x2), x2)
+            y[g + 2, b] = _add_mod(t01233, t23)
+            y[g + 3, b] = _add_mod(_add_mod(t01233, x0), x0)
+    for k in range(4):  # the points innermost in every loop, so that each vectorises
+        total = s[k]  # free until it becomes y[k] + total, last
+        for b in range(nb):
+            total[b] = y[k, b]
+        for g in range(4 + k, t, 4):
+            for b in range(nb):
+                total[b] = _add_mod(total[b], y[g, b])
+        for g in range(4 + k, t, 4):
+            for b in range(nb):
+                s[g, b] = _add_mod(y[g, b], total[b])
+        for b in range(nb):
+            total[b] = _add_mod(y[k, b], total[b])  # s[k]
+
+
+@njit(cache=True)
+def _internal_linear_block(s, diag, total, nb):
+    """M_I on the block's states s (t, >= nb), in place: s_i -> S + d_i s_i (diag in
+    Montgomery form; total: scratch)."""
+    for b in range(nb):
+        total[b] = s[0, b]
+    for i in range(1, s.shape[0]):
+        for b in range(nb):
+            total[b] = _add_mod(total[b], s[i, b])
+    for i in range(s.shape[0]):
+        d = diag[i]
+        for b in range(nb):
+            s[i, b] = _add_mod(total[b], _mont(d, s[i, b]))
+
+
+@njit(cache=True)
+def _constraints_block(inputs, main, tables, weights, rows, acc_out, lo, nb, scratch):
+    """The gadget's constraints at points lo..lo+nb: into rows (m, X), or their weighted sum
+    into acc_out (k, X) (see _emit)."""
+    ext_c, int_c, diag, ext_regs, ext_post, part_reg, part_out = tables
+    state, ys, c, reg, acc = scratch
+    t, rounds, half = state.shape[0], ext_c.shape[0], ext_c.shape[0] // 2
+    acc[:, :nb] = 0
+    for i in range(t):
+        for b in range(nb):
+            state[i, b] = _mont(np.uint32(inputs[i, lo + b]), _MONT_R2)
+    _external_linear_block(state, ys, nb)
+    k = 0
+    for r in range(rounds):
+        if r == half:
+            for q in range(int_c.shape[0]):
+                for b in range(nb):
+                    state[0, b] = _add_mod(state[0, b], int_c[q])
+                if part_reg[q] >= 0:
+                    _load(main, part_reg[q], lo, nb, reg)
+                _sbox_block(state[0], reg, part_reg[q] >= 0, c, ys[0], nb)
+                if part_reg[q] >= 0:
+                    _emit(c, k, weights, acc, rows, lo, nb)
                     k += 1
-                    state[0] = y
-                    total = np.uint64(0)
-                    for i in range(t):
-                        total += state[i]
-                    for i in range(t):
-                        state[i] = (total + diag[i] * state[i]) % _P64
-            for i in range(t):
-                x = (state[i] + ext_c[r, i]) % _P64
-                rc = ext_regs[r, i]
-                if rc >= 0:
-                    ys[i] = _sbox(x, np.uint64(main[rc, j]), True, out, k, j)
-                    k += 1
-                else:
-                    ys[i] = _sbox(x, np.uint64(0), False, out, k, j)
-            _external_linear_inplace(ys, scratch)
-            for i in range(t):
-                c = ext_post[r, i]
-                if c < 0:
-                    break
-                s = np.uint64(main[c, j])
-                out[k, j] = (s + _P64 - ys[i]) % _P64
+                _load(main, part_out[q], lo, nb, state[0])
+                for b in range(nb):
+                    c[b] = _sub_mod(state[0, b], ys[0, b])
+                _emit(c, k, weights, acc, rows, lo, nb)
                 k += 1
-                state[i] = s
+                _internal_linear_block(state, diag, c, nb)
+        for i in range(t):
+            for b in range(nb):
+                state[i, b] = _add_mod(state[i, b], ext_c[r, i])
+            if ext_regs[r, i] >= 0:
+                _load(main, ext_regs[r, i], lo, nb, reg)
+            _sbox_block(state[i], reg, ext_regs[r, i] >= 0, c, ys[i], nb)
+            if ext_regs[r, i] >= 0:
+                _emit(c, k, weights, acc, rows, lo, nb)
+                k += 1
+        _external_linear_block(ys, state, nb)
+        for i in range(t):
+            if ext_post[r, i] < 0:
+                break
+            _load(main, ext_post[r, i], lo, nb, state[i])
+            for b in range(nb):
+                c[b] = _sub_mod(state[i, b], ys[i, b])
+            _emit(c, k, weights, acc, rows, lo, nb)
+            k += 1
+    for j in range(acc_out.shape[0]):
+        for b in range(nb):
+            acc_out[j, lo + b] = acc[j, b] % _P64
+
+
+@njit(cache=True)
+def _constraints_span(inputs, main, tables, weights, rows, acc_out, lo, hi):
+    """_constraints_block over the points lo..hi, block by block, with one set of scratch."""
+    t, k = inputs.shape[0], weights.shape[0]
+    scratch = (
+        np.empty((t, _BLOCK), dtype=np.uint32),
+        np.empty((t, _BLOCK), dtype=np.uint32),
+        np.empty(_BLOCK, dtype=np.uint32),
+        np.empty(_BLOCK, dtype=np.uint32),
+        np.empty((k, _BLOCK), dtype=np.uint64),
+    )
+    for first in range(lo, hi, _BLOCK):
+        nb = min(_BLOCK, hi - first)
+        _constraints_block(inputs, main, tables, weights, rows, acc_out, first, nb, scratch)
 
 
 @njit(parallel=True, cache=True)
-def _constraints_parallel(
-    inputs, main, ext_c, int_c, diag, ext_regs, ext_post, part_reg, part_out, out
-):
-    """Every constraint of one permutation gadget at every point (blocks over the cores)."""
+def _constraints_parallel(inputs, main, tables, weights, rows, acc_out):
+    """Every constraint of one permutation gadget at every point (see _constraints_block),
+    spans of points over the cores."""
     n = inputs.shape[1]
-    blocks = (n + _KERNEL_BLOCK - 1) // _KERNEL_BLOCK
-    for b in prange(blocks):
-        lo = b * _KERNEL_BLOCK
-        _constraints_block(
-            inputs,
-            main,
-            ext_c,
-            int_c,
-            diag,
-            ext_regs,
-            ext_post,
-            part_reg,
-            part_out,
-            out,
-            lo,
-            min(n, lo + _KERNEL_BLOCK),
-        )
+    for s in prange((n + _SPAN - 1) // _SPAN):
+        lo = s * _SPAN
+        _constraints_span(inputs, main, tables, weights, rows, acc_out, lo, min(n, lo + _SPAN))
 
 
 @njit(cache=True)
-def _constraints_serial(
-    inputs, main, ext_c, int_c, diag, ext_regs, ext_post, part_reg, part_out, out
-):
+def _constraints_serial(inputs, main, tables, weights, rows, acc_out):
     """The serial twin of _constraints_parallel."""
-    _constraints_block(
-        inputs,
-        main,
-        ext_c,
-        int_c,
-        diag,
-        ext_regs,
-        ext_post,
-        part_reg,
-        part_out,
-        out,
-        0,
-        inputs.shape[1],
-    )
+    _constraints_span(inputs, main, tables, weights, rows, acc_out, 0, inputs.shape[1])
+
+
+def _montgomery(values: np.ndarray) -> np.ndarray:
+    """Reduced integers a as a R mod p (uint32), the kernel's form."""
+    return np.ascontiguousarray(np.asarray(values, dtype=object) * _R % P, dtype=np.uint32)
+
+
+class _GadgetRows(DeferredRows):
+    """One gadget's constraint values at X points, by the compiled kernel: materialised
+    (m, X), or weighted without materialising (the kernel accumulates sum_i w_i C_i)."""
+
+    def __init__(self, gadget: Poseidon2Gadget, inputs: np.ndarray, cells: np.ndarray):
+        super().__init__(gadget.num_constraints, inputs.shape[1])
+        self.tables, self.inputs = gadget._kernel_tables(), inputs
+        self.cells = cells if cells.dtype == np.uint32 else cells.astype(np.uint32)
+
+    def _run(self, weights: np.ndarray, rows: np.ndarray, acc: np.ndarray) -> None:
+        n = self.length
+        kernel = _constraints_parallel if n >= PARALLEL_MIN_ELEMENTS else _constraints_serial
+        kernel(self.inputs, self.cells, self.tables, weights, rows, acc)
+
+    def materialise(self) -> GF:
+        rows = np.empty((self.count, self.length), dtype=np.uint32)
+        none = np.empty((0, self.count), dtype=np.uint32)
+        self._run(none, rows, np.empty((0, self.length), dtype=np.uint32))
+        return reduced(rows)
+
+    def weighted(self, weights: ExtArray) -> ExtArray:
+        """sum_i w_i C_i: the kernel's constraint values are C_i R (Montgomery form), so it
+        takes w_i R^-1."""
+        k = weights.field.degree
+        w = np.asarray(weights.coords, dtype=np.uint64).reshape(k, self.count)
+        w = np.ascontiguousarray(w * np.uint64(pow(_R, -1, P)) % _P64, dtype=np.uint32)
+        acc = np.empty((k, self.length), dtype=np.uint32)
+        self._run(w, np.empty((0, self.length), dtype=np.uint32), acc)
+        return ExtArray(weights.field, reduced(acc))
 
 
 # -- the linear layers on expressions (GF columns or extension values) --------------------------
@@ -362,7 +489,8 @@ class Poseidon2Gadget:
         return out
 
     def _kernel_tables(self) -> tuple[np.ndarray, ...]:
-        """The constants and column indices the kernel reads (-1: no column), built once."""
+        """The constants (Montgomery form) and column indices (-1: no column) the kernel
+        reads, built once."""
         if getattr(self, "_tables", None) is None:
             prm = params(self.width)
             rounds = 2 * HALF_EXTERNAL_ROUNDS
@@ -375,13 +503,11 @@ class Poseidon2Gadget:
                 [-1 if reg is None else reg for reg, _ in self.partial_cols], dtype=np.int64
             )
             part_out = np.array([y for _, y in self.partial_cols], dtype=np.int64)
-            ext_c = np.ascontiguousarray(
-                np.concatenate([prm.external_initial, prm.external_final]), dtype=np.uint64
-            )
+            external = np.concatenate([prm.external_initial, prm.external_final])
             self._tables = (
-                ext_c,
-                np.ascontiguousarray(prm.internal, dtype=np.uint64),
-                np.ascontiguousarray(prm.diagonal, dtype=np.uint64),
+                _montgomery(external),
+                _montgomery(prm.internal),
+                _montgomery(prm.diagonal),
                 ext_regs,
                 ext_post,
                 part_reg,
@@ -392,26 +518,24 @@ class Poseidon2Gadget:
     def _fast_constraints(self, main, inputs: Sequence | None) -> list | None:
         """`constraints` by the compiled kernel when `main` is a (columns, points) GF array and
         every input is a GF column of those points or a GF scalar (the prover's frames); None
-        otherwise (extension values: the verifier), leaving it to the expression code. The
-        values are the same field elements, in the same order."""
-        if not FAST_CONSTRAINTS or not isinstance(main, GF) or main.ndim != 2:
+        otherwise (extension values: the verifier; or no numba), leaving it to the expression
+        code. The values are the same field elements, in the same order; inside
+        `stark.fused.deferring()` they come as deferred columns of one `_GadgetRows` block."""
+        if not (FAST_CONSTRAINTS and HAVE_NUMBA) or not isinstance(main, GF) or main.ndim != 2:
             return None
         n = main.shape[1]
         values = [main[c] for c in self.input_cols] if inputs is None else list(inputs)
         if len(values) != self.width:
             return None
-        state = np.empty((self.width, n), dtype=np.uint64)
+        state = np.empty((self.width, n), dtype=np.uint32)
         for i, v in enumerate(values):
             if not isinstance(v, GF) or v.ndim > 1 or (v.ndim == 1 and v.shape[0] != n):
                 return None
             state[i] = np.asarray(v)
-        cells = np.asarray(main)
-        if cells.dtype != np.uint32:
-            cells = cells.astype(np.uint32)
-        out = np.empty((self.num_constraints, n), dtype=np.uint32)
-        kernel = _constraints_parallel if n >= PARALLEL_MIN_ELEMENTS else _constraints_serial
-        kernel(state, cells, *self._kernel_tables(), out)
-        rows = reduced(out)
+        block = _GadgetRows(self, state, np.asarray(main))
+        if deferred_accepted():
+            return block.columns()
+        rows = block.rows()
         return [rows[i] for i in range(rows.shape[0])]
 
     # -- witness ----------------------------------------------------------------------------

@@ -20,8 +20,10 @@ from stark.field import (
     lincomb,
     lincombs,
     power,
+    reduced,
     root_of_unity,
 )
+from stark.fused import DeferredColumn, DeferredRows, deferring
 from stark.params import AirShape, Domains, StarkParams
 from stark.poly import (
     COSET_SHIFT,
@@ -109,7 +111,8 @@ def composition(air: Air, frame: Frame, alphas: ExtArray, z: Zerofiers):
     """H = sum_i alpha_i C_i / Z_i: transitions over H minus the last row (or all of H),
     then boundaries over their rows, with alphas[i] weighting the i-th constraint."""
     specs = air.transition_constraints()
-    values = air.evaluate_transition(frame)
+    with deferring():  # the values go straight to weighted_sum (stark/fused.py)
+        values = air.evaluate_transition(frame)
     if len(values) != len(specs):
         raise ValueError(
             f"{air.name}: evaluate_transition returned {len(values)} values "
@@ -144,12 +147,13 @@ def weighted_sum(weights: ExtArray, values: list, indices: list[int]):
     w_i x^j (`over_coordinates`). Runs of values that are consecutive rows of one uint32
     matrix (e.g. a gadget's block of constraint values) are combined where they lie; the other
     rows are copied into one matrix. Anything else (the verifier's single values, columns of
-    another length) is accumulated one product at a time. The result is the same field
-    element whichever way a term goes.
+    another length) is accumulated one product at a time. Deferred columns (stark/fused.py)
+    of one block are weighted by the block itself. The result is the same field element
+    whichever way a term goes.
     """
     ext = weights.field
     k = ext.degree
-    total = ext.zeros(())
+    total, indices = _deferred_sums(weights, values, indices)
     lengths = [_column_length(values[i], ext) for i in indices]
     length = next((x for x in lengths if x), 0)  # the first column's length
     blocks: list[tuple[list[int], np.ndarray]] = []
@@ -202,6 +206,28 @@ def weighted_sum(weights: ExtArray, values: list, indices: list[int]):
     for i in rest:
         total = total + weights[i] * values[i]
     return total
+
+
+def _deferred_sums(weights: ExtArray, values: list, indices: list[int]) -> tuple:
+    """(sum of the weighted deferred columns among values[indices], the other indices): each
+    block's members weighted in one call, the other rows of the block with weight 0."""
+    ext = weights.field
+    total = ext.zeros(())
+    members: dict[int, tuple[DeferredRows, list[int], list[int]]] = {}
+    others = []
+    for i in indices:
+        v = values[i]
+        if isinstance(v, DeferredColumn):
+            members.setdefault(id(v.block), (v.block, [], []))
+            members[id(v.block)][1].append(i)
+            members[id(v.block)][2].append(v.index)
+        else:
+            others.append(i)
+    for block, positions, rows in members.values():
+        coords = np.zeros((ext.degree, block.count), dtype=np.uint64)
+        np.add.at(coords, (slice(None), rows), np.asarray(weights[np.asarray(positions)].coords))
+        total = total + block.weighted(ExtArray(ext, reduced(coords % np.uint64(P))))
+    return total, others
 
 
 def _column_length(value, ext: ExtensionField) -> int:
