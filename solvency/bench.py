@@ -38,11 +38,11 @@ from stark.field import P, reduced
 from stark.merkle import hash_rows
 from stark.params import AirShape, Domains, StarkParams
 from stark.poly import evaluate_coset, interpolate
-from stark.prover import AUX_PHASES, CHECK_PHASES, LATER_PHASES, TRACE_PHASES
+from stark.prover import AUX_PHASES, LATER_PHASES, TRACE_PHASES
 
 #: Every phase of prove(), in the prover's order: each size's row has all of them (0 where a
 #: proof has no such phase), so that the CSV's columns do not depend on the size.
-PHASES = TRACE_PHASES + AUX_PHASES + CHECK_PHASES + LATER_PHASES
+PHASES = TRACE_PHASES + AUX_PHASES + LATER_PHASES
 
 #: Targets of issue 9 (22 assets, the default proven preset, 65,536 users on 2 cores): prove
 #: with the leaves and the private store, verify with the leaves' root, the proof's bytes, a
@@ -149,7 +149,7 @@ def prover_bound(shape: AirShape, params: StarkParams, seed: int = 0) -> dict[st
     It is a lower bound for prove(): the protocol commits exactly these LDEs as Merkle trees
     of their rows, and the prover computes them with these same calls and hashes at least
     these bytes (plus salts and inner nodes); everything else it does (the LogUp columns, the
-    self-check, the constraints, the quotient's interpolation, DEEP, FRI, the openings) comes
+    constraints, the quotient's interpolation, DEEP, FRI, the openings) comes
     on top. prove_over_bound = prove() / bound is therefore at least 1 (up to timing noise,
     at tiny sizes), and how far above 1 it is measures the prover's overhead. (It depends on
     stark only and would sit better in stark/, next to the prover.)

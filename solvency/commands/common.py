@@ -44,7 +44,7 @@ def fail(code: int, message: str) -> NoReturn:
 
 
 class PhaseProgress:
-    """One line per phase, numbered in order ("7/11 constraints"), each with its elapsed time.
+    """One line per phase, numbered in order ("6/10 constraints"), each with its elapsed time.
     `phase(name, step, total)` matches the prover's on_phase callback.
 
     Each phase's start and the end of the display are safe points for Ctrl-C

@@ -20,8 +20,9 @@ def assert_fresh(module, tool: str) -> None:
             (i for i, (a, b) in enumerate(zip(fresh, committed, strict=False)) if a != b),
             min(len(fresh), len(committed)),
         )
+        name = Path(module.OUT).resolve().relative_to(ROOT)
         pytest.fail(
-            f"{Path(module.OUT).resolve().relative_to(ROOT)} is stale (they differ from character {at}): "
+            f"{name} is stale (they differ from character {at}): "
             f"run PYTHONPATH=$PWD .venv/bin/python {tool}",
             pytrace=False,
         )
