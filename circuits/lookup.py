@@ -28,9 +28,9 @@ from stark.field import (
     HAVE_NUMBA,
     ExtArray,
     P,
-    _add_mod,
-    _ext_mul_ints,
-    _mont,
+    add_mod,
+    ext_mul_ints,
+    mont_mul,
     reduced,
 )
 from stark.jit import njit, prange
@@ -95,7 +95,7 @@ def _alpha_powers(alpha: ExtArray, count: int) -> list[list[int]]:
     coords = [int(c) for c in alpha._raw]
     out = [[1] + [0] * (len(coords) - 1)]
     for _ in range(1, count):
-        out.append(_ext_mul_ints(out[-1], coords, alpha.field))
+        out.append(ext_mul_ints(out[-1], coords, alpha.field))
     return out
 
 
@@ -173,14 +173,14 @@ def _helper_block(values, helpers, kp, ks, sizes, group, w_mont, out, lo, hi):
             v = values[g * group + i, lo : lo + n]
             e_top, e_below = e[i + 1], e[i]
             for x in range(n):
-                e_top[x] = _mont(e_below[x], v[x])
+                e_top[x] = mont_mul(e_below[x], v[x])
             for j in range(i, 1, -1):
                 e_j, e_below = e[j], e[j - 1]
                 for x in range(n):
-                    e_j[x] = _add_mod(e_j[x], _mont(e_below[x], v[x]))
+                    e_j[x] = add_mod(e_j[x], mont_mul(e_below[x], v[x]))
             e_1 = e[1]
             for x in range(n):
-                e_1[x] = _add_mod(e_1[x], v[x])
+                e_1[x] = add_mod(e_1[x], v[x])
         for s in range(k):
             p_s = pr[s]
             for x in range(n):
@@ -188,7 +188,7 @@ def _helper_block(values, helpers, kp, ks, sizes, group, w_mont, out, lo, hi):
             for j in range(1, m + 1):
                 c, e_j = kp[g, j, s], e[j]
                 for x in range(n):
-                    p_s[x] = _add_mod(p_s[x], _mont(e_j[x], c))
+                    p_s[x] = add_mod(p_s[x], mont_mul(e_j[x], c))
             h_s = h[s]
             for x in range(n):
                 h_s[x] = helpers[g, s, lo + x]
@@ -204,15 +204,15 @@ def _helper_block(values, helpers, kp, ks, sizes, group, w_mont, out, lo, hi):
                     dest = high
                 h_s, p_u = h[s], pr[u]
                 for x in range(n):
-                    dest[x] = _add_mod(dest[x], _mont(h_s[x], p_u[x]))
+                    dest[x] = add_mod(dest[x], mont_mul(h_s[x], p_u[x]))
             o = out[g, t, lo : lo + n]
             c = ks[g, 0, t]
             for x in range(n):
-                o[x] = _add_mod(_add_mod(low[x], _mont(high[x], w_mont)), c)
+                o[x] = add_mod(add_mod(low[x], mont_mul(high[x], w_mont)), c)
             for j in range(1, m):  # minus S_t (the table holds -S's coefficients)
                 c, e_j = ks[g, j, t], e[j]
                 for x in range(n):
-                    o[x] = _add_mod(o[x], _mont(e_j[x], c))
+                    o[x] = add_mod(o[x], mont_mul(e_j[x], c))
 
 
 @njit(cache=True)
@@ -341,9 +341,9 @@ def _aux_block(values, table, mult, lut, group, out, step, lo, hi):
             for i in range(g * group, min(m, (g + 1) * group)):
                 v = values[i, lo:hi]
                 for x in range(n):
-                    o[x] = _add_mod(o[x], inv[v[x]])
+                    o[x] = add_mod(o[x], inv[v[x]])
             for x in range(n):
-                st[x] = _add_mod(st[x], o[x])
+                st[x] = add_mod(st[x], o[x])
 
 
 @njit(cache=True)
@@ -371,7 +371,7 @@ def _running_sum_kernel(step, out):
         acc = np.uint32(0)
         for x in range(n):
             out[s, last, x] = acc
-            acc = _add_mod(acc, step[s, x])
+            acc = add_mod(acc, step[s, x])
 
 
 def multiplicities(values: np.ndarray, table_size: int, n: int) -> np.ndarray:

@@ -44,15 +44,15 @@ from circuits.poseidon2 import (
     permutation_witness,
 )
 from stark.air import Air, BoundaryConstraint, Frame, TransitionConstraint
-from stark.field import (  # _add_mod, _mont: the compiled Montgomery arithmetic (inlined)
-    _MONT_R2,
-    _P32,
+from stark.field import (  # add_mod, mont_mul: compiled Montgomery arithmetic (inlined)
     GF,
+    MONT_R2,
+    P32,
     PARALLEL_MIN_ELEMENTS,
     ExtArray,
     P,
-    _add_mod,
-    _mont,
+    add_mod,
+    mont_mul,
     reduced,
 )
 from stark.fused import DeferredRows, deferred_accepted
@@ -74,7 +74,7 @@ def _constants(width: int) -> tuple[list[list[GF]], list[GF], list[GF]]:
 # -- the compiled evaluation (the prover's base-field columns) ----------------------------------
 # Points are processed in blocks of _BLOCK, every step a loop over the block's points, so LLVM
 # vectorises each step across points. Values are kept reduced, in Montgomery form (a R mod p,
-# R = 2^32: `stark.field._mont` multiplies with 32-bit products only), from loading a trace
+# R = 2^32: `stark.field.mont_mul` multiplies with 32-bit products only), from loading a trace
 # cell (one product by R^2) to the constraint value: the linear layers and round constants are
 # the same in either form, and the constraint values leave it either by one product by 1
 # (materialised rows) or through weights pre-multiplied by R^-1 (the fused weighted sum).
@@ -90,15 +90,15 @@ _R = 1 << 32
 @njit(cache=True, inline="always")
 def _sub_mod(a, b):
     """a - b mod p for reduced a, b (uint32)."""
-    s = np.uint32(a + (_P32 - b))
-    return min(s, np.uint32(s - _P32))
+    s = np.uint32(a + (P32 - b))
+    return min(s, np.uint32(s - P32))
 
 
 @njit(cache=True)
 def _load(main, col, lo, nb, dst):
     """dst[:nb] = the cells main[col, lo:lo + nb] in Montgomery form."""
     for b in range(nb):
-        dst[b] = _mont(np.uint32(main[col, lo + b]), _MONT_R2)
+        dst[b] = mont_mul(np.uint32(main[col, lo + b]), MONT_R2)
 
 
 @njit(cache=True)
@@ -108,12 +108,12 @@ def _sbox_block(x, reg, has_reg, c, y, nb):
     if has_reg:
         for b in range(nb):
             r = reg[b]
-            c[b] = _sub_mod(r, _mont(_mont(x[b], x[b]), x[b]))
-            y[b] = _mont(_mont(r, r), x[b])
+            c[b] = _sub_mod(r, mont_mul(mont_mul(x[b], x[b]), x[b]))
+            y[b] = mont_mul(mont_mul(r, r), x[b])
     else:
         for b in range(nb):
-            x3 = _mont(_mont(x[b], x[b]), x[b])
-            y[b] = _mont(_mont(x3, x3), x[b])
+            x3 = mont_mul(mont_mul(x[b], x[b]), x[b])
+            y[b] = mont_mul(mont_mul(x3, x3), x[b])
 
 
 _2_32_MOD_P = np.uint64((1 << 32) % P)
@@ -140,7 +140,7 @@ def _emit(c, i, weights, acc, rows, lo, nb):
                     acc[j, b] = (a >> np.uint64(32)) * _2_32_MOD_P + (a & np.uint64(0xFFFFFFFF))
     else:
         for b in range(nb):
-            rows[i, lo + b] = _mont(c[b], _ONE)
+            rows[i, lo + b] = mont_mul(c[b], _ONE)
 
 
 @njit(cache=True)
@@ -151,25 +151,25 @@ def _external_linear_block(s, y, nb):
     for g in range(0, t, 4):
         for b in range(nb):
             x0, x1, x2, x3 = s[g, b], s[g + 1, b], s[g + 2, b], s[g + 3, b]
-            t01, t23 = _add_mod(x0, x1), _add_mod(x2, x3)
-            t0123 = _add_mod(t01, t23)
-            t01123, t01233 = _add_mod(t0123, x1), _add_mod(t0123, x3)
-            y[g, b] = _add_mod(t01123, t01)
-            y[g + 1, b] = _add_mod(_add_mod(t01123, x2), x2)
-            y[g + 2, b] = _add_mod(t01233, t23)
-            y[g + 3, b] = _add_mod(_add_mod(t01233, x0), x0)
+            t01, t23 = add_mod(x0, x1), add_mod(x2, x3)
+            t0123 = add_mod(t01, t23)
+            t01123, t01233 = add_mod(t0123, x1), add_mod(t0123, x3)
+            y[g, b] = add_mod(t01123, t01)
+            y[g + 1, b] = add_mod(add_mod(t01123, x2), x2)
+            y[g + 2, b] = add_mod(t01233, t23)
+            y[g + 3, b] = add_mod(add_mod(t01233, x0), x0)
     for k in range(4):  # the points innermost in every loop, so that each vectorises
         total = s[k]  # free until it becomes y[k] + total, last
         for b in range(nb):
             total[b] = y[k, b]
         for g in range(4 + k, t, 4):
             for b in range(nb):
-                total[b] = _add_mod(total[b], y[g, b])
+                total[b] = add_mod(total[b], y[g, b])
         for g in range(4 + k, t, 4):
             for b in range(nb):
-                s[g, b] = _add_mod(y[g, b], total[b])
+                s[g, b] = add_mod(y[g, b], total[b])
         for b in range(nb):
-            total[b] = _add_mod(y[k, b], total[b])  # s[k]
+            total[b] = add_mod(y[k, b], total[b])  # s[k]
 
 
 @njit(cache=True)
@@ -180,11 +180,11 @@ def _internal_linear_block(s, diag, total, nb):
         total[b] = s[0, b]
     for i in range(1, s.shape[0]):
         for b in range(nb):
-            total[b] = _add_mod(total[b], s[i, b])
+            total[b] = add_mod(total[b], s[i, b])
     for i in range(s.shape[0]):
         d = diag[i]
         for b in range(nb):
-            s[i, b] = _add_mod(total[b], _mont(d, s[i, b]))
+            s[i, b] = add_mod(total[b], mont_mul(d, s[i, b]))
 
 
 @njit(cache=True)
@@ -197,14 +197,14 @@ def _constraints_block(inputs, main, tables, weights, rows, acc_out, lo, nb, scr
     acc[:, :nb] = 0
     for i in range(t):
         for b in range(nb):
-            state[i, b] = _mont(np.uint32(inputs[i, lo + b]), _MONT_R2)
+            state[i, b] = mont_mul(np.uint32(inputs[i, lo + b]), MONT_R2)
     _external_linear_block(state, ys, nb)
     k = 0
     for r in range(rounds):
         if r == half:
             for q in range(int_c.shape[0]):
                 for b in range(nb):
-                    state[0, b] = _add_mod(state[0, b], int_c[q])
+                    state[0, b] = add_mod(state[0, b], int_c[q])
                 if part_reg[q] >= 0:
                     _load(main, part_reg[q], lo, nb, reg)
                 _sbox_block(state[0], reg, part_reg[q] >= 0, c, ys[0], nb)
@@ -219,7 +219,7 @@ def _constraints_block(inputs, main, tables, weights, rows, acc_out, lo, nb, scr
                 _internal_linear_block(state, diag, c, nb)
         for i in range(t):
             for b in range(nb):
-                state[i, b] = _add_mod(state[i, b], ext_c[r, i])
+                state[i, b] = add_mod(state[i, b], ext_c[r, i])
             if ext_regs[r, i] >= 0:
                 _load(main, ext_regs[r, i], lo, nb, reg)
             _sbox_block(state[i], reg, ext_regs[r, i] >= 0, c, ys[i], nb)

@@ -469,27 +469,27 @@ def _sum(a: np.ndarray, axis: int) -> np.ndarray:
 
 
 _EXT_BLOCK = 512  # points per block of the extension kernels (scratch stays in L1)
-_P32 = np.uint32(P)
+P32 = np.uint32(P)
 _MONT_PINV = np.uint32(-pow(P, -1, 1 << 32) % (1 << 32))  # -p^-1 mod 2^32
-_MONT_R2 = np.uint32((1 << 64) % P)  # R^2 mod p, R = 2^32
+MONT_R2 = np.uint32((1 << 64) % P)  # R^2 mod p, R = 2^32
 
 
 @njit(cache=True, inline="always")
-def _mont(a, b):
+def mont_mul(a, b):
     """Montgomery's product a b R^-1 mod p (R = 2^32) in [0, p), for a, b < 2^32 with a b <
     p R: t = a b, m = -t p^-1 mod R, (t + m p) / R is exact and below 2p, and min(u, u - p)
     (wrapping) reduces it. 32-bit multiplies only, so the loops over points vectorise."""
     t = np.uint64(a) * np.uint64(b)
     m = np.uint32(np.uint32(t) * _MONT_PINV)
-    u = np.uint32((t + np.uint64(m) * np.uint64(_P32)) >> np.uint64(32))
-    return min(u, np.uint32(u - _P32))
+    u = np.uint32((t + np.uint64(m) * np.uint64(P32)) >> np.uint64(32))
+    return min(u, np.uint32(u - P32))
 
 
 @njit(cache=True, inline="always")
-def _add_mod(a, b):
+def add_mod(a, b):
     """a + b mod p for a, b < p (the sum fits in 32 bits)."""
     s = np.uint32(a + b)
-    return min(s, np.uint32(s - _P32))
+    return min(s, np.uint32(s - P32))
 
 
 @njit(cache=True, inline="always")
@@ -498,8 +498,8 @@ def _ext_mul_rows(a, b_mont, out, w_mont, size, low, high):
 
         out_m = sum_{s + t = m} a_s b_t + W * sum_{s + t = m + k} a_s b_t,
 
-    each product _mont(a_s, b_t R) = a_s b_t mod p, sums reduced as they go, W applied as
-    _mont(high, W R). low, high: uint32 scratch of >= size entries. Loops over points are
+    each product mont_mul(a_s, b_t R) = a_s b_t mod p, sums reduced as they go, W applied as
+    mont_mul(high, W R). low, high: uint32 scratch of >= size entries. Loops over points are
     innermost, with unsigned indices, so they vectorise."""
     k = out.shape[0]
     n = np.uint64(size)
@@ -515,10 +515,10 @@ def _ext_mul_rows(a, b_mont, out, w_mont, size, low, high):
                 dest = high
             a_s, b_t = a[s], b_mont[t]
             for x in range(n):
-                dest[x] = _add_mod(dest[x], _mont(a_s[x], b_t[x]))
+                dest[x] = add_mod(dest[x], mont_mul(a_s[x], b_t[x]))
         o = out[m]
         for x in range(n):
-            o[x] = _add_mod(low[x], _mont(high[x], w_mont))
+            o[x] = add_mod(low[x], mont_mul(high[x], w_mont))
 
 
 @njit(cache=True, inline="always")
@@ -536,9 +536,9 @@ def _ext_mul_block(a, b, out, w_mont, lo, hi, a_blk, b_blk, o_blk, low, high):
             a_blk[s, :size] = a[s, 0]
         if wide_b:
             for x in range(size):
-                b_blk[s, x] = _mont(b[s, lo + x], _MONT_R2)
+                b_blk[s, x] = mont_mul(b[s, lo + x], MONT_R2)
         else:
-            b_blk[s, :size] = _mont(b[s, 0], _MONT_R2)
+            b_blk[s, :size] = mont_mul(b[s, 0], MONT_R2)
     _ext_mul_rows(a_blk, b_blk, o_blk, w_mont, size, low, high)
     for m in range(k):
         for x in range(size):
@@ -549,7 +549,7 @@ def _ext_mul_block(a, b, out, w_mont, lo, hi, a_blk, b_blk, o_blk, low, high):
 def _ext_mul_range(a, b, out, w, first, last):
     """out[:, i] = a * b for blocks first..last-1 of _EXT_BLOCK points, with their own scratch."""
     k, n = out.shape
-    w_mont = _mont(np.uint32(w), _MONT_R2)
+    w_mont = mont_mul(np.uint32(w), MONT_R2)
     a_blk = np.empty((k, _EXT_BLOCK), dtype=np.uint32)
     b_blk = np.empty((k, _EXT_BLOCK), dtype=np.uint32)
     o_blk = np.empty((k, _EXT_BLOCK), dtype=np.uint32)
@@ -585,11 +585,11 @@ def _ext_conjugate_products(a, frobenius, w, conj, norms):
     N(a_i) = (a_i conj_i)_0, where phi^j scales coordinate s by frobenius[j, s]. Block by
     block with the vectorised product of _ext_mul_rows."""
     k, n = a.shape
-    w_mont = _mont(np.uint32(w), _MONT_R2)
+    w_mont = mont_mul(np.uint32(w), MONT_R2)
     frob_mont = np.empty((k, k), dtype=np.uint32)
     for j in range(k):
         for s in range(k):
-            frob_mont[j, s] = _mont(frobenius[j, s], _MONT_R2)
+            frob_mont[j, s] = mont_mul(frobenius[j, s], MONT_R2)
     a_blk = np.empty((k, _EXT_BLOCK), dtype=np.uint32)
     f_blk = np.empty((k, _EXT_BLOCK), dtype=np.uint32)
     c_blk = np.empty((k, _EXT_BLOCK), dtype=np.uint32)
@@ -603,16 +603,16 @@ def _ext_conjugate_products(a, frobenius, w, conj, norms):
                 a_blk[s, x] = a[s, lo + x]
         for s in range(k):  # conj = phi^1(a)
             for x in range(size):
-                c_blk[s, x] = _mont(a_blk[s, x], frob_mont[1, s])
+                c_blk[s, x] = mont_mul(a_blk[s, x], frob_mont[1, s])
         for j in range(2, k):  # conj *= phi^j(a), the right factor in Montgomery form
             for s in range(k):
                 for x in range(size):
-                    f_blk[s, x] = _mont(a_blk[s, x], _mont(frob_mont[j, s], _MONT_R2))
+                    f_blk[s, x] = mont_mul(a_blk[s, x], mont_mul(frob_mont[j, s], MONT_R2))
             _ext_mul_rows(c_blk, f_blk, t_blk, w_mont, size, low, high)
             c_blk, t_blk = t_blk, c_blk
         for s in range(k):  # the norm: a * conj, kept in Montgomery form for coordinate 0
             for x in range(size):
-                f_blk[s, x] = _mont(c_blk[s, x], _MONT_R2)
+                f_blk[s, x] = mont_mul(c_blk[s, x], MONT_R2)
         _ext_mul_rows(a_blk, f_blk, t_blk, w_mont, size, low, high)
         for x in range(size):
             norms[lo + x] = t_blk[0, x]
@@ -727,7 +727,7 @@ def _ext_mul_numpy(a: np.ndarray, b: np.ndarray, ext: ExtensionField) -> np.ndar
     vector products, each reduced (sums of k < 8 of them stay below 2^34)."""
     k, ndim = ext.degree, max(a.ndim, b.ndim)
     if a.size == b.size == k:  # one element each (the verifier's constraints at z): Python ints
-        out = np.array(_ext_mul_ints(a.ravel().tolist(), b.ravel().tolist(), ext), np.uint32)
+        out = np.array(ext_mul_ints(a.ravel().tolist(), b.ravel().tolist(), ext), np.uint32)
         return out.reshape(a.shape if a.ndim >= b.ndim else b.shape)
     a = _u64(a).reshape((k,) + (1,) * (ndim - a.ndim) + a.shape[1:])
     b = _u64(b).reshape((k,) + (1,) * (ndim - b.ndim) + b.shape[1:])
@@ -739,7 +739,7 @@ def _ext_mul_numpy(a: np.ndarray, b: np.ndarray, ext: ExtensionField) -> np.ndar
     return (sums[:k] % _P64).astype(np.uint32)
 
 
-def _ext_mul_ints(a: list[int], b: list[int], ext: ExtensionField) -> list[int]:
+def ext_mul_ints(a: list[int], b: list[int], ext: ExtensionField) -> list[int]:
     """The same product for one element each, as coordinate lists of Python integers (a few
     microseconds, where k^2 numpy calls on one value each would take forty)."""
     k, w = ext.degree, ext.nonresidue
@@ -1084,16 +1084,16 @@ def _polynomials_block(main, extra, direct, ptr, coef, factors, counts, out, lo,
             r1 = _poly_row(main, extra, direct, factors[t, 0], lo, hi)
             if f == 1:
                 for x in range(n):
-                    acc[x] += _mont(r1[x], c)
+                    acc[x] += mont_mul(r1[x], c)
                 continue
             r2 = _poly_row(main, extra, direct, factors[t, 1], lo, hi)
             if f == 2:
                 for x in range(n):
-                    acc[x] += _mont(_mont(r1[x], r2[x]), c)
+                    acc[x] += mont_mul(mont_mul(r1[x], r2[x]), c)
                 continue
             r3 = _poly_row(main, extra, direct, factors[t, 2], lo, hi)
             for x in range(n):
-                acc[x] += _mont(_mont(_mont(r1[x], r2[x]), r3[x]), c)
+                acc[x] += mont_mul(mont_mul(mont_mul(r1[x], r2[x]), r3[x]), c)
         o_row = out[o, lo:hi]
         for x in range(n):
             o_row[x] = acc[x] % _P64

@@ -33,7 +33,7 @@ from stark.field import GF, PARALLEL_MIN_ELEMENTS, P, powers, reduced, root_of_u
 from stark.jit import njit, num_threads, prange
 
 _P = np.uint64(P)
-_P32 = np.uint32(P)
+P32 = np.uint32(P)
 
 #: Arrays of at least this many bytes are mapped on 4 KB pages by `zeros_on_small_pages`.
 SMALL_PAGES_MIN_BYTES = 1 << 22
@@ -92,8 +92,8 @@ def _mul_shoup(x, w, w_quotient):
     in [0, 2p) and is known from its low 32 bits; min(r, r - p) with r - p wrapping around
     2^32 is the one conditional subtraction, without a branch (the loops vectorise)."""
     q = np.uint32((np.uint64(x) * np.uint64(w_quotient)) >> np.uint64(32))
-    r = np.uint32(x * w - q * _P32)
-    return min(r, np.uint32(r - _P32))
+    r = np.uint32(x * w - q * P32)
+    return min(r, np.uint32(r - P32))
 
 
 @njit(cache=True, inline="always")
@@ -106,9 +106,9 @@ def _butterflies(lo, hi, tw, tw_quotient):
         u = lo[j]
         v = _mul_shoup(hi[j], tw[j], tw_quotient[j])
         s = np.uint32(u + v)
-        lo[j] = min(s, np.uint32(s - _P32))
+        lo[j] = min(s, np.uint32(s - P32))
         d = np.uint32(u - v)
-        hi[j] = min(d, np.uint32(d + _P32))
+        hi[j] = min(d, np.uint32(d + P32))
 
 
 @njit(cache=True, inline="always")
@@ -149,7 +149,7 @@ def _transform_one(rows, out, row, buf, tmp, perm, tw, tw_quotient, scale, scale
         for i in range(m, d):
             slot = perm[i % m]
             s = np.uint32(buf[slot] + tmp[i])
-            buf[slot] = min(s, np.uint32(s - _P32))
+            buf[slot] = min(s, np.uint32(s - P32))
         _transform_buffer(buf, tw, tw_quotient)
         for q in range(m):
             out[row, q * cosets + r] = buf[q]
