@@ -10,6 +10,7 @@ domain is s * <w_n> with s = MULTIPLICATIVE_GENERATOR, listed in natural order
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -22,6 +23,7 @@ from stark.field import (
     batch_inverse,
     inverse_of_difference,
     lincomb,
+    lincombs,
     power,
     powers,
     reduced,
@@ -112,6 +114,79 @@ def vanishing_quotient(coeffs: GF, n: int) -> GF:
         stop = min(start + n, width - n)
         r[:, start:stop] = (r[:, start:stop].astype(np.uint64) + r[:, start + n : stop + n]) % P
     return reduced(r)
+
+
+def divide_by_linear(coeffs: ExtArray, point: ExtArray) -> ExtArray:
+    """Coefficients (m - 1,) of (F(X) - F(z)) / (X - z) for F's extension coefficients (m,).
+
+    Synthetic division q_i = sum_(j > i) a_j z^(j-i-1), vectorised as q_i = z^-(i+1) S_(i+1)
+    with the suffix sums S_m = sum_(j >= m) a_j z^j (sums of fewer than 2^33 terms below p fit
+    in 64 bits, so each coordinate is one integer cumulative sum)."""
+    ext, m = point.field, coeffs.shape[0]
+    if m <= 1:
+        return ext.zeros((0,))
+    if point.is_zero():  # F(X) - F(0) = X * (a_1 + a_2 X + ...)
+        return coeffs[1:]
+    scaled = np.asarray((coeffs * ext_powers(point, m)).coords, dtype=np.uint64)
+    suffix = np.cumsum(scaled[:, :0:-1], axis=1)[:, ::-1] % P  # S_1, ..., S_(m-1)
+    return ExtArray(ext, reduced(suffix)) * ext_powers(point.inverse(), m)[1:]
+
+
+def add_polynomials(a: ExtArray, b: ExtArray) -> ExtArray:
+    """a + b for extension coefficient vectors of any lengths (the longer one's length)."""
+    if a.shape[0] < b.shape[0]:
+        a, b = b, a
+    out = a.copy()
+    out[: b.shape[0]] = out[: b.shape[0]] + b
+    return out
+
+
+def with_vanishing_multiple(coeffs: ExtArray, mask: ExtArray, n: int) -> ExtArray:
+    """Coefficients of t + (X^n - 1) r from t's (length n) and r's (length h): (n + h,)."""
+    ext, h = coeffs.field, mask.shape[0]
+    out = np.zeros((ext.degree, n + h), dtype=np.uint64)
+    out[:, :n] = np.asarray(coeffs.coords)
+    out[:, n:] = np.asarray(mask.coords)
+    out[:, :h] += P - np.asarray(mask.coords, dtype=np.uint64)
+    return ExtArray(ext, reduced(out % P))
+
+
+@dataclass
+class TracePolynomials:
+    """Committed trace columns T = t + (X^n - 1) r (`hide`), held as t's values on the trace
+    domain (cols, n) and the mask r's coefficients (cols, h) instead of T's n + h coefficients:
+    for the main trace the values are the caller's array, so nothing of its size is kept."""
+
+    values: GF
+    mask: GF
+
+    @classmethod
+    def of(cls, values: GF, coeffs: GF) -> TracePolynomials:
+        """From the values and T's coefficients (cols, n + h)."""
+        return cls(values, vanishing_quotient(coeffs, values.shape[1]))
+
+    def at(self, point: ExtArray) -> ExtArray:
+        """T(z) = t(z) + (z^n - 1) r(z) for every column, z outside the trace domain."""
+        values = evaluate_from_subgroup(self.values, point)
+        if not self.mask.shape[1]:
+            return values
+        return values + evaluate_at(self.mask, point) * (point ** self.values.shape[1] - 1)
+
+    def combined(self, weights: list[ExtArray]) -> list[ExtArray]:
+        """Extension coefficients (n + h,) of sum_i w_i T_i for each weight vector w (one weight
+        per row): sum_i w_i T_i = interpolate(sum_i w_i t_i) + (X^n - 1) sum_i w_i r_i, so the
+        rows are combined on the n trace points and only k rows per weight vector interpolated.
+        """
+        k, n = weights[0].field.degree, self.values.shape[1]
+        on_trace = lincombs(weights, self.values)
+        coeffs = interpolate(GF(np.concatenate([np.asarray(v.coords) for v in on_trace])))
+        if not self.mask.shape[1]:
+            return [ExtArray(w.field, coeffs[i * k : (i + 1) * k]) for i, w in enumerate(weights)]
+        masks = lincombs(weights, self.mask)
+        return [
+            with_vanishing_multiple(ExtArray(w.field, coeffs[i * k : (i + 1) * k]), mask, n)
+            for i, (w, mask) in enumerate(zip(weights, masks, strict=True))
+        ]
 
 
 def nonzero_entries(values) -> tuple[np.ndarray, np.ndarray]:

@@ -27,6 +27,9 @@ from stark.fused import DeferredColumn, DeferredRows, deferring
 from stark.params import AirShape, Domains, StarkParams
 from stark.poly import (
     COSET_SHIFT,
+    TracePolynomials,
+    add_polynomials,
+    divide_by_linear,
     nonzero_entries,
     periodic_column_on_coset,
     subgroup_interpolants_at,
@@ -357,8 +360,7 @@ def deep_combination(
     w_main = main_x.shape[0]
     width = w_main + (0 if aux_x is None else aux_x.shape[0] // k)
     segments_x = quotient_x[: num_segments * k]
-    g_z, g_q = gammas[:width], gammas[width : width + num_segments]
-    g_gz = gammas[width + num_segments : 2 * width + num_segments]
+    g_z, g_q, g_gz, g_r = _deep_weights(gammas, width, num_segments)
 
     # sum_i g_i T_i(x) and sum_i g'_i T_i(x): one pass over each committed matrix for both
     at_z, at_gz = lincombs([g_z[:w_main], g_gz[:w_main]], main_x)
@@ -373,9 +375,55 @@ def deep_combination(
     total = (at_z - claimed_z) * inv_x_minus_z
     total = total + (at_gz - claimed_gz) * inv_x_minus_gz
     if quotient_x.shape[0] > num_segments * k:  # the random codeword R (zero knowledge)
-        g_r = gammas[2 * width + num_segments :]
         total = total + lincomb(over_coordinates(g_r), quotient_x[num_segments * k :])
     return total
+
+
+def deep_coefficients(
+    gammas: ExtArray,
+    main: TracePolynomials,
+    aux: TracePolynomials | None,
+    quotient_coeffs: GF,
+    num_segments: int,
+    z: ExtArray,
+    gz: ExtArray,
+) -> ExtArray:
+    """The coefficients of the polynomial whose values deep_combination computes point by
+    point (the prover's way to FRI's input, exactly the same field elements):
+
+        (A(X) - A(z)) / (X - z) + (B(X) - B(gz)) / (X - gz) + g_R R(X),
+        A = sum_i g_i T_i + sum_s g''_s H_s,   B = sum_i g'_i T_i,
+
+    since the claimed OodValues are the T_i(z), T_i(gz) and H_s(z) (A(z) and B(gz) need not be
+    formed: synthetic division drops them). A and B are combined on the trace domain
+    (TracePolynomials.combined), so a committed column costs n products here instead of N,
+    and only k rows are left to evaluate on the LDE coset. quotient_coeffs: the coefficients
+    of the committed quotient rows (the segments' coordinates, then R's with zero knowledge).
+    """
+    k = gammas.field.degree
+    w_main = main.values.shape[0]
+    width = w_main + (0 if aux is None else aux.values.shape[0] // k)
+    g_z, g_q, g_gz, g_r = _deep_weights(gammas, width, num_segments)
+    at_z, at_gz = main.combined([g_z[:w_main], g_gz[:w_main]])
+    if aux is not None:
+        aux_z, aux_gz = aux.combined(
+            [over_coordinates(g_z[w_main:]), over_coordinates(g_gz[w_main:])]
+        )
+        at_z, at_gz = add_polynomials(at_z, aux_z), add_polynomials(at_gz, aux_gz)
+    segments = lincomb(over_coordinates(g_q), quotient_coeffs[: num_segments * k])
+    at_z = add_polynomials(at_z, segments)
+    total = add_polynomials(divide_by_linear(at_z, z), divide_by_linear(at_gz, gz))
+    if quotient_coeffs.shape[0] > num_segments * k:  # the random codeword R (zero knowledge)
+        noise = lincomb(over_coordinates(g_r), quotient_coeffs[num_segments * k :])
+        total = add_polynomials(total, noise)
+    return total
+
+
+def _deep_weights(gammas: ExtArray, width: int, num_segments: int) -> tuple:
+    """gammas split as the DEEP terms use them: (g_i at z, g''_s, g'_i at gz, g_R)."""
+    g_z, g_q = gammas[:width], gammas[width : width + num_segments]
+    g_gz = gammas[width + num_segments : 2 * width + num_segments]
+    return g_z, g_q, g_gz, gammas[2 * width + num_segments :]
 
 
 def draw_ood_point(transcript: Transcript, ext: ExtensionField, n: int, lde_size: int) -> ExtArray:

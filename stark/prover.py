@@ -26,7 +26,6 @@ from stark.field import (
     ExtensionField,
     P,
     batch_inverse,
-    inverse_of_difference,
     reduced,
     root_of_unity,
     to_int_array,
@@ -35,14 +34,13 @@ from stark.merkle import MerkleTree, with_salts
 from stark.params import Domains, StarkParams
 from stark.poly import (
     COSET_SHIFT,
+    TracePolynomials,
     coset_points,
     evaluate_at,
     evaluate_coset,
-    evaluate_from_subgroup,
     ext_powers,
     interpolate,
     interpolate_coset,
-    vanishing_quotient,
 )
 from stark.proof import MatrixOpening, Proof
 from stark.protocol import (
@@ -50,7 +48,7 @@ from stark.protocol import (
     base_to_ext_columns,
     combine_ext_columns,
     composition,
-    deep_combination,
+    deep_coefficients,
     draw_ood_point,
     ext_columns_to_base,
     num_deep_terms,
@@ -141,28 +139,6 @@ def hide(coeffs: GF, hiding: int, rng: ProverRandomness | None) -> GF:
     out[:, :hiding] = (out[:, :hiding] - r) % P
     out[:, n:] = (out[:, n:] + r) % P
     return reduced(out)
-
-
-@dataclass
-class TracePolynomials:
-    """Committed trace columns T = t + (X^n - 1) r (`hide`), held as t's values on the trace
-    domain (cols, n) and the mask r's coefficients (cols, h) instead of T's n + h coefficients:
-    for the main trace the values are the caller's array, so nothing of its size is kept."""
-
-    values: GF
-    mask: GF
-
-    @classmethod
-    def of(cls, values: GF, coeffs: GF) -> TracePolynomials:
-        """From the values and T's coefficients (cols, n + h)."""
-        return cls(values, vanishing_quotient(coeffs, values.shape[1]))
-
-    def at(self, point: ExtArray) -> ExtArray:
-        """T(z) = t(z) + (z^n - 1) r(z) for every column, z outside the trace domain."""
-        values = evaluate_from_subgroup(self.values, point)
-        if not self.mask.shape[1]:
-            return values
-        return values + evaluate_at(self.mask, point) * (point ** self.values.shape[1] - 1)
 
 
 def split_quotient(
@@ -279,17 +255,9 @@ def prove(
         )
         transcript.absorb("ood values", ood.to_bytes())
         gammas = ext_powers(transcript.challenge_ext(ext)[0], num_deep_terms(shape, dom, params))
-        x = coset_points(COSET_SHIFT, big_n)
-        deep = deep_combination(
-            gammas,
-            main.columns,
-            None if aux is None else aux.columns,
-            quotient.columns,
-            segments,
-            ood,
-            inverse_of_difference(x, z),
-            inverse_of_difference(x, gz),
-        )
+        # from the trace domain and the quotient's coefficients, not the committed LDEs
+        coeffs = deep_coefficients(gammas, main_polys, aux_polys, committed, segments, z, gz)
+        deep = ExtArray(ext, evaluate_coset(coeffs.coords, big_n))
     with phase("FRI"):
         fri_commitment = fri.commit(deep, params, dom, transcript, rng, check=check)
         nonce = transcript.grind(params.grinding_bits)
