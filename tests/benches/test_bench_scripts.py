@@ -2,18 +2,23 @@
 at a tiny size (exit 0, its JSON and its files). The scripts import the packages they measure,
 so a renamed function breaks this test instead of rotting unseen until someone benchmarks."""
 
+import hashlib
 import json
+import math
 import subprocess
 import sys
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
+
+from solvency.generate import generate
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 BENCHES = ROOT / "benches"
 SCRIPTS = (
     "bench_stark.py", "bench_leaves.py", "bench_poseidon2.py", "bench_verify.py",
-    "bench_haircuts.py", "bench_web_verify.py",
+    "bench_haircuts.py", "bench_web_verify.py", "bench_okx.py",
 )  # fmt: skip
 
 
@@ -51,6 +56,7 @@ def test_help(script):
         ("bench_verify.py", ["--users", "0"], "--users"),
         ("bench_haircuts.py", ["--tiers", "9"], "--tiers"),
         ("bench_web_verify.py", ["--repeat", "0"], "--repeat"),
+        ("bench_okx.py", ["--users", "4096"], "--users"),
     ],
 )
 def test_a_mistake_is_one_line(script, args, words):
@@ -126,3 +132,44 @@ def test_bench_haircuts_at_a_tiny_size(tmp_path):
         "verify_s",
     }
     assert [p.name for p in tmp_path.iterdir()] == ["haircuts_600x2_fast.json"]
+
+
+def test_bench_okx_without_okx_at_a_tiny_size(tmp_path):
+    """OKX's code is not here: the script converts the snapshot, measures ours, says in one
+    line that OKX's prover was not found and exits 3; its input file holds the snapshot's
+    balances in micro-USD, floor(e * price * 10^6 / 10^decimals), under SHA-256 ids."""
+    args = ("--users", "8", "--assets", "2", "--preset", "fast", "--okx", tmp_path / "absent")
+    result = bench("bench_okx.py", *args, "--work", tmp_path / "work", "--out", tmp_path / "out")
+    assert result.returncode == 3, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("OKX's prover not found at") and "absent" in last, result.stderr
+    (summary,) = json_lines(result.stdout)
+    assert summary["okx"] == {"skipped": f"not found at {tmp_path / 'absent'}"}
+    (ours,) = summary["ours"]
+    assert ours["users"] == 8 and ours["rows"] == 512 and ours["total_s"] > 0
+    assert "okx_over_ours" not in ours
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["okx_8x2_fast.json"]
+
+    data = generate(8, 2, seed=1)
+    config = json.loads((tmp_path / "work" / "okx_config.json").read_text())
+    rows = json.loads((tmp_path / "work" / "okx_input.json").read_text())
+    symbols = [a["symbol"] for a in data.assets]
+    assert config == {"main_coins_num": 2, "coins": symbols}
+    assert [r["id"] for r in rows] == [hashlib.sha256(i.encode()).hexdigest() for i in data.ids]
+    for row, balances in zip(rows, data.balances.tolist(), strict=True):
+        for a, e in zip(data.assets, balances, strict=True):
+            micro = Fraction(a["price"]) * e * 10**6 / 10 ** a["decimals"]
+            assert int(row[a["symbol"]]) == math.floor(micro)
+    assert (data.balances < 0).any()  # a debt among them: rounded down, not towards zero
+
+
+def test_bench_okx_ours_only(tmp_path):
+    """--ours-only skips OKX on purpose: exit 0, and the summary says it was skipped; --ours-at
+    measures ours alone past OKX's 4,095 users."""
+    args = ("--users", "8", "--assets", "1", "--preset", "fast", "--ours-only", "--ours-at", 4100)
+    result = bench("bench_okx.py", *args, "--okx", tmp_path / "absent", "--out", tmp_path)
+    assert result.returncode == 0, result.stderr
+    (summary,) = json_lines(result.stdout)
+    assert summary["okx"] == {"skipped": "--ours-only"} and summary["okx_input"] is None
+    assert [(r["users"], r["rows"]) for r in summary["ours"]] == [(8, 512), (4100, 8192)]
+    assert "not found" not in result.stderr
