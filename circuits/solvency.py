@@ -46,6 +46,7 @@ from stark.field import (
     base_lincomb,
     reduced,
 )
+from stark.fused import PolynomialRows, deferred_accepted
 from stark.randomness import ProverRandomness
 
 LIMB_BITS = 9
@@ -800,6 +801,8 @@ class SolvencyAir(Air):
         extra = np.empty((len(polys.extra_cells), x.shape[1]), dtype=np.uint32)
         for i, c in enumerate(polys.extra_cells):  # cells of the next row, then selectors
             extra[i] = f.main_next[c - width] if c < 2 * width else selectors[c - 2 * width]
+        if deferred_accepted():  # the composition: weighted with the weights folded in
+            return PolynomialRows(polys, x, extra).columns()
         values = reduced(polys.evaluate(x, extra))
         return [values[i] for i in range(values.shape[0])]
 

@@ -1021,14 +1021,74 @@ class CompiledPolynomials:
         self.coef = np.asarray(coef, dtype=np.uint32)
         self.factors = np.asarray(factors, dtype=np.int64).reshape(-1, MAX_FACTORS)
         self.counts = np.asarray(counts, dtype=np.int64)
+        self._distinct_monomials(polys)
 
-    def evaluate(self, main: np.ndarray, extra: np.ndarray) -> np.ndarray:
-        """The polynomials at every point X: main (>= direct, X) holds cells 0..direct-1 by row
-        (uint32, any strides), extra (len(extra_cells), X) the others; (polynomials, X) uint32."""
+    def _distinct_monomials(self, polys: list[CellPolynomial]) -> None:
+        """The tables of `weighted`: the distinct monomials (rows of factors, like the terms'),
+        and for each term (ordered by monomial) its polynomial, plain coefficient and where
+        its monomial's run of terms starts."""
+        monos = sorted({mono for p in polys for mono in p.terms})
+        index = {mono: i for i, mono in enumerate(monos)}
+        terms = sorted(
+            (index[mono], o, c) for o, p in enumerate(polys) for mono, c in p.terms.items()
+        )
+        mono_of = np.asarray([t[0] for t in terms], dtype=np.int64).reshape(-1)
+        self.term_poly = np.asarray([t[1] for t in terms], dtype=np.int64).reshape(-1)
+        self.term_coef = np.asarray([t[2] for t in terms], dtype=np.uint64).reshape(-1)
+        self.mono_starts = np.flatnonzero(np.diff(mono_of, prepend=-1)).astype(np.int64)
+        row = {c: self.direct + i for i, c in enumerate(self.extra_cells)}
+        self.mono_counts = np.asarray([len(m) for m in monos], dtype=np.int64)
+        self.mono_factors = np.asarray(
+            [
+                [x if x < self.direct else row[x] for x in m] + [0] * (MAX_FACTORS - len(m))
+                for m in monos
+            ],
+            dtype=np.int64,
+        ).reshape(-1, MAX_FACTORS)
+        # the kernel's monomial value is its factors' product times R^-(f-1) (f - 1 Montgomery
+        # products; 1 for a constant), so its folded coefficient is scaled by R^(f-1)
+        r = (1 << 32) % P
+        self.mono_scale = np.asarray(
+            [pow(r, max(len(m) - 1, 0), P) for m in monos], dtype=np.uint64
+        ).reshape(-1)
+
+    def fold(self, weights: np.ndarray) -> np.ndarray:
+        """sum_o w[j, o] P_o = sum_m C[j, m] m for weights (k, polynomials) below p: the
+        coefficients C (k, distinct monomials), uint64 below p."""
+        w = np.asarray(weights, dtype=np.uint64).reshape(-1, len(self.ptr) - 1)
+        products = w[:, self.term_poly] * self.term_coef % _P64  # (k, terms), each below p
+        if products.shape[1] == 0:
+            return np.zeros((w.shape[0], 0), dtype=np.uint64)
+        # fewer than 2^33 terms per monomial: their sum below 2^64
+        return np.add.reduceat(products, self.mono_starts, axis=1) % _P64
+
+    def weighted(self, weights: np.ndarray, main: np.ndarray, extra: np.ndarray) -> np.ndarray:
+        """sum_o w[j, o] P_o at every point for weights (k, polynomials) below p, each distinct
+        monomial computed once (`fold`): (k, X) uint32, equal to _lincomb(w, evaluate(...))."""
+        main, extra = self._inputs(main, extra)
+        if not HAVE_NUMBA:
+            return _lincomb(np.asarray(weights, dtype=np.uint64), self.evaluate(main, extra))
+        c = self.fold(weights) * self.mono_scale % _P64
+        out = np.empty((c.shape[0], main.shape[1]), dtype=np.uint32)
+        wide = main.shape[1] >= 2 * _FOLD_BLOCK and out.size >= PARALLEL_MIN_ELEMENTS
+        kernel = _folded_parallel if wide else _folded_serial
+        low, high = np.ascontiguousarray(c & 0xFFFF), np.ascontiguousarray(c >> 16)
+        kernel(main, extra, self.direct, self.mono_factors, self.mono_counts, low, high, out)
+        return out
+
+    def _inputs(self, main: np.ndarray, extra: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """main as a uint32 matrix with unit-stride rows (in place if it is one), extra
+        as a C-contiguous uint32 matrix of main's width."""
         main = np.asarray(main).view(np.ndarray)
         if main.dtype != np.uint32 or main.strides[-1] != 4:
             main = np.ascontiguousarray(main, dtype=np.uint32)
         extra = np.ascontiguousarray(extra, dtype=np.uint32).reshape(-1, main.shape[1])
+        return main, extra
+
+    def evaluate(self, main: np.ndarray, extra: np.ndarray) -> np.ndarray:
+        """The polynomials at every point X: main (>= direct, X) holds cells 0..direct-1 by row
+        (uint32, any strides), extra (len(extra_cells), X) the others; (polynomials, X) uint32."""
+        main, extra = self._inputs(main, extra)
         out = np.empty((len(self.ptr) - 1, main.shape[1]), dtype=np.uint32)
         if not HAVE_NUMBA:
             return _polynomials_numpy(self, main, extra, out)
@@ -1117,3 +1177,94 @@ def _polynomials_serial(main, extra, direct, ptr, coef, factors, counts, out):
         lo = b * _POLY_BLOCK
         hi = min(width, lo + _POLY_BLOCK)
         _polynomials_block(main, extra, direct, ptr, coef, factors, counts, out, lo, hi)
+
+
+_FOLD_BLOCK = 256  # points per block of the folded kernel: its accumulators stay in L1
+_FOLD_GROUP = 4  # monomials accumulated per pass over the accumulators
+
+
+@njit(cache=True, inline="always")
+def _monomial_values(main, extra, direct, factors, counts, m, lo, hi, v):
+    """v[:hi - lo] = monomial m's factors' product times R^-(f-1) at points lo..hi-1 (1 for a
+    constant): below p, f - 1 Montgomery products."""
+    n = hi - lo
+    f = counts[m]
+    if f == 0:
+        for x in range(n):
+            v[x] = np.uint32(1)
+        return
+    r1 = _poly_row(main, extra, direct, factors[m, 0], lo, hi)
+    if f == 1:
+        for x in range(n):
+            v[x] = r1[x]
+        return
+    r2 = _poly_row(main, extra, direct, factors[m, 1], lo, hi)
+    if f == 2:
+        for x in range(n):
+            v[x] = mont_mul(r1[x], r2[x])
+        return
+    r3 = _poly_row(main, extra, direct, factors[m, 2], lo, hi)
+    for x in range(n):
+        v[x] = mont_mul(mont_mul(r1[x], r2[x]), r3[x])
+
+
+@njit(cache=True, inline="always")
+def _folded_block(main, extra, direct, factors, counts, low, high, out, lo, hi):
+    """out[:, lo:hi] of the folded sum: each distinct monomial's value v (`_monomial_values`)
+    once, then acc_low[j] += v low[j, m] and acc_high[j] += v high[j, m] (16-bit halves of
+    the coefficients: products below 2^47, so 2^16 monomials sum exactly in uint64; reduced
+    every 2^16), _FOLD_GROUP monomials per pass over the accumulators, as in _lincomb_block.
+    The values are kept as uint32 (half the memory traffic of uint64; measured 5% faster)."""
+    k, count = low.shape
+    n = hi - lo
+    v = np.zeros((_FOLD_GROUP, _FOLD_BLOCK), dtype=np.uint32)
+    acc_low = np.zeros((k, _FOLD_BLOCK), dtype=np.uint64)
+    acc_high = np.zeros((k, _FOLD_BLOCK), dtype=np.uint64)
+    a = np.zeros(_FOLD_GROUP, dtype=np.uint64)
+    c = np.zeros(_FOLD_GROUP, dtype=np.uint64)
+    for first in range(0, count, _FOLD_GROUP):
+        size = min(_FOLD_GROUP, count - first)
+        for g in range(size):
+            _monomial_values(main, extra, direct, factors, counts, first + g, lo, hi, v[g])
+        v0, v1, v2, v3 = v[0], v[1], v[2], v[3]
+        for j in range(k):
+            for g in range(_FOLD_GROUP):  # a short last group has zero coefficients
+                a[g] = low[j, first + g] if g < size else 0
+                c[g] = high[j, first + g] if g < size else 0
+            a0, a1, a2, a3, c0, c1, c2, c3 = a[0], a[1], a[2], a[3], c[0], c[1], c[2], c[3]
+            for x in range(n):
+                u0, u1 = np.uint64(v0[x]), np.uint64(v1[x])
+                u2, u3 = np.uint64(v2[x]), np.uint64(v3[x])
+                acc_low[j, x] += a0 * u0 + a1 * u1 + a2 * u2 + a3 * u3
+                acc_high[j, x] += c0 * u0 + c1 * u1 + c2 * u2 + c3 * u3
+        if ((first + _FOLD_GROUP) & 0xFFFF) == 0:
+            for j in range(k):
+                for x in range(n):
+                    acc_low[j, x] %= _P64
+                    acc_high[j, x] %= _P64
+    for j in range(k):
+        o_row = out[j, lo:hi]
+        for x in range(n):
+            high_part = (acc_high[j, x] % _P64) * np.uint64(65536) % _P64
+            o_row[x] = (acc_low[j, x] % _P64 + high_part) % _P64
+
+
+@njit(parallel=True, cache=True)
+def _folded_parallel(main, extra, direct, factors, counts, low, high, out):
+    """out[j, x] = sum_m (low[j, m] + 2^16 high[j, m]) v_m(x) mod p, v_m the m-th distinct
+    monomial times R^-(f-1): blocks of points spread over the cores."""
+    width = out.shape[1]
+    for b in prange((width + _FOLD_BLOCK - 1) // _FOLD_BLOCK):
+        lo = np.int64(b) * _FOLD_BLOCK
+        hi = min(width, lo + _FOLD_BLOCK)
+        _folded_block(main, extra, direct, factors, counts, low, high, out, lo, hi)
+
+
+@njit(cache=True)
+def _folded_serial(main, extra, direct, factors, counts, low, high, out):
+    """The serial twin of _folded_parallel."""
+    width = out.shape[1]
+    for b in range((width + _FOLD_BLOCK - 1) // _FOLD_BLOCK):
+        lo = b * _FOLD_BLOCK
+        hi = min(width, lo + _FOLD_BLOCK)
+        _folded_block(main, extra, direct, factors, counts, low, high, out, lo, hi)

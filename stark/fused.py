@@ -22,7 +22,7 @@ from contextvars import ContextVar
 
 import numpy as np
 
-from stark.field import GF, ExtArray, lincomb
+from stark.field import GF, CompiledPolynomials, ExtArray, lincomb, reduced
 
 #: Whether the current composition accepts deferred columns. A context variable (scoped to
 #: the `with deferring()` block and to its thread) rather than an argument: the request has
@@ -91,8 +91,53 @@ class DeferredColumn:
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
         return np.asarray(self.value(), dtype=dtype)
 
+    # Arithmetic on a deferred column (which no AIR's own constraints need, but a wrapper
+    # AIR's may, e.g. a test's control that zeroes a group) is arithmetic on its values.
+    def __add__(self, other):
+        return self.value() + _value_of(other)
+
+    def __radd__(self, other):
+        return _value_of(other) + self.value()
+
+    def __sub__(self, other):
+        return self.value() - _value_of(other)
+
+    def __rsub__(self, other):
+        return _value_of(other) - self.value()
+
+    def __mul__(self, other):
+        return self.value() * _value_of(other)
+
+    def __rmul__(self, other):
+        return _value_of(other) * self.value()
+
+    def __neg__(self):
+        return -self.value()
+
     def __len__(self) -> int:
         return self.block.length
 
 
-__all__ = ["DeferredColumn", "DeferredRows", "deferred_accepted", "deferring"]
+class PolynomialRows(DeferredRows):
+    """Compiled polynomials (`CompiledPolynomials`) at X points: materialised (m, X) by their
+    evaluation, or weighted with the weights folded into the coefficients,
+    sum_i w_i P_i = sum_m (sum_i w_i c_im) m, each distinct monomial m computed once."""
+
+    def __init__(self, polys: CompiledPolynomials, main: np.ndarray, extra: np.ndarray):
+        super().__init__(len(polys.ptr) - 1, np.shape(main)[1])
+        self.polys, self.main, self.extra = polys, main, extra
+
+    def materialise(self) -> GF:
+        return reduced(self.polys.evaluate(self.main, self.extra))
+
+    def weighted(self, weights: ExtArray) -> ExtArray:
+        w = np.asarray(weights.coords, dtype=np.uint64).reshape(weights.field.degree, self.count)
+        return ExtArray(weights.field, reduced(self.polys.weighted(w, self.main, self.extra)))
+
+
+def _value_of(operand):
+    """A deferred column's values, any other operand itself."""
+    return operand.value() if isinstance(operand, DeferredColumn) else operand
+
+
+__all__ = ["DeferredColumn", "DeferredRows", "PolynomialRows", "deferred_accepted", "deferring"]
