@@ -287,8 +287,11 @@ class _GadgetRows(DeferredRows):
         self.cells = cells if cells.dtype == np.uint32 else cells.astype(np.uint32)
 
     def _run(self, weights: np.ndarray, rows: np.ndarray, acc: np.ndarray) -> None:
+        # by the work, not the points: each point is a whole permutation (hundreds of
+        # constraints), so a chunk of a few thousand points already fills both cores
         n = self.length
-        kernel = _constraints_parallel if n >= PARALLEL_MIN_ELEMENTS else _constraints_serial
+        wide = n >= 2 * _BLOCK and n * self.count >= PARALLEL_MIN_ELEMENTS
+        kernel = _constraints_parallel if wide else _constraints_serial
         kernel(self.inputs, self.cells, self.tables, weights, rows, acc)
 
     def materialise(self) -> GF:
