@@ -129,14 +129,15 @@ def composition(air: Air, frame: Frame, alphas: ExtArray, z: Zerofiers):
     total = total * z.inv_vanishing
     boundaries = air.boundary_constraints()
     if boundaries:  # sum_j alpha_(offset + j) (column_j - value_j) / (x - g^row_j)
-        terms = [
-            ((frame.aux if b.aux else frame.main)[b.column] - GF(b.value % P))
-            * z.inv_boundary[b.row]
-            for b in boundaries
-        ]
-        offset = len(specs)
-        weights = alphas[offset : offset + len(boundaries)]
-        total = total + weighted_sum(weights, terms, list(range(len(boundaries))))
+        weights = alphas[len(specs) : len(specs) + len(boundaries)]
+        columns = [(frame.aux if b.aux else frame.main)[b.column] for b in boundaries]
+        values = [GF(b.value % P) for b in boundaries]
+        # grouped by row: (sum_j w_j column_j - sum_j w_j value_j) / (x - g^row), one weighted
+        # sum and one product per row instead of two products per constraint
+        for row in sorted({b.row for b in boundaries}):
+            group = [j for j, b in enumerate(boundaries) if b.row == row]
+            combined = weighted_sum(weights, columns, group) - weighted_sum(weights, values, group)
+            total = total + combined * z.inv_boundary[row]
     return total
 
 
