@@ -453,13 +453,16 @@ def combine_ext_columns(per_coordinate: ExtArray, ext: ExtensionField) -> ExtArr
 
 def ext_columns_to_base(a: ExtArray) -> GF:
     """Extension columns (cols, X) as base columns (cols*k, X), coordinate j of column c at
-    row c*k + j: how an extension segment is committed."""
+    row c*k + j: how an extension segment is committed. (Field elements already: one copy,
+    no range check.)"""
     k, cols = a.field.degree, a.shape[0]
-    return GF(np.ascontiguousarray(np.asarray(a.coords).transpose(1, 0, 2).reshape(cols * k, -1)))
+    coords = np.asarray(a.coords).transpose(1, 0, 2)
+    return reduced(np.ascontiguousarray(coords).reshape(cols * k, -1))
 
 
 def base_to_ext_columns(b: GF, ext: ExtensionField) -> ExtArray:
-    """Inverse of ext_columns_to_base."""
+    """Inverse of ext_columns_to_base (one copy, no range check)."""
     k = ext.degree
     cols = b.shape[0] // k
-    return ExtArray(ext, GF(np.asarray(b).reshape(cols, k, -1).transpose(1, 0, 2)))
+    coords = np.asarray(b).reshape(cols, k, -1).transpose(1, 0, 2)
+    return ExtArray(ext, reduced(np.ascontiguousarray(coords)))
