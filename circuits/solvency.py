@@ -47,6 +47,7 @@ from stark.field import (
     reduced,
 )
 from stark.fused import PolynomialRows, deferred_accepted
+from stark.ntt import zeros_on_small_pages
 from stark.randomness import ProverRandomness
 
 LIMB_BITS = 9
@@ -1315,7 +1316,7 @@ def _with_leaves(
     """The whole trace with leaves from the columns before them, and the leaves."""
     n, users = statement.trace_len, idc.shape[0]
     gadget = lay.leaf_gadget(leaf_width, sbox_registers=sbox_registers)
-    trace = np.empty((gadget.offset + gadget.num_columns, n), dtype=np.uint32)
+    trace = zeros_on_small_pages((gadget.offset + gadget.num_columns, n))
     trace[: lay.width] = base % P
     trace[lay.idc.start : lay.idc.stop, :users] = idc.T
     trace[lay.idc.start : lay.idc.stop, users:] = padding_id_commitments(n - users, rng).T
@@ -1384,7 +1385,7 @@ def _solvency_witness(
     placeholder = np.zeros(DIGEST, dtype=np.uint64) if hidden else None  # not read here
     air = SolvencyAir(statement, sbox_registers=totals_registers, totals_commitment=placeholder)
     lay = air.layout
-    trace = np.zeros((lay.width, n), dtype=np.int64)
+    trace = zeros_on_small_pages((lay.width, n), np.int64)  # gigabytes: see stark.ntt
     for j in range(k):
         for l in range(LIMBS):
             column = limbs[:, j, l]

@@ -39,9 +39,9 @@ P32 = np.uint32(P)
 SMALL_PAGES_MIN_BYTES = 1 << 22
 
 
-def zeros_on_small_pages(shape: tuple[int, ...]) -> np.ndarray:
-    """A uint32 array of zeros; a large one is a private anonymous mapping of its own
-    (zero-filled by the kernel, unmapped when the array is freed).
+def zeros_on_small_pages(shape: tuple[int, ...], dtype=np.uint32) -> np.ndarray:
+    """An array of zeros (uint32 unless told); a large one is a private anonymous mapping of
+    its own (zero-filled by the kernel, unmapped when the array is freed).
 
     numpy advises the kernel to back large arrays with transparent huge pages; where that
     advice is taken (transparent_hugepage/enabled = madvise) the first touch of fresh huge
@@ -49,11 +49,11 @@ def zeros_on_small_pages(shape: tuple[int, ...]) -> np.ndarray:
     transforms, hashes and constraints that read these arrays ran no slower on 4 KB pages
     (prove at 16,384 x 22 with numpy's advice switched off: system 5.1/2.2 s -> 1.6/1.7 s,
     user 25.6/22.3 s -> 21.5/23.0 s)."""
-    nbytes = 4 * math.prod(shape)
+    nbytes = np.dtype(dtype).itemsize * math.prod(shape)
     if nbytes < SMALL_PAGES_MIN_BYTES or not hasattr(mmap, "MAP_PRIVATE"):
-        return np.zeros(shape, dtype=np.uint32)
+        return np.zeros(shape, dtype=dtype)
     mapping = mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
-    return np.frombuffer(mapping, dtype=np.uint32).reshape(shape)
+    return np.frombuffer(mapping, dtype=dtype).reshape(shape)
 
 
 def _stage_twiddles(n: int, inverse: bool) -> np.ndarray:
