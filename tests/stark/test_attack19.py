@@ -199,15 +199,16 @@ def _air(kind: str):
     return _batch(hidden=kind == "hidden", registers=kind == "leaves+registers")[0]
 
 
+@pytest.mark.parametrize("degree", [4, 5])
 @pytest.mark.parametrize("kind", ["leaves", "leaves+registers", "hidden", "aggregate"])
-def test_verifier_point_equals_fused_columns_on_random_cells(kind):
+def test_verifier_point_equals_fused_columns_on_random_cells(kind, degree):
     """composition() on random cells at X base points (the prover's path: compiled
     polynomials, deferred gadget rows, the LogUp kernels, grouped boundaries) must equal
     composition() on the same values lifted to single extension points (the verifier's path:
     the constraint code itself), point by point. Random cells violate every constraint, so
     any weight, term or boundary the two paths treat differently shows."""
     air = _air(kind)
-    ext = ExtensionField(QUICK.extension_degree)
+    ext = ExtensionField(degree)  # QUICK's 4, the proven preset's 5
     rng = np.random.default_rng(19)
     x_n = 8
     w, a = air.main_width, air.aux_width
@@ -321,3 +322,19 @@ def test_attack_noncanonical_claimed_value_is_rejected(batch, field):
         verify(air, bad, accepted_params=[QUICK])
     with pytest.raises(VerificationError):
         verify(air, bad.to_bytes(), accepted_params=[QUICK])
+
+
+def test_attack_under_degree_five_params_is_rejected(batch):
+    """The proven preset's shape (extension degree 5, folding 8, zk), cheap grinding: a
+    changed limb is still rejected, and the honest trace still verifies (control)."""
+    from stark.params import PRESETS
+
+    params = replace(PRESETS["proven"], grinding_bits=2)
+    air, trace = batch
+    verify(air, prove(air, GF(trace), params, seed=3).to_bytes(), accepted_params=[params])
+    bad = trace.copy()
+    c = air.layout.u(2, 1)
+    bad[c, 20] = (int(bad[c, 20]) + 3) % P
+    proof = prove(air, GF(bad), params, check=False, seed=3)
+    with pytest.raises(VerificationError):
+        verify(air, proof.to_bytes(), accepted_params=[params])
