@@ -183,7 +183,7 @@ def prove(
     seed: with zero knowledge, derive the masks from this seed instead of the operating
         system's generator (reproducible proofs for tests and audits).
     on_phase: called as each phase starts with its name, its step (from 1) and the number of
-        phases (for progress display: "7/11 constraints").
+        phases (for progress display: "6/10 constraints").
     timings: if given, filled with seconds per phase (they add up to the whole call).
     """
     phase = _Phases(on_phase, with_aux=air.aux_width > 0)
