@@ -41,7 +41,10 @@ def assert_consistent(row: dict, proofs: int) -> None:
     assert 0 < row["proofs_s"] <= row["prove_s"] and row["witness_s"] >= 0
     assert row["bound_s"] > 0
     assert abs(row["bound_lde_s"] + row["bound_hash_s"] - row["bound_s"]) <= 0.011
-    assert row["prove_over_bound"] == pytest.approx(row["proofs_s"] / row["bound_s"], rel=0.05)
+    # the ratio is of the unrounded seconds; the row holds them to 0.01 s (tiny at small sizes)
+    low = (row["proofs_s"] - 0.005) / (row["bound_s"] + 0.005)
+    high = (row["proofs_s"] + 0.005) / max(row["bound_s"] - 0.005, 1e-9)
+    assert low - 0.005 <= row["prove_over_bound"] <= high + 0.005
 
 
 def test_one_batch_reports_the_prover_against_its_bound():
