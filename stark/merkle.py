@@ -81,20 +81,24 @@ def hash_rows(rows: np.ndarray) -> np.ndarray:
     return _hash_chunks(data, data.shape[1] * 4)
 
 
-#: Leaves transposed and hashed at a time by `hash_columns` (a buffer of this many rows).
-COLUMN_BLOCK = 512
+#: Bytes of leaf rows transposed and hashed at a time by `hash_columns` (whatever the rows'
+#: width): a buffer within the second level cache (1 MB a core here). 128 KB to 8 MB
+#: measured the same at 22 assets; a fixed count of rows made 28 MB buffers at 200 assets.
+COLUMN_BLOCK_BYTES = 1 << 19
 
 
 @njit(cache=True)
 def _rows_of_columns(columns, salts, first, out):
     """out[r] = (salts[first + r], columns[:, first + r]) for r < len(out): a block of leaf
-    rows from column-major data, tile by tile so that reads and writes stay in cache."""
+    rows from column-major data, in tiles of 16 x 16 words: each tile reads one 64-byte cache
+    line of 16 columns and writes one of 16 rows (2.8x faster than 64 x 64 tiles, which
+    spill the first level cache)."""
     count = out.shape[0]
     width, words = columns.shape[0], salts.shape[1]
     for r in range(count):
         for j in range(words):
             out[r, j] = salts[first + r, j]
-    tile = 64
+    tile = 16
     for c0 in range(0, width, tile):
         c1 = min(width, c0 + tile)
         for r0 in range(0, count, tile):
@@ -106,8 +110,8 @@ def _rows_of_columns(columns, salts, first, out):
 
 def hash_columns(columns: np.ndarray, salts: np.ndarray | None = None) -> np.ndarray:
     """hash_rows(with_salts(columns.T, salts)) for a (cols, m) matrix held by columns (an
-    LDE), without building the transposed matrix: blocks of COLUMN_BLOCK leaf rows are
-    transposed into one reused buffer and hashed from it (the same bytes, so the same
+    LDE), without building the transposed matrix: blocks of leaf rows (COLUMN_BLOCK_BYTES)
+    are transposed into one reused buffer and hashed from it (the same bytes, so the same
     digests)."""
     data = np.asarray(columns)
     if data.dtype != np.uint32:
@@ -115,13 +119,14 @@ def hash_columns(columns: np.ndarray, salts: np.ndarray | None = None) -> np.nda
     width, count = data.shape
     salt = np.zeros((count, 0), np.uint32) if salts is None else np.asarray(salts, np.uint32)
     row_bytes = 4 * (salt.shape[1] + width)
+    block = max(1, COLUMN_BLOCK_BYTES // row_bytes)
 
     def hash_range(first: int, last: int) -> bytes:
-        buf = np.empty((min(COLUMN_BLOCK, max(last - first, 1)), salt.shape[1] + width), "<u4")
+        buf = np.empty((min(block, max(last - first, 1)), salt.shape[1] + width), "<u4")
         view = memoryview(buf.reshape(-1).view(np.uint8))
         out = []
-        for lo in range(first, last, COLUMN_BLOCK):
-            rows = min(COLUMN_BLOCK, last - lo)
+        for lo in range(first, last, block):
+            rows = min(block, last - lo)
             _rows_of_columns(data, salt, lo, buf[:rows])
             out.append(_hash_range(view, row_bytes, 0, rows))
         return b"".join(out)

@@ -308,7 +308,7 @@ def test_forked_hashing_matches_serial(monkeypatch):
     width=st.integers(1, 70),
     log_leaves=st.integers(0, 11),
     salted=st.booleans(),
-    block=st.sampled_from([1, 3, 64, merkle.COLUMN_BLOCK]),
+    block=st.sampled_from([1, 12, 256, merkle.COLUMN_BLOCK_BYTES]),
     seed=st.integers(0, 2**32 - 1),
 )
 def test_hash_columns_equals_hashing_the_transposed_rows(width, log_leaves, salted, block, seed):
@@ -318,12 +318,12 @@ def test_hash_columns_equals_hashing_the_transposed_rows(width, log_leaves, salt
     columns = rng.integers(0, 2**31, size=(width, 1 << log_leaves), dtype=np.uint32)
     salts = rng.integers(0, 2**31, size=(1 << log_leaves, 8), dtype=np.uint32) if salted else None
     rows = with_salts(columns.T, salts)
-    merkle_block = merkle.COLUMN_BLOCK
+    merkle_block = merkle.COLUMN_BLOCK_BYTES
     try:
-        merkle.COLUMN_BLOCK = block
+        merkle.COLUMN_BLOCK_BYTES = block
         digests = hash_columns(columns, salts)
     finally:
-        merkle.COLUMN_BLOCK = merkle_block
+        merkle.COLUMN_BLOCK_BYTES = merkle_block
     assert np.array_equal(digests, hash_rows(rows))
     assert MerkleTree.of_columns(columns, salts).root == MerkleTree(rows).root
 
@@ -336,7 +336,7 @@ def test_forked_column_hashing_matches_serial(monkeypatch):
     salts = rng.integers(0, 2**31, size=(1 << 12, 8), dtype=np.uint32)
     serial = hash_columns(columns, salts)
     monkeypatch.setattr(merkle, "PARALLEL_MIN_BYTES", 1024)
-    monkeypatch.setattr(merkle, "COLUMN_BLOCK", 100)
+    monkeypatch.setattr(merkle, "COLUMN_BLOCK_BYTES", 4000)
     assert np.array_equal(hash_columns(columns, salts), serial)
     assert np.array_equal(serial, hash_rows(with_salts(columns.T, salts)))
 
