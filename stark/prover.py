@@ -334,10 +334,11 @@ class _NextRows:
     when a constraint reads them (most columns are read on the current row only).
 
     lde: committed columns (cols, N), base-field coordinates (k per column when `ext` is given);
-    positions: the LDE points of the next rows. Indexing returns what indexing the gathered
-    array would: base columns (GF) or extension columns (ExtArray)."""
+    positions: the LDE points of the next rows (index array, or a slice: views). Indexing
+    returns what indexing the gathered array would: base columns (GF) or extension columns
+    (ExtArray)."""
 
-    def __init__(self, lde: GF, positions: np.ndarray, ext: ExtensionField | None = None):
+    def __init__(self, lde: GF, positions: np.ndarray | slice, ext: ExtensionField | None = None):
         self.lde, self.positions, self.ext = lde, positions, ext
         self.columns: dict[int, object] = {}
 
@@ -359,6 +360,16 @@ class _NextRows:
     def _all(self):
         rows = reduced(self.lde[:, self.positions])
         return rows if self.ext is None else base_to_ext_columns(rows, self.ext)
+
+
+def _next_points(start: int, stop: int, step: int, size: int, stride: int) -> slice | np.ndarray:
+    """The LDE points of the next rows of constraint-domain points start..stop-1: point i's
+    next row is point (i + step) mod size, LDE point stride times that. A slice (the gathered
+    columns are then views of the LDE) when they are consecutive without wrapping around, as
+    in every chunk but the last when the constraint domain is the whole LDE coset."""
+    if stride == 1 and stop + step <= size:
+        return slice(start + step, stop + step)
+    return (np.arange(start, stop) + step) % size * stride
 
 
 def _columns_at(lde: GF, start: int, stop: int, stride: int) -> GF:
@@ -396,7 +407,7 @@ def _composition_on_eval_domain(air, dom, ext, main_lde, aux_lde, challenges, al
     chunk = composition_chunk(width)
     for start in range(0, size, chunk):
         stop = min(start + chunk, size)
-        after = (np.arange(start, stop) + step) % size * stride
+        after = _next_points(start, stop, step, size, stride)
         aux = aux_next = None
         if aux_lde is not None:
             aux = base_to_ext_columns(
