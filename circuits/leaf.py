@@ -27,14 +27,14 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Sequence
-from functools import cache
+from functools import cache, cached_property
 
 import numpy as np
 
 from circuits.poseidon2 import CAPACITY, DIGEST, as_states, compress, hash_elements, sponge_iv
 from circuits.poseidon2_air import Poseidon2Gadget
 from stark.air import Air, Frame, TransitionConstraint
-from stark.field import GF, P, reduced
+from stark.field import GF, HAVE_NUMBA, Cells, CompiledPolynomials, P, reduced
 from stark.params import is_power_of_two
 from stark.randomness import ProverRandomness
 
@@ -334,8 +334,20 @@ class LeafHashGadget:
         return len(self.transition_constraints())
 
     def input_expressions(self, main) -> list:
-        """The m sponge inputs of a frame row: the idc cells, then the packed limbs."""
-        return [main[c] for c in self.idc_cols] + packed_expressions(main, self.limb_cols)
+        """The m sponge inputs of a frame row: the idc cells, then the packed limbs (on the
+        prover's columns, a 2-D field array, by one compiled pass over the packing's affine
+        polynomials: the same field elements as `packed_expressions` gives)."""
+        idc = [main[c] for c in self.idc_cols]
+        if not (isinstance(main, GF) and main.ndim == 2 and HAVE_NUMBA):
+            return idc + packed_expressions(main, self.limb_cols)
+        packed = self._packing.evaluate(main, np.empty((0, main.shape[1]), np.uint32))
+        return idc + [reduced(row) for row in packed]
+
+    @cached_property
+    def _packing(self) -> CompiledPolynomials:
+        """packed_expressions traced on symbolic cells (cell c: main column c)."""
+        direct = 1 + max(c for asset in self.limb_cols for c in asset)
+        return CompiledPolynomials(packed_expressions(Cells(0), self.limb_cols), direct=direct)
 
     def constraints(self, main) -> list:
         """Every permutation's constraints on a frame row, in order."""
