@@ -4,7 +4,7 @@ degree-3 transitions) and compare against the targets of the `fast` preset at 2^
     python benches/bench_stark.py --log-rows 18 --cols 64 --preset fast
 
 Prints a table of prove time by phase, verify time, proof size, peak memory, trace cells per
-second, prove time over bare LDE time and over the prover's bound (solvency.bench.prover_bound:
+second, prove time over bare LDE time and over the prover's bound (stark.bound.prover_bound:
 the LDEs and hashing of every committed matrix); saves JSON and CSV under --out
 (benches/results/); prints one JSON object as its last line. `--help` lists the options.
 """
@@ -27,7 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _cli import run as run_command
 
-from solvency.bench import phase_key, prover_bound
+from solvency.bench import phase_key
+from stark.bound import prover_bound
 from stark.examples import WideAir, wide_trace
 from stark.params import PRESETS, Domains, StarkParams
 from stark.poly import low_degree_extend

@@ -12,7 +12,7 @@ import pytest
 import stark.prover
 from solvency import bench
 from stark.examples import WideAir, wide_trace
-from stark.params import PRESETS, Domains
+from stark.params import PRESETS
 
 SCRIPT = Path(sys.executable).with_name("solvency")
 
@@ -70,16 +70,6 @@ def test_the_recorder_sees_every_prove_and_leaves_prove_as_it_was():
     (call,) = calls  # the failed call is not recorded
     assert call.shape == air.shape() and call.params == PRESETS["fast"]
     assert sum(call.phases.values()) == pytest.approx(call.seconds, abs=0.02)
-
-
-@pytest.mark.parametrize("preset", ["fast", "proven"])
-def test_the_bound_has_its_parts(preset):
-    params = PRESETS[preset]
-    shape = WideAir(256, 8).shape()
-    bound = bench.prover_bound(shape, params)
-    assert bound["lde_s"] > 0 and bound["hash_s"] > 0
-    assert bound["bound_s"] == bound["lde_s"] + bound["hash_s"]
-    assert Domains.of(params, shape).lde_size >= 256  # the sizes the bound extends to
 
 
 def test_the_command_prints_and_saves_the_prover_fields(tmp_path):
