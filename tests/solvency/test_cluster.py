@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner
@@ -239,3 +240,36 @@ def test_what_is_said_before_the_batches():
     assert here.describe(1) == "proving 1 batch in this process, one after the other"
     assert remote.describe(3) == "sending 3 batches to tcp://h:1: 2 workers"
     assert local.describe(2) == "sending 2 batches to a local cluster: 1 worker (one thread each)"
+
+
+def test_tasks_are_sent_a_few_per_worker_at_a_time(monkeypatch):
+    """The client holds IN_FLIGHT_PER_WORKER tasks per worker, not every batch's balances:
+    one more is sent as each result comes back, until all are done (an in-process cluster,
+    with a stand-in for the proving)."""
+    distributed = pytest.importorskip("distributed")
+    monkeypatch.setattr(cluster, "prove_on_worker", lambda task: (task, "w"))
+    in_flight: set[int] = set()
+    counts, done = [], []
+
+    def on_result(result, worker):
+        in_flight.discard(result.index)
+        done.append(result.index)
+
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as local,
+        distributed.Client(local) as client,
+    ):
+        submit = client.submit
+
+        def counted(fn, task, **options):
+            in_flight.add(task.index)
+            counts.append(len(in_flight))
+            return submit(fn, task, **options)
+
+        monkeypatch.setattr(client, "submit", counted)
+        tasks = [SimpleNamespace(index=i, snapshot="ab" * 32) for i in range(7)]
+        cluster.Cluster("a local cluster", 1, client).run(tasks, on_result)
+    assert sorted(done) == list(range(7)) and len(counts) == 7
+    assert max(counts) == cluster.IN_FLIGHT_PER_WORKER
