@@ -26,6 +26,7 @@ import numpy as np
 from stark.field import (
     GF,
     HAVE_NUMBA,
+    PARALLEL_MIN_ELEMENTS,
     ExtArray,
     P,
     add_mod,
@@ -143,7 +144,10 @@ def _compiled_helper_constraints(alpha: ExtArray, values: list, helpers, group: 
         hs = np.ascontiguousarray(np.stack([h._raw for h in helpers[: len(sizes)]]), np.uint32)
     out = np.empty(hs.shape, dtype=np.uint32)
     w_mont = np.uint32(ext.nonresidue * (1 << 32) % P)
-    kernel = _helper_kernel_parallel if vals.shape[1] >= _PARALLEL_POINTS else _helper_kernel
+    # by the work (points x looked-up values): at 200 assets a chunk of 4,096 points has 1,600
+    points, count = vals.shape[1], vals.shape[0]
+    wide = points >= 2 * _BLOCK and points * count >= PARALLEL_MIN_ELEMENTS
+    kernel = _helper_kernel_parallel if wide else _helper_kernel
     kernel(vals, hs, kp, ks, np.asarray(sizes, dtype=np.int64), group, w_mont, out)
     return [ExtArray._of(ext, out[g]) for g in range(len(sizes))]
 

@@ -1070,7 +1070,9 @@ class CompiledPolynomials:
             return _lincomb(np.asarray(weights, dtype=np.uint64), self.evaluate(main, extra))
         c = self.fold(weights) * self.mono_scale % _P64
         out = np.empty((c.shape[0], main.shape[1]), dtype=np.uint32)
-        wide = main.shape[1] >= 2 * _FOLD_BLOCK and out.size >= PARALLEL_MIN_ELEMENTS
+        # by the work (points x distinct monomials), as in `evaluate`
+        points = main.shape[1]
+        wide = points >= 2 * _FOLD_BLOCK and points * len(self.mono_counts) >= PARALLEL_MIN_ELEMENTS
         kernel = _folded_parallel if wide else _folded_serial
         low, high = np.ascontiguousarray(c & 0xFFFF), np.ascontiguousarray(c >> 16)
         kernel(main, extra, self.direct, self.mono_factors, self.mono_counts, low, high, out)
@@ -1092,7 +1094,10 @@ class CompiledPolynomials:
         out = np.empty((len(self.ptr) - 1, main.shape[1]), dtype=np.uint32)
         if not HAVE_NUMBA:
             return _polynomials_numpy(self, main, extra, out)
-        wide = main.shape[1] >= 2 * _POLY_BLOCK and out.size >= PARALLEL_MIN_ELEMENTS
+        # by the work (points x terms), not the output's size: at 200 assets a chunk of 4,096
+        # points has 5 outputs but thousands of terms at each
+        points = main.shape[1]
+        wide = points >= 2 * _POLY_BLOCK and points * len(self.coef) >= PARALLEL_MIN_ELEMENTS
         kernel = _polynomials_parallel if wide else _polynomials_serial
         kernel(main, extra, self.direct, self.ptr, self.coef, self.factors, self.counts, out)
         return out
