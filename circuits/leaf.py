@@ -389,7 +389,7 @@ class LeafHashGadget:
             state[:, :r] = (state[:, :r] + padded[:, k * r : (k + 1) * r]) % _P
             out = g.fill(trace, inputs=state)
             state = out.copy()
-        return out[:, :DIGEST]
+        return np.ascontiguousarray(out[:, :DIGEST])  # not a view of the whole (n, t) states
 
 
 # -- a small AIR around the gadget -------------------------------------------------------------

@@ -576,7 +576,9 @@ class Poseidon2Gadget:
             if reg is not None:
                 put(reg, cube)
             put(y_col, y)
-        return w.external_post[-1]
+        # a copy: the last round's states are a view of every round's (rounds x n x t), which
+        # a caller keeping the outputs (a batch's leaves) would otherwise keep alive
+        return w.external_post[-1].copy()
 
 
 class Poseidon2Air(Air):

@@ -1417,7 +1417,7 @@ def _solvency_witness(
         totals,
         tuple(offset_totals),
         np.asarray(blinding, dtype=np.uint64),
-        outputs[k, :DIGEST],
+        outputs[k, :DIGEST].copy(),  # not a view of every row's outputs
         equity,
     )
     return statement, trace, lay, opening

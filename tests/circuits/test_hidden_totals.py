@@ -378,3 +378,14 @@ def test_a_batch_proof_binds_its_place_and_snapshot(honest):
     for bad in ((3, 3, snapshot), (-1, 3, snapshot), (0, 1, "AB" * 32), (0, 1, "ab")):
         with pytest.raises(ValueError):
             replace(air.statement, batch=bad)
+
+
+def test_what_a_batch_keeps_owns_its_memory():
+    """The leaves and the commitment a batch keeps (BatchResult) are arrays of their own, not
+    views of the permutations' witness (rounds x n x width: about 100 MB for a batch of
+    65,536 users), which a million-user job would otherwise keep alive batch after batch."""
+    rows = balances()
+    _, _, leaves, opening = build_hidden_witness(
+        MARKET, rows, idc(len(rows)), rng=ProverRandomness(5), gross=False
+    )
+    assert leaves.base is None and opening.commitment.base is None
