@@ -257,7 +257,7 @@ def test_tasks_are_sent_a_few_per_worker_at_a_time(monkeypatch):
 
     with (
         distributed.LocalCluster(
-            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0"
         ) as local,
         distributed.Client(local) as client,
     ):
