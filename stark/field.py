@@ -1070,7 +1070,8 @@ class CompiledPolynomials:
             return _lincomb(np.asarray(weights, dtype=np.uint64), self.evaluate(main, extra))
         c = self.fold(weights) * self.mono_scale % _P64
         out = np.empty((c.shape[0], main.shape[1]), dtype=np.uint32)
-        # by the work (points x distinct monomials), as in `evaluate`
+        # by the work (points x distinct monomials), not the output's size: at 200 assets a
+        # chunk of 4,096 points has k = 5 output rows but thousands of monomials at each point
         points = main.shape[1]
         wide = points >= 2 * _FOLD_BLOCK and points * len(self.mono_counts) >= PARALLEL_MIN_ELEMENTS
         kernel = _folded_parallel if wide else _folded_serial
@@ -1094,8 +1095,7 @@ class CompiledPolynomials:
         out = np.empty((len(self.ptr) - 1, main.shape[1]), dtype=np.uint32)
         if not HAVE_NUMBA:
             return _polynomials_numpy(self, main, extra, out)
-        # by the work (points x terms), not the output's size: at 200 assets a chunk of 4,096
-        # points has 5 outputs but thousands of terms at each
+        # by the work (points x terms), not the output's size, as in `weighted`
         points = main.shape[1]
         wide = points >= 2 * _POLY_BLOCK and points * len(self.coef) >= PARALLEL_MIN_ELEMENTS
         kernel = _polynomials_parallel if wide else _polynomials_serial
