@@ -408,3 +408,20 @@ def test_leaves_and_root_end_to_end():
     changed[0, 1] += 1  # one base unit
     wrong = leaf_hash(id_commitment("c", nonces[2]), offset_limbs(changed))[0]
     assert not verify_leaf_path(root, 2, wrong, leaf_path(leaves, 2), num_leaves=4)
+
+
+@settings(max_examples=20, deadline=None)
+@given(assets=st.integers(1, 30), points=st.integers(1, 700), seed=st.integers(0, 2**32 - 1))
+def test_compiled_packing_equals_the_expressions(assets, points, seed):
+    """On the prover's columns (a 2-D field array) the sponge inputs come from one compiled
+    pass; they are the same field elements as packed_expressions gives (any cell values, not
+    only limbs in range: the constraints must agree on a cheating trace too)."""
+    limb_cols = [[8 + 2 * (LIMBS * j + l) for l in range(LIMBS)] for j in range(assets)]
+    gadget = LeafHashGadget(8 + 2 * LIMBS * assets, range(8), limb_cols, width=24)
+    rng = np.random.default_rng(seed)
+    main = GF(rng.integers(0, P, (gadget.offset, points), dtype=np.uint32))
+    compiled = gadget.input_expressions(main)
+    expected = [main[c] for c in range(8)] + packed_expressions(main, limb_cols)
+    assert len(compiled) == len(expected)
+    for got, want in zip(compiled, expected, strict=True):
+        assert np.array_equal(np.asarray(got), np.asarray(want))
